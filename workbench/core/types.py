@@ -1,0 +1,200 @@
+"""The API's value types: frozen, keyword-constructible dataclasses that check themselves.
+
+Each has a JSON form with Chrome's camelCase keys (``to_json``), so the window's call log can
+show calls the way Chrome developers read them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from typing import Any
+
+__all__ = [
+    "CreateInfo",
+    "DnsQueryType",
+    "ReceiveErrorInfo",
+    "ReceiveInfo",
+    "SecureOptions",
+    "SendInfo",
+    "SocketInfo",
+    "SocketProperties",
+    "TLSVersionConstraints",
+    "TlsInfo",
+    "check_bool",
+    "check_int",
+    "check_socket_id",
+    "to_json",
+    "to_json_value",
+]
+
+
+def check_int(value: object, name: str) -> int:
+    """``value`` as an int; bools are rejected because ``True`` is never a port or an id."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def check_socket_id(value: object) -> int:
+    return check_int(value, "socket_id")
+
+
+def _check_optional(value: object, kind: type, name: str) -> None:
+    if value is None:
+        return
+    if kind is int:
+        check_int(value, name)
+    elif kind is bool:
+        check_bool(value, name)
+    elif not isinstance(value, kind):
+        raise TypeError(f"{name} must be {kind.__name__} or None, not {type(value).__name__}")
+
+
+class DnsQueryType(enum.StrEnum):
+    """'DNS resolution preferences. The default is any and uses the current OS config which may
+    return IPv4 or IPv6. ipv4 forces IPv4, and ipv6 forces IPv6.'"""
+
+    ANY = "any"
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SocketProperties:
+    """``None`` means "leave as is" for ``update()`` and "the default" for ``create()``."""
+
+    name: str | None = None
+    persistent: bool | None = None
+    buffer_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_optional(self.name, str, "name")
+        _check_optional(self.persistent, bool, "persistent")
+        _check_optional(self.buffer_size, int, "buffer_size")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateInfo:
+    socket_id: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SendInfo:
+    """'bytesSent: The number of bytes sent (if result == 0)'."""
+
+    result_code: int
+    bytes_sent: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReceiveInfo:
+    socket_id: int
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"ReceiveInfo(socket_id={self.socket_id}, data=<{len(self.data)} bytes>)"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReceiveErrorInfo:
+    socket_id: int
+    result_code: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TlsInfo:
+    """What the handshake settled: an extension of ``SocketInfo`` that Chrome lacks."""
+
+    version: str
+    cipher: str
+    server_name: str | None = None
+    peer_subject: str | None = None
+    peer_issuer: str | None = None
+    peer_not_after: str | None = None
+    verified: bool = True
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SocketInfo:
+    socket_id: int
+    persistent: bool
+    paused: bool
+    connected: bool
+    name: str | None = None
+    buffer_size: int | None = None
+    local_address: str | None = None
+    local_port: int | None = None
+    peer_address: str | None = None
+    peer_port: int | None = None
+    tls: TlsInfo | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TLSVersionConstraints:
+    """'Supported values are tls1.2 or tls1.3.'"""
+
+    min: str | None = None
+    max: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_optional(self.min, str, "min")
+        _check_optional(self.max, str, "max")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SecureOptions:
+    """Chrome's ``tlsVersion`` plus what a test tool needs: private trust, opting out of
+    verification, a server-name override and a client certificate."""
+
+    tls_version: TLSVersionConstraints | None = None
+    ca_file: str | None = None
+    verify: bool = True
+    server_name: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
+        _check_optional(self.ca_file, str, "ca_file")
+        check_bool(self.verify, "verify")
+        _check_optional(self.server_name, str, "server_name")
+        _check_optional(self.client_cert, str, "client_cert")
+        _check_optional(self.client_key, str, "client_key")
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key needs client_cert")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def to_json_value(value: Any) -> Any:
+    """The JSON-ready form: dataclasses become camelCase objects without their ``None`` fields,
+    bytes become ``"<N bytes>"`` (the call log shows sizes, not payloads)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            _camel(field.name): to_json_value(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+            if getattr(value, field.name) is not None
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(item) for item in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """``to_json(SendInfo(result_code=0, bytes_sent=6)) == '{"resultCode":0,"bytesSent":6}'``."""
+    return json.dumps(to_json_value(value), separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,774 @@
+"""``chrome.sockets.tcp`` on asyncio.
+
+One ``TcpSockets`` owns a registry of ``_Socket`` objects. Each ``_Socket`` owns at most one live
+connection (``_Conn``, an ``asyncio.Protocol``) and decides, through the state table in
+``workbench.core.state``, what every call does. Received bytes go through one buffer per socket
+(``_held``) and one synchronous delivery loop (``_flush``): reads are large (asyncio reads up to
+256 KiB at a time) and are split into ``buffer_size`` chunks in that loop, so the event loop
+turns once per read, not once per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from workbench.core.errors import (
+    NetError,
+    SocketNotFoundError,
+    WriteQuotaExceededError,
+    map_os_error,
+    map_ssl_error,
+)
+from workbench.core.events import Event
+from workbench.core.state import GO, WAIT, Op, State, verdict
+from workbench.core.types import (
+    CreateInfo,
+    DnsQueryType,
+    ReceiveErrorInfo,
+    ReceiveInfo,
+    SecureOptions,
+    SendInfo,
+    SocketInfo,
+    SocketProperties,
+    TlsInfo,
+    check_bool,
+    check_int,
+    check_socket_id,
+)
+from workbench.net import options as sockopts
+from workbench.net.tls import TlsSetupError, build_context, server_hostname, tls_info
+
+__all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "TcpSockets"]
+
+_log = logging.getLogger("workbench.sockets")
+
+# 'bufferSize: The size of the buffer used to receive data. The default value is 4096.'
+DEFAULT_BUFFER_SIZE = 4096
+# Chrome's per-application write quota (extensions/browser/api/socket: kWriteQuota).
+DEFAULT_WRITE_QUOTA = 200 * 2**20
+
+_FAMILIES = {
+    DnsQueryType.ANY: socket.AF_UNSPEC,
+    DnsQueryType.IPV4: socket.AF_INET,
+    DnsQueryType.IPV6: socket.AF_INET6,
+}
+
+
+class _Conn(asyncio.Protocol):
+    """The protocol of one connection; it forwards to its socket while it is the current one."""
+
+    def __init__(self, owner: _Socket) -> None:
+        self.owner: _Socket | None = owner
+        self.transport: asyncio.Transport | None = None
+
+    def _current(self) -> _Socket | None:
+        owner = self.owner
+        if owner is not None and owner._conn is self:
+            return owner
+        return None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        # asyncio.Transport reports a write done only as "buffer empty"; (0, 0) makes it say so.
+        transport.set_write_buffer_limits(high=0, low=0)
+        owner = self._current()
+        if owner is not None and owner.paused:
+            # Pause inside connection_made, or asyncio reads once anyway.
+            transport.pause_reading()
+
+    def data_received(self, data: bytes) -> None:
+        owner = self._current()
+        if owner is not None:
+            owner._guard(owner._on_data, data)
+
+    def eof_received(self) -> bool:
+        owner = self._current()
+        if owner is not None:
+            owner._guard(owner._on_stream_end, NetError.CONNECTION_CLOSED)
+        return False  # close the transport: the stream is over for the API (contract R3)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        owner = self._current()
+        if owner is not None:
+            owner._guard(owner._on_lost, exc)
+        self.owner = None
+
+    def resume_writing(self) -> None:
+        owner = self._current()
+        if owner is not None:
+            owner._guard(owner._check_written)
+
+
+class _Socket:
+    def __init__(self, sockets: TcpSockets, socket_id: int, props: SocketProperties) -> None:
+        self.sockets = sockets
+        self.id = socket_id
+        self.name: str | None = props.name
+        self.persistent = bool(props.persistent)
+        self.buffer_size: int | None = _buffer_size(props.buffer_size)
+        self.paused = False
+        self.state = State.CREATED
+        self.closed = False
+        self.host: str | None = None
+        self.local: tuple[str, int] | None = None
+        self.peer: tuple[str, int] | None = None
+        self.tls: TlsInfo | None = None
+        self._sock: socket.socket | None = None
+        self._conn: _Conn | None = None
+        self._transport: asyncio.Transport | None = None
+        self._held: collections.deque[memoryview] = collections.deque()
+        self._pending_error: int | None = None
+        self._announced = False
+        self._delivering = False
+        self._writes: collections.deque[tuple[int, asyncio.Future[int]]] = collections.deque()
+        self._written = 0
+        self._op: asyncio.Future[int] | None = None
+        self._op_task: asyncio.Task[None] | None = None
+        self._secured: asyncio.Future[int] | None = None
+
+    def __repr__(self) -> str:
+        peer = f" peer={self.peer[0]}:{self.peer[1]}" if self.peer else ""
+        flags = " paused" if self.paused else ""
+        return f"<_Socket {self.id} {self.state.value}{flags}{peer}>"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def _guard(self, fn: Callable[..., object], *args: Any) -> None:
+        """No exception escapes into the event loop from the read or write path."""
+        try:
+            fn(*args)
+        except Exception:
+            _log.exception("socket %d: internal error in %s", self.id, fn.__name__)
+
+    def info(self) -> SocketInfo:
+        connected = self.state.connected
+        local = self.local if connected else None
+        peer = self.peer if connected else None
+        return SocketInfo(
+            socket_id=self.id,
+            persistent=self.persistent,
+            paused=self.paused,
+            connected=connected,
+            name=self.name,
+            buffer_size=self.buffer_size,
+            local_address=local[0] if local else None,
+            local_port=local[1] if local else None,
+            peer_address=peer[0] if peer else None,
+            peer_port=peer[1] if peer else None,
+            tls=self.tls if connected else None,
+        )
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def _can_deliver(self) -> bool:
+        return self._announced and not self.paused and not self.closed
+
+    def _on_data(self, data: bytes) -> None:
+        if data:
+            self._held.append(memoryview(data))
+        self._flush()
+
+    def _on_stream_end(self, code: int) -> None:
+        if self._pending_error is None:
+            self._pending_error = code
+        self._flush()
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        if exc is None:
+            code: int = NetError.CONNECTION_CLOSED
+        elif isinstance(exc, (OSError, asyncio.IncompleteReadError)) and not _is_ssl(exc):
+            code = map_os_error(exc, "io") if isinstance(exc, OSError) else NetError.FAILED
+        else:
+            code = map_ssl_error(exc)
+        self._fail_writes(code)
+        self._on_stream_end(code)
+
+    def _flush(self) -> None:
+        """Deliver held bytes, then a pending stream error, while the socket may deliver.
+
+        The pause is checked before every chunk: a listener may pause, disconnect or close the
+        socket from inside an event (contract P1: 'no on_receive for that socket until
+        set_paused(False)').
+        """
+        if self._delivering or self.closed:
+            return
+        self._delivering = True
+        try:
+            dispatch = self.sockets.on_receive.dispatch
+            held = self._held
+            while held and self._can_deliver():
+                head = held[0]
+                size = self.buffer_size or DEFAULT_BUFFER_SIZE
+                if len(head) <= size:
+                    held.popleft()
+                    chunk = bytes(head)
+                else:
+                    chunk = bytes(head[:size])
+                    held[0] = head[size:]
+                dispatch(ReceiveInfo(socket_id=self.id, data=chunk))
+            if not held and self._pending_error is not None and self._can_deliver():
+                code = self._pending_error
+                self._pending_error = None
+                # 'Once this event is raised, the socket is set to paused and no more onReceive
+                # events are raised for this socket.' (contract R3)
+                self._teardown(NetError.CONNECTION_CLOSED)
+                self.state = State.DISCONNECTED
+                self.paused = True
+                self.sockets.on_receive_error.dispatch(
+                    ReceiveErrorInfo(socket_id=self.id, result_code=code)
+                )
+        finally:
+            self._delivering = False
+        self._update_reading()
+
+    def _schedule_flush(self, hops: int = 1) -> None:
+        loop = self.loop
+        if hops <= 1:
+            loop.call_soon(self._guard, self._flush)
+        else:
+            loop.call_soon(self._schedule_flush, hops - 1)
+
+    def _update_reading(self) -> None:
+        """Read from the OS only while delivery can keep up (contract P2: pause is
+        back-pressure, so a paused socket holds at most one read's worth)."""
+        transport = self._transport
+        if transport is None or transport.is_closing() or self.state is State.SECURING:
+            return
+        want = self._can_deliver() and not self._held and self._pending_error is None
+        if want:
+            transport.resume_reading()
+        else:
+            transport.pause_reading()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> asyncio.Future[int]:
+        fut: asyncio.Future[int] = self.loop.create_future()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            fut.set_result(NetError.SOCKET_NOT_CONNECTED)
+            return fut
+        self._written += len(data)
+        self._writes.append((self._written, fut))
+        if data:
+            transport.write(data)
+        self._check_written()
+        return fut
+
+    def _check_written(self) -> None:
+        """Complete, in call order, every send whose last byte is now with the OS."""
+        transport = self._transport
+        pending = transport.get_write_buffer_size() if transport is not None else 0
+        handed = self._written - pending
+        writes = self._writes
+        while writes and writes[0][0] <= handed:
+            _, fut = writes.popleft()
+            if not fut.done():
+                fut.set_result(NetError.OK)
+
+    def _fail_writes(self, code: int) -> None:
+        while self._writes:
+            _, fut = self._writes.popleft()
+            if not fut.done():
+                fut.set_result(code)
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def _teardown(self, send_code: int) -> None:
+        """Drop the connection: pending sends end with ``send_code``, the transport closes
+        gracefully when nothing is queued in it (bytes the OS has go out before the FIN) and is
+        aborted otherwise."""
+        conn, transport, self._conn, self._transport = self._conn, self._transport, None, None
+        self._sock = None
+        self._fail_writes(send_code)
+        self._held.clear()
+        self._pending_error = None
+        self._announced = False
+        self.local = self.peer = None
+        self.tls = None
+        if conn is not None:
+            conn.owner = None
+        if transport is not None and not transport.is_closing():
+            if transport.get_write_buffer_size() == 0:
+                transport.close()
+            else:
+                transport.abort()
+
+    def _abort_op(self) -> None:
+        """A pending connect() or secure() returns ABORTED (contract U5)."""
+        op, task = self._op, self._op_task
+        self._op = self._op_task = None
+        if op is not None and not op.done():
+            op.set_result(NetError.ABORTED)
+        if task is not None and not task.done():
+            task.cancel()
+        if self._secured is not None and not self._secured.done():
+            self._secured.set_result(NetError.ABORTED)
+
+    def drop(self) -> bool:
+        """What disconnect() and close() share. True when the socket was reading, which is when
+        they report -100 (contract D1, D2)."""
+        reading = (
+            self.state in (State.CONNECTED, State.SECURE)
+            and not self.paused
+            and self._announced
+            and self._pending_error is None
+        )
+        was_connected = self.state.connected or self._pending_error is not None
+        self._abort_op()
+        # 'pending send() calls complete with a negative code' (contract S6)
+        self._teardown(NetError.ABORTED)
+        if self.state is not State.CREATED:
+            self.state = State.DISCONNECTED
+        if was_connected:
+            self.paused = True
+        return reading
+
+    def report_closed_later(self) -> None:
+        info = ReceiveErrorInfo(socket_id=self.id, result_code=NetError.CONNECTION_CLOSED)
+        self.loop.call_soon(self.sockets.on_receive_error.dispatch, info)
+
+    # -- connect -------------------------------------------------------------------------
+
+    async def connect(self, host: str, port: int, query: DnsQueryType) -> int:
+        loop = self.loop
+        self.state = State.CONNECTING
+        self.host = host
+        self._announced = False
+        op: asyncio.Future[int] = loop.create_future()
+        self._op = op
+        self._op_task = loop.create_task(self._do_connect(op, host, port, query))
+        try:
+            code = await op
+        except asyncio.CancelledError:
+            if self._op is op:
+                self.drop()
+            raise
+        if code == NetError.OK:
+            self._announce()
+        return code
+
+    def _announce(self) -> None:
+        """'When the connect operation completes successfully, onReceive events are raised' —
+        after the caller has its result (contract U2). Two hops let a caller that awaits
+        through a task see the result first too."""
+        if self._op is None and self.state is State.CONNECTED:
+            self._announced = True
+            self._schedule_flush(hops=2)
+
+    def _finish_op(self, op: asyncio.Future[int], code: int) -> bool:
+        if op.done() or self._op is not op:
+            return False
+        self._op = self._op_task = None
+        op.set_result(code)
+        return True
+
+    async def _do_connect(
+        self, op: asyncio.Future[int], host: str, port: int, query: DnsQueryType
+    ) -> None:
+        loop = self.loop
+        try:
+            infos = await loop.getaddrinfo(
+                host, port, family=_FAMILIES[query], type=socket.SOCK_STREAM,
+                proto=socket.IPPROTO_TCP,
+            )
+        except (OSError, UnicodeError):
+            infos = []
+        if not infos:
+            self.state = State.DISCONNECTED
+            self._finish_op(op, NetError.NAME_NOT_RESOLVED)
+            return
+        code: int = NetError.CONNECTION_FAILED
+        sock: socket.socket | None = None
+        for family, kind, proto, _, address in infos:
+            candidate = socket.socket(family, kind, proto)
+            try:
+                candidate.setblocking(False)
+                await loop.sock_connect(candidate, address)
+            except OSError as exc:
+                candidate.close()
+                code = map_os_error(exc, "connect")
+                continue
+            except BaseException:
+                candidate.close()
+                raise
+            sock = candidate
+            break
+        if sock is None:
+            self.state = State.DISCONNECTED
+            self._finish_op(op, code)
+            return
+        if op.done():  # aborted while the last await ran
+            sock.close()
+            return
+        conn = _Conn(self)
+        self._conn = conn
+        try:
+            transport, _ = await loop.create_connection(lambda: conn, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        if op.done() or self._conn is not conn:
+            transport.abort()
+            return
+        try:
+            sockopts.apply_defaults(sock)  # contract K2
+            self.local = _address(sock.getsockname())
+            self.peer = _address(sock.getpeername())
+        except OSError as exc:
+            self._conn = None
+            conn.owner = None
+            transport.abort()
+            self.state = State.DISCONNECTED
+            self._finish_op(op, map_os_error(exc, "connect"))
+            return
+        self._sock = sock
+        self._transport = transport
+        self._pending_error = None
+        self.state = State.CONNECTED
+        self._finish_op(op, NetError.OK)
+        self._update_reading()
+
+    # -- secure --------------------------------------------------------------------------
+
+    async def secure(self, options: SecureOptions) -> int:
+        loop = self.loop
+        op: asyncio.Future[int] = loop.create_future()
+        self._op = op
+        self._secured = loop.create_future()
+        self.state = State.SECURING
+        self._op_task = loop.create_task(self._do_secure(op, options))
+        try:
+            code = await op
+        except asyncio.CancelledError:
+            if self._op is op:
+                self.drop()
+            raise
+        return code
+
+    def _end_secure(self, op: asyncio.Future[int], code: int) -> None:
+        if self._finish_op(op, code) and self._secured is not None and not self._secured.done():
+            self._secured.set_result(code)
+
+    async def _do_secure(self, op: asyncio.Future[int], options: SecureOptions) -> None:
+        loop = self.loop
+        raw, conn, sock = self._transport, self._conn, self._sock
+        assert raw is not None and conn is not None and sock is not None
+        try:
+            context = build_context(options)
+        except TlsSetupError as exc:
+            _log.warning("socket %d: %s", self.id, exc)
+            # Nothing went over the wire: the socket stays a connected plain socket.
+            self.state = State.CONNECTED
+            self._end_secure(op, exc.code)
+            self._update_reading()
+            return
+        # 'Bytes the OS already has when secure() is called are read first and delivered as
+        # plaintext' (contract T2): otherwise they would be fed to OpenSSL.
+        raw.pause_reading()
+        while True:
+            try:
+                data = sock.recv(256 * 1024)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # the handshake will meet the same error and report it
+            if not data:
+                break
+            self._on_data(data)
+            if op.done():  # a listener disconnected or closed the socket
+                return
+        name = server_hostname(options, self.host or "")
+        try:
+            transport = await loop.start_tls(raw, conn, context, server_hostname=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            code = map_ssl_error(exc, sent_client_cert=options.client_cert is not None)
+            if self._op is op:
+                # T5: the socket stays, disconnected, until close().
+                self._teardown(code)
+                self.state = State.DISCONNECTED
+                self._end_secure(op, code)
+            return
+        if op.done() or self._conn is not conn or transport is None:
+            if transport is not None:
+                transport.abort()
+            return
+        assert isinstance(transport, asyncio.Transport)
+        # On a TLS transport high=0 would pause at an empty buffer; 1/0 signals "empty".
+        transport.set_write_buffer_limits(high=1, low=0)
+        conn.transport = transport
+        self._transport = transport
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.tls = tls_info(ssl_object, name, options.verify)
+        self.state = State.SECURE
+        self._end_secure(op, NetError.OK)
+        # start_tls turns reading back on: re-apply the pause to the new transport.
+        self._update_reading()
+        if self._held:
+            self._schedule_flush()
+
+    async def wait_secured(self) -> int:
+        assert self._secured is not None
+        return await asyncio.shield(self._secured)
+
+    # -- options -------------------------------------------------------------------------
+
+    def set_option(self, fn: Callable[[socket.socket], None]) -> int:
+        rule = verdict(self.state, Op.SET_OPTION)
+        if rule is not GO:
+            return int(rule)  # type: ignore[arg-type]
+        if self._sock is None:
+            return NetError.FAILED
+        try:
+            fn(self._sock)
+        except OSError as exc:
+            return map_os_error(exc, "io")
+        return NetError.OK
+
+
+def _buffer_size(value: int | None) -> int | None:
+    # Contract C2: a buffer_size <= 0 means "unset": 4096-byte chunks, reported as None.
+    return value if value is not None and value > 0 else None
+
+
+def _address(sockaddr: Any) -> tuple[str, int]:
+    return str(sockaddr[0]), int(sockaddr[1])
+
+
+def _is_ssl(exc: BaseException) -> bool:
+    import ssl
+
+    return isinstance(exc, ssl.SSLError)
+
+
+def _check_data(data: object) -> int:
+    if isinstance(data, memoryview):
+        return data.nbytes
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    raise TypeError(f"data must be bytes, bytearray or memoryview, not {type(data).__name__}")
+
+
+class TcpSockets:
+    """``chrome.sockets.tcp``: one per application.
+
+    All methods are called on the event loop's thread; the loop is the running one, found at
+    each call, so the same instance works on plain asyncio and under qasync.
+    """
+
+    def __init__(self, write_quota: int = DEFAULT_WRITE_QUOTA) -> None:
+        check_int(write_quota, "write_quota")
+        if write_quota <= 0:
+            raise ValueError(f"write_quota must be positive, not {write_quota}")
+        self.write_quota = write_quota
+        self.on_receive: Event[ReceiveInfo] = Event("onReceive")
+        self.on_receive_error: Event[ReceiveErrorInfo] = Event("onReceiveError")
+        self._sockets: dict[int, _Socket] = {}
+        self._next_id = 1
+        self._queued = 0
+
+    def __repr__(self) -> str:
+        return f"<TcpSockets sockets={sorted(self._sockets)} queued={self._queued}>"
+
+    def _get(self, socket_id: object) -> _Socket:
+        sid = check_socket_id(socket_id)
+        try:
+            return self._sockets[sid]
+        except KeyError:
+            raise SocketNotFoundError() from None
+
+    async def create(self, properties: SocketProperties | None = None) -> CreateInfo:
+        """'Creates a TCP socket.' Ids start at 1 and are never reused (contract C1)."""
+        if properties is None:
+            properties = SocketProperties()
+        elif not isinstance(properties, SocketProperties):
+            raise TypeError(
+                f"properties must be SocketProperties, not {type(properties).__name__}"
+            )
+        sid = self._next_id
+        self._next_id += 1
+        self._sockets[sid] = _Socket(self, sid, properties)
+        return CreateInfo(socket_id=sid)
+
+    async def update(self, socket_id: int, properties: SocketProperties) -> None:
+        """'Updates the socket properties.' Only the given fields change (contract C4)."""
+        if not isinstance(properties, SocketProperties):
+            raise TypeError(
+                f"properties must be SocketProperties, not {type(properties).__name__}"
+            )
+        s = self._get(socket_id)
+        if properties.name is not None:
+            s.name = properties.name
+        if properties.persistent is not None:
+            s.persistent = properties.persistent
+        if properties.buffer_size is not None:
+            s.buffer_size = _buffer_size(properties.buffer_size)
+
+    async def set_paused(self, socket_id: int, paused: bool) -> None:
+        """'Enables or disables the application from receiving messages from its peer.'"""
+        check_bool(paused, "paused")
+        s = self._get(socket_id)
+        if s.paused == paused:
+            return  # contract P3
+        s.paused = paused
+        if paused:
+            s._update_reading()  # stop reading the OS socket now (contract P2)
+        elif s._announced:
+            # Held bytes first, in order; reading resumes when they are gone (contract P1).
+            s._schedule_flush()
+
+    async def set_keep_alive(self, socket_id: int, enable: bool, delay: int = 0) -> int:
+        """'Enables or disables the keep-alive functionality for a TCP connection.'"""
+        check_bool(enable, "enable")
+        check_int(delay, "delay")
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0 seconds, not {delay}")
+        s = self._get(socket_id)
+        return s.set_option(lambda sock: sockopts.set_keep_alive(sock, enable, delay))
+
+    async def set_no_delay(self, socket_id: int, no_delay: bool) -> int:
+        """'Sets or clears TCP_NODELAY for a TCP connection.'"""
+        check_bool(no_delay, "no_delay")
+        s = self._get(socket_id)
+        return s.set_option(lambda sock: sockopts.set_no_delay(sock, no_delay))
+
+    async def get_socket_options(self, socket_id: int) -> dict[str, bool | int | None] | None:
+        """An extension for the window and tests: the TCP options as the kernel has them, or
+        ``None`` when the socket is not connected."""
+        s = self._get(socket_id)
+        if s._sock is None or not s.state.connected:
+            return None
+        try:
+            return sockopts.read_options(s._sock)
+        except OSError:
+            return None
+
+    async def connect(
+        self,
+        socket_id: int,
+        peer_address: str,
+        peer_port: int,
+        dns_query_type: DnsQueryType | str = DnsQueryType.ANY,
+    ) -> int:
+        """'Connects the socket to a remote machine.'"""
+        check_socket_id(socket_id)
+        if not isinstance(peer_address, str):
+            raise TypeError(f"peer_address must be a str, not {type(peer_address).__name__}")
+        check_int(peer_port, "peer_port")
+        if not 0 <= peer_port <= 65535:
+            raise ValueError(f"peer_port must be in 0..65535, not {peer_port}")
+        if not isinstance(dns_query_type, str):
+            raise TypeError(
+                f"dns_query_type must be a DnsQueryType or str, not {type(dns_query_type).__name__}"
+            )
+        try:
+            query = DnsQueryType(dns_query_type)
+        except ValueError:
+            raise ValueError(
+                f"dns_query_type must be 'any', 'ipv4' or 'ipv6', not {dns_query_type!r}"
+            ) from None
+        s = self._get(socket_id)
+        rule = verdict(s.state, Op.CONNECT)
+        if rule is not GO:
+            return int(rule)  # type: ignore[arg-type]
+        return await s.connect(peer_address, peer_port, query)
+
+    async def disconnect(self, socket_id: int) -> None:
+        """'Disconnects the socket.' The id stays valid (contract D1)."""
+        s = self._get(socket_id)
+        if s.drop():
+            s.report_closed_later()
+
+    async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
+        """'Start a TLS client connection over the connected TCP client socket.'"""
+        check_socket_id(socket_id)
+        if options is None:
+            options = SecureOptions()
+        elif not isinstance(options, SecureOptions):
+            raise TypeError(f"options must be SecureOptions, not {type(options).__name__}")
+        s = self._get(socket_id)
+        rule = verdict(s.state, Op.SECURE)
+        if rule is not GO:
+            return int(rule)  # type: ignore[arg-type]
+        return await s.secure(options)
+
+    async def send(self, socket_id: int, data: bytes | bytearray | memoryview) -> SendInfo:
+        """'Sends data on the given TCP socket.' Completes once every byte is with the OS."""
+        check_socket_id(socket_id)
+        size = _check_data(data)
+        # The quota is checked after the argument's type and before the socket id (S4).
+        if self._queued + size > self.write_quota:
+            raise WriteQuotaExceededError()
+        s = self._get(socket_id)
+        payload = bytes(data)
+        self._queued += size
+        try:
+            rule = verdict(s.state, Op.SEND)
+            if rule is WAIT:
+                code = await s.wait_secured()  # contract S5
+                if code != NetError.OK:
+                    return SendInfo(result_code=code)
+                rule = verdict(s.state, Op.SEND)
+            if rule is not GO:
+                return SendInfo(result_code=int(rule))  # type: ignore[arg-type]
+            code = await s.write(payload)
+        finally:
+            self._queued -= size
+        if code != NetError.OK:
+            return SendInfo(result_code=code)
+        return SendInfo(result_code=NetError.OK, bytes_sent=size)
+
+    async def close(self, socket_id: int) -> None:
+        """'The socket id is no longer valid as soon at the function is called.'"""
+        s = self._get(socket_id)
+        del self._sockets[s.id]
+        reading = s.drop()
+        s.closed = True
+        if reading:
+            s.report_closed_later()  # contract D2: the event follows the close
+
+    async def get_info(self, socket_id: int) -> SocketInfo:
+        """'Retrieves the state of the given socket.'"""
+        return self._get(socket_id).info()
+
+    async def get_sockets(self) -> list[SocketInfo]:
+        """Every socket not yet closed, in any state, by ascending id (contract L1)."""
+        return [self._sockets[sid].info() for sid in sorted(self._sockets)]
+
+    async def suspend(self) -> None:
+        """What Chrome does when an app's background page unloads: close the sockets that are
+        not persistent (contract L2)."""
+        for sid in sorted(self._sockets):
+            s = self._sockets.get(sid)
+            if s is not None and not s.persistent:
+                await self.close(sid)
+
+    async def shutdown(self) -> None:
+        """Close every socket."""
+        for sid in sorted(self._sockets):
+            if sid in self._sockets:
+                await self.close(sid)
+
+    async def __aenter__(self) -> TcpSockets:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
