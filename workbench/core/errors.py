@@ -185,7 +185,6 @@ _VERSION_OR_CIPHER = frozenset(
         "NO_CIPHERS_AVAILABLE",
         "NO_PROTOCOLS_AVAILABLE",
         "NO_SUITABLE_SIGNATURE_ALGORITHM",
-        "SSLV3_ALERT_HANDSHAKE_FAILURE",
         "TLSV1_ALERT_INSUFFICIENT_SECURITY",
         "VERSION_TOO_LOW",
         "VERSION_TOO_HIGH",
@@ -206,12 +205,17 @@ _CLIENT_CERT_ALERTS = frozenset(
 )
 
 
-def map_ssl_error(error: BaseException, *, sent_client_cert: bool = False) -> NetError:
+def map_ssl_error(
+    error: BaseException, *, sent_client_cert: bool = False, cert_requested: bool = False
+) -> NetError:
     """Map a failed TLS handshake (or a failure while it ran) to a net error.
 
     TLS alerts about our own client certificate become BAD_SSL_CLIENT_AUTH_CERT (-117), except
-    "certificate required" when we presented none, which says exactly what is missing
-    (SSL_CLIENT_AUTH_CERT_NEEDED, -110).
+    when we presented none, which says exactly what is missing (SSL_CLIENT_AUTH_CERT_NEEDED,
+    -110). A ``handshake_failure`` alert is ambiguous: before the server asked for a client
+    certificate it means "no version or cipher in common" (-113); after it asked
+    (``cert_requested``: a CertificateRequest arrived), it is how TLS 1.2 servers reject the
+    client's certificate or its absence.
     """
     if isinstance(error, ssl.SSLCertVerificationError):
         return _VERIFY_CODES.get(error.verify_code, NetError.CERT_INVALID)
@@ -221,6 +225,10 @@ def map_ssl_error(error: BaseException, *, sent_client_cert: bool = False) -> Ne
         reason = error.reason or ""
         if reason in _VERSION_OR_CIPHER:
             return NetError.SSL_VERSION_OR_CIPHER_MISMATCH
+        if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":
+            if not cert_requested:
+                return NetError.SSL_VERSION_OR_CIPHER_MISMATCH
+            reason = "TLSV13_ALERT_CERTIFICATE_REQUIRED"  # the same complaint, TLS 1.2 style
         if reason == "TLSV13_ALERT_CERTIFICATE_REQUIRED" and not sent_client_cert:
             return NetError.SSL_CLIENT_AUTH_CERT_NEEDED
         if reason in _CLIENT_CERT_ALERTS:

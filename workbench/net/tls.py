@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import ssl
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 from workbench.core.errors import NetError
 from workbench.core.types import SecureOptions, TlsInfo
 
-__all__ = ["TlsSetupError", "build_context", "server_hostname", "tls_info"]
+__all__ = [
+    "NO_TRUST_MESSAGE",
+    "HandshakeTrace",
+    "TlsSetupError",
+    "build_context",
+    "load_default_trust",
+    "server_hostname",
+    "tls_info",
+]
 
 # 'The values tls1 and tls1.1 are no longer supported. If min is set to one of these values,
 # it will be silently clamped to tls1.2. If max is set to one of those values, or any other
@@ -33,6 +43,105 @@ class TlsSetupError(Exception):
         self.code = code
 
 
+# Where the common distributions keep their CA bundle. A frozen program carries an OpenSSL
+# whose compiled-in default path may not exist on the machine it runs on, so look ourselves.
+SYSTEM_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch, Gentoo, Alpine (package)
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL, CentOS
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL 7 and later
+    "/etc/ssl/ca-bundle.pem",  # openSUSE, SLES
+    "/etc/ssl/cert.pem",  # Alpine, macOS, the BSDs
+    "/usr/local/share/certs/ca-root-nss.crt",  # FreeBSD ports
+)
+SYSTEM_CA_DIRS = ("/etc/ssl/certs", "/etc/pki/tls/certs")
+
+NO_TRUST_MESSAGE = (
+    "no trusted CA certificates were found, so no server certificate can be verified: install "
+    "the ca-certificates package, or set SSL_CERT_FILE to a CA bundle (a PEM file), or give a "
+    "CA file in the TLS options (verification is never skipped silently)"
+)
+
+
+def _ca_count(ctx: ssl.SSLContext) -> int:
+    return int(ctx.cert_store_stats()["x509_ca"])
+
+
+def load_default_trust(
+    ctx: ssl.SSLContext,
+    environ: Mapping[str, str] | None = None,
+    ca_files: tuple[str, ...] | None = None,
+    ca_dirs: tuple[str, ...] | None = None,
+) -> bool:
+    """Load the trust anchors a user of this machine expects; False when there are none.
+
+    Order: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (OpenSSL's own variables), then OpenSSL's
+    default paths (and, on Windows, the system store), then the distributions' bundle paths.
+    A directory of hashed certificates is loaded lazily by OpenSSL, so it counts as trust
+    without showing in ``cert_store_stats``.
+    """
+    env = os.environ if environ is None else environ
+    ca_files = SYSTEM_CA_FILES if ca_files is None else ca_files
+    ca_dirs = SYSTEM_CA_DIRS if ca_dirs is None else ca_dirs
+    cert_file, cert_dir = env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR")
+    if cert_file or cert_dir:
+        # Both unusable (TypeError: neither exists): fall through to the system's trust.
+        with contextlib.suppress(TypeError, OSError, ssl.SSLError):
+            ctx.load_verify_locations(
+                cafile=cert_file if cert_file and os.path.isfile(cert_file) else None,
+                capath=cert_dir if cert_dir and os.path.isdir(cert_dir) else None,
+            )
+        if _ca_count(ctx) or (cert_dir and os.path.isdir(cert_dir)):
+            return True
+    ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    if _ca_count(ctx):
+        return True
+    for path in ca_files:
+        if os.path.isfile(path):
+            try:
+                ctx.load_verify_locations(cafile=path)
+            except (OSError, ssl.SSLError):
+                continue
+            if _ca_count(ctx):
+                return True
+    for path in ca_dirs:
+        if os.path.isdir(path) and any(name.endswith(".0") for name in os.listdir(path)):
+            ctx.load_verify_locations(capath=path)
+            return True
+    return False
+
+
+class HandshakeTrace:
+    """Remembers whether the server asked for a client certificate, the one fact a TLS 1.2
+    ``handshake_failure`` alert needs to be understood (see ``map_ssl_error``).
+
+    It listens through ``SSLContext._msg_callback``, the stdlib's own hook for TLS message
+    tracing (private, but present since Python 3.8); without it the trace stays empty and the
+    alert maps as a version or cipher mismatch.
+    """
+
+    def __init__(self) -> None:
+        self.cert_requested = False
+
+    def __call__(
+        self, conn: object, direction: str, version: object, content_type: object,
+        msg_type: object, data: bytes,
+    ) -> None:
+        if (
+            direction == "read"
+            and content_type == ssl._TLSContentType.HANDSHAKE  # type: ignore[attr-defined]
+            and msg_type == ssl._TLSMessageType.CERTIFICATE_REQUEST  # type: ignore[attr-defined]
+        ):
+            self.cert_requested = True
+
+    def attach(self, ctx: ssl.SSLContext) -> None:
+        with contextlib.suppress(AttributeError, TypeError):
+            ctx._msg_callback = self  # type: ignore[attr-defined]
+
+    def detach(self, ctx: ssl.SSLContext) -> None:
+        with contextlib.suppress(AttributeError, TypeError):
+            ctx._msg_callback = None  # type: ignore[attr-defined]
+
+
 def build_context(options: SecureOptions) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -46,7 +155,9 @@ def build_context(options: SecureOptions) -> ssl.SSLContext:
     if options.verify:
         ctx.check_hostname = True
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        trusted = load_default_trust(ctx)
+        if not trusted and options.ca_file is None:
+            raise TlsSetupError(NetError.CERT_AUTHORITY_INVALID, NO_TRUST_MESSAGE)
         if options.ca_file is not None:
             try:
                 ctx.load_verify_locations(cafile=options.ca_file)

@@ -1,0 +1,206 @@
+"""The API's value types: frozen, keyword-constructible dataclasses with Chrome's defaults, and
+their JSON form (``to_json``: Chrome's camelCase keys, compact, ``None`` fields left out)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from workbench.sockets import (
+    CreateInfo,
+    DnsQueryType,
+    ReceiveErrorInfo,
+    ReceiveInfo,
+    SecureOptions,
+    SendInfo,
+    SocketInfo,
+    SocketProperties,
+    TlsInfo,
+    TLSVersionConstraints,
+    to_json,
+)
+
+TLS = TlsInfo(
+    version="TLSv1.3",
+    cipher="TLS_AES_256_GCM_SHA384",
+    server_name="example.test",
+    peer_subject="CN=example.test",
+    peer_issuer="CN=Test CA",
+    peer_not_after="2030-01-01T00:00:00Z",
+    verified=True,
+)
+
+EXAMPLES: list[Any] = [
+    SocketProperties(name="n", persistent=True, buffer_size=1),
+    CreateInfo(socket_id=1),
+    SendInfo(result_code=0, bytes_sent=6),
+    ReceiveInfo(socket_id=1, data=b"x"),
+    ReceiveErrorInfo(socket_id=1, result_code=-100),
+    SocketInfo(socket_id=1, persistent=False, paused=False, connected=False),
+    TLS,
+    TLSVersionConstraints(min="tls1.2", max="tls1.3"),
+    SecureOptions(),
+]
+
+
+def compact(text: str) -> None:
+    assert text == json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+
+
+# -- the dataclasses ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", EXAMPLES, ids=lambda v: type(v).__name__)
+def test_types_are_frozen_dataclasses(value: Any) -> None:
+    assert dataclasses.is_dataclass(value)
+    field = dataclasses.fields(value)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, field, getattr(value, field))
+
+
+def test_defaults_match_the_contract() -> None:
+    assert SocketProperties() == SocketProperties(name=None, persistent=None, buffer_size=None)
+    assert SendInfo(result_code=-15).bytes_sent is None
+    info = SocketInfo(socket_id=3, persistent=True, paused=True, connected=True)
+    assert (info.name, info.buffer_size, info.tls) == (None, None, None)
+    assert (info.local_address, info.local_port, info.peer_address, info.peer_port) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert TLSVersionConstraints() == TLSVersionConstraints(min=None, max=None)
+    options = SecureOptions()
+    assert options.tls_version is None
+    assert options.ca_file is None
+    assert options.verify is True
+    assert (options.server_name, options.client_cert, options.client_key) == (None, None, None)
+
+
+def test_keyword_construction_and_equality() -> None:
+    assert ReceiveInfo(socket_id=2, data=b"ab") == ReceiveInfo(data=b"ab", socket_id=2)
+    assert ReceiveErrorInfo(socket_id=2, result_code=-101).result_code == -101
+    assert CreateInfo(socket_id=7).socket_id == 7
+    assert SendInfo(result_code=0, bytes_sent=0) != SendInfo(result_code=0)
+    assert hash(SendInfo(result_code=0, bytes_sent=1)) == hash(
+        SendInfo(result_code=0, bytes_sent=1)
+    )
+
+
+def test_dns_query_type_is_a_str_enum() -> None:
+    assert [m.value for m in DnsQueryType] == ["any", "ipv4", "ipv6"]
+    assert DnsQueryType.IPV4 == "ipv4"
+    assert isinstance(DnsQueryType.ANY, str)
+    assert DnsQueryType("ipv6") is DnsQueryType.IPV6
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def test_to_json_examples_from_the_agreement() -> None:
+    assert to_json(SendInfo(result_code=0, bytes_sent=6)) == '{"resultCode":0,"bytesSent":6}'
+    assert to_json(CreateInfo(socket_id=1)) == '{"socketId":1}'
+
+
+def test_to_json_omits_none_fields() -> None:
+    assert to_json(SendInfo(result_code=-15)) == '{"resultCode":-15}'
+    assert to_json(SendInfo(result_code=-15, bytes_sent=None)) == '{"resultCode":-15}'
+    assert to_json(SocketProperties()) == "{}"
+    assert to_json(TLSVersionConstraints(min="tls1.2")) == '{"min":"tls1.2"}'
+
+
+def test_to_json_receive_error_info() -> None:
+    text = to_json(ReceiveErrorInfo(socket_id=3, result_code=-100))
+    compact(text)
+    assert json.loads(text) == {"socketId": 3, "resultCode": -100}
+
+
+def test_to_json_receive_info_uses_camel_case_keys() -> None:
+    text = to_json(ReceiveInfo(socket_id=4, data=b"hello"))
+    compact(text)
+    assert set(json.loads(text)) == {"socketId", "data"}
+    assert json.loads(text)["socketId"] == 4
+
+
+def test_to_json_socket_properties() -> None:
+    text = to_json(SocketProperties(name="web", persistent=False, buffer_size=8192))
+    compact(text)
+    assert json.loads(text) == {"name": "web", "persistent": False, "bufferSize": 8192}
+
+
+def test_to_json_socket_info_keeps_false_and_drops_none() -> None:
+    text = to_json(
+        SocketInfo(
+            socket_id=1,
+            persistent=False,
+            paused=True,
+            connected=True,
+            local_address="127.0.0.1",
+            local_port=50000,
+            peer_address="::1",
+            peer_port=443,
+        )
+    )
+    compact(text)
+    assert json.loads(text) == {
+        "socketId": 1,
+        "persistent": False,
+        "paused": True,
+        "connected": True,
+        "localAddress": "127.0.0.1",
+        "localPort": 50000,
+        "peerAddress": "::1",
+        "peerPort": 443,
+    }
+
+
+def test_to_json_socket_info_nests_tls_with_camel_case_keys() -> None:
+    text = to_json(SocketInfo(socket_id=9, persistent=True, paused=False, connected=True, tls=TLS))
+    compact(text)
+    assert json.loads(text)["tls"] == {
+        "version": "TLSv1.3",
+        "cipher": "TLS_AES_256_GCM_SHA384",
+        "serverName": "example.test",
+        "peerSubject": "CN=example.test",
+        "peerIssuer": "CN=Test CA",
+        "peerNotAfter": "2030-01-01T00:00:00Z",
+        "verified": True,
+    }
+    unverified = TlsInfo(version="TLSv1.2", cipher="ECDHE-RSA-AES128-GCM-SHA256", verified=False)
+    assert json.loads(to_json(unverified)) == {
+        "version": "TLSv1.2",
+        "cipher": "ECDHE-RSA-AES128-GCM-SHA256",
+        "verified": False,
+    }
+
+
+def test_to_json_secure_options_nest_tls_version() -> None:
+    options = SecureOptions(tls_version=TLSVersionConstraints(max="tls1.3"), verify=False)
+    text = to_json(options)
+    compact(text)
+    assert json.loads(text) == {"tlsVersion": {"max": "tls1.3"}, "verify": False}
+    full = SecureOptions(ca_file="/ca.pem", server_name="h", client_cert="c", client_key="k")
+    assert json.loads(to_json(full)) == {
+        "caFile": "/ca.pem",
+        "verify": True,
+        "serverName": "h",
+        "clientCert": "c",
+        "clientKey": "k",
+    }
+
+
+def test_to_json_lists_become_arrays() -> None:
+    text = to_json([CreateInfo(socket_id=1), CreateInfo(socket_id=2)])
+    assert text == '[{"socketId":1},{"socketId":2}]'
+    assert to_json([]) == "[]"
+    infos = [
+        SocketInfo(socket_id=1, persistent=False, paused=False, connected=False),
+        SocketInfo(socket_id=2, persistent=True, paused=True, connected=False, name="é"),
+    ]
+    text = to_json(infos)
+    compact(text)
+    assert [i["socketId"] for i in json.loads(text)] == [1, 2]
+    assert json.loads(text)[1]["name"] == "é"
