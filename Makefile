@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff, mypy --strict (outside workbench/ui), import-linter"
 	@echo "make fmt      ruff format and safe ruff fixes"
 	@echo "make bench    benchmarks/run.py"
+	@echo "make screenshot  docs/screenshot.png of the window under Xvfb"
 	@echo "make clean    remove build output and caches (keeps $(VENV))"
 
 sysdeps:
@@ -55,7 +56,11 @@ run: sysdeps venv
 bench: venv
 	$(VPY) benchmarks/run.py
 
-screenshot package package-test:
+# docs/screenshot.png: the window under Xvfb with a few live sockets (plain, TLS, an error).
+screenshot: sysdeps venv
+	$(VPY) tools/screenshot.py
+
+package package-test:
 	@echo "make $@: not yet" >&2
 	@exit 1
 

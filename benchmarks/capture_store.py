@@ -1,0 +1,186 @@
+"""Capture store and codecs: the costs behind the data view and the send composer.
+
+    .venv/bin/python -m benchmarks.capture_store [--quick] [--mib N]
+
+What is measured (single process, no Qt; MB is 10^6 bytes, each figure the best of 3 runs):
+
+- ``append``: TOTAL bytes appended in 4 KiB chunks (the core's default ``buffer_size``) with
+  real ``time.time()`` stamps, as a receive flood does; binary chunks and text chunks (short
+  lines, the costliest for the text-row count). Reports MB/s, microseconds per append, the
+  records made, the index's memory, and the process's RSS growth, which must stay flat.
+- ``find``: a needle that is not there, over the whole capture (the streaming worst case).
+- ``view``: what one repaint costs: 10,000 random hex-row lookups with their 16-byte reads,
+  and text-mode screens (50 rows: row lookup plus ``text_row_ranges``) at random places.
+- codecs on 10 MB: ``decode_visible`` (text with NULs and invalid bytes; random bytes) in every
+  encoding, ``parse_hex``, ``parse_escaped``, ``hex_dump``.
+
+Targets: append >= 300 MB/s (binary) and >= 150 MB/s (text), RSS growth < 32 MiB, a view
+repaint < 5 ms, ``decode_visible`` of 10 MB text < 0.5 s in every encoding. A miss is printed,
+not an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from workbench.core.capture import CaptureStore, Direction, LineIndex
+from workbench.core.codecs import (
+    TEXT_ENCODINGS,
+    decode_visible,
+    escape_bytes,
+    hex_dump,
+    hex_pairs,
+    parse_escaped,
+    parse_hex,
+)
+
+MIB = 2**20
+MB = 10**6
+CHUNK = 4096
+REPEATS = 3
+
+
+def rss() -> int:
+    """Resident set size in bytes (Linux), or 0 when unknown."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def bench_store(total: int, kind: str, missed: list[str]) -> CaptureStore:
+    if kind == "binary":
+        chunk = os.urandom(CHUNK)
+    else:
+        line = b"The quick brown fox jumps over the lazy dog 0123456789.\r\n"
+        chunk = (line * (CHUNK // len(line) + 1))[:CHUNK]
+    count = total // CHUNK
+    store = CaptureStore()
+    rss_before = rss()
+    start = time.perf_counter()
+    append = store.append
+    for _ in range(count):
+        append(Direction.IN, chunk)
+    took = time.perf_counter() - start
+    grown = rss() - rss_before
+    mbps = total / took / MB
+    target = 300 if kind == "binary" else 150
+    print(f"  append {kind:6}: {mbps:7.0f} MB/s  {took / count * 1e6:5.2f} us/append  "
+          f"{store.record_count} records  index {store.index_nbytes()} B  "
+          f"RSS +{grown / MIB:.1f} MiB   target >= {target} MB/s, < 32 MiB: "
+          f"{verdict(mbps >= target and grown < 32 * MIB)}")
+    if mbps < target or grown >= 32 * MIB:
+        missed.append(f"append {kind}")
+    return store
+
+
+def bench_find(store: CaptureStore) -> None:
+    took = best(lambda: store.find(b"\xffnot in here\xfe"), 1)
+    print(f"  find (absent)  : {store.total_bytes / took / MB:7.0f} MB/s over "
+          f"{store.total_bytes / MIB:.0f} MiB")
+
+
+def bench_view(store: CaptureStore, missed: list[str]) -> None:
+    rng = random.Random(1)
+    rows = LineIndex.hex_rows(store)
+
+    def hex_lookups() -> None:
+        for _ in range(10_000):
+            record, k = LineIndex.hex_row(store, rng.randrange(rows))
+            if k:
+                start, end = LineIndex.hex_row_range(record, k)
+                store.read(start, end - start)
+
+    took = best(hex_lookups)
+    print(f"  hex row + read : {took / 10_000 * 1e6:7.1f} us per row "
+          f"({took / 10_000 * 50 * 1e3:.2f} ms per 50-row screen)")
+    text_rows = LineIndex.text_rows(store)
+
+    def text_screen() -> None:
+        record, k = LineIndex.text_row(store, rng.randrange(text_rows))
+        LineIndex.text_row_ranges(store, record.index, max(k, 1), 50)
+
+    def cold_text_screen() -> float:
+        store._row_cache.clear()  # as on the first paint of a record: a full rescan
+        start = time.perf_counter()
+        text_screen()
+        return time.perf_counter() - start
+
+    cold = statistics.median(cold_text_screen() for _ in range(20))
+    warm = best(text_screen, 20)
+    print(f"  text screen    : {cold * 1e3:7.2f} ms cold (median of 20; rescans a "
+          f"{store.max_record_size // MIB} MiB record), {warm * 1e3:.2f} ms warm  "
+          f"target < 5 ms: {verdict(cold < 0.005)}")
+    if cold >= 0.005:
+        missed.append("text screen")
+
+
+def bench_codecs(missed: list[str]) -> None:
+    line = "The quick brown fox \x00 jumps over the lazy dog \u00e9\u20ac.\r\n"
+    print("  decode_visible, 10 MB (s):     text   random")
+    random_bytes = os.urandom(10 * MB)
+    for encoding in TEXT_ENCODINGS:
+        chunk = line.encode(encoding, "replace") + b"\xff"
+        text = chunk * (10 * MB // len(chunk))
+        t_text = best(lambda data=text, enc=encoding: decode_visible(data, enc))
+        t_random = best(lambda enc=encoding: decode_visible(random_bytes, enc))
+        print(f"    {encoding:9}                  {t_text:6.3f}   {t_random:6.3f}   "
+              f"target (text) < 0.5 s: {verdict(t_text < 0.5)}")
+        if t_text >= 0.5:
+            missed.append(f"decode_visible {encoding}")
+    data = os.urandom(10 * MB // 3)
+    pairs = hex_pairs(data)
+    print(f"  parse_hex      : {best(lambda: parse_hex(pairs)):.3f} s for "
+          f"{len(pairs) / MB:.0f} MB of '68 65 ...'")
+    prefixed = ",".join("0x" + p for p in pairs.split())
+    print(f"  parse_hex      : {best(lambda: parse_hex(prefixed)):.3f} s for "
+          f"{len(prefixed) / MB:.0f} MB of '0x68,0x65,...'")
+    escaped = escape_bytes(data)
+    print(f"  parse_escaped  : {best(lambda: parse_escaped(escaped)):.3f} s for "
+          f"{len(escaped) / MB:.0f} MB of escapes (escape_bytes of random bytes)")
+    print(f"  escape_bytes   : {best(lambda: escape_bytes(data)):.3f} s for "
+          f"{len(data) / MB:.1f} MB of random bytes")
+    print(f"  hex_dump       : {best(lambda: hex_dump(data[:MB])):.3f} s per MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="32 MiB instead of 256 MiB")
+    parser.add_argument("--mib", type=int, help="MiB appended per store (default 256)")
+    args = parser.parse_args(argv)
+    total = (args.mib or (32 if args.quick else 256)) * MIB
+    missed: list[str] = []
+    print(f"workload: {total // MIB} MiB per store in {CHUNK}-byte appends; Python "
+          f"{sys.version.split()[0]}", flush=True)
+    for kind in ("binary", "text"):
+        with bench_store(total, kind, missed) as store:
+            if kind == "binary":
+                bench_find(store)
+            bench_view(store, missed)
+    bench_codecs(missed)
+    print(f"TARGETS MISSED: {', '.join(missed)}" if missed else "all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

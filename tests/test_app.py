@@ -1,0 +1,78 @@
+"""The composition root from the outside: --version, --self-test, and Ctrl+C in the terminal.
+
+The window that ``build_main_window`` builds (defaults, servers, first start, error hooks) is
+tested in ``tests/ui/test_main_window.py``, next to the UI fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import workbench
+from tests.conftest import TIMEOUT
+from workbench.app import version_line
+
+WAIT_MS = int(TIMEOUT * 1000)
+
+
+
+def _env(config_dir: Path) -> dict[str, str]:
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_API="pyside6",
+                SOCKET_WORKBENCH_CONFIG_DIR=str(config_dir))
+
+
+def test_version_line_names_every_version() -> None:
+    line = version_line()
+    assert line.startswith(f"socket-workbench {workbench.__version__} (Python 3.")
+    for word in ("Qt 6.", "PySide6 6.", "OpenSSL", "licence MIT"):
+        assert word in line
+    assert "\n" not in line
+
+
+def test_self_test_in_a_subprocess(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "workbench", "--self-test"],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "self-test passed" in proc.stdout
+    assert "secure() → 0" in proc.stdout
+    assert "echoed de ad be ef 00 0a" in proc.stdout
+    assert "Traceback" not in proc.stderr and "Task was destroyed" not in proc.stderr
+
+
+def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path) -> None:
+    lines: list[str] = []
+    ready = threading.Event()
+    with subprocess.Popen(
+        [sys.executable, "-W", "error", "-m", "workbench"],
+        env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    ) as proc:
+
+        def read() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.append(line)
+                if "Ctrl+C here closes it" in line:
+                    ready.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            assert ready.wait(TIMEOUT * 6), "".join(lines)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=TIMEOUT * 6) == 0, "".join(lines)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            reader.join(timeout=TIMEOUT)
+    text = "".join(lines)
+    assert "Traceback" not in text and "Task was destroyed" not in text, text
+    assert "Warning" not in text, text
+    assert (tmp_path / "settings.json").exists()

@@ -1,0 +1,128 @@
+"""Settings, sessions and themes: defaults on a bad day, never a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+import pytest
+
+from workbench.sockets import SecureOptions, TLSVersionConstraints
+from workbench.ui.settings import (
+    ENV_CONFIG_DIR,
+    PersistedSocket,
+    Settings,
+    SettingsStore,
+    apply_theme,
+    default_config_dir,
+    secure_from_json,
+    secure_to_json,
+)
+
+
+def test_config_dir_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_CONFIG_DIR, str(tmp_path / "here"))
+    assert default_config_dir() == tmp_path / "here"
+    assert SettingsStore().directory == tmp_path / "here"
+
+
+def test_default_config_dir_is_per_user(
+    monkeypatch: pytest.MonkeyPatch, qapp: QApplication
+) -> None:
+    monkeypatch.delenv(ENV_CONFIG_DIR, raising=False)
+    path = default_config_dir()
+    assert path.name == "socket-workbench"
+    assert path.is_absolute()
+
+
+def test_missing_file_means_defaults_and_no_message(tmp_path: Path) -> None:
+    settings, message = SettingsStore(tmp_path / "nothing").load()
+    assert settings == Settings()
+    assert message is None
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "cfg")
+    settings = Settings(theme="dark", view={"viewMode": "Text"}, first_start_done=True)
+    settings.add_recent_peer("localhost", 7)
+    settings.add_recent_peer("::1", 443)
+    settings.add_recent_peer("localhost", 7)
+    settings.sockets.append(PersistedSocket(
+        name="db", buffer_size=1024, host="127.0.0.1", port=5432, dns="ipv4",
+        secure=secure_to_json(SecureOptions(ca_file="/ca.pem", verify=False)),
+        was_secure=True, keep_alive=[True, 30], no_delay=False, user_paused=True,
+    ))
+    assert store.save(settings) is None
+    loaded, message = store.load()
+    assert message is None
+    assert loaded == settings
+    assert loaded.recent_peers == ["localhost:7", "[::1]:443"]
+
+
+def test_corrupt_file_means_defaults_a_message_and_the_file_kept(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text("{ not json", encoding="utf-8")
+    settings, message = store.load()
+    assert settings == Settings()
+    assert message is not None and "damaged" in message
+    assert (tmp_path / "settings.json.broken").read_text(encoding="utf-8") == "{ not json"
+
+
+@pytest.mark.parametrize("content", ['[1, 2]', '"text"', "\udcff"])
+def test_wrong_shapes_are_not_fatal(tmp_path: Path, content: str) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    settings, message = store.load()
+    assert settings == Settings()
+    assert message
+
+
+def test_bad_values_inside_a_good_file_are_dropped(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({
+        "theme": "purple", "recent_peers": ["a:1", 5, None], "view": {"viewMode": 3},
+        "sockets": [{"name": "ok", "port": 99999, "buffer_size": -3, "dns": "ipx"}, 7],
+    }), encoding="utf-8")
+    settings, message = store.load()
+    assert message is None
+    assert settings.theme == "system"
+    assert settings.recent_peers == ["a:1"]
+    assert settings.view == {}
+    assert settings.sockets == [PersistedSocket(name="ok")]
+
+
+def test_unwritable_location_gives_a_message(tmp_path: Path) -> None:
+    # A file where the directory should be: fails for root too.
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    message = SettingsStore(blocker / "cfg").save(Settings())
+    assert message is not None and "Could not save" in message
+
+
+def test_secure_options_round_trip() -> None:
+    options = SecureOptions(
+        tls_version=TLSVersionConstraints(min="tls1.2", max="tls1.3"), ca_file="/ca.pem",
+        verify=False, server_name="example.test", client_cert="/c.pem", client_key="/k.pem",
+    )
+    assert secure_from_json(json.loads(json.dumps(secure_to_json(options)))) == options
+    assert secure_from_json(None) is None
+    assert secure_from_json({"clientKey": "/k.pem"}) == SecureOptions()
+
+
+def test_themes_change_the_palette(qapp: QApplication) -> None:
+    original = qapp.palette()
+    try:
+        assert apply_theme(qapp, "dark") == "dark"
+        dark = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+        assert apply_theme(qapp, "light") == "light"
+        light = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+        assert dark < 100 < light
+        assert apply_theme(qapp, "nonsense") == "system"
+    finally:
+        apply_theme(qapp, "system")
+        qapp.setPalette(original)

@@ -1,0 +1,181 @@
+"""The socket table model: an adapter over the session, checked with qtmodeltester."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+
+import pytest
+
+from tests.net.tls_peers import ThreadedServer
+from tests.ui.conftest import WAIT_MS
+from workbench.sockets import SocketProperties, TcpSockets
+from workbench.ui.bridge import SocketSession
+from workbench.ui.socket_model import (
+    SORT_ROLE,
+    Column,
+    SocketSortProxy,
+    SocketTableModel,
+    human_bytes,
+)
+
+
+@pytest.fixture
+def session(qloop: asyncio.AbstractEventLoop, aio: Callable[..., Any]) -> Iterator[SocketSession]:
+    s = SocketSession(TcpSockets())
+    yield s
+    aio(s.close_all())
+    s.shutdown()
+
+
+def cell(model: Any, row: int, column: Column, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    return model.index(row, column).data(role)
+
+
+def test_human_bytes() -> None:
+    assert human_bytes(0) == "0 B"
+    assert human_bytes(1023) == "1023 B"
+    assert human_bytes(1536) == "1.5 KiB"
+    assert human_bytes(100 * 2**20) == "100.0 MiB"
+
+
+def test_model_passes_qtmodeltester(
+    qtmodeltester: Any, aio: Callable[..., Any], session: SocketSession,
+    echo_server: ThreadedServer, refused_port: int,
+) -> None:
+    """The tester keeps watching while sockets are added, change and go."""
+    model = SocketTableModel(session)
+    tcp = session.sockets
+    first = aio(tcp.create()).socket_id
+    qtmodeltester.check(model, force_py=True)
+    a = aio(tcp.create(SocketProperties(name="alpha", persistent=True))).socket_id
+    b = aio(tcp.create()).socket_id
+    assert aio(tcp.connect(a, "127.0.0.1", echo_server.port)) == 0
+    assert aio(tcp.connect(b, "127.0.0.1", refused_port)) == -102
+    session.flush()
+    aio(tcp.close(a))
+    aio(tcp.close(first))
+    assert model.rowCount() == 1 and model.socket_ids() == [b]
+
+
+def test_sort_proxy_passes_qtmodeltester(
+    qtmodeltester: Any, aio: Callable[..., Any], session: SocketSession
+) -> None:
+    model = SocketTableModel(session)
+    proxy = SocketSortProxy()
+    proxy.setSourceModel(model)
+    for name in ("b", "a", "c"):
+        aio(session.sockets.create(SocketProperties(name=name)))
+    proxy.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
+    qtmodeltester.check(proxy, force_py=True)
+    assert [proxy.index(r, Column.NAME).data() for r in range(3)] == ["a", "b", "c"]
+    aio(session.sockets.create(SocketProperties(name="aa")))
+    assert [proxy.index(r, Column.NAME).data() for r in range(4)] == ["a", "aa", "b", "c"]
+
+
+def test_columns_show_the_socket(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer,
+    refused_port: int,
+) -> None:
+    model = SocketTableModel(session)
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
+    assert headers == ["ID", "Name", "State", "Local", "Peer", "TLS", "Received", "Sent",
+                       "Buffer size", "Persistent"]
+    assert model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    tcp = session.sockets
+    sid = aio(tcp.create(SocketProperties(name="web", buffer_size=512,
+                                          persistent=True))).socket_id
+    assert model.rowCount() == 1
+    assert cell(model, 0, Column.ID) == str(sid)
+    assert cell(model, 0, Column.STATE) == "Created"
+    assert cell(model, 0, Column.BUFFER) == "512"
+    assert cell(model, 0, Column.PERSISTENT) == "Yes"
+    assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
+    aio(tcp.send(sid, b"x" * 2048))
+    qtbot.waitUntil(lambda: cell(model, 0, Column.RECEIVED) == "2.0 KiB", timeout=WAIT_MS)
+    assert cell(model, 0, Column.SENT) == "2.0 KiB"
+    assert cell(model, 0, Column.RECEIVED, SORT_ROLE) == 2048
+    assert cell(model, 0, Column.RECEIVED, Qt.ItemDataRole.ToolTipRole) == "2,048 bytes"
+    assert cell(model, 0, Column.STATE) == "Connected"
+    assert cell(model, 0, Column.PEER) == f"127.0.0.1:{echo_server.port}"
+    assert cell(model, 0, Column.LOCAL).startswith("127.0.0.1:")
+    assert cell(model, 0, Column.NAME) == "web"
+    aio(tcp.disconnect(sid))
+    assert aio(tcp.connect(sid, "127.0.0.1", refused_port)) == -102
+    session.flush()
+    assert cell(model, 0, Column.STATE) == "Error: CONNECTION_REFUSED"
+    assert "-102 CONNECTION_REFUSED" in cell(model, 0, Column.STATE,
+                                              Qt.ItemDataRole.ToolTipRole)
+    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_verify_off_is_flagged_on_the_row(
+    aio: Callable[..., Any], session: SocketSession
+) -> None:
+    model = SocketTableModel(session)
+    sid = aio(session.sockets.create()).socket_id
+    assert cell(model, 0, Column.NAME, Qt.ItemDataRole.BackgroundRole) is None
+    session.set_verify_off(sid, True)
+    for column in Column:
+        assert cell(model, 0, column, Qt.ItemDataRole.BackgroundRole) is not None
+        assert "verification is OFF" in cell(model, 0, column, Qt.ItemDataRole.ToolTipRole)
+    assert cell(model, 0, Column.TLS) == "verify off"
+    assert cell(model, 0, Column.TLS, Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_one_data_changed_per_socket_per_tick(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer
+) -> None:
+    model = SocketTableModel(session)
+    tcp = session.sockets
+    sids = [aio(tcp.create(SocketProperties(buffer_size=64))).socket_id for _ in range(3)]
+    for sid in sids:
+        assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
+    session.flush()
+    changes: list[tuple[int, int, int, int]] = []
+
+    def record(top: QModelIndex, bottom: QModelIndex, _roles: Any = ()) -> None:
+        changes.append((top.row(), bottom.row(), top.column(), bottom.column()))
+
+    model.dataChanged.connect(record)
+    ticks = session.ticks
+    payload = b"z" * 200_000
+    for sid in sids:
+        aio(tcp.send(sid, payload))
+    qtbot.waitUntil(lambda: all(session.counters(s)[0] == len(payload) for s in sids),
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session._timer.isActive(), timeout=WAIT_MS)
+    ticks = session.ticks - ticks
+    assert changes, "the model never said the counters changed"
+    # Each change covers one whole row; per tick, at most one per socket.
+    assert all(top == bottom and left == 0 and right == len(Column) - 1
+               for top, bottom, left, right in changes)
+    assert len(changes) <= ticks * len(sids)
+    assert len(changes) < 3 * len(payload) // 64 / 10
+
+
+def test_proxy_sorts_numbers_as_numbers(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer
+) -> None:
+    model = SocketTableModel(session)
+    proxy = SocketSortProxy()
+    proxy.setSourceModel(model)
+    tcp = session.sockets
+    sizes = {}
+    for n in (900, 10_000, 50):
+        sid = aio(tcp.create()).socket_id
+        assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
+        aio(tcp.send(sid, b"q" * n))
+        sizes[sid] = n
+    qtbot.waitUntil(lambda: all(session.counters(s)[0] == n for s, n in sizes.items()),
+                    timeout=WAIT_MS)
+    session.flush()
+    proxy.sort(Column.RECEIVED, Qt.SortOrder.AscendingOrder)
+    shown = [proxy.index(r, Column.RECEIVED).data(SORT_ROLE) for r in range(proxy.rowCount())]
+    assert shown == [50, 900, 10_000]
+    proxy.sort(Column.ID, Qt.SortOrder.DescendingOrder)
+    ids = [int(proxy.index(r, Column.ID).data()) for r in range(proxy.rowCount())]
+    assert ids == sorted(sizes, reverse=True)

@@ -1,0 +1,151 @@
+"""Take docs/screenshot.png: the real window under Xvfb with a few live sockets.
+
+    .venv/bin/python tools/screenshot.py [--output docs/screenshot.png] [--size 1280x800]
+
+Without a display it re-runs itself under ``xvfb-run -a``. The window runs on its own built-in
+servers (echo, TLS echo, chargen) with a temporary settings directory, so the user's settings
+are never touched. Sockets: a plain one with some traffic, one secured with TLS, a paused
+chargen, one refused (-102) and one with certificate verification turned off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise TimeoutError("the screenshot scene did not settle")
+        await asyncio.sleep(0.02)
+
+
+async def _scene(output: Path, width: int, height: int, theme: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.app import build_main_window
+    from workbench.net.servers import ServerKind, ServerSpec
+    from workbench.sockets import SecureOptions, SocketProperties, TcpSockets
+    from workbench.ui.settings import apply_theme
+
+    settings_dir = Path(tempfile.mkdtemp(prefix="workbench-shot-"))
+    window = build_main_window(TcpSockets(), servers=True, settings_dir=settings_dir)
+    app = QApplication.instance()
+    apply_theme(app, theme)
+    window.resize(width, height)
+    window.show()
+    try:
+        await _until(lambda: window.setup_task is None or window.setup_task.done())
+        manager = window.server_manager
+        echo = manager.find(ServerKind.ECHO)
+        tls = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
+        chargen = await manager.start(ServerSpec(ServerKind.CHARGEN))
+        tcp = window.sockets
+        session = window.session
+
+        async def make(name: str, port: int) -> int:
+            sid = (await tcp.create(SocketProperties(name=name))).socket_id
+            window.prefill_peer(sid, "127.0.0.1", port)
+            code = await tcp.connect(sid, "127.0.0.1", port)
+            session.set_result(sid, "connect", code)
+            return sid
+
+        web = await make("echo", echo.port)
+        for message in (
+            b"GET /status HTTP/1.1\r\nHost: localhost\r\nUser-Agent: workbench\r\n\r\n",
+            bytes.fromhex("16 03 01 00 2e 01 00 00 2a 03 03") + bytes(range(0, 48)),
+            "héllo, wörld — UTF-8 ✓\n".encode(),
+        ):
+            await tcp.send(web, message)
+        await _until(lambda: session.captures(web).bytes_in >= session.captures(web).bytes_out)
+
+        secure = await make("tls-echo", tls.port)
+        options = SecureOptions(ca_file=str(tls.ca_file))
+        session.set_result(secure, "secure", await tcp.secure(secure, options))
+        await tcp.send(secure, b"PING over TLS 1.3\r\n")
+
+        stream = await make("chargen", chargen.port)
+        await _until(lambda: session.counters(stream)[0] > 20_000)
+        await tcp.set_paused(stream, True)
+        session.set_result(stream, "pause", 0)
+
+        insecure = await make("no-verify", tls.port)
+        session.set_result(insecure, "secure", await tcp.secure(
+            insecure, SecureOptions(verify=False)))
+
+        await make("refused", _free_port())
+        await tcp.set_keep_alive(web, True, 30)
+
+        window.select_socket(web)
+        window.tabs.setCurrentIndex(0)
+        window.data_pane.mode_combo.setCurrentText("Hex")
+        window.composer.set_text(r"QUIT\r\n", mode="Escaped")
+        await asyncio.sleep(0.3)  # let the coalesced repaints land (a screenshot, not a test)
+        window.data_view.scroll_to_start()
+        await asyncio.sleep(0.2)
+        image = window.grab()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not image.save(str(output)):
+            raise OSError(f"could not write {output}")
+        print(f"wrote {output} ({image.width()}x{image.height()}, "
+              f"{len(session.ids())} sockets)")
+    finally:
+        window.close()
+        await _until(lambda: window.shut_down)
+        shutil.rmtree(settings_dir, ignore_errors=True)
+
+
+def _inner(args: argparse.Namespace) -> int:
+    os.environ.setdefault("QT_API", "pyside6")
+    from PySide6.QtWidgets import QApplication
+
+    import qasync
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setQuitOnLastWindowClosed(False)
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        runner.run(asyncio.wait_for(_scene(Path(args.output), width, height, args.theme), 60))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default=str(ROOT / "docs" / "screenshot.png"))
+    parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return _inner(args)
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        print("screenshot: no display and no xvfb-run (apt install xvfb)", file=sys.stderr)
+        return 1
+    command = [xvfb, "-a", "-s", "-screen 0 1920x1200x24", sys.executable, __file__,
+               "--inner", "--output", args.output, "--size", args.size, "--theme", args.theme]
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,585 @@
+"""Per-socket capture: every byte sent and received, on disk, with a small in-memory index.
+
+The data view must open and scroll a 1 GiB capture at once while memory stays flat, so:
+
+- the bytes go to one data file, appended with one ``os.pwrite`` per append and read back
+  with ``os.pread`` on a kept-open descriptor (only what is on screen is ever read);
+- the index is a handful of ``array`` columns, one entry per *record*, never per byte;
+- consecutive appends in the same direction within ``merge_window`` seconds of a record's
+  first byte merge into that record (up to ``max_record_size``), so a flood delivered in
+  4 KiB chunks makes a record per ~MiB, not one per chunk. Merging updates the last index
+  entry in place;
+- the display-row counts the view scrolls by (:class:`LineIndex`) are kept as cumulative
+  arrays, updated at append time from the appended bytes alone.
+
+Single-threaded by design: the store lives on the event-loop thread and takes no locks.
+Records, offsets and rows:
+
+- a record's ``stream_offset`` is the offset of its first byte in the whole capture, both
+  directions together; ``read(offset, size)`` reads that concatenated stream;
+- hex mode: each record shows a header row, then one row per 16 bytes;
+- text mode: each record shows a header row, then rows of at most 128 bytes, a row ending
+  after each ``b"\\n"`` or when it is full (so a 129-byte line is a 128-byte row plus a
+  one-byte row). Rows never span records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import itertools
+import os
+import re
+import sys
+import tempfile
+import time
+import weakref
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+__all__ = [
+    "HEX_ROW_BYTES",
+    "TEXT_ROW_BYTES",
+    "CaptureStore",
+    "Direction",
+    "LineIndex",
+    "Record",
+]
+
+HEX_ROW_BYTES = 16
+TEXT_ROW_BYTES = 128
+
+
+class Direction(enum.IntEnum):
+    """Which way a record's bytes went."""
+
+    IN = 0  # received from the peer
+    OUT = 1  # sent to the peer
+
+
+_DIRECTIONS = (Direction.IN, Direction.OUT)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One run of bytes in one direction; ``timestamp`` (``time.time()``) is its first byte's."""
+
+    index: int
+    direction: Direction
+    timestamp: float
+    stream_offset: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        """Stream offset just past the record's last byte."""
+        return self.stream_offset + self.size
+
+
+# ------------------------------------------------------------------------------ text rows
+
+
+def _text_rows(data: bytes, open_len: int) -> tuple[int, int]:
+    """Text rows completed by ``data``, and the length of the row left open after it.
+
+    ``open_len`` (< 128) is the length of the unfinished row that ``data`` continues: the
+    whole state of the row breaker, so a merged append never rereads the record.
+
+    A run of R non-newline bytes followed by a newline completes R // 128 full rows plus the
+    row that the newline ends; so the count is the number of newlines plus R // 128 over
+    every run (the first run counting the open row's bytes too).
+    """
+    size = len(data)
+    if open_len + size < TEXT_ROW_BYTES:  # no run can fill a row: no need to split
+        last = data.rfind(b"\n")
+        if last < 0:
+            return 0, open_len + size
+        return data.count(b"\n"), size - 1 - last
+    if b"\n" not in data:  # binary data often has none: don't copy it with split()
+        filled = open_len + size
+        return filled // TEXT_ROW_BYTES, filled % TEXT_ROW_BYTES
+    runs = data.split(b"\n")
+    done = len(runs) - 1 + (open_len + len(runs[0])) // TEXT_ROW_BYTES
+    if max(map(len, runs)) >= TEXT_ROW_BYTES:  # rare in text: skip the Python-level sum
+        done += sum(len(run) // TEXT_ROW_BYTES for run in runs) - len(runs[0]) // TEXT_ROW_BYTES
+    return done, len(runs[-1]) % TEXT_ROW_BYTES
+
+
+# One text row: up to 127 bytes and a newline, or up to 128 bytes without one. Possessive, so a
+# full row costs one pass, not a backtrack through 127 shorter tries.
+_TEXT_ROW = re.compile(rb"[^\n]{0,127}+\n|[^\n]{1,128}")
+
+
+def _row_starts(data: bytes) -> array[int]:
+    """Offsets in ``data`` (which starts at a row boundary) where its text rows start."""
+    starts = array("q", itertools.accumulate(map(len, _TEXT_ROW.findall(data)), initial=0))
+    starts.pop()  # the end of the last row
+    return starts
+
+
+# --------------------------------------------------------------------------------- the store
+
+
+def _release(fd: int, unlink: str | None) -> None:
+    # A finalizer, not a method: it must not keep the store alive, and it also runs when a
+    # store is dropped without close().
+    try:
+        os.close(fd)
+    finally:
+        if unlink is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(unlink)
+
+
+class CaptureStore:
+    """An append-only capture of one socket's bytes in both directions.
+
+    ``path`` None: an anonymous temporary file (in ``temp_dir`` or the system's), unlinked
+    at once on POSIX so that not even a crash leaves it behind, and elsewhere on close.
+    A ``path`` from the caller is created (mode 0600: captures may hold decrypted TLS
+    traffic) or truncated, and kept after close. The index lives in memory only.
+
+    Not thread-safe: one event-loop thread owns it. Also a context manager (closes on exit).
+    """
+
+    #: Block size of :meth:`find`'s streaming search (bytes read per ``pread``).
+    find_block: int = 1 << 20
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        merge_window: float = 0.05,
+        max_record_size: int = 1 << 20,
+        temp_dir: Path | str | None = None,
+    ) -> None:
+        #: Appends this close (seconds after a record's first append) merge into it; 0: never.
+        self.merge_window = merge_window
+        #: A merge never grows a record past this; a single larger append is kept whole.
+        self.max_record_size = max_record_size
+        self._path = None if path is None else Path(path)
+        unlink_on_close: str | None = None
+        if self._path is None:
+            fd, name = tempfile.mkstemp(prefix="workbench-capture-", suffix=".raw", dir=temp_dir)
+            if os.name == "posix":
+                os.unlink(name)
+            else:  # pragma: no cover - an open file cannot be unlinked on Windows
+                unlink_on_close = name
+        else:
+            flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+            fd = os.open(self._path, flags, 0o600)
+        self._fd = fd
+        self._finalizer = weakref.finalize(self, _release, fd, unlink_on_close)
+        # The index: one entry per record in each column.
+        self._offsets = array("q")  # stream offset of the first byte
+        self._times = array("d")  # time.time() of the first byte
+        self._dirs = array("b")  # Direction
+        self._hex_end = array("q")  # hex rows of records 0..i together (cumulative)
+        self._text_end = array("q")  # text rows of records 0..i together (cumulative)
+        # Row-breaker state of the last record (see _text_rows): the only part that can grow.
+        self._last_text_done = 0
+        self._last_text_open = 0
+        self._total = 0
+        self._in = 0
+        self._out = 0
+        # record index -> (size when computed, text row starts): LineIndex's cache.
+        self._row_cache: OrderedDict[int, tuple[int, array[int]]] = OrderedDict()
+
+    # -- life cycle
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Close the data file (and remove it if it is a temporary one). Idempotent."""
+        self._finalizer()
+        self._row_cache.clear()
+
+    def __enter__(self) -> CaptureStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if not self._finalizer.alive:
+            raise ValueError("I/O operation on a closed CaptureStore")
+
+    def __repr__(self) -> str:
+        where = "closed" if self.closed else (str(self._path) if self._path else "temporary")
+        return (
+            f"<CaptureStore {where} records={self.record_count} bytes={self._total} "
+            f"in={self._in} out={self._out}>"
+        )
+
+    # -- size
+
+    @property
+    def path(self) -> Path | None:
+        """The caller's path, or None for an anonymous temporary file."""
+        return self._path
+
+    @property
+    def record_count(self) -> int:
+        return len(self._offsets)
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total
+
+    @property
+    def bytes_in(self) -> int:
+        return self._in
+
+    @property
+    def bytes_out(self) -> int:
+        return self._out
+
+    def index_nbytes(self) -> int:
+        """Memory held by the index arrays (allocated, not just used): grows per record only."""
+        return sum(
+            sys.getsizeof(a)
+            for a in (self._offsets, self._times, self._dirs, self._hex_end, self._text_end)
+        )
+
+    # -- writing
+
+    def append(
+        self,
+        direction: Direction | int,
+        data: bytes | bytearray | memoryview,
+        timestamp: float | None = None,
+    ) -> Record:
+        """Store ``data`` and return the record that now holds it (new, or the last one grown).
+
+        ``data`` merges into the last record when it goes the same way, ``timestamp`` is
+        within ``merge_window`` after that record's first byte (a clock that stepped back
+        does not merge), and the record stays within ``max_record_size``. Empty data is
+        recorded like any other (a zero-size record when it cannot merge).
+        """
+        self._check_open()
+        if direction is not Direction.IN and direction is not Direction.OUT:
+            direction = Direction(direction)  # accepts 0 and 1; anything else raises
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        if timestamp is None:
+            timestamp = time.time()
+        size = len(data)
+        self._write(data)
+        count = len(self._offsets)
+        start = self._total
+        if (
+            count
+            and self._dirs[-1] == direction
+            and 0.0 <= timestamp - self._times[-1] < self.merge_window
+            and start - self._offsets[-1] + size <= self.max_record_size
+        ):
+            index = count - 1
+            first = self._offsets[-1]
+            record_size = start + size - first
+            done, self._last_text_open = _text_rows(data, self._last_text_open)
+            self._last_text_done += done
+            hex_before = self._hex_end[-2] if count > 1 else 0
+            text_before = self._text_end[-2] if count > 1 else 0
+            self._hex_end[-1] = hex_before + 1 + -(-record_size // HEX_ROW_BYTES)
+            self._text_end[-1] = (
+                text_before + 1 + self._last_text_done + (self._last_text_open > 0)
+            )
+            timestamp = self._times[-1]
+        else:
+            index = count
+            first = start
+            record_size = size
+            self._last_text_done, self._last_text_open = _text_rows(data, 0)
+            hex_before = self._hex_end[-1] if count else 0
+            text_before = self._text_end[-1] if count else 0
+            self._offsets.append(start)
+            self._times.append(timestamp)
+            self._dirs.append(direction)
+            self._hex_end.append(hex_before + 1 + -(-size // HEX_ROW_BYTES))
+            self._text_end.append(
+                text_before + 1 + self._last_text_done + (self._last_text_open > 0)
+            )
+        self._total = start + size
+        if direction == Direction.IN:
+            self._in += size
+        else:
+            self._out += size
+        return Record(index, direction, timestamp, first, record_size)
+
+    def _write(self, data: bytes) -> None:
+        # pwrite at our own idea of the end: the file and the index can never disagree about
+        # where the next record starts, even after a failed write.
+        try:
+            written = os.pwrite(self._fd, data, self._total)
+            if written < len(data):  # only on a full disk or a signal: finish or fail
+                view = memoryview(data)
+                while written < len(data):
+                    written += os.pwrite(self._fd, view[written:], self._total + written)
+        except BaseException:
+            os.ftruncate(self._fd, self._total)
+            raise
+
+    # -- reading
+
+    def record(self, i: int) -> Record:
+        """Record ``i``; negative indexes count from the end."""
+        count = len(self._offsets)
+        if i < 0:
+            i += count
+        if not 0 <= i < count:
+            raise IndexError(f"record {i} out of range ({count} records)")
+        start = self._offsets[i]
+        end = self._offsets[i + 1] if i + 1 < count else self._total
+        return Record(i, _DIRECTIONS[self._dirs[i]], self._times[i], start, end - start)
+
+    def record_at(self, stream_offset: int) -> Record:
+        """The record holding the byte at ``stream_offset`` (binary search)."""
+        if not 0 <= stream_offset < self._total:
+            raise IndexError(f"stream offset {stream_offset} out of range (0..{self._total})")
+        # The last record starting at or before the offset; zero-size records before a
+        # non-empty one share its offset and lose to it.
+        return self.record(bisect_right(self._offsets, stream_offset) - 1)
+
+    def read(self, stream_offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes of the capture from ``stream_offset`` (short at the end)."""
+        self._check_open()
+        if stream_offset < 0 or size < 0:
+            raise ValueError(f"bad range: offset {stream_offset}, size {size}")
+        end = min(stream_offset + size, self._total)
+        if stream_offset >= end:
+            return b""
+        data = os.pread(self._fd, end - stream_offset, stream_offset)
+        if len(data) < end - stream_offset:  # a short read: only if the file was cut
+            parts = [data]
+            got = len(data)
+            while stream_offset + got < end:
+                more = os.pread(self._fd, end - stream_offset - got, stream_offset + got)
+                if not more:
+                    raise OSError(f"capture file truncated at {stream_offset + got}")
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+        return data
+
+    def read_record(self, i: int) -> bytes:
+        record = self.record(i)
+        return self.read(record.stream_offset, record.size)
+
+    def iter_chunks(
+        self, start: int = 0, end: int | None = None, chunk: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """The bytes of ``[start, end)`` in pieces of ``chunk`` bytes (the last one shorter).
+
+        ``end`` None is the end of the capture when this is called, so a capture that keeps
+        growing cannot make a save loop run forever.
+        """
+        self._check_open()
+        if chunk <= 0:
+            raise ValueError(f"chunk must be > 0, not {chunk}")
+        stop = self._total if end is None else min(end, self._total)
+        return self._chunks(max(start, 0), stop, chunk)
+
+    def _chunks(self, start: int, stop: int, chunk: int) -> Iterator[bytes]:
+        for offset in range(start, stop, chunk):
+            yield self.read(offset, min(chunk, stop - offset))
+
+    def find(
+        self, needle: bytes, start: int | None = None, backwards: bool = False
+    ) -> int | None:
+        """Stream offset of ``needle``, or None; reads ``find_block`` bytes at a time.
+
+        Forward (``start`` None: 0): the first match at or after ``start``, like
+        ``capture.find(needle, start)``. Backwards (``start`` None: the end): the last match
+        that ends at or before ``start``, like ``capture.rfind(needle, 0, start)``. Blocks
+        overlap by ``len(needle) - 1`` bytes, so matches across block and record boundaries
+        are found; memory is one block.
+        """
+        self._check_open()
+        total = self._total
+        n = len(needle)
+        block = max(self.find_block, 1)
+        if backwards:
+            end = total if start is None else min(start, total)
+            if end < 0:
+                raise ValueError(f"start must be >= 0, not {start}")
+            if n == 0:
+                return end
+            while end >= n:
+                low = max(0, end - block - (n - 1))
+                hit = self.read(low, end - low).rfind(needle)
+                if hit >= 0:
+                    return low + hit
+                if low == 0:
+                    break
+                end = low + n - 1  # the next block must still hold a match that ends here
+            return None
+        pos = 0 if start is None else start
+        if pos < 0:
+            raise ValueError(f"start must be >= 0, not {start}")
+        if n == 0:
+            return pos if pos <= total else None
+        while pos + n <= total:
+            hit = self.read(pos, block + n - 1).find(needle)
+            if hit >= 0:
+                return pos + hit
+            pos += block
+        return None
+
+    def save_raw(self, path: Path | str, direction: Direction | None = None) -> int:
+        """Write the raw bytes (all, or one direction's) to ``path``; return how many.
+
+        Reads in 1 MiB pieces, so memory stays flat for any capture size.
+        """
+        self._check_open()
+        target = Path(path)
+        if self._path is not None and target.exists() and target.samefile(self._path):
+            raise ValueError(f"{target} is this capture's own data file")
+        total = self._total
+        ranges: list[tuple[int, int]] = []
+        if direction is None:
+            ranges.append((0, total))
+        else:
+            wanted = _DIRECTIONS[direction]
+            for i in range(len(self._offsets)):
+                if self._dirs[i] != wanted:
+                    continue
+                first = self._offsets[i]
+                end = self._offsets[i + 1] if i + 1 < len(self._offsets) else total
+                if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
+                    ranges[-1] = (ranges[-1][0], end)
+                else:
+                    ranges.append((first, end))
+        written = 0
+        with open(target, "wb") as out:
+            for first, end in ranges:
+                for piece in self._chunks(first, end, 1 << 20):
+                    out.write(piece)
+                    written += len(piece)
+        return written
+
+
+# ------------------------------------------------------------------------------ line index
+
+
+class LineIndex:
+    """Display rows for the data view, over a :class:`CaptureStore`'s incremental counts.
+
+    Rows are numbered from 0 across the whole capture; within a record, row 0 is its header
+    and rows 1.. its data. Every lookup is a binary search over per-record cumulative
+    arrays. Text rows inside a record are found by scanning that record only (at most
+    ``max_record_size`` bytes, or one large append), cached for a few records, and for a
+    record that grew, rescanned from its last row only.
+    """
+
+    #: Text-row starts kept in the cache, over all cached records (8 bytes each).
+    CACHE_ROWS = 1 << 20
+
+    # -- hex
+
+    @staticmethod
+    def hex_rows(store: CaptureStore) -> int:
+        return store._hex_end[-1] if store._hex_end else 0
+
+    @staticmethod
+    def hex_row(store: CaptureStore, row: int) -> tuple[Record, int]:
+        """(record, row in that record) for display row ``row`` in hex mode."""
+        return LineIndex._locate(store, store._hex_end, row)
+
+    @staticmethod
+    def hex_row_range(record: Record, row_in_record: int) -> tuple[int, int]:
+        """Stream range ``[start, end)`` of data row ``row_in_record`` (>= 1) of ``record``."""
+        if row_in_record < 1:
+            raise IndexError("row 0 is the record's header")
+        start = record.stream_offset + (row_in_record - 1) * HEX_ROW_BYTES
+        if start >= record.end:
+            raise IndexError(f"record {record.index} has no hex row {row_in_record}")
+        return start, min(start + HEX_ROW_BYTES, record.end)
+
+    @staticmethod
+    def hex_row_of(store: CaptureStore, stream_offset: int) -> int:
+        """The display row showing the byte at ``stream_offset`` in hex mode."""
+        record = store.record_at(stream_offset)
+        before = store._hex_end[record.index - 1] if record.index else 0
+        return before + 1 + (stream_offset - record.stream_offset) // HEX_ROW_BYTES
+
+    # -- text
+
+    @staticmethod
+    def text_rows(store: CaptureStore) -> int:
+        return store._text_end[-1] if store._text_end else 0
+
+    @staticmethod
+    def text_row(store: CaptureStore, row: int) -> tuple[Record, int]:
+        """(record, row in that record) for display row ``row`` in text mode."""
+        return LineIndex._locate(store, store._text_end, row)
+
+    @staticmethod
+    def text_row_ranges(
+        store: CaptureStore, record_index: int, first: int = 1, count: int | None = None
+    ) -> list[tuple[int, int]]:
+        """Stream ranges of data rows ``first``, ``first + 1``, ... (``count`` of them, or
+        to the record's end) of record ``record_index`` in text mode: one call per screen."""
+        if first < 1:
+            raise IndexError("row 0 is the record's header")
+        record = store.record(record_index)
+        starts = LineIndex._text_starts(store, record)
+        lo = first - 1
+        hi = len(starts) if count is None else min(len(starts), lo + max(count, 0))
+        base = record.stream_offset
+        return [
+            (base + starts[k], base + (starts[k + 1] if k + 1 < len(starts) else record.size))
+            for k in range(lo, hi)
+        ]
+
+    @staticmethod
+    def text_row_of(store: CaptureStore, stream_offset: int) -> int:
+        """The display row showing the byte at ``stream_offset`` in text mode."""
+        record = store.record_at(stream_offset)
+        starts = LineIndex._text_starts(store, record)
+        before = store._text_end[record.index - 1] if record.index else 0
+        return before + bisect_right(starts, stream_offset - record.stream_offset)
+
+    # -- shared
+
+    @staticmethod
+    def _locate(store: CaptureStore, ends: array[int], row: int) -> tuple[Record, int]:
+        total = ends[-1] if ends else 0
+        if not 0 <= row < total:
+            raise IndexError(f"row {row} out of range ({total} rows)")
+        i = bisect_right(ends, row)
+        return store.record(i), row - (ends[i - 1] if i else 0)
+
+    @staticmethod
+    def _text_starts(store: CaptureStore, record: Record) -> array[int]:
+        cache = store._row_cache
+        cached = cache.get(record.index)
+        if cached is not None and cached[0] == record.size:
+            cache.move_to_end(record.index)
+            return cached[1]
+        if cached is not None and cached[0] < record.size:
+            # The record grew by merging: only its last row can have changed; rescan from it.
+            starts = cached[1]
+            tail = starts.pop() if starts else 0
+            data = store.read(record.stream_offset + tail, record.size - tail)
+            starts.extend(map(tail.__add__, _row_starts(data)))
+        else:
+            starts = _row_starts(store.read(record.stream_offset, record.size))
+        cache[record.index] = (record.size, starts)
+        cache.move_to_end(record.index)
+        kept = sum(len(entry[1]) for entry in cache.values())
+        while len(cache) > 1 and kept > LineIndex.CACHE_ROWS:
+            _, (_, dropped) = cache.popitem(last=False)
+            kept -= len(dropped)
+        return starts

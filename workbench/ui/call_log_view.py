@@ -1,0 +1,208 @@
+"""The call log pane: every core call the window made, filterable by socket, copyable."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.ui.bridge import CallLog, CallLogEntry
+
+__all__ = ["CallLogModel", "CallLogView", "format_entry"]
+
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def format_entry(entry: CallLogEntry) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(entry.timestamp))
+    millis = int((entry.timestamp % 1) * 1000)
+    return f"{stamp}.{millis:03d}  {entry.text}"
+
+
+class CallLogModel(QAbstractListModel):
+    def __init__(self, log: CallLog, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._log = log
+        self._entries: list[CallLogEntry] = log.entries()
+        log.added.connect(self._added)
+        log.cleared.connect(self._cleared)
+
+    def _added(self, entry: CallLogEntry) -> None:
+        row = len(self._entries)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._entries.append(entry)
+        self.endInsertRows()
+        # Keep the same cap as the log itself.
+        excess = len(self._entries) - len(self._log.entries())
+        if excess > 0:
+            self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+            del self._entries[:excess]
+            self.endRemoveRows()
+
+    def _cleared(self) -> None:
+        self.beginResetModel()
+        self._entries = []
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._entries)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return format_entry(entry)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return entry.text
+        if role == Qt.ItemDataRole.ForegroundRole and not entry.ok:
+            return QBrush(QColor(200, 40, 40))
+        if role == ENTRY_ROLE:
+            return entry
+        return None
+
+
+class _SocketFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.socket_id: int | None = None
+
+    def set_socket(self, sid: int | None) -> None:
+        self.socket_id = sid
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.socket_id is None:
+            return True
+        entry = self.sourceModel().index(row, 0, parent).data(ENTRY_ROLE)
+        return entry is not None and entry.socket_id == self.socket_id
+
+
+class CallLogView(QWidget):
+    """objectName ``callLog``: a filter ("All sockets" or one socket), the list, Copy, Clear."""
+
+    def __init__(self, log: CallLog, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("callLog")
+        self.setAccessibleName("Call log")
+        self.setToolTip("Every chrome.sockets.tcp call the window made, and every "
+                        "onReceiveError")
+        self.log = log
+        self.model = CallLogModel(log, self)
+        self.proxy = _SocketFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter = QComboBox(self)
+        self.filter.setObjectName("callLogFilter")
+        self.filter.setAccessibleName("Show calls of")
+        self.filter.setToolTip("Show the calls of every socket, or of one socket only")
+        self.filter.addItem("All sockets", None)
+        self.filter.currentIndexChanged.connect(self._filter_changed)
+        self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+
+        self.list = QListView(self)
+        self.list.setObjectName("callLogList")
+        self.list.setAccessibleName("Calls made by the window")
+        self.list.setToolTip("Every chrome.sockets.tcp call the window made, and every "
+                             "onReceiveError; failures in red")
+        self.list.setModel(self.proxy)
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+        copy_action = QAction("Copy", self.list)
+        copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy_action.setToolTip("Copy the selected calls (all shown calls when none is selected)")
+        copy_action.triggered.connect(self.copy)
+        self.list.addAction(copy_action)
+
+        self.copy_button = QPushButton("Copy", self)
+        self.copy_button.setObjectName("callLogCopy")
+        self.copy_button.setAccessibleName("Copy call log")
+        self.copy_button.setToolTip(copy_action.toolTip())
+        self.copy_button.clicked.connect(self.copy)
+        self.clear_button = QPushButton("Clear", self)
+        self.clear_button.setObjectName("callLogClear")
+        self.clear_button.setAccessibleName("Clear call log")
+        self.clear_button.setToolTip("Forget every logged call")
+        self.clear_button.clicked.connect(log.clear)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        label = QLabel("&Show:", self)
+        label.setBuddy(self.filter)
+        top.addWidget(label)
+        top.addWidget(self.filter)
+        top.addStretch(1)
+        top.addWidget(self.copy_button)
+        top.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.list, 1)
+
+        self._follow = True
+        self.proxy.rowsInserted.connect(self._scroll_to_end)
+        self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    # -- sockets in the filter -----------------------------------------------------------
+
+    def add_socket(self, sid: int) -> None:
+        if self.filter.findData(sid) < 0:
+            self.filter.addItem(f"Socket {sid}", sid)
+
+    def remove_socket(self, sid: int) -> None:
+        # The entries stay in the log; the filter keeps the closed socket while it has some.
+        pass
+
+    def show_socket(self, sid: int | None) -> None:
+        index = self.filter.findData(sid) if sid is not None else 0
+        if index >= 0:
+            self.filter.setCurrentIndex(index)
+
+    def _filter_changed(self, index: int) -> None:
+        self.proxy.set_socket(self.filter.itemData(index))
+        self.list.scrollToBottom()
+
+    # -- reading and copying -------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        """The text of every entry shown (after the filter), without timestamps."""
+        rows = self.proxy.rowCount()
+        return [self.proxy.index(r, 0).data(ENTRY_ROLE).text for r in range(rows)]
+
+    def copy(self) -> str:
+        rows = sorted(i.row() for i in self.list.selectionModel().selectedRows())
+        if not rows:
+            rows = list(range(self.proxy.rowCount()))
+        text = "\n".join(self.proxy.index(r, 0).data() for r in rows)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def _scrolled(self, value: int) -> None:
+        self._follow = value >= self.list.verticalScrollBar().maximum() - 2
+
+    def _scroll_to_end(self) -> None:
+        if self._follow:
+            self.list.scrollToBottom()

@@ -1,0 +1,290 @@
+"""Settings, sessions and themes.
+
+One JSON file, ``settings.json``, in the per-user config directory (redirect it with
+``SOCKET_WORKBENCH_CONFIG_DIR``): window geometry and state, recent peers, view preferences,
+the theme, and the persistent sockets to restore at the next start (name, options, peer, TLS
+settings). A missing file means defaults; a corrupt one means defaults and a message (the bad
+file is kept beside as ``settings.json.broken``); a directory we cannot write to means a
+message, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from workbench.sockets import SecureOptions, TLSVersionConstraints
+
+__all__ = [
+    "ENV_CONFIG_DIR",
+    "THEMES",
+    "PersistedSocket",
+    "Settings",
+    "SettingsStore",
+    "apply_theme",
+    "default_config_dir",
+    "secure_from_json",
+    "secure_to_json",
+]
+
+ENV_CONFIG_DIR = "SOCKET_WORKBENCH_CONFIG_DIR"
+FILE_NAME = "settings.json"
+THEMES = ("system", "light", "dark")
+MAX_RECENT_PEERS = 20
+FORMAT = 1
+
+
+def default_config_dir() -> Path:
+    """``$SOCKET_WORKBENCH_CONFIG_DIR``, else the per-user config dir + ``socket-workbench``."""
+    env = os.environ.get(ENV_CONFIG_DIR)
+    if env:
+        return Path(env).expanduser()
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+    if not base:
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "socket-workbench"
+
+
+def secure_to_json(options: SecureOptions | None) -> dict[str, Any] | None:
+    if options is None:
+        return None
+    versions = options.tls_version
+    return {
+        "min": versions.min if versions else None,
+        "max": versions.max if versions else None,
+        "caFile": options.ca_file,
+        "verify": options.verify,
+        "serverName": options.server_name,
+        "clientCert": options.client_cert,
+        "clientKey": options.client_key,
+    }
+
+
+def secure_from_json(data: Any) -> SecureOptions | None:
+    if not isinstance(data, dict):
+        return None
+    versions = None
+    if data.get("min") or data.get("max"):
+        versions = TLSVersionConstraints(min=_str(data.get("min")), max=_str(data.get("max")))
+    cert = _str(data.get("clientCert"))
+    return SecureOptions(
+        tls_version=versions,
+        ca_file=_str(data.get("caFile")),
+        verify=bool(data.get("verify", True)),
+        server_name=_str(data.get("serverName")),
+        client_cert=cert,
+        client_key=_str(data.get("clientKey")) if cert else None,
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclasses.dataclass
+class PersistedSocket:
+    """One persistent socket as the session file keeps it."""
+
+    name: str | None = None
+    buffer_size: int | None = None
+    host: str | None = None
+    port: int | None = None
+    dns: str = "any"
+    secure: dict[str, Any] | None = None  # secure_to_json form
+    was_secure: bool = False
+    keep_alive: list[Any] | None = None  # [enable, delay]
+    no_delay: bool | None = None
+    user_paused: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> PersistedSocket | None:
+        if not isinstance(data, dict):
+            return None
+        port = data.get("port")
+        buffer_size = data.get("buffer_size")
+        keep_alive = data.get("keep_alive")
+        return cls(
+            name=_str(data.get("name")),
+            buffer_size=buffer_size if isinstance(buffer_size, int) and buffer_size > 0 else None,
+            host=_str(data.get("host")),
+            port=port if isinstance(port, int) and 0 < port < 65536 else None,
+            dns=data.get("dns") if data.get("dns") in ("any", "ipv4", "ipv6") else "any",
+            secure=data.get("secure") if isinstance(data.get("secure"), dict) else None,
+            was_secure=bool(data.get("was_secure", False)),
+            keep_alive=keep_alive if isinstance(keep_alive, list) and len(keep_alive) == 2
+            else None,
+            no_delay=data.get("no_delay") if isinstance(data.get("no_delay"), bool) else None,
+            user_paused=bool(data.get("user_paused", False)),
+        )
+
+
+@dataclasses.dataclass
+class Settings:
+    geometry: str = ""  # base64 of QMainWindow.saveGeometry()
+    window_state: str = ""  # base64 of QMainWindow.saveState()
+    splitters: dict[str, str] = dataclasses.field(default_factory=dict)
+    recent_peers: list[str] = dataclasses.field(default_factory=list)
+    view: dict[str, str] = dataclasses.field(default_factory=dict)
+    theme: str = "system"
+    first_start_done: bool = False
+    sockets: list[PersistedSocket] = dataclasses.field(default_factory=list)
+
+    def add_recent_peer(self, host: str, port: int) -> None:
+        entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        peers = [p for p in self.recent_peers if p != entry]
+        self.recent_peers = [entry, *peers][:MAX_RECENT_PEERS]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["format"] = FORMAT
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Settings:
+        if not isinstance(data, dict):
+            raise ValueError("the file does not hold a JSON object")
+        s = cls()
+        if isinstance(data.get("geometry"), str):
+            s.geometry = data["geometry"]
+        if isinstance(data.get("window_state"), str):
+            s.window_state = data["window_state"]
+        if isinstance(data.get("splitters"), dict):
+            s.splitters = {str(k): v for k, v in data["splitters"].items() if isinstance(v, str)}
+        if isinstance(data.get("recent_peers"), list):
+            s.recent_peers = [p for p in data["recent_peers"] if isinstance(p, str)][
+                :MAX_RECENT_PEERS
+            ]
+        if isinstance(data.get("view"), dict):
+            s.view = {str(k): v for k, v in data["view"].items() if isinstance(v, str)}
+        if data.get("theme") in THEMES:
+            s.theme = data["theme"]
+        s.first_start_done = bool(data.get("first_start_done", False))
+        if isinstance(data.get("sockets"), list):
+            s.sockets = [
+                p for p in (PersistedSocket.from_json(d) for d in data["sockets"]) if p is not None
+            ]
+        return s
+
+
+class SettingsStore:
+    """Reads and writes ``settings.json`` in one directory; never raises for I/O problems."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_config_dir()
+        self.path = self.directory / FILE_NAME
+
+    def __repr__(self) -> str:
+        return f"<SettingsStore {self.path}>"
+
+    def load(self) -> tuple[Settings, str | None]:
+        """The settings and, when something was wrong, a message for the user."""
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings(), None
+        except (OSError, UnicodeDecodeError) as exc:
+            return Settings(), f"Could not read the settings ({self.path}: {exc}); using defaults."
+        try:
+            return Settings.from_json(json.loads(raw)), None
+        except (ValueError, TypeError) as exc:
+            kept = self.path.with_name(FILE_NAME + ".broken")
+            try:
+                os.replace(self.path, kept)
+                where = f"the file was kept as {kept}"
+            except OSError:
+                where = "the file was left as it is"
+            return Settings(), (
+                f"The settings file {self.path} is damaged ({exc}); using defaults, {where}."
+            )
+
+    def save(self, settings: Settings) -> str | None:
+        """Write atomically; a message when that is not possible."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(settings.to_json(), f, indent=2, ensure_ascii=False)
+                    f.write("\n")
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            return f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
+        return None
+
+
+# ----------------------------------------------------------------------------------- themes
+
+
+def _dark_palette() -> QPalette:
+    p = QPalette()
+    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(223, 225, 229)
+    disabled = QColor(120, 122, 128)
+    accent = QColor(53, 116, 240)
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: QColor(37, 38, 41),
+        QPalette.ColorRole.ToolTipBase: QColor(60, 63, 65),
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.PlaceholderText: disabled,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: QColor(57, 59, 64),
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.BrightText: QColor(255, 90, 90),
+        QPalette.ColorRole.Highlight: accent,
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(100, 160, 255),
+        QPalette.ColorRole.Light: QColor(70, 72, 76),
+        QPalette.ColorRole.Midlight: QColor(60, 62, 66),
+        QPalette.ColorRole.Mid: QColor(50, 52, 56),
+        QPalette.ColorRole.Dark: QColor(25, 26, 28),
+        QPalette.ColorRole.Shadow: QColor(10, 10, 10),
+    }
+    for role, color in roles.items():
+        p.setColor(role, color)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return p
+
+
+_system_style: str | None = None
+
+
+def apply_theme(app: QApplication, theme: str) -> str:
+    """``"light"``, ``"dark"`` or ``"system"``; returns the theme applied."""
+    global _system_style
+    if theme not in THEMES:
+        theme = "system"
+    style = app.style()
+    if _system_style is None and style is not None:
+        _system_style = style.name()
+    if theme == "system":
+        if _system_style and style is not None and style.name() != _system_style:
+            app.setStyle(QStyleFactory.create(_system_style))
+        style = app.style()
+        app.setPalette(style.standardPalette() if style is not None else QPalette())
+        return theme
+    fusion = QStyleFactory.create("Fusion")
+    if fusion is not None:
+        app.setStyle(fusion)
+    if theme == "dark":
+        app.setPalette(_dark_palette())
+    else:
+        style = app.style()
+        app.setPalette(style.standardPalette() if style is not None else QPalette())
+    return theme

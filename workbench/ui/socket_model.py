@@ -1,0 +1,326 @@
+"""The socket table: a ``QAbstractTableModel`` that adapts ``SocketSession``.
+
+It holds no state of its own beyond the row order: every cell is read from the session (the
+core's last ``SocketInfo`` plus the window's counters and UI fields) when Qt asks. The session
+coalesces changes, so the model emits at most one ``dataChanged`` per socket per tick.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QStyle
+
+from workbench.ui.bridge import SocketSession, describe_result
+
+__all__ = [
+    "SOCKET_ID_ROLE",
+    "SORT_ROLE",
+    "Column",
+    "SocketSortProxy",
+    "SocketTableModel",
+    "human_bytes",
+]
+
+#: The value columns sort by (numbers for the numeric columns).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The socket id of a row, in any column.
+SOCKET_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class Column(enum.IntEnum):
+    ID = 0
+    NAME = 1
+    STATE = 2
+    LOCAL = 3
+    PEER = 4
+    TLS = 5
+    RECEIVED = 6
+    SENT = 7
+    BUFFER = 8
+    PERSISTENT = 9
+
+
+HEADERS = {
+    Column.ID: "ID",
+    Column.NAME: "Name",
+    Column.STATE: "State",
+    Column.LOCAL: "Local",
+    Column.PEER: "Peer",
+    Column.TLS: "TLS",
+    Column.RECEIVED: "Received",
+    Column.SENT: "Sent",
+    Column.BUFFER: "Buffer size",
+    Column.PERSISTENT: "Persistent",
+}
+
+HEADER_TIPS = {
+    Column.ID: "The socket id the core returned from create()",
+    Column.NAME: "The name given in the socket's properties",
+    Column.STATE: "Created, Connecting…, Connected, Paused, TLS version, Disconnected or the "
+    "last error",
+    Column.LOCAL: "Local address and port of the connection",
+    Column.PEER: "Peer address and port (grey: the last peer, not connected now)",
+    Column.TLS: "TLS version and cipher once secure; a warning when verification is off",
+    Column.RECEIVED: "Bytes received on this socket",
+    Column.SENT: "Bytes sent from this window on this socket",
+    Column.BUFFER: "bufferSize: the largest chunk one onReceive event carries",
+    Column.PERSISTENT: "Persistent sockets are restored and reconnected at the next start",
+}
+
+_NUMERIC = {Column.ID, Column.RECEIVED, Column.SENT, Column.BUFFER}
+_VERIFY_OFF_TIP = (
+    "Certificate verification is OFF for this socket: the peer's identity is not checked, "
+    "so anyone in the middle could read and change the data."
+)
+
+
+def human_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}"
+    return f"{n} B"  # pragma: no cover
+
+
+def _address(host: str | None, port: int | None) -> str:
+    if host is None:
+        return ""
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+class SocketTableModel(QAbstractTableModel):
+    """Rows are sockets in creation order; columns are ``Column``."""
+
+    def __init__(self, session: SocketSession, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._rows: list[int] = list(session.ids())
+        self._row_of: dict[int, int] = {sid: i for i, sid in enumerate(self._rows)}
+        session.socketAdded.connect(self._added)
+        session.socketRemoved.connect(self._removed)
+        session.socketChanged.connect(self._changed)
+        self.changes_emitted = 0  # for tests: dataChanged signals sent
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def socket_id(self, row: int) -> int:
+        return self._rows[row]
+
+    def row_of(self, sid: int) -> int | None:
+        return self._row_of.get(sid)
+
+    def socket_ids(self) -> list[int]:
+        return list(self._rows)
+
+    # -- session signals -------------------------------------------------------------------
+
+    def _added(self, sid: int) -> None:
+        if sid in self._row_of:
+            return
+        row = len(self._rows)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._rows.append(sid)
+        self._row_of[sid] = row
+        self.endInsertRows()
+
+    def _removed(self, sid: int) -> None:
+        row = self._row_of.get(sid)
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self._row_of = {s: i for i, s in enumerate(self._rows)}
+        self.endRemoveRows()
+
+    def _changed(self, sid: int) -> None:
+        row = self._row_of.get(sid)
+        if row is None:
+            return
+        self.changes_emitted += 1
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+
+    # -- QAbstractTableModel ---------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        column = Column(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[column]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        if not 0 <= index.column() < len(Column):
+            return None
+        sid = self._rows[index.row()]
+        ui = self._session.ui(sid)
+        if ui is None:
+            return None
+        column = Column(index.column())
+        if role == SOCKET_ID_ROLE:
+            return sid
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._display(sid, ui, column)
+        if role == SORT_ROLE:
+            return self._sort_value(sid, ui, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(sid, ui, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column in _NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(sid, ui, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if ui.verify_off:
+                return QBrush(QColor(255, 170, 0, 60))
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(sid, ui, column)
+        if role == Qt.ItemDataRole.FontRole and column == Column.STATE and ui.error is None:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    # -- cells -----------------------------------------------------------------------------
+
+    def _display(self, sid: int, ui: Any, column: Column) -> str:
+        info = ui.info
+        if column == Column.ID:
+            return str(sid)
+        if column == Column.NAME:
+            return info.name or ""
+        if column == Column.STATE:
+            return self._session.state_text(sid)
+        if column == Column.LOCAL:
+            return _address(info.local_address, info.local_port)
+        if column == Column.PEER:
+            if info.connected:
+                return _address(info.peer_address, info.peer_port)
+            if ui.peer is not None:
+                return _address(ui.peer[0], ui.peer[1])
+            return ""
+        if column == Column.TLS:
+            if info.tls is not None:
+                text = f"{info.tls.version.replace('TLSv', 'TLS ')} · {info.tls.cipher}"
+                return text + ("  (not verified)" if not info.tls.verified else "")
+            return "verify off" if ui.verify_off else ""
+        if column == Column.RECEIVED:
+            return human_bytes(ui.received)
+        if column == Column.SENT:
+            return human_bytes(ui.sent)
+        if column == Column.BUFFER:
+            return str(info.buffer_size) if info.buffer_size else "4096 (default)"
+        if column == Column.PERSISTENT:
+            return "Yes" if info.persistent else "No"
+        return ""  # pragma: no cover
+
+    def _sort_value(self, sid: int, ui: Any, column: Column) -> Any:
+        if column == Column.ID:
+            return sid
+        if column == Column.RECEIVED:
+            return ui.received
+        if column == Column.SENT:
+            return ui.sent
+        if column == Column.BUFFER:
+            return ui.info.buffer_size or 4096
+        return self._display(sid, ui, column).casefold()
+
+    def _tooltip(self, sid: int, ui: Any, column: Column) -> str:
+        info = ui.info
+        lines = []
+        if column == Column.STATE:
+            lines.append(self._session.state_text(sid))
+            if ui.error is not None:
+                lines.append(describe_result(ui.error))
+            if info.paused and ui.user_paused:
+                lines.append("Paused by you: no onReceive events until you resume.")
+            elif info.paused:
+                lines.append("Paused by the core (the stream ended); reconnecting resumes it.")
+        elif column in (Column.RECEIVED, Column.SENT):
+            n = ui.received if column == Column.RECEIVED else ui.sent
+            lines.append(f"{n:,} bytes")
+        elif column == Column.TLS and info.tls is not None:
+            tls = info.tls
+            lines += [f"{tls.version}, {tls.cipher}"]
+            if tls.peer_subject:
+                lines.append(f"Subject: {tls.peer_subject}")
+            if tls.peer_issuer:
+                lines.append(f"Issuer: {tls.peer_issuer}")
+            if tls.peer_not_after:
+                lines.append(f"Expires: {tls.peer_not_after}")
+        else:
+            lines.append(f"{HEADERS[column]}: {self._display(sid, ui, column) or '—'}")
+        if ui.verify_off:
+            lines.append(_VERIFY_OFF_TIP)
+        return "\n".join(lines)
+
+    def _foreground(self, sid: int, ui: Any, column: Column) -> Any:
+        if column == Column.STATE:
+            text = self._session.state_text(sid)
+            if text.startswith("Error"):
+                return QBrush(QColor(200, 40, 40))
+            if text.startswith("TLS"):
+                return QBrush(QColor(30, 140, 60))
+            if text == "Connected":
+                return QBrush(QColor(30, 120, 190))
+            if text in ("Paused", "Connecting…", "Securing…"):
+                return QBrush(QColor(190, 120, 0))
+        if column == Column.PEER and not ui.info.connected:
+            return QApplication.palette().brush(
+                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
+            )
+        if column == Column.TLS and ui.verify_off:
+            return QBrush(QColor(200, 90, 0))
+        return None
+
+    def _icon(self, sid: int, ui: Any, column: Column) -> Any:
+        style = QApplication.style()
+        if column == Column.TLS and ui.verify_off:
+            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if column == Column.STATE and ui.error is not None and not ui.info.connected:
+            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        return None
+
+
+class SocketSortProxy(QSortFilterProxyModel):
+    """Sorts by ``SORT_ROLE`` (numbers for the numeric columns)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
