@@ -14,7 +14,7 @@ import asyncio
 import collections
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -375,19 +375,10 @@ class _Socket:
     # -- connect -------------------------------------------------------------------------
 
     async def connect(self, host: str, port: int, query: DnsQueryType) -> int:
-        loop = self.loop
         self.state = State.CONNECTING
         self.host = host
         self._announced = False
-        op: asyncio.Future[int] = loop.create_future()
-        self._op = op
-        self._op_task = loop.create_task(self._do_connect(op, host, port, query))
-        try:
-            code = await op
-        except asyncio.CancelledError:
-            if self._op is op:
-                self.drop()
-            raise
+        code = await self._run_op(lambda op: self._do_connect(op, host, port, query))
         if code == NetError.OK:
             self._announce()
         return code
@@ -399,6 +390,22 @@ class _Socket:
         if self._op is None and self.state is State.CONNECTED:
             self._announced = True
             self._schedule_flush(hops=2)
+
+    async def _run_op(
+        self, body: Callable[[asyncio.Future[int]], Coroutine[Any, Any, None]]
+    ) -> int:
+        """Run a connect or secure in its own task and wait for its result code. The task can
+        be cancelled by disconnect() or close() (the result is then -3) without cancelling the
+        caller; a caller that is cancelled itself drops the connection attempt."""
+        op: asyncio.Future[int] = self.loop.create_future()
+        self._op = op
+        self._op_task = self.loop.create_task(body(op))
+        try:
+            return await op
+        except asyncio.CancelledError:
+            if self._op is op:
+                self.drop()
+            raise
 
     def _finish_op(self, op: asyncio.Future[int], code: int) -> bool:
         if op.done() or self._op is not op:
@@ -476,19 +483,9 @@ class _Socket:
     # -- secure --------------------------------------------------------------------------
 
     async def secure(self, options: SecureOptions) -> int:
-        loop = self.loop
-        op: asyncio.Future[int] = loop.create_future()
-        self._op = op
-        self._secured = loop.create_future()
+        self._secured = self.loop.create_future()
         self.state = State.SECURING
-        self._op_task = loop.create_task(self._do_secure(op, options))
-        try:
-            code = await op
-        except asyncio.CancelledError:
-            if self._op is op:
-                self.drop()
-            raise
-        return code
+        return await self._run_op(lambda op: self._do_secure(op, options))
 
     def _end_secure(self, op: asyncio.Future[int], code: int) -> None:
         if self._finish_op(op, code) and self._secured is not None and not self._secured.done():
