@@ -377,6 +377,16 @@ async def test_U3_unresolvable_name_is_minus_105(tcp: TcpSockets) -> None:
     assert (await tcp.get_info(sid)).connected is False
 
 
+@pytest.mark.parametrize("address", ["", "   "])
+async def test_U3_empty_name_is_minus_105_not_this_machine(tcp: TcpSockets, address: str) -> None:
+    # An empty host must never mean "this machine" (as a None host does for getaddrinfo), even
+    # with a listener on loopback at that port.
+    with EchoServer(LOOPBACK) as server:
+        sid = await new_socket(tcp)
+        assert await tcp.connect(sid, address, server.port) == -105
+        assert (await tcp.get_info(sid)).connected is False
+
+
 @pytest.mark.parametrize(
     ("address", "query"),
     [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import socket
 from collections.abc import Callable, Coroutine
@@ -418,13 +419,14 @@ class _Socket:
         self, op: asyncio.Future[int], host: str, port: int, query: DnsQueryType
     ) -> None:
         loop = self.loop
-        try:
-            infos = await loop.getaddrinfo(
-                host, port, family=_FAMILIES[query], type=socket.SOCK_STREAM,
-                proto=socket.IPPROTO_TCP,
-            )
-        except (OSError, UnicodeError):
-            infos = []
+        infos: list[Any] = []
+        # An empty name is no name; never let a resolver read it as "this machine".
+        if host.strip():
+            with contextlib.suppress(OSError, UnicodeError):
+                infos = await loop.getaddrinfo(
+                    host, port, family=_FAMILIES[query], type=socket.SOCK_STREAM,
+                    proto=socket.IPPROTO_TCP,
+                )
         if not infos:
             self.state = State.DISCONNECTED
             self._finish_op(op, NetError.NAME_NOT_RESOLVED)
