@@ -18,6 +18,8 @@ help:
 	@echo "make lint     ruff, mypy --strict (outside workbench/ui), import-linter"
 	@echo "make fmt      ruff format and safe ruff fixes"
 	@echo "make bench    benchmarks/run.py"
+	@echo "make package  the Linux program in dist/: a .tar.gz of the folder and a .deb"
+	@echo "make package-test  unpack both and run their --self-test offscreen"
 	@echo "make screenshot  docs/screenshot.png of the window under Xvfb"
 	@echo "make clean    remove build output and caches (keeps $(VENV))"
 
@@ -60,9 +62,15 @@ bench: venv
 screenshot: sysdeps venv
 	$(VPY) tools/screenshot.py
 
-package package-test:
-	@echo "make $@: not yet" >&2
-	@exit 1
+# The Linux program: dist/socket-workbench-<v>-linux-x86_64.tar.gz and the .deb, built in a
+# virtualenv of its own (build/pkg-venv). Windows and macOS: packaging/README.md.
+package:
+	PY=$(PY) packaging/build.sh
+
+# Unpack both into a temporary directory and run their --self-test offscreen, with no
+# virtualenv on PATH.
+package-test:
+	packaging/package_test.sh
 
 clean:
 	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

@@ -11,6 +11,8 @@ PACKAGES=(
     libxcb-render-util0 libxcb-shape0
     # test peers and a virtual screen
     openssl socat ncat xvfb xauth
+    # tests/packaging validates the desktop file and the AppStream metainfo
+    desktop-file-utils appstream
 )
 EXECUTABLES=(openssl socat ncat)
 

@@ -76,3 +76,54 @@ def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in text and "Task was destroyed" not in text, text
     assert "Warning" not in text, text
     assert (tmp_path / "settings.json").exists()
+
+
+def _start_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the whole program until its first frame is painted (the startup probe), then exit."""
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "workbench"],
+        env=dict(env, SOCKET_WORKBENCH_STARTUP_PROBE="1"),
+        capture_output=True, text=True, timeout=TIMEOUT * 12, check=False,
+    )
+
+
+def _started(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "startup-probe window-shown" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_corrupt_settings_file_starts_with_defaults_and_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text("{ this is not json", encoding="utf-8")
+    proc = _start_once(_env(config))
+    _started(proc)
+    assert "settings" in proc.stderr.lower(), proc.stderr
+    assert (config / "settings.json.broken").exists()
+
+
+def test_unreadable_settings_file_starts_with_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "settings.json").mkdir(parents=True)  # a directory where the file should be
+    proc = _start_once(_env(config))
+    _started(proc)
+    assert "settings" in proc.stderr.lower(), proc.stderr
+
+
+def test_unwritable_config_dir_and_home_still_start(tmp_path: Path) -> None:
+    # A file where the directories should be: unwritable even for root.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    env = dict(_env(blocker / "config"), HOME=str(blocker / "home"),
+               XDG_CONFIG_HOME=str(blocker / "xdg"), XDG_DATA_HOME=str(blocker / "data"))
+    proc = _start_once(env)
+    _started(proc)
+    assert "could not" in proc.stderr.lower(), proc.stderr
+
+
+def test_missing_ca_bundle_still_starts(tmp_path: Path) -> None:
+    env = dict(_env(tmp_path / "config"), SSL_CERT_FILE=str(tmp_path / "no-bundle.pem"),
+               SSL_CERT_DIR=str(tmp_path / "no-certs"))
+    _started(_start_once(env))
+

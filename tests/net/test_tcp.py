@@ -1188,3 +1188,21 @@ async def test_bad_input_negative_keep_alive_delay_raises_value_error(tcp: TcpSo
         sid, _ = await connect_to(tcp, server)
         with pytest.raises(ValueError, match="delay"):
             await tcp.set_keep_alive(sid, True, -1)
+
+
+async def test_error_detail_names_the_reason_for_connect(tcp: TcpSockets) -> None:
+    sid = await new_socket(tcp)
+    port = closed_port()
+    assert await tcp.connect(sid, LOOPBACK, port) == -102
+    assert tcp.error_detail(sid, "connect") == f"{LOOPBACK}:{port}: Connection refused"
+    assert await tcp.connect(sid, "no-such-host.invalid", 80) == -105
+    detail = tcp.error_detail(sid, "connect")
+    assert detail is not None and detail.startswith("no-such-host.invalid: ")
+    with EchoServer() as server:
+        assert await tcp.connect(sid, LOOPBACK, server.port) == 0
+        assert tcp.error_detail(sid, "connect") is None
+    with pytest.raises(ValueError, match="call"):
+        tcp.error_detail(sid, "send")
+    await tcp.close(sid)
+    with pytest.raises(SocketNotFoundError):
+        tcp.error_detail(sid, "connect")

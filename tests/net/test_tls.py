@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -916,3 +917,28 @@ def test_error_literals_in_this_module_are_chromium_codes() -> None:
     assert (NetError.INVALID_ARGUMENT, NetError.SSL_PROTOCOL_ERROR) == (-4, -107)
     assert (NetError.CERT_COMMON_NAME_INVALID, NetError.CERT_INVALID) == (-200, -207)
     assert NetError.BAD_SSL_CLIENT_AUTH_CERT == -117
+
+
+async def test_error_detail_says_why_the_handshake_failed(
+    tcp: TcpSockets, tls_server: ServeTls, pki: Pki
+) -> None:
+    server = tls_server(pki.expired)
+    socket_id = await connected(tcp, server.port, "localhost")
+    assert await tcp.secure(socket_id, trusting(pki)) == -201
+    assert tcp.error_detail(socket_id, "secure") == (
+        "certificate verify failed: certificate has expired"
+    )
+    assert tcp.error_detail(socket_id, "connect") is None
+
+
+async def test_error_detail_for_an_unreadable_ca_file(
+    tcp: TcpSockets, tls_server: ServeTls, pki: Pki, tmp_path: Path
+) -> None:
+    server = tls_server(pki.valid)
+    socket_id = await connected(tcp, server.port, "localhost")
+    missing = str(tmp_path / "missing-ca.pem")
+    assert await tcp.secure(socket_id, SecureOptions(ca_file=missing)) == -4
+    detail = tcp.error_detail(socket_id, "secure")
+    assert detail is not None and missing in detail
+    # Nothing went over the wire: still a connected plain socket.
+    assert (await tcp.get_info(socket_id)).connected is True

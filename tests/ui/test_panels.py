@@ -230,7 +230,9 @@ def test_refused_connect_shows_the_net_error_beside_the_button(qtbot: Any, env: 
 
     qtbot.waitUntil(lambda: panel.connectResult.text() != "Connecting…", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: panel.connectResult.code is not None, timeout=WAIT_MS)
-    assert panel.connectResult.text() == REFUSED_TEXT
+    # The code in words, then the operating system's reason.
+    assert panel.connectResult.text().startswith(REFUSED_TEXT + "\n(127.0.0.1:")
+    assert panel.connectResult.text().endswith(": Connection refused)")
     assert panel.connectResult.code == -102
     assert ERROR_COLOR in panel.connectResult.styleSheet()
     assert not env.core_info(sid).connected
@@ -383,7 +385,7 @@ def test_panels_disable_without_a_socket_and_keep_results_per_socket(
     panel.set_socket(second)
     assert panel.connectResult.text() == ""
     panel.set_socket(first)
-    assert panel.connectResult.text() == REFUSED_TEXT
+    assert panel.connectResult.text().startswith(REFUSED_TEXT)
     panel.set_socket(None)
     assert not panel.isEnabled() and not panel.connectButton.isEnabled()
 
@@ -481,7 +483,30 @@ def test_secure_without_trust_shows_the_certificate_error(
     qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.secureResult.code is not None, timeout=WAIT_MS)
     assert panel.secureResult.text().startswith("-202 CERT_AUTHORITY_INVALID: ")
+    assert panel.secureResult.text().endswith(
+        "(certificate verify failed: unable to get local issuer certificate)"
+    )
     assert ERROR_COLOR in panel.secureResult.styleSheet()
+
+
+def test_secure_with_no_trust_store_names_the_fix(
+    qtbot: Any, env: Env, tls_server: EchoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine (or a frozen program) with no CA bundle anywhere: verification fails loudly
+    # and says how to fix it; it is never skipped.
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "missing-dir"))
+    monkeypatch.setattr("workbench.net.tls.SYSTEM_CA_FILES", ())
+    monkeypatch.setattr("workbench.net.tls.SYSTEM_CA_DIRS", ())
+    sid = env.create()
+    connect_core(qtbot, env, sid, tls_server.port, "localhost")
+    panel = env.panel(TlsPanel, sid)
+    qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.secureResult.code is not None, timeout=WAIT_MS)
+    text = panel.secureResult.text()
+    assert text.startswith("-202 CERT_AUTHORITY_INVALID: ")
+    assert "no trusted CA certificates were found" in text and "SSL_CERT_FILE" in text
+    assert env.core_info(sid).tls is None
 
 
 def test_verify_off_is_flagged_and_reported_not_verified(

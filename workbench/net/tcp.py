@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
+import os
 import socket
+import ssl
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
@@ -142,6 +143,8 @@ class _Socket:
         self._op: asyncio.Future[int] | None = None
         self._op_task: asyncio.Task[None] | None = None
         self._secured: asyncio.Future[int] | None = None
+        # Why the last connect() or secure() failed, in the OS's or OpenSSL's words.
+        self.details: dict[str, str] = {}
 
     def __repr__(self) -> str:
         peer = f" peer={self.peer[0]}:{self.peer[1]}" if self.peer else ""
@@ -420,13 +423,18 @@ class _Socket:
     ) -> None:
         loop = self.loop
         infos: list[Any] = []
+        self.details.pop("connect", None)
         # An empty name is no name; never let a resolver read it as "this machine".
         if host.strip():
-            with contextlib.suppress(OSError, UnicodeError):
+            try:
                 infos = await loop.getaddrinfo(
                     host, port, family=_FAMILIES[query], type=socket.SOCK_STREAM,
                     proto=socket.IPPROTO_TCP,
                 )
+            except (OSError, UnicodeError) as exc:
+                self.details["connect"] = f"{host}: {_reason(exc)}"
+        else:
+            self.details["connect"] = "the address is empty"
         if not infos:
             self.state = State.DISCONNECTED
             self._finish_op(op, NetError.NAME_NOT_RESOLVED)
@@ -441,6 +449,7 @@ class _Socket:
             except OSError as exc:
                 candidate.close()
                 code = map_os_error(exc, "connect")
+                self.details["connect"] = f"{_format_sockaddr(address)}: {_reason(exc)}"
                 continue
             except BaseException:
                 candidate.close()
@@ -479,6 +488,7 @@ class _Socket:
         self._transport = self._raw = transport
         self._pending_error = None
         self.state = State.CONNECTED
+        self.details.pop("connect", None)  # an earlier address may have failed
         self._finish_op(op, NetError.OK)
         self._update_reading()
 
@@ -495,12 +505,14 @@ class _Socket:
 
     async def _do_secure(self, op: asyncio.Future[int], options: SecureOptions) -> None:
         loop = self.loop
+        self.details.pop("secure", None)
         raw, conn, sock = self._raw, self._conn, self._sock
         assert raw is not None and conn is not None and sock is not None
         try:
             context = build_context(options)
         except TlsSetupError as exc:
             _log.warning("socket %d: %s", self.id, exc)
+            self.details["secure"] = str(exc)
             # Nothing went over the wire: the socket stays a connected plain socket.
             self.state = State.CONNECTED
             self._end_secure(op, exc.code)
@@ -529,6 +541,7 @@ class _Socket:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            self.details["secure"] = _reason(exc)
             code = map_ssl_error(
                 exc,
                 sent_client_cert=options.client_cert is not None,
@@ -586,6 +599,22 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+def _reason(exc: BaseException) -> str:
+    """An exception in a user's words: OSError's strerror, OpenSSL's verify message."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno > 0:
+        return os.strerror(exc.errno)  # asyncio's own text is "Connect call failed (...)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _format_sockaddr(address: Any) -> str:
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 def _buffer_size(value: int | None) -> int | None:
     # Contract C2: a buffer_size <= 0 means "unset": 4096-byte chunks, reported as None.
     return value if value is not None and value > 0 else None
@@ -596,8 +625,6 @@ def _address(sockaddr: Any) -> tuple[str, int]:
 
 
 def _is_ssl(exc: BaseException) -> bool:
-    import ssl
-
     return isinstance(exc, ssl.SSLError)
 
 
@@ -702,6 +729,16 @@ class TcpSockets:
             return sockopts.read_options(s._sock)
         except OSError:
             return None
+
+    def error_detail(self, socket_id: int, call: str) -> str | None:
+        """An extension for people: why the last ``connect()`` or ``secure()`` (``call``) on
+        this socket failed, in the operating system's or OpenSSL's words (``"127.0.0.1:9:
+        Connection refused"``, ``"certificate verify failed: certificate has expired"``), or
+        ``None``. The result code stays the answer; this is the detail a tool shows beside it.
+        """
+        if call not in ("connect", "secure"):
+            raise ValueError(f"call must be 'connect' or 'secure', not {call!r}")
+        return self._get(socket_id).details.get(call)
 
     async def connect(
         self,

@@ -716,6 +716,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------- errors
 
     def report_error(self, message: str, details: str = "") -> None:
+        """Show the message in the window's non-modal banner, and log it (for a terminal, or
+        the log file of a windowed build)."""
+        _log.warning("%s", message)
         if shiboken6.isValid(self.error_banner):
             self.error_banner.report(message, details)
 

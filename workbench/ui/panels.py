@@ -22,6 +22,7 @@ No nested event loops: the file dialogs use ``QFileDialog.open()`` and ``fileSel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -136,8 +137,12 @@ class ResultLabel(QLabel):
         self.setAccessibleName(f"{what} result")
         self.setToolTip(f"The result of the last {what} call on this socket")
 
-    def show_code(self, code: int) -> None:
-        self._show(describe_result(code), OK_COLOR if code == 0 else ERROR_COLOR)
+    def show_code(self, code: int, detail: str | None = None) -> None:
+        """The code in words, and for a failure the OS's or OpenSSL's own reason below it."""
+        text = describe_result(code)
+        if code != 0 and detail:
+            text = f"{text}\n({detail})"
+        self._show(text, OK_COLOR if code == 0 else ERROR_COLOR)
         self.code = code
 
     def show_message(self, text: str, color: str | None) -> None:
@@ -210,6 +215,8 @@ class _Panel(QWidget):
         self._labels: dict[str, ResultLabel] = {}
         #: per socket: control → (text, colour) for calls still running or ended without a code
         self._local: dict[int, dict[str, tuple[str, str | None]]] = {}
+        # (socket, control) → the core's error_detail() for the last failed connect/secure.
+        self._details: dict[tuple[int, str], str] = {}
         session.socketChanged.connect(self._on_socket_changed)
         session.socketRemoved.connect(self._on_socket_removed)
         self.setEnabled(False)
@@ -279,7 +286,7 @@ class _Panel(QWidget):
         if code is None:
             label.clear_result()
         else:
-            label.show_code(code)
+            label.show_code(code, self._details.get((sid, key)))
 
     def _pending(self, sid: int | None, key: str) -> bool:
         return sid is not None and self._local.get(sid, {}).get(key, ("", ""))[1] is None
@@ -312,7 +319,15 @@ class _Panel(QWidget):
             # The runner logs it and reports it; the panel says so where the user looked.
             self._finish(sid, key, None, f"Failed: {type(exc).__name__}: {exc}")
             raise
-        self._finish(sid, key, 0 if result is None else int(result), None)
+        code = 0 if result is None else int(result)
+        self._details.pop((sid, key), None)
+        if code < 0 and key in ("connect", "secure"):
+            detail = None
+            with contextlib.suppress(LookupError):
+                detail = self._session.sockets.raw.error_detail(sid, key)
+            if detail:
+                self._details[(sid, key)] = detail
+        self._finish(sid, key, code, None)
 
     def _finish(self, sid: int, key: str, code: int | None, note: str | None) -> None:
         if not shiboken6.isValid(self):  # the window was closed while the call ran
