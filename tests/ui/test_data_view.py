@@ -238,13 +238,18 @@ def test_invalid_bytes_and_controls_are_visible_in_text_mode(
     view = pane.view
     view.set_store(store)
     view.scroll_to_start()
-    rows = [display_text(codecs.decode_visible(r, "UTF-8")) for r in text_rows(data)]
+    pictures = view._pictures()  # control pictures where the font has them, else escapes
+    rows = [display_text(codecs.decode_visible(r, "UTF-8"), pictures) for r in text_rows(data)]
     lines = view.visible_lines()
     assert lines[1:3] == rows
     first = lines[1]
-    assert "\\xff\\xfe" in first and "\u2400" in first and "\u240d" in first  # ␀ ␍
-    assert "\ufffd" not in first
-    assert lines[2].startswith("\u2192after\u241b")  # tab shown as →, ESC as ␛
+    assert "\\xff\\xfe" in first and "\ufffd" not in first
+    if pictures:
+        assert "\u2400" in first and "\u240d" in first  # ␀ ␍
+        assert lines[2].startswith("\u2192after\u241b")  # tab shown as →, ESC as ␛
+    else:
+        assert first == "ok\\xff\\xfeend\\0nul\\r"
+        assert lines[2].startswith("\u2192after\\e")  # tab shown as →, ESC as \e
 
 
 def test_long_lines_wrap_without_splitting_characters(
@@ -677,3 +682,11 @@ def test_context_menu_copies(qtbot: Any, pane: DataPane, store: CaptureStore) ->
     menu.actions()[3].trigger()
     assert pane.view.selected_range() == (0, 3)
     menu.deleteLater()
+
+
+def test_control_characters_are_escapes_when_the_font_has_no_pictures() -> None:
+    decoded = codecs.decode_visible(b"PING\r\n", "UTF-8")
+    assert display_text(decoded, pictures=True) == "PING\u240d"
+    assert display_text(decoded, pictures=False) == "PING\\r"
+    raw = codecs.decode_visible(b"\x00\x1b\x01\x7f\tA", "Latin-1")
+    assert display_text(raw, pictures=False) == "\\0\\e\\x01\\x7f\u2192A"

@@ -104,11 +104,27 @@ def header_text(rec: Record) -> str:
     return f"{arrow} {clock}  {word} {rec.size:,} {unit}"
 
 
-def display_text(decoded: str) -> str:
-    """A decoded text row as painted: without its final newline, a tab as U+2192 (→)."""
+# When the view's font has no glyphs for the control pictures (U+2400 block: DejaVu Sans Mono,
+# the usual Linux monospace font, has none), they would paint as empty boxes; C-style escapes
+# are readable in every font.
+_C_ESCAPES = {0: "\\0", 7: "\\a", 8: "\\b", 11: "\\v", 12: "\\f", 13: "\\r", 27: "\\e"}
+_PICTURE_ESCAPES = str.maketrans(
+    {
+        chr(0x2400 + c): _C_ESCAPES.get(c, f"\\x{c:02x}")
+        for c in range(0x20)
+        if c not in (9, 10)
+    }
+    | {"\u2421": "\\x7f"}
+)
+
+
+def display_text(decoded: str, pictures: bool = True) -> str:
+    """A decoded text row as painted: without its final newline, a tab as U+2192 (→), and,
+    with ``pictures=False``, control pictures as C escapes (``\\r``, ``\\0``, ``\\x1b``…)."""
     if decoded.endswith("\n"):
         decoded = decoded[:-1]
-    return decoded.replace("\t", "\u2192")
+    decoded = decoded.replace("\t", "\u2192")
+    return decoded if pictures else decoded.translate(_PICTURE_ESCAPES)
 
 
 def copy_text(data: bytes, encoding: str) -> str:
@@ -668,7 +684,7 @@ class DataView(QAbstractScrollArea):
                        else _hex_columns(row.text, len(row.data))[k])
                 a, b = col, col + (1 if ascii_column else 2)
             else:
-                bounds = _char_bounds(row.data, self._encoding)
+                bounds = _char_bounds(row.data, self._encoding, self._pictures())
                 a = _chars_at(bounds, k, up=False)
                 b = _chars_at(bounds, k + 1, up=True)
             xa = x0 + self._text_width(row.text[:a])
@@ -832,7 +848,9 @@ class DataView(QAbstractScrollArea):
                 if hex_mode:
                     text = codecs.hex_dump_line(data, start, width)
                 else:
-                    text = display_text(codecs.decode_visible(data, self._encoding))
+                    text = display_text(
+                        codecs.decode_visible(data, self._encoding), self._pictures()
+                    )
                 rows.append(_Row(cur, rec, start, data, text))
             cur = layout.next(cur)
         self._rows_cache = (key, rows)
@@ -933,6 +951,11 @@ class DataView(QAbstractScrollArea):
         self._ascent = fm.ascent()
         self._bold = QFont(self.font())
         self._bold.setBold(True)
+        # Control pictures (␍, ␀) only where the font draws them; C escapes otherwise.
+        self._has_pictures = fm.inFontUcs4(0x240D) and fm.inFontUcs4(0x2400)
+
+    def _pictures(self) -> bool:
+        return self._has_pictures
 
     def _update_colours(self) -> None:
         pal = self.palette()
@@ -1040,7 +1063,7 @@ class DataView(QAbstractScrollArea):
             return spans
         if lo == 0 and hi == len(row.data):  # the whole row: no need to find characters
             return [(0, len(row.text))]
-        bounds = _char_bounds(row.data, self._encoding)
+        bounds = _char_bounds(row.data, self._encoding, self._pictures())
         a = _chars_at(bounds, lo, up=False)
         b = _chars_at(bounds, hi, up=True)
         return [(a, b)] if b > a else []
@@ -1074,7 +1097,7 @@ class DataView(QAbstractScrollArea):
                         idx = k
                         break
             return row.start + max(0, min(n - 1, idx)), True
-        bounds = _char_bounds(row.data, self._encoding)
+        bounds = _char_bounds(row.data, self._encoding, self._pictures())
         best, best_dx = 0, None
         for nbytes, nchars in bounds:
             dx = abs(self._text_width(row.text[:nchars]) - x)
@@ -1204,12 +1227,12 @@ def _hex_columns(line: str, n: int) -> list[int]:
     return [first + 3 * k + (1 if k >= 8 else 0) for k in range(n)]
 
 
-def _char_bounds(data: bytes, encoding: str) -> list[tuple[int, int]]:
+def _char_bounds(data: bytes, encoding: str, pictures: bool = True) -> list[tuple[int, int]]:
     """(bytes, chars) pairs where a byte prefix decodes to a prefix of the whole row's text."""
-    full = display_text(codecs.decode_visible(data, encoding))
+    full = display_text(codecs.decode_visible(data, encoding), pictures)
     bounds = [(0, 0)]
     for k in range(1, len(data) + 1):
-        part = display_text(codecs.decode_visible(data[:k], encoding))
+        part = display_text(codecs.decode_visible(data[:k], encoding), pictures)
         if full.startswith(part) and (k == len(data) or len(part) > bounds[-1][1]):
             bounds.append((k, len(part)))
     return bounds

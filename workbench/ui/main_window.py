@@ -260,6 +260,7 @@ class MainWindow(QMainWindow):
             index = tabs.addTab(scroll, title)
             tabs.setTabToolTip(index, tip)
         self.tabs = tabs
+        tabs.currentChanged.connect(self._tab_changed)
 
         self.data_pane = DataPane()
         self.data_view: DataView = self.data_pane.view
@@ -918,7 +919,7 @@ class MainWindow(QMainWindow):
     def fit_splitters(self) -> None:
         """Give the data view the room: the panels and the composer get what they need, the
         right side at least one full hex line, the socket table the rest."""
-        main, right = self.splitters["main"], self.splitters["right"]
+        main = self.splitters["main"]
         fm = self.data_view.fontMetrics()
         hex_line = fm.horizontalAdvance("0" * 79) + 40  # offset, 16 pairs, ASCII, scrollbar
         width = max(main.width(), 1)
@@ -927,13 +928,27 @@ class MainWindow(QMainWindow):
         main.blockSignals(True)
         main.setSizes([width - right_width, right_width])
         main.blockSignals(False)
+        self._fit_tabs()
+
+    def _fit_tabs(self) -> None:
+        """Size the panels' pane to the panel on show: the TLS panel, with its certificate
+        details, needs twice the Connect panel's height; a third of the right side at least,
+        half at most (the data view keeps the rest)."""
+        right = self.splitters["right"]
         height = max(right.height(), 1)
-        tabs = min(self.connect_panel.sizeHint().height() + self.tabs.tabBar().sizeHint().height()
-                   + 8, height // 3)
+        scroll = self.tabs.currentWidget()
+        panel = scroll.widget() if isinstance(scroll, QScrollArea) else None
+        wanted = (panel or self.connect_panel).sizeHint().height()
+        tabs = min(wanted + self.tabs.tabBar().sizeHint().height() + 8, height // 2)
+        tabs = max(tabs, min(height // 3, self.connect_panel.sizeHint().height() + 40))
         composer = self.composer.minimumSizeHint().height() + 8
         right.blockSignals(True)
         right.setSizes([tabs, max(height - tabs - composer, 80), composer])
         right.blockSignals(False)
+
+    def _tab_changed(self, _index: int) -> None:
+        if self._sized and not self.settings.splitters and not self._user_split:
+            self._fit_tabs()
 
     def _splitter_moved(self, *_args: Any) -> None:
         self._user_split = True
