@@ -932,15 +932,14 @@ class MainWindow(QMainWindow):
 
     def _fit_tabs(self) -> None:
         """Size the panels' pane to the panel on show: the TLS panel, with its certificate
-        details, needs twice the Connect panel's height; a third of the right side at least,
-        half at most (the data view keeps the rest)."""
+        details, needs twice the Connect panel's height; at most half the right side (the data
+        view keeps the rest)."""
         right = self.splitters["right"]
         height = max(right.height(), 1)
         scroll = self.tabs.currentWidget()
         panel = scroll.widget() if isinstance(scroll, QScrollArea) else None
         wanted = (panel or self.connect_panel).sizeHint().height()
         tabs = min(wanted + self.tabs.tabBar().sizeHint().height() + 8, height // 2)
-        tabs = max(tabs, min(height // 3, self.connect_panel.sizeHint().height() + 40))
         composer = self.composer.minimumSizeHint().height() + 8
         right.blockSignals(True)
         right.setSizes([tabs, max(height - tabs - composer, 80), composer])
