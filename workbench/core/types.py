@@ -180,6 +180,14 @@ class SecureOptions:
         _check_optional(self.client_key, str, "client_key")
         if self.client_key is not None and self.client_cert is None:
             raise ValueError("client_key needs client_cert")
+        # An empty server name would switch host-name checking off without a word (asyncio
+        # reads "" as "no name"); the opt-out is verify=False, nothing else.
+        if self.server_name is not None and not self.server_name.strip(".").strip():
+            raise ValueError(f"server_name must name a host, not {self.server_name!r}")
+        for name in ("ca_file", "server_name", "client_cert", "client_key"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                raise ValueError(f"{name} must not contain a NUL character")
 
 
 def _camel(name: str) -> str:

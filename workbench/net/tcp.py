@@ -58,6 +58,8 @@ _log = logging.getLogger("workbench.sockets")
 
 # 'bufferSize: The size of the buffer used to receive data. The default value is 4096.'
 DEFAULT_BUFFER_SIZE = 4096
+# Linux's largest TCP_KEEPIDLE / TCP_KEEPINTVL (MAX_TCP_KEEPIDLE in include/net/tcp.h).
+MAX_KEEP_ALIVE_DELAY = 32767
 # Chrome's per-application write quota (extensions/browser/api/socket: kWriteQuota).
 DEFAULT_WRITE_QUOTA = 200 * 2**20
 
@@ -291,13 +293,20 @@ class _Socket:
         self._writes.append((self._written, fut))
         if data:
             transport.write(data)
+            if transport.is_closing():
+                # The write failed (asyncio dropped its buffer and will report the error to
+                # connection_lost, which answers this send with the error's code): an empty
+                # buffer here does not mean the bytes left (contract S3).
+                return fut
         self._check_written()
         return fut
 
     def _check_written(self) -> None:
         """Complete, in call order, every send whose last byte is now with the OS."""
-        transport = self._transport
+        transport, raw = self._transport, self._raw
         pending = transport.get_write_buffer_size() if transport is not None else 0
+        if raw is not None and raw is not transport:
+            pending += raw.get_write_buffer_size()
         handed = self._written - pending
         writes = self._writes
         while writes and writes[0][0] <= handed:
@@ -340,6 +349,7 @@ class _Socket:
         # Either call has already taken the descriptor out of the selector; asyncio closes the
         # socket object only a loop turn later, and closing it twice is harmless.
         if sock is not None:
+            _discard_input(sock)
             sock.close()
 
     def _abort_op(self) -> None:
@@ -403,7 +413,24 @@ class _Socket:
         caller; a caller that is cancelled itself drops the connection attempt."""
         op: asyncio.Future[int] = self.loop.create_future()
         self._op = op
-        self._op_task = self.loop.create_task(body(op))
+
+        async def guarded() -> None:
+            try:
+                await body(op)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug, not a network outcome: say so in the log and answer the caller, so
+                # neither the call nor the socket is left hanging.
+                _log.exception("socket %d: the operation failed unexpectedly", self.id)
+                if self._op is op:
+                    self._teardown(NetError.FAILED)
+                    self.state = State.DISCONNECTED
+                    if self._secured is not None and not self._secured.done():
+                        self._secured.set_result(NetError.FAILED)
+                    self._finish_op(op, NetError.FAILED)
+
+        self._op_task = self.loop.create_task(guarded())
         try:
             return await op
         except asyncio.CancelledError:
@@ -518,6 +545,12 @@ class _Socket:
             self._end_secure(op, exc.code)
             self._update_reading()
             return
+        # Plain sends still queued in asyncio go out as plain bytes first: the TLS protocol
+        # takes the transport over and must find its write buffer empty.
+        while self._writes:
+            await asyncio.shield(self._writes[-1][1])
+            if op.done():
+                return
         # 'Bytes the OS already has when secure() is called are read first and delivered as
         # plaintext' (contract T2): otherwise they would be fed to OpenSSL.
         raw.pause_reading()
@@ -561,6 +594,7 @@ class _Socket:
         assert isinstance(transport, asyncio.Transport)
         # On a TLS transport high=0 would pause at an empty buffer; 1/0 signals "empty".
         transport.set_write_buffer_limits(high=1, low=0)
+        self._watch_raw_drain(raw)
         conn.transport = transport
         self._transport = transport
         ssl_object = transport.get_extra_info("ssl_object")
@@ -571,6 +605,20 @@ class _Socket:
         self._update_reading()
         if self._held:
             self._schedule_flush()
+
+    def _watch_raw_drain(self, raw: asyncio.Transport) -> None:
+        """A TLS send is with the OS once the TLS layer *and* the TCP transport under it have
+        let go of it; the TCP transport tells only its protocol (asyncio's SSL protocol) when
+        it drains, so listen in on that."""
+        ssl_protocol = raw.get_protocol()
+        resume = ssl_protocol.resume_writing
+
+        def resume_writing() -> None:
+            resume()
+            if self._raw is raw:
+                self._guard(self._check_written)
+
+        ssl_protocol.resume_writing = resume_writing  # type: ignore[method-assign]
 
     async def wait_secured(self) -> int:
         assert self._secured is not None
@@ -597,6 +645,22 @@ async def _settle() -> None:
     connection_lost on through its SSL protocol)."""
     for _ in range(2):
         await asyncio.sleep(0)
+
+
+def _discard_input(sock: socket.socket, limit: int = 4 * 2**20) -> None:
+    """Read and drop what the peer sent and nobody read. Closing a socket with unread input
+    makes Linux answer with a reset instead of a FIN and throw away what we had queued to
+    send; a paused socket usually has some. Bounded: a peer that never stops sending gets its
+    reset."""
+    taken = 0
+    try:
+        while taken < limit:
+            data = sock.recv(256 * 1024, socket.MSG_DONTWAIT)
+            if not data:
+                return
+            taken += len(data)
+    except OSError:
+        return
 
 
 def _reason(exc: BaseException) -> str:
@@ -708,8 +772,10 @@ class TcpSockets:
         """'Enables or disables the keep-alive functionality for a TCP connection.'"""
         check_bool(enable, "enable")
         check_int(delay, "delay")
-        if delay < 0:
-            raise ValueError(f"delay must be >= 0 seconds, not {delay}")
+        if not 0 <= delay <= MAX_KEEP_ALIVE_DELAY:
+            raise ValueError(
+                f"delay must be 0..{MAX_KEEP_ALIVE_DELAY} seconds, not {delay}"
+            )
         s = self._get(socket_id)
         return s.set_option(lambda sock: sockopts.set_keep_alive(sock, enable, delay))
 
@@ -751,6 +817,9 @@ class TcpSockets:
         check_socket_id(socket_id)
         if not isinstance(peer_address, str):
             raise TypeError(f"peer_address must be a str, not {type(peer_address).__name__}")
+        if "\x00" in peer_address:
+            # The resolver would read only the part before it: "localhost\0.example.com".
+            raise ValueError("peer_address must not contain a NUL character")
         check_int(peer_port, "peer_port")
         if not 0 <= peer_port <= 65535:
             raise ValueError(f"peer_port must be in 0..65535, not {peer_port}")
@@ -789,6 +858,10 @@ class TcpSockets:
         rule = verdict(s.state, Op.SECURE)
         if rule is not GO:
             return int(rule)  # type: ignore[arg-type]
+        if s._pending_error is not None or s._raw is None or s._raw.is_closing():
+            # Still reported as connected until the held error is delivered (contract P4), but
+            # there is no connection left to secure: say what ended it.
+            return s._pending_error or NetError.SOCKET_NOT_CONNECTED
         return await s.secure(options)
 
     async def send(self, socket_id: int, data: bytes | bytearray | memoryview) -> SendInfo:

@@ -161,7 +161,7 @@ def build_context(options: SecureOptions) -> ssl.SSLContext:
         if options.ca_file is not None:
             try:
                 ctx.load_verify_locations(cafile=options.ca_file)
-            except (OSError, ssl.SSLError) as exc:
+            except (OSError, ssl.SSLError, ValueError) as exc:
                 raise TlsSetupError(
                     NetError.INVALID_ARGUMENT, f"cannot read ca_file {options.ca_file!r}: {exc}"
                 ) from exc
@@ -170,12 +170,21 @@ def build_context(options: SecureOptions) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     if options.client_cert is not None:
+        asked: list[bool] = []
+
+        def no_passphrase() -> str:
+            # Without a callback OpenSSL asks for the pass phrase on the terminal, freezing
+            # the event loop; an empty one makes the load fail instead.
+            asked.append(True)
+            return ""
+
         try:
-            ctx.load_cert_chain(options.client_cert, options.client_key)
-        except (OSError, ssl.SSLError) as exc:
+            ctx.load_cert_chain(options.client_cert, options.client_key, password=no_passphrase)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            why = "the key is encrypted; give an unencrypted key" if asked else str(exc)
             raise TlsSetupError(
                 NetError.BAD_SSL_CLIENT_AUTH_CERT,
-                f"cannot load client certificate {options.client_cert!r}: {exc}",
+                f"cannot load client certificate {options.client_cert!r}: {why}",
             ) from exc
     return ctx
 
