@@ -13,6 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 import workbench
 from tests.conftest import TIMEOUT
 from workbench.app import version_line
@@ -46,7 +48,8 @@ def test_self_test_in_a_subprocess(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and "Task was destroyed" not in proc.stderr
 
 
-def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path, signum: int) -> None:
     lines: list[str] = []
     ready = threading.Event()
     with subprocess.Popen(
@@ -65,7 +68,7 @@ def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path) -> None:
         reader.start()
         try:
             assert ready.wait(TIMEOUT * 6), "".join(lines)
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             assert proc.wait(timeout=TIMEOUT * 6) == 0, "".join(lines)
         finally:
             if proc.poll() is None:

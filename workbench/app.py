@@ -302,9 +302,17 @@ def self_test(timeout: float = SELF_TEST_TIMEOUT) -> int:
 # ---------------------------------------------------------------------------- application
 
 
+#: The signals that close the window cleanly (sockets closed, settings saved): Ctrl+C in the
+#: terminal, ``kill``/a session manager/systemd (SIGTERM), the terminal going away (SIGHUP).
+CLOSING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 class _SigintBridge:
-    """Ctrl+C in the terminal: Python runs signal handlers only when it gets control, and Qt's
-    event loop runs in C++; ``set_wakeup_fd`` + a ``QSocketNotifier`` give it control."""
+    """Ctrl+C in the terminal (and SIGTERM, SIGHUP): Python runs signal handlers only when it
+    gets control, and Qt's event loop runs in C++; ``set_wakeup_fd`` + a ``QSocketNotifier``
+    give it control."""
 
     def __init__(self, on_sigint: Callable[[], None]) -> None:
         from PySide6.QtCore import QSocketNotifier
@@ -313,7 +321,9 @@ class _SigintBridge:
         self._rsock.setblocking(False)
         self._wsock.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._wsock.fileno())
-        self._previous = signal.signal(signal.SIGINT, lambda *_: on_sigint())
+        self._previous = {
+            signum: signal.signal(signum, lambda *_: on_sigint()) for signum in CLOSING_SIGNALS
+        }
         self._notifier = QSocketNotifier(self._rsock.fileno(), QSocketNotifier.Type.Read)
         self._notifier.activated.connect(self._drain)
 
@@ -323,7 +333,8 @@ class _SigintBridge:
 
     def close(self) -> None:
         self._notifier.setEnabled(False)
-        signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
         signal.set_wakeup_fd(self._previous_fd)
         self._rsock.close()
         self._wsock.close()

@@ -276,3 +276,29 @@ def test_verify_off_and_results_are_kept_per_socket(
     assert session.result(sid, "connect") == -102
     assert session.result(sid, "secure") is None
     assert session.result(999, "connect") is None
+
+
+def test_own_disconnect_and_close_are_not_blamed_on_the_peer(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer
+) -> None:
+    tcp = session.sockets
+
+    def receive_errors() -> list[tuple[str, bool]]:
+        return [(e.text, e.ok) for e in session.call_log.entries() if "onReceiveError" in e.text]
+
+    sid = aio(tcp.create()).socket_id
+    assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
+    aio(tcp.disconnect(sid))
+    qtbot.waitUntil(lambda: len(receive_errors()) == 1, timeout=WAIT_MS)
+    text, ok = receive_errors()[0]
+    assert '"resultCode":-100' in text  # the core still reports -100 (D1)
+    assert text.endswith("(net::ERR_CONNECTION_CLOSED: after the window's disconnect())")
+    assert "peer" not in text and ok
+
+    assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
+    aio(tcp.close(sid))
+    qtbot.waitUntil(lambda: len(receive_errors()) == 2, timeout=WAIT_MS)
+    text, ok = receive_errors()[1]
+    assert '"resultCode":-100' in text  # D2
+    assert text.endswith("(net::ERR_CONNECTION_CLOSED: after the window's close())") and ok
+    assert session._own_end == {}

@@ -385,3 +385,50 @@ def test_the_file_dialog_is_not_modal(
         dialog.fileSelected.emit(str(big_file))
     dialog.reject()
     assert b"".join(peer.chunks) == big_file.read_bytes()
+
+
+def test_a_lone_surrogate_is_refused_with_a_message_not_dropped(
+    qtbot: Any, composer: SendComposer
+) -> None:
+    sent = Sent(composer)
+    composer.set_text("a\x00b\udcff", mode="Text")
+    qtbot.waitUntil(lambda: composer.error() is not None, timeout=WAIT_MS)
+    message = composer.error_label.text()
+    assert message.startswith("Cannot send: position 3: ") and "DCFF" in message.upper()
+    assert not composer.send_button.isEnabled() and not composer.send()
+    assert sent.items == []
+    assert "lone surrogate" in composer.input.toPlainText()  # it says why it is held aside
+
+    # Discarding it gives the editor back; ordinary text sends again.
+    composer.clear_payload()
+    composer.set_text("ok", mode="Text")
+    assert composer.is_valid() and composer.send()
+    assert sent.items == [b"ok"]
+
+
+def test_send_file_progress_text_fits_the_bar(
+    qtbot: Any, composer: SendComposer, runner: TaskRunner, big_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A file of nearly 1 TiB, as far as the progress text is concerned.
+    real_getsize = os.path.getsize
+    monkeypatch.setattr(os.path, "getsize", lambda p: 1023 * 2**30 + 2**29
+                        if str(p) == str(big_file) else real_getsize(p))
+    peer = FakePeer(cancel_after=2)
+    peer.composer = composer
+    composer.runner = runner
+    composer.send_chunk = peer.send_chunk
+    texts: list[tuple[str, int, int]] = []
+
+    def seen(_sent: int, _size: int) -> None:
+        bar = composer.progress
+        texts.append((bar.text(), bar.fontMetrics().horizontalAdvance(bar.text()),
+                      bar.contentsRect().width()))
+
+    composer.fileSendProgress.connect(seen)
+    with qtbot.waitSignal(composer.fileSendFinished, timeout=WAIT_MS):
+        composer.send_file_requested(str(big_file))
+    assert texts and texts[0][0] == "256.0 KiB / 1023.5 GiB"  # 2 GiB+ sizes: qint64
+    for text, needed, width in texts:
+        assert needed + 8 <= width, (text, needed, width)
+    assert "bytes sent" in composer.progress.toolTip()

@@ -690,3 +690,36 @@ def test_control_characters_are_escapes_when_the_font_has_no_pictures() -> None:
     assert display_text(decoded, pictures=False) == "PING\\r"
     raw = codecs.decode_visible(b"\x00\x1b\x01\x7f\tA", "Latin-1")
     assert display_text(raw, pictures=False) == "\\0\\e\\x01\\x7f\u2192A"
+
+
+def test_save_received_only_sent_only_or_both(
+    qtbot: Any, pane: DataPane, store: CaptureStore, tmp_path: Path
+) -> None:
+    fill(store, [(Direction.IN, b"in-1 "), (Direction.OUT, b"out-1 "), (Direction.IN, b"in-2"),
+                 (Direction.OUT, b"out-2")])
+    pane.set_store(store)
+    view = pane.view
+    view.save_data(tmp_path / "in.bin", as_hex_dump=False, direction=Direction.IN)
+    assert (tmp_path / "in.bin").read_bytes() == b"in-1 in-2"
+    view.save_data(tmp_path / "out.bin", as_hex_dump=False, direction=Direction.OUT)
+    assert (tmp_path / "out.bin").read_bytes() == b"out-1 out-2"
+
+    # Through the dialog: each file type saves what it says.
+    expected = {
+        data_view.RAW_FILTER: b"in-1 out-1 in-2out-2",
+        data_view.RAW_IN_FILTER: b"in-1 in-2",
+        data_view.RAW_OUT_FILTER: b"out-1 out-2",
+    }
+    for name_filter, content in expected.items():
+        dialog = pane.save_data_dialog()
+        qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+        assert name_filter in dialog.nameFilters()
+        assert data_view.HEX_FILTER in dialog.nameFilters()
+        dialog.selectNameFilter(name_filter)
+        target = tmp_path / f"{len(content)}.bin"
+        with qtbot.waitSignal(view.saveFinished, timeout=WAIT_MS) as blocker:
+            dialog.fileSelected.emit(str(target))
+        assert blocker.args == [str(target), ""]
+        assert target.read_bytes() == content, name_filter
+        assert f"Saved {len(content):,} bytes" in pane.message_label.text()
+        dialog.reject()

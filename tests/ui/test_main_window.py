@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -640,3 +640,152 @@ def test_recent_peers_theme_and_view_preferences_persist(
         assert action(window, "themeDarkAction").isChecked()
     finally:
         window.set_theme("system")
+
+
+def test_verify_off_shows_in_the_state_column_which_fits_with_peer_and_received(
+    qtbot: Any, workbench_window: MainWindow, tls_echo_server: ThreadedServer,
+) -> None:
+    window = workbench_window
+    session = window.session
+    sid = new_socket(qtbot, window)
+    connect_to(qtbot, window, sid, tls_echo_server.port)
+    show_tab(window, window.tls_panel)
+    verify = child(window, "tlsVerify", QCheckBox)
+    verify.setChecked(False)
+    qtbot.waitUntil(lambda: row_state(window, sid) == "Connected (verify off)", timeout=WAIT_MS)
+    click(qtbot, child(window, "secureButton", QPushButton))
+    qtbot.waitUntil(lambda: session.result(sid, "secure") == 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: row_state(window, sid).endswith(" (unverified)"), timeout=WAIT_MS)
+    assert row_state(window, sid).startswith("TLS 1.")
+    index = window.model.index(window.model.row_of(sid), Column.STATE)
+    assert index.data(Qt.ItemDataRole.DecorationRole) is not None  # the ⚠ icon
+    assert index.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#c85a00"  # amber
+    assert "verification is OFF" in index.data(Qt.ItemDataRole.ToolTipRole)
+
+    # At the default 1280 wide: State, TLS, Peer and Received are all on screen, in order.
+    header = window.table.horizontalHeader()
+    qtbot.waitUntil(lambda: window.table.viewport().width() > 300, timeout=WAIT_MS)
+    visual = [header.logicalIndex(i) for i in range(5)]
+    assert visual[2:5] == [Column.STATE, Column.TLS, Column.PEER]
+    for column in (Column.STATE, Column.TLS, Column.PEER, Column.RECEIVED):
+        right = header.sectionViewportPosition(column) + header.sectionSize(column)
+        assert right <= window.table.viewport().width(), column.name
+    # "TLS 1.3 (unverified)", in bold, after its ⚠ icon, is not elided.
+    text_width = QFontMetrics(index.data(Qt.ItemDataRole.FontRole)).horizontalAdvance(
+        row_state(window, sid))
+    assert header.sectionSize(Column.STATE) >= text_width + 16 + 8
+
+
+def test_persistent_sockets_to_builtin_servers_follow_their_new_ports(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, refused_port: int
+) -> None:
+    from workbench.sockets import SocketProperties
+
+    settings_dir = tmp_path / "cfg"
+    window = make_window(servers=True, restore_session=True, settings_dir=settings_dir)
+    qtbot.waitUntil(lambda: window.setup_task.done(), timeout=WAIT_MS)
+    manager = window.server_manager
+    echo = manager.find("echo")
+
+    def persistent_socket_to(name: str, port: int) -> int:
+        task = window.runner.start(
+            window.sockets.create(SocketProperties(name=name, persistent=True)), name="t")
+        qtbot.waitUntil(task.done, timeout=WAIT_MS)
+        sid = task.result().socket_id
+        task = window.runner.start(window.sockets.connect(sid, "127.0.0.1", port), name="t")
+        qtbot.waitUntil(task.done, timeout=WAIT_MS)
+        assert task.result() == 0
+        return int(sid)
+
+    persistent_socket_to("to-echo", echo.port)
+    task = window.runner.start(manager.start(_spec("discard")), name="t")
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    persistent_socket_to("to-discard", task.result().port)
+    close_window(qtbot, window)
+    path = settings_dir / "settings.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert [(s["name"], s["server"]) for s in saved["sockets"]] == [
+        ("to-echo", "echo"), ("to-discard", "discard")]
+    # The old ports are gone (and could be anyone's now): make sure they are not reused.
+    for entry in saved["sockets"]:
+        entry["port"] = refused_port
+    path.write_text(json.dumps(saved), encoding="utf-8")
+
+    window = make_window(servers=True, restore_session=True, settings_dir=settings_dir)
+    try:
+        qtbot.waitUntil(lambda: window.setup_task.done(), timeout=WAIT_MS)
+        assert window.setup_task.exception() is None
+        manager = window.server_manager
+        ports = {s.kind.value: s.port for s in manager.servers if s.running}
+        assert set(ports) == {"echo", "discard"}  # discard was started for its socket
+        infos = [window.session.info(sid) for sid in window.session.ids()]
+        assert [(i.name, i.connected, i.peer_port) for i in infos] == [
+            ("to-echo", True, ports["echo"]), ("to-discard", True, ports["discard"])]
+    finally:
+        close_window(qtbot, window)
+
+
+def _spec(kind: str) -> Any:
+    from workbench.net.servers import ServerKind, ServerSpec
+
+    return ServerSpec(ServerKind(kind))
+
+
+def test_capture_limit_keeps_counting_shows_a_note_and_clear_data_resets_it(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, echo_server: ThreadedServer
+) -> None:
+    (tmp_path / "settings.json").write_text(json.dumps({"capture_limit": 1024}),
+                                            encoding="utf-8")
+    window = make_window(settings_dir=tmp_path)
+    assert window.session.capture_limit == 1024
+    session = window.session
+    note = child(window, "dataNote", QLabel)
+    sid = new_socket(qtbot, window)
+    connect_to(qtbot, window, sid, echo_server.port)
+    send(qtbot, window, "Text", "x" * 600)
+    qtbot.waitUntil(lambda: session.counters(sid) == (600, 600), timeout=WAIT_MS)
+    send(qtbot, window, "Text", "y" * 600)
+    qtbot.waitUntil(lambda: session.counters(sid) == (1200, 1200), timeout=WAIT_MS)
+    store = session.captures(sid)
+    assert store.total_bytes == 1024  # recorded up to the limit, then only counted
+    assert store.read(0, 1024) == b"x" * 1024
+    qtbot.waitUntil(note.isVisible, timeout=WAIT_MS)
+    assert note.text().startswith("Capture limit of 1 KiB reached: later bytes are counted, "
+                                  "not kept")
+    assert QApplication.activeModalWidget() is None
+
+    # Another socket has its own capture: no note there; back again, the note is back.
+    other = new_socket(qtbot, window)
+    qtbot.waitUntil(lambda: not note.isVisible(), timeout=WAIT_MS)
+    window.select_socket(sid)
+    qtbot.waitUntil(note.isVisible, timeout=WAIT_MS)
+    assert other != sid
+
+    action(window, "clearDataAction").trigger()
+    assert not note.isVisible()
+    send(qtbot, window, "Text", "again")
+    qtbot.waitUntil(lambda: session.captures(sid).bytes_in == 5, timeout=WAIT_MS)
+    assert session.captures(sid).total_bytes == 10
+    assert session.counters(sid) == (1205, 1205)
+
+
+def test_status_counts_sockets_and_the_data_message_follows_the_selection(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    window = workbench_window
+    status = child(window, "statusSockets", QLabel)
+    message = child(window, "dataMessage", QLabel)
+    first = new_socket(qtbot, window)
+    qtbot.waitUntil(lambda: status.text() == "1 socket, 0 connected", timeout=WAIT_MS)
+    connect_to(qtbot, window, first, echo_server.port)
+    send(qtbot, window, "Text", "abc")
+    qtbot.waitUntil(lambda: window.session.captures(first).bytes_in == 3, timeout=WAIT_MS)
+    window.data_view.message.emit("Copy as hex: copied the first 16 MiB…")
+    assert message.isVisible()
+
+    second = new_socket(qtbot, window)
+    qtbot.waitUntil(lambda: status.text() == "2 sockets, 1 connected", timeout=WAIT_MS)
+    assert window.current_socket() == second
+    assert not message.isVisible() and message.text() == ""
+    window.select_socket(first)
+    assert not message.isVisible()

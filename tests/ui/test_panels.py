@@ -687,3 +687,38 @@ def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot: Any, env: Env
             assert widget.toolTip(), (cls.__name__, widget.objectName())
         # Fits the right side of a 1024x700 window.
         assert panel.minimumSizeHint().width() <= 400, cls.__name__
+
+
+def test_tls_form_is_kept_per_socket_and_a_new_socket_starts_from_defaults(
+    qtbot: Any, env: Env, ca: tuple[trustme.CA, Path]
+) -> None:
+    _, ca_path = ca
+    first = env.create()
+    panel = env.panel(TlsPanel, first)
+    panel.minVersion.setCurrentIndex(1)  # TLS 1.3 only
+    click_checkbox(qtbot, panel.verify)
+    type_into(qtbot, panel.serverName, "first.example")
+    panel.caFile.set_path(str(ca_path))
+    panel.clientCert.set_path(str(ca_path))
+    panel.clientKey.set_path(str(ca_path))
+
+    second = env.create()
+    panel.set_socket(second)
+    assert (panel.minVersion.currentText(), panel.maxVersion.currentText()) == (
+        "TLS 1.2", "TLS 1.3")
+    assert panel.verify.isChecked() and panel.verifyWarning.isHidden()
+    assert panel.serverName.text() == ""
+    assert panel.caFile.path() is None
+    assert panel.clientCert.path() is None and panel.clientKey.path() is None
+    type_into(qtbot, panel.serverName, "second.example")
+
+    panel.set_socket(first)
+    assert panel.minVersion.currentText() == "TLS 1.3"
+    assert not panel.verify.isChecked() and not panel.verifyWarning.isHidden()
+    assert panel.serverName.text() == "first.example"
+    assert panel.caFile.path() == str(ca_path)
+    assert panel.clientCert.path() == panel.clientKey.path() == str(ca_path)
+    assert env.session.ui(first).verify_off and not env.session.ui(second).verify_off
+
+    panel.set_socket(second)
+    assert panel.serverName.text() == "second.example" and panel.verify.isChecked()

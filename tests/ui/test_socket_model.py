@@ -179,3 +179,16 @@ def test_proxy_sorts_numbers_as_numbers(
     proxy.sort(Column.ID, Qt.SortOrder.DescendingOrder)
     ids = [int(proxy.index(r, Column.ID).data()) for r in range(proxy.rowCount())]
     assert ids == sorted(sizes, reverse=True)
+
+
+def test_verify_off_is_in_the_state_text_with_the_warning_icon(
+    aio: Callable[..., Any], session: SocketSession
+) -> None:
+    model = SocketTableModel(session)
+    sid = aio(session.sockets.create()).socket_id
+    assert cell(model, 0, Column.STATE) == "Created"
+    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is None
+    session.set_verify_off(sid, True)
+    assert cell(model, 0, Column.STATE) == "Created (verify off)"
+    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
+    assert "verification is OFF" in cell(model, 0, Column.STATE, Qt.ItemDataRole.ToolTipRole)

@@ -47,6 +47,7 @@ from workbench.sockets import (
 )
 
 __all__ = [
+    "DEFAULT_CAPTURE_LIMIT",
     "TICK_MS",
     "CallLog",
     "CallLogEntry",
@@ -62,6 +63,9 @@ _log = logging.getLogger("workbench.ui")
 
 #: The one coalescing period for model and view updates (25 ms = 40 Hz).
 TICK_MS = 25
+#: What a socket's capture keeps by default: 1 GiB (the files live in the temporary
+#: directory, often a RAM-backed tmpfs); past it the bytes are counted, not kept.
+DEFAULT_CAPTURE_LIMIT = 1 << 30
 
 
 def result_name(code: int) -> str:
@@ -319,6 +323,7 @@ class LoggedSockets:
             args += (DnsQueryType(dns_query_type),)
         session = self._session
         if session is not None:
+            session._ending(socket_id, None)
             session._pending(socket_id, "connect")
         try:
             code: int = await self._call(
@@ -336,9 +341,16 @@ class LoggedSockets:
         return code
 
     async def disconnect(self, socket_id: int) -> None:
-        await self._call(
-            "disconnect", socket_id, (socket_id,), lambda: self.raw.disconnect(socket_id)
-        )
+        if self._session is not None:
+            self._session._ending(socket_id, "disconnect()")
+        try:
+            await self._call(
+                "disconnect", socket_id, (socket_id,), lambda: self.raw.disconnect(socket_id)
+            )
+        except BaseException:
+            if self._session is not None:
+                self._session._ending(socket_id, None)
+            raise
         if self._session is not None:
             self._session._set_error(socket_id, None)
         await self._refresh(socket_id)
@@ -379,6 +391,10 @@ class LoggedSockets:
         return info
 
     async def close(self, socket_id: int) -> None:
+        session = self._session
+        if session is not None and (ui := session.ui(socket_id)) is not None \
+                and ui.info.connected:
+            session._ending(socket_id, "close()")
         try:
             await self._call("close", socket_id, (socket_id,), lambda: self.raw.close(socket_id))
         finally:
@@ -428,6 +444,8 @@ class SocketUi:
     secure_options: SecureOptions | None = None
     keep_alive: tuple[bool, int] | None = None
     no_delay: bool | None = None
+    #: the capture reached ``SocketSession.capture_limit``: later bytes are counted, not kept.
+    capture_full: bool = False
     created_at: float = dataclasses.field(default_factory=time.time)
 
 
@@ -455,9 +473,12 @@ class SocketSession(QObject):
         call_log: CallLog | None = None,
         capture_dir: Path | None = None,
         tick_ms: int = TICK_MS,
+        capture_limit: int = DEFAULT_CAPTURE_LIMIT,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        #: bytes each socket's capture keeps (both directions); past it they are only counted.
+        self.capture_limit = capture_limit
         if isinstance(sockets, LoggedSockets):
             logged = sockets
             if call_log is not None:
@@ -476,6 +497,9 @@ class SocketSession(QObject):
         else:
             self.capture_dir = Path(capture_dir)
             self.capture_dir.mkdir(parents=True, exist_ok=True)
+        #: sockets whose connection the window itself is ending: sid → "disconnect()" or
+        #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
+        self._own_end: dict[int, str] = {}
         self._changed: set[int] = set()
         self._grew: set[int] = set()
         self._stale: set[int] = set()
@@ -561,17 +585,35 @@ class SocketSession(QObject):
         ui = self._ui.get(sid)
         if ui is None or not data:
             return
-        self._captures[sid].append(Direction.OUT, bytes(data))
+        self._record(sid, ui, Direction.OUT, bytes(data))
         ui.sent += len(data)
         self._grew.add(sid)
         self._mark(sid)
 
+    def _record(self, sid: int, ui: SocketUi, direction: Direction, data: bytes) -> None:
+        """Append to the capture up to ``capture_limit``; past it, flag the socket."""
+        if ui.capture_full:
+            return
+        store = self._captures[sid]
+        room = self.capture_limit - store.total_bytes
+        if len(data) > room:
+            if room > 0:
+                store.append(direction, data[:room])
+            ui.capture_full = True
+            self._mark(sid)
+            return
+        store.append(direction, data)
+
     def clear_capture(self, sid: int) -> CaptureStore:
-        """Replace the socket's capture with an empty one (Clear data); the counters stay."""
+        """Replace the socket's capture with an empty one (Clear data); the counters stay,
+        and recording starts again if the capture limit was reached."""
         old = self._captures.get(sid)
         if old is None:
             raise KeyError(sid)
         self._captures[sid] = self._new_store(sid)
+        ui = self._ui.get(sid)
+        if ui is not None:
+            ui.capture_full = False
         self._close_store(old)
         self._grew.add(sid)
         self._mark(sid)
@@ -675,18 +717,29 @@ class SocketSession(QObject):
         if ui is None:
             return
         data = info.data
-        self._captures[sid].append(Direction.IN, data)
+        self._record(sid, ui, Direction.IN, data)
         ui.received += len(data)
         self._grew.add(sid)
         self._mark(sid)
 
+    def _ending(self, sid: int, call: str | None) -> None:
+        """The window is about to end ``sid``'s connection with ``call`` (None: forget it)."""
+        if call is None:
+            self._own_end.pop(sid, None)
+        else:
+            self._own_end[sid] = call
+
     def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
         sid, code = info.socket_id, info.result_code
+        own = self._own_end.pop(sid, None) if code == -100 else None
+        # The core reports the window's own disconnect()/close() as -100 (D1, D2): say so,
+        # rather than blame the peer.
+        reason = f"after the window's {own}" if own is not None else net_error_description(code)
         self.call_log.add(
             sid,
             f"chrome.sockets.tcp.onReceiveError {to_json(info)}  ({net_error_text(code)}: "
-            f"{net_error_description(code)})",
-            ok=False,
+            f"{reason})",
+            ok=own is not None,
         )
         ui = self._ui.get(sid)
         if ui is None:

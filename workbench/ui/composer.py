@@ -33,6 +33,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -70,6 +71,35 @@ POLL_MS = 20
 MODES = ("Text", "Hex", "Escaped")
 
 SendChunk = Callable[[bytes], Awaitable[Any]]
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def file_progress_text(sent: int, size: int) -> str:
+    """The progress bar's text: short enough to fit ("3.0 MiB / 12.5 GiB")."""
+    return f"{_size(sent)} / {_size(size)}"
+
+
+#: The widest progress text the bar must show whole.
+_WIDEST_PROGRESS = file_progress_text(1023 * 2**20 + 1000 * 2**10, 1023 * 2**30 + 2**29)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """A Python str holds a surrogate code point only unpaired; Qt's editor would silently
+    drop it, so such text is held aside and refused instead (it cannot be encoded)."""
+    return _SURROGATE.search(text) is not None
 
 
 def encode_input(text: str, mode: str, line_ending: str) -> bytes:
@@ -119,7 +149,9 @@ class _Input(QPlainTextEdit):
     def insertFromMimeData(self, source: QMimeData) -> None:
         if source.hasText() and not self.isReadOnly():
             text = source.text()
-            if len(text) + self.document().characterCount() > LARGE_PASTE:
+            if has_lone_surrogate(text) or (
+                len(text) + self.document().characterCount() > LARGE_PASTE
+            ):
                 if len(text) <= LARGE_PASTE:  # the paste makes the editor's text too long
                     cursor = self.textCursor()
                     old = self.toPlainText()
@@ -135,8 +167,8 @@ class SendComposer(QWidget):
     sendRequested = Signal(bytes)
     validityChanged = Signal(bool)
     fileSendStarted = Signal(str)
-    fileSendProgress = Signal(int, int)
-    fileSendFinished = Signal(str, int, str)
+    fileSendProgress = Signal("qint64", "qint64")  # files and captures pass 2 GiB
+    fileSendFinished = Signal(str, "qint64", str)
 
     def __init__(
         self,
@@ -196,6 +228,10 @@ class SendComposer(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName("File send progress")
         self.progress.setVisible(False)
+        self.progress.setTextVisible(True)
+        self.progress.setMinimumWidth(
+            self.progress.fontMetrics().horizontalAdvance(_WIDEST_PROGRESS + "  100%") + 24
+        )
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("sendFileCancel")
         self.cancel_button.setToolTip("Stop sending the file (after the chunk in flight)")
@@ -274,7 +310,7 @@ class SendComposer(QWidget):
     def set_text(self, text: str, mode: str | None = None) -> None:
         if mode is not None:
             self.mode.setCurrentText(mode)
-        if len(text) > LARGE_PASTE:
+        if len(text) > LARGE_PASTE or has_lone_surrogate(text):
             self.set_payload(text)
         else:
             self.clear_payload(keep_editor=True)
@@ -290,10 +326,12 @@ class SendComposer(QWidget):
         self._payload_result = None
         self.input.blockSignals(True)
         try:
-            preview = text[:200].replace("\n", " ")
-            self.input.setPlainText(
-                f"[{len(text):,} characters pasted — too large to edit here; Send sends them "
-                f"all]\n{preview}…")
+            preview = _SURROGATE.sub("\ufffd", text[:200].replace("\n", " "))
+            why = (
+                "with a lone surrogate the editor cannot hold" if has_lone_surrogate(text)
+                else "too large to edit here; Send sends them all"
+            )
+            self.input.setPlainText(f"[{len(text):,} characters pasted — {why}]\n{preview}…")
         finally:
             self.input.blockSignals(False)
         self.input.setReadOnly(True)
@@ -540,7 +578,8 @@ class SendComposer(QWidget):
         else:
             self._file_task = asyncio.ensure_future(coro)
         self.progress.setValue(0)
-        self.progress.setFormat(f"0 / {size:,} bytes")
+        self.progress.setFormat(file_progress_text(0, size))
+        self.progress.setToolTip(f"0 of {size:,} bytes sent")
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
@@ -587,7 +626,8 @@ class SendComposer(QWidget):
     def _file_progress(self, sent: int, size: int) -> None:
         self.progress.setValue(1000 if size == 0 else sent * 1000 // size)
         if not self._file_cancel:
-            self.progress.setFormat(f"{sent:,} / {size:,} bytes")
+            self.progress.setFormat(file_progress_text(sent, size))
+            self.progress.setToolTip(f"{sent:,} of {size:,} bytes sent")
         self.fileSendProgress.emit(sent, size)
 
     def _file_done(self, path: str, sent: int, error: str) -> None:
@@ -598,7 +638,8 @@ class SendComposer(QWidget):
             self.error_label.setText(f"File not sent completely ({sent:,} bytes sent): {error}")
         else:
             self.progress.setValue(1000)
-            self.progress.setFormat(f"Sent {sent:,} bytes")
+            self.progress.setFormat(f"Sent {_size(sent)}")
+            self.progress.setToolTip(f"Sent {sent:,} bytes")
             self.error_label.setText("")
         self._update_buttons()
         self.fileSendFinished.emit(path, sent, error)

@@ -415,7 +415,7 @@ class DataView(QAbstractScrollArea):
     selectionChanged = Signal()
     modeChanged = Signal(str)
     encodingChanged = Signal(str)
-    saveProgress = Signal(int, int)
+    saveProgress = Signal("qint64", "qint64")  # captures pass 2 GiB
     saveFinished = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -575,23 +575,34 @@ class DataView(QAbstractScrollArea):
         QGuiApplication.clipboard().setText(codecs.hex_pairs(data))
         return True
 
-    def save_data(self, path: str | os.PathLike[str], as_hex_dump: bool) -> None:
+    def save_data(
+        self, path: str | os.PathLike[str], as_hex_dump: bool,
+        direction: Direction | None = None,
+    ) -> None:
         """Write the capture as raw bytes or as the hex dump (text); returns when done.
+        ``direction`` (raw only): just the bytes received (IN) or sent (OUT); None: both.
 
         For the window, ``start_save`` does the same in slices without blocking the loop.
         """
-        for _ in self._save_steps(Path(path), as_hex_dump):
+        for _ in self._save_steps(Path(path), as_hex_dump, direction):
             pass
 
-    def start_save(self, path: str | os.PathLike[str], as_hex_dump: bool) -> None:
+    def start_save(
+        self, path: str | os.PathLike[str], as_hex_dump: bool,
+        direction: Direction | None = None,
+    ) -> None:
         """Save in the background (slices of ~20 ms on a 0 ms timer); ``saveFinished`` ends it."""
         self.cancel_save()
         if self._store is None:
             self.saveFinished.emit(str(path), "nothing to save")
             return
         self._save_path = str(path)
-        self._save_total = self._store.total_bytes
-        self._save_job = self._save_steps(Path(path), as_hex_dump)
+        store = self._store
+        self._save_total = (
+            store.total_bytes if as_hex_dump or direction is None
+            else store.bytes_in if direction == Direction.IN else store.bytes_out
+        )
+        self._save_job = self._save_steps(Path(path), as_hex_dump, direction)
         self._save_timer.start()
 
     def is_saving(self) -> bool:
@@ -613,13 +624,14 @@ class DataView(QAbstractScrollArea):
             self._dialog.isVisible()
         ):
             return self._dialog
-        dialog = QFileDialog(self, "Save data", "", ";;".join([RAW_FILTER, HEX_FILTER]))
+        dialog = QFileDialog(self, "Save data", "", ";;".join(SAVE_FILTERS))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def chosen(path: str) -> None:
-            self.start_save(path, dialog.selectedNameFilter() == HEX_FILTER)
+            as_hex_dump, direction = SAVE_FILTERS.get(dialog.selectedNameFilter(), (False, None))
+            self.start_save(path, as_hex_dump, direction)
 
         dialog.fileSelected.connect(chosen)
         # Settle the layout before the dialog's window exists: a size hint that changes
@@ -882,13 +894,30 @@ class DataView(QAbstractScrollArea):
             self.message.emit("")
         return store.read(start, end - start)
 
-    def _save_steps(self, path: Path, as_hex_dump: bool) -> Iterator[tuple[int, int]]:
+    def _save_steps(
+        self, path: Path, as_hex_dump: bool, direction: Direction | None = None
+    ) -> Iterator[tuple[int, int]]:
         """Write the capture as it is now; yields (bytes done, total) after each piece."""
         store = self._store
         if store is None:
             raise ValueError("no capture to save")
         total = store.total_bytes
         count = store.record_count
+        if not as_hex_dump and direction is not None:
+            wanted = store.bytes_in if direction == Direction.IN else store.bytes_out
+            with open(path, "wb") as f:
+                done = 0
+                for r in range(count):
+                    rec = store.record(r)
+                    if rec.direction != direction:
+                        continue
+                    size = min(rec.size, total - rec.stream_offset)
+                    for off in range(0, size, 1 << 20):
+                        data = store.read(rec.stream_offset + off, min(1 << 20, size - off))
+                        f.write(data)
+                        done += len(data)
+                        yield done, wanted
+            return
         if not as_hex_dump:
             with open(path, "wb") as f:
                 done = 0
@@ -1217,8 +1246,17 @@ class DataView(QAbstractScrollArea):
 
 
 MARGIN = 4
-RAW_FILTER = "Raw bytes (*.bin)"
+RAW_FILTER = "Raw bytes, received and sent (*.bin)"
+RAW_IN_FILTER = "Raw bytes, received only (*.bin)"
+RAW_OUT_FILTER = "Raw bytes, sent only (*.bin)"
 HEX_FILTER = "Hex dump as text (*.txt)"
+#: Save data…'s file types: what each one saves (hex dump?, direction or None for both).
+SAVE_FILTERS: dict[str, tuple[bool, Direction | None]] = {
+    RAW_FILTER: (False, None),
+    RAW_IN_FILTER: (False, Direction.IN),
+    RAW_OUT_FILTER: (False, Direction.OUT),
+    HEX_FILTER: (True, None),
+}
 
 
 def _hex_columns(line: str, n: int) -> list[int]:
@@ -1298,6 +1336,14 @@ class DataPane(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setObjectName("dataMessage")
         self.message_label.setWordWrap(False)
+        # A standing note about the shown capture (e.g. its size limit was reached).
+        self.note_label = QLabel(self)
+        self.note_label.setObjectName("dataNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #bc4c00; font-weight: bold;")
+        self.note_label.setAccessibleName("Capture note")
+        self.note_label.setToolTip("About the capture shown above")
+        self.note_label.setVisible(False)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -1313,6 +1359,7 @@ class DataPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.note_label)
         layout.addWidget(self.message_label)
 
         self.mode_combo.currentTextChanged.connect(self.view.set_mode)
@@ -1330,7 +1377,18 @@ class DataPane(QWidget):
 
     # the view's API, for the window
     def set_store(self, store: CaptureStore | None) -> None:
+        if store is not self.view.store():
+            # A message about another capture ("Copy as hex: copied the first 16 MiB…")
+            # must not stay under this one.
+            self._show_find_error("")
+            self._show_message("")
         self.view.set_store(store)
+
+    def set_note(self, text: str) -> None:
+        """A standing, non-modal note about the shown capture ("" hides it)."""
+        if self.note_label.text() != text:
+            self.note_label.setText(text)
+        self.note_label.setVisible(bool(text))
 
     def notify_grew(self) -> None:
         self.view.notify_grew()

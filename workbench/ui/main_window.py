@@ -21,7 +21,15 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QFont,
+    QFontMetrics,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -103,6 +111,15 @@ def about_text() -> str:
     )
 
 
+def _size_text(n: int) -> str:
+    """1073741824 → "1 GiB"; 1536 → "1.5 KiB"."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if n % size == 0 else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def _b64(data: QByteArray) -> str:
     return base64.b64encode(bytes(data.data())).decode("ascii")
 
@@ -155,7 +172,8 @@ class MainWindow(QMainWindow):
         # Not children of the window: the asynchronous shutdown outlives the window's widgets.
         self.runner = TaskRunner()
         self.call_log = CallLog()
-        self.session = SocketSession(sockets, call_log=self.call_log, capture_dir=capture_dir)
+        self.session = SocketSession(sockets, call_log=self.call_log, capture_dir=capture_dir,
+                                     capture_limit=self.settings.capture_limit)
         self.sockets = self.session.sockets
         self.model = SocketTableModel(self.session, self)
         self.proxy = SocketSortProxy(self)
@@ -201,6 +219,7 @@ class MainWindow(QMainWindow):
         table.setAlternatingRowColors(True)
         table.setShowGrid(False)
         table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(
             table.fontMetrics().height() + 8
@@ -210,21 +229,27 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         fm = table.fontMetrics()
-        pad = 2 * fm.horizontalAdvance("x") + 8
+        bold_font = QFont(table.font())
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)  # the State column is bold
+        pad = fm.horizontalAdvance("x") + 12
+        icon = table.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         samples = {
-            Column.ID: (fm, "888"), Column.NAME: (fm, "tls-echo··"),
-            Column.STATE: (fm, "Error: CONNECTION_REFUSED"),
+            Column.ID: (fm, "888"), Column.NAME: (fm, "tls-echo·"),
+            # Long states ("Error: CONNECTION_REFUSED") elide; the tooltip has them in full.
+            Column.STATE: (bold, "TLS 1.3 (unverified)"),
             Column.LOCAL: (fm, "127.0.0.1:65535"), Column.PEER: (fm, "127.0.0.1:65535"),
-            Column.TLS: (fm, "TLS 1.3 · TLS_AES_256_GCM"), Column.RECEIVED: (fm, "1023.9 MiB"),
+            Column.TLS: (fm, "TLS 1.3 ·"), Column.RECEIVED: (fm, "1023.9 MiB"),
             Column.SENT: (fm, "1023.9 MiB"), Column.BUFFER: (fm, "4096 (default)"),
             Column.PERSISTENT: (fm, "Persistent"),
         }
         for column, (metrics, sample) in samples.items():
-            extra = 20 if column in (Column.STATE, Column.TLS) else 0  # the row's icons
+            # the row's icons (⚠, ✖) and their spacing
+            extra = icon + 8 if column in (Column.STATE, Column.TLS) else 0
             header.resizeSection(column, metrics.horizontalAdvance(sample) + pad + extra)
-        # At a glance: where each socket goes and how much moved; then TLS details and Local.
-        order = (Column.ID, Column.NAME, Column.STATE, Column.PEER, Column.RECEIVED,
-                 Column.SENT, Column.TLS, Column.LOCAL, Column.BUFFER, Column.PERSISTENT)
+        # At a glance: the state and its TLS, where each socket goes and how much moved.
+        order = (Column.ID, Column.NAME, Column.STATE, Column.TLS, Column.PEER,
+                 Column.RECEIVED, Column.SENT, Column.LOCAL, Column.BUFFER, Column.PERSISTENT)
         for visual, column in enumerate(order):
             header.moveSection(header.visualIndex(column), visual)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -469,7 +494,8 @@ class MainWindow(QMainWindow):
             if panel.socket_id() != sid:
                 panel.set_socket(sid)
         store = self.session.captures(sid) if sid is not None else None
-        self.data_view.set_store(store)
+        self.data_pane.set_store(store)
+        self._update_note()
         # A file send keeps going to the socket it started on.
         self.composer.send_chunk = (lambda data, s=sid: self.sockets.send(s, data)) \
             if sid is not None else None
@@ -488,7 +514,7 @@ class MainWindow(QMainWindow):
     def _socket_removed(self, sid: int) -> None:
         if sid == self._current:
             # The table already dropped the row; its new current row (if any) follows.
-            self.data_view.set_store(None)
+            self.data_pane.set_store(None)
             current = self.table.selectionModel().currentIndex()
             next_sid = current.data(SOCKET_ID_ROLE) if current.isValid() else None
             if next_sid is not None and int(next_sid) != sid:
@@ -500,7 +526,19 @@ class MainWindow(QMainWindow):
     def _socket_changed(self, sid: int) -> None:
         if sid == self._current:
             self._update_actions()
+            self._update_note()
         self._update_status()
+
+    def _update_note(self) -> None:
+        """The data pane's standing note: the capture limit was reached (non-modal)."""
+        ui = self.session.ui(self._current) if self._current is not None else None
+        if ui is not None and ui.capture_full:
+            self.data_pane.set_note(
+                f"Capture limit of {_size_text(self.session.capture_limit)} reached: later "
+                "bytes are counted, not kept. Clear data starts recording again."
+            )
+        else:
+            self.data_pane.set_note("")
 
     def _data_arrived(self, sid: int) -> None:
         if sid == self._current:
@@ -515,7 +553,8 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         ids = self.session.ids()
         connected = sum(1 for s in ids if (i := self.session.info(s)) and i.connected)
-        self._status.setText(f"{len(ids)} sockets, {connected} connected")
+        noun = "socket" if len(ids) == 1 else "sockets"
+        self._status.setText(f"{len(ids)} {noun}, {connected} connected")
 
     def _update_actions(self, *_args: Any) -> None:
         sid = self._current
@@ -609,9 +648,10 @@ class MainWindow(QMainWindow):
         sid = self._current
         if sid is None:
             return
-        self.data_view.set_store(None)
+        self.data_pane.set_store(None)
         store = self.session.clear_capture(sid)
-        self.data_view.set_store(store)
+        self.data_pane.set_store(store)
+        self._update_note()
 
     def save_data(self, *_args: Any) -> QFileDialog | None:
         """Ask where (a non-modal dialog), then save in slices without blocking the loop."""
@@ -854,8 +894,40 @@ class MainWindow(QMainWindow):
                 keep_alive=list(ui.keep_alive) if ui.keep_alive is not None else None,
                 no_delay=ui.no_delay,
                 user_paused=ui.user_paused and info.paused,
+                server=self._builtin_server_at(host, port),
             ))
         return result
+
+    #: The addresses the built-in servers listen on.
+    _LOOPBACK = ("127.0.0.1", "localhost")
+
+    def _builtin_server_at(self, host: str | None, port: int | None) -> str | None:
+        """The kind of the running built-in server at ``host:port``, if it is one."""
+        if self.server_manager is None or host not in self._LOOPBACK or port is None:
+            return None
+        for server in self.server_manager.servers:
+            if server.running and server.port == port:
+                return str(server.kind.value)
+        return None
+
+    async def _builtin_server_port(self, kind: str) -> int | None:
+        """The current port of the built-in server ``kind``, started if it is not running."""
+        if self.server_manager is None:
+            return None
+        from workbench.net.servers import ServerKind, ServerSpec
+
+        try:
+            server_kind = ServerKind(kind)
+        except ValueError:
+            return None
+        server = self.server_manager.find(server_kind)
+        if server is None:
+            try:
+                server = await self.server_manager.start(ServerSpec(server_kind))
+            except OSError as exc:
+                self.report_error(f"The built-in {kind} server could not start: {exc}")
+                return None
+        return int(server.port)
 
     def save_settings(self) -> str | None:
         if self.store is None:
@@ -883,8 +955,12 @@ class MainWindow(QMainWindow):
                 self.session._remember(sid, no_delay=entry.no_delay)
             if entry.host is None or entry.port is None:
                 continue
-            self.prefill_peer(sid, entry.host, entry.port, entry.dns)
-            code = await self.sockets.connect(sid, entry.host, entry.port, entry.dns)
+            port = entry.port
+            if entry.server is not None and entry.host in self._LOOPBACK:
+                # A built-in server gets a new free port at every start: follow it.
+                port = await self._builtin_server_port(entry.server) or port
+            self.prefill_peer(sid, entry.host, port, entry.dns)
+            code = await self.sockets.connect(sid, entry.host, port, entry.dns)
             self.session.set_result(sid, "connect", code)
             if code != 0:
                 continue

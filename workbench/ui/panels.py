@@ -765,6 +765,8 @@ class TlsPanel(_Panel):
     ) -> None:
         super().__init__(session, runner, parent)
         self.setObjectName("tlsPanel")
+        #: per socket: the form as left, and ``SocketUi.secure_options`` back then
+        self._drafts: dict[int, tuple[tuple[int, int, bool, str, str, str, str], Any]] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
@@ -935,24 +937,56 @@ class TlsPanel(_Panel):
 
     # -- per socket ----------------------------------------------------------------------
 
+    def _form(self) -> tuple[int, int, bool, str, str, str, str]:
+        return (
+            self.minVersion.currentIndex(), self.maxVersion.currentIndex(),
+            self.verify.isChecked(), self.caFile.edit.text(), self.serverName.text(),
+            self.clientCert.edit.text(), self.clientKey.edit.text(),
+        )
+
+    def _fill(self, form: tuple[int, int, bool, str, str, str, str]) -> None:
+        low, high, verify, ca_file, server_name, cert, key = form
+        self.minVersion.setCurrentIndex(low)
+        self.maxVersion.setCurrentIndex(high)
+        self.verify.blockSignals(True)
+        self.verify.setChecked(verify)
+        self.verify.blockSignals(False)
+        self.caFile.set_path(ca_file)
+        self.serverName.setText(server_name)
+        self.clientCert.set_path(cert)
+        self.clientKey.set_path(key)
+
     def _switched(self, previous: int | None, sid: int | None) -> None:
+        # Each socket has its own form: what was typed for it (its draft), else its saved
+        # options (a restored socket, "New socket to this server"), else the defaults.
+        if previous is not None and previous in self._session:
+            old_ui = self._session.ui(previous)
+            self._drafts[previous] = (
+                self._form(), old_ui.secure_options if old_ui is not None else None,
+            )
         ui = self._session.ui(sid) if sid is not None else None
-        if ui is not None and ui.secure_options is not None:
+        draft = self._drafts.get(sid) if sid is not None else None
+        if draft is not None and ui is not None and ui.secure_options is not draft[1]:
+            draft = None  # the options were set since (a secure, "Trust this test CA")
+        if draft is not None:
+            self._fill(draft[0])
+        elif ui is not None and ui.secure_options is not None:
             options = ui.secure_options
             versions = options.tls_version or TLSVersionConstraints()
-            self.minVersion.setCurrentIndex(max(self.minVersion.findData(versions.min), 0))
+            low = self.minVersion.findData(versions.min)
             high = self.maxVersion.findData(versions.max)
-            self.maxVersion.setCurrentIndex(high if high >= 0 else 1)
-            self.caFile.set_path(options.ca_file or "")
-            self.serverName.setText(options.server_name or "")
-            self.clientCert.set_path(options.client_cert or "")
-            self.clientKey.set_path(options.client_key or "")
-        # Verification is per socket and on unless the user turned it off for this one.
-        self.verify.blockSignals(True)
-        self.verify.setChecked(not (ui is not None and ui.verify_off))
-        self.verify.blockSignals(False)
+            self._fill((
+                max(low, 0), high if high >= 0 else 1, not ui.verify_off,
+                options.ca_file or "", options.server_name or "",
+                options.client_cert or "", options.client_key or "",
+            ))
+        else:
+            self._fill((0, 1, not (ui is not None and ui.verify_off), "", "", "", ""))
         self.verifyWarning.setVisible(not self.verify.isChecked())
         self._validate()
+
+    def _forget(self, sid: int) -> None:
+        self._drafts.pop(sid, None)
 
     def refresh(self) -> None:
         info = self._info()

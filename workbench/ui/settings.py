@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from workbench.sockets import SecureOptions, TLSVersionConstraints
+from workbench.ui.bridge import DEFAULT_CAPTURE_LIMIT
 
 __all__ = [
     "ENV_CONFIG_DIR",
@@ -104,6 +105,9 @@ class PersistedSocket:
     keep_alive: list[Any] | None = None  # [enable, delay]
     no_delay: bool | None = None
     user_paused: bool = False
+    #: the built-in server kind ("echo", "tls-echo", …) the peer was: its port changes at every
+    #: start, so a restored socket is re-pointed at that server's current port.
+    server: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> PersistedSocket | None:
@@ -124,6 +128,7 @@ class PersistedSocket:
             else None,
             no_delay=data.get("no_delay") if isinstance(data.get("no_delay"), bool) else None,
             user_paused=bool(data.get("user_paused", False)),
+            server=_str(data.get("server")),
         )
 
 
@@ -137,6 +142,8 @@ class Settings:
     theme: str = "system"
     first_start_done: bool = False
     sockets: list[PersistedSocket] = dataclasses.field(default_factory=list)
+    #: bytes recorded per socket capture (both directions); past it bytes are only counted.
+    capture_limit: int = DEFAULT_CAPTURE_LIMIT
 
     def add_recent_peer(self, host: str, port: int) -> None:
         entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -168,6 +175,9 @@ class Settings:
         if data.get("theme") in THEMES:
             s.theme = data["theme"]
         s.first_start_done = bool(data.get("first_start_done", False))
+        limit = data.get("capture_limit")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            s.capture_limit = limit
         if isinstance(data.get("sockets"), list):
             s.sockets = [
                 p for p in (PersistedSocket.from_json(d) for d in data["sockets"]) if p is not None

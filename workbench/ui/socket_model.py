@@ -225,7 +225,7 @@ class SocketTableModel(QAbstractTableModel):
         if column == Column.NAME:
             return info.name or ""
         if column == Column.STATE:
-            return self._session.state_text(sid)
+            return self.state_text(sid, ui)
         if column == Column.LOCAL:
             return _address(info.local_address, info.local_port)
         if column == Column.PEER:
@@ -249,6 +249,17 @@ class SocketTableModel(QAbstractTableModel):
             return "Yes" if info.persistent else "No"
         return ""  # pragma: no cover
 
+    def state_text(self, sid: int, ui: Any) -> str:
+        """The session's state, plus a verification warning: verify-off must be seen at a
+        glance, in the column that is always on screen."""
+        text = self._session.state_text(sid)
+        tls = ui.info.tls
+        if ui.info.connected and tls is not None and not tls.verified:
+            return f"{text} (unverified)"
+        if ui.verify_off and tls is None:
+            return f"{text} (verify off)"
+        return text
+
     def _sort_value(self, sid: int, ui: Any, column: Column) -> Any:
         if column == Column.ID:
             return sid
@@ -264,7 +275,7 @@ class SocketTableModel(QAbstractTableModel):
         info = ui.info
         lines = []
         if column == Column.STATE:
-            lines.append(self._session.state_text(sid))
+            lines.append(self.state_text(sid, ui))
             if ui.error is not None:
                 lines.append(describe_result(ui.error))
             if info.paused and ui.user_paused:
@@ -294,6 +305,10 @@ class SocketTableModel(QAbstractTableModel):
             text = self._session.state_text(sid)
             if text.startswith("Error"):
                 return QBrush(QColor(200, 40, 40))
+            if ui.verify_off or (ui.info.tls is not None and not ui.info.tls.verified):
+                return QBrush(QColor(200, 90, 0))
+            if text.startswith("Error"):
+                return QBrush(QColor(200, 40, 40))
             if text.startswith("TLS"):
                 return QBrush(QColor(30, 140, 60))
             if text == "Connected":
@@ -310,10 +325,11 @@ class SocketTableModel(QAbstractTableModel):
 
     def _icon(self, sid: int, ui: Any, column: Column) -> Any:
         style = QApplication.style()
-        if column == Column.TLS and ui.verify_off:
-            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if column == Column.STATE and ui.error is not None and not ui.info.connected:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        unverified = ui.info.tls is not None and not ui.info.tls.verified
+        if column in (Column.STATE, Column.TLS) and (ui.verify_off or unverified):
+            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         return None
 
 
