@@ -182,7 +182,7 @@ class SecureOptions:
             raise ValueError("client_key needs client_cert")
         # An empty server name would switch host-name checking off without a word (asyncio
         # reads "" as "no name"); the opt-out is verify=False, nothing else.
-        if self.server_name is not None and not self.server_name.strip(".").strip():
+        if self.server_name is not None and not self.server_name.replace(".", "").strip():
             raise ValueError(f"server_name must name a host, not {self.server_name!r}")
         for name in ("ca_file", "server_name", "client_cert", "client_key"):
             value = getattr(self, name)

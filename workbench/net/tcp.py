@@ -500,19 +500,18 @@ class _Socket:
         if op.done() or self._conn is not conn:
             transport.abort()
             return
+        # Owned by the socket from here on, so every way out (errors included) closes it.
+        self._sock = sock
+        self._transport = self._raw = transport
         try:
             sockopts.apply_defaults(sock)  # contract K2
             self.local = _address(sock.getsockname())
             self.peer = _address(sock.getpeername())
         except OSError as exc:
-            self._conn = None
-            conn.owner = None
-            transport.abort()
+            self._teardown(NetError.CONNECTION_FAILED)
             self.state = State.DISCONNECTED
             self._finish_op(op, map_os_error(exc, "connect"))
             return
-        self._sock = sock
-        self._transport = self._raw = transport
         self._pending_error = None
         self.state = State.CONNECTED
         self.details.pop("connect", None)  # an earlier address may have failed
