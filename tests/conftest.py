@@ -26,7 +26,7 @@ Helpers for test modules (``from tests.conftest import TIMEOUT, wait_for, Record
   does *not* happen: the condition must hold during the whole window, while the loop runs.
 - ``Recorder(tcp)``: records ``on_receive`` / ``on_receive_error`` per socket and in order.
 
-Fixed sleeps that an assertion relies on are forbidden: no ``time.sleep(`` in tests unless the
+Fixed sleeps that an assertion relies on are forbidden: no call of time.sleep in tests unless the
 line says ``# sleep-ok`` and why.
 """
 

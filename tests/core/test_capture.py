@@ -25,12 +25,10 @@ from hypothesis import strategies as st
 
 from workbench.core.capture import (
     HEX_ROW_BYTES,
-    TEXT_ROW_BYTES,
     CaptureStore,
     Direction,
     LineIndex,
     Record,
-    _text_rows,
 )
 
 IN, OUT = Direction.IN, Direction.OUT
@@ -42,21 +40,6 @@ MIB = 1024 * KIB
 def store() -> Iterator[CaptureStore]:
     with CaptureStore() as capture:
         yield capture
-
-
-def text_rows_of(data: bytes) -> list[bytes]:
-    """The text rows of one record's bytes, by the definition: a row ends after a newline
-    or when it holds 128 bytes."""
-    rows: list[bytes] = []
-    row = bytearray()
-    for byte in data:
-        row.append(byte)
-        if byte == 0x0A or len(row) == TEXT_ROW_BYTES:
-            rows.append(bytes(row))
-            row.clear()
-    if row:
-        rows.append(bytes(row))
-    return rows
 
 
 # ------------------------------------------------------------------------------- basics
@@ -360,26 +343,14 @@ def test_random_appends_match_the_model(
                 assert capture.record_at(record.end - 1) == record
         assert capture.bytes_in == sum(r.size for r in records if r.direction == IN)
         assert capture.bytes_out == sum(r.size for r in records if r.direction == OUT)
-        check_line_index(capture, whole)
+        check_line_index(capture)
 
 
-def check_line_index(capture: CaptureStore, whole: bytes | bytearray) -> None:
+def check_line_index(capture: CaptureStore) -> None:
     records = [capture.record(i) for i in range(capture.record_count)]
     hex_rows: list[tuple[int, int]] = []
-    text_rows: list[tuple[int, int]] = []
     for record in records:
-        data = bytes(whole[record.stream_offset:record.end])
         hex_rows += [(record.index, k) for k in range(1 + -(-record.size // HEX_ROW_BYTES))]
-        rows = text_rows_of(data)
-        text_rows += [(record.index, k) for k in range(1 + len(rows))]
-        # Row ranges: exactly the definition's rows.
-        ranges = LineIndex.text_row_ranges(capture, record.index)
-        assert [bytes(whole[a:b]) for a, b in ranges] == rows
-        for k in range(1, len(rows) + 1):
-            assert LineIndex.text_row_ranges(capture, record.index, k, 1) == [ranges[k - 1]]
-            start, end = ranges[k - 1]
-            assert LineIndex.text_row_of(capture, start) == len(text_rows) - len(rows) - 1 + k
-            assert LineIndex.text_row_of(capture, end - 1) == len(text_rows) - len(rows) - 1 + k
         for k in range(1, -(-record.size // HEX_ROW_BYTES) + 1):
             start, end = LineIndex.hex_row_range(record, k)
             assert start == record.stream_offset + (k - 1) * HEX_ROW_BYTES
@@ -388,18 +359,13 @@ def check_line_index(capture: CaptureStore, whole: bytes | bytearray) -> None:
                 -(-record.size // HEX_ROW_BYTES) - k
             )
     assert LineIndex.hex_rows(capture) == len(hex_rows)
-    assert LineIndex.text_rows(capture) == len(text_rows)
     for row, (index, k) in enumerate(hex_rows):
         record, in_record = LineIndex.hex_row(capture, row)
         assert (record.index, in_record) == (index, k)
-    for row, (index, k) in enumerate(text_rows):
-        record, in_record = LineIndex.text_row(capture, row)
-        assert (record.index, in_record) == (index, k)
-    for rows, lookup in ((hex_rows, LineIndex.hex_row), (text_rows, LineIndex.text_row)):
-        with pytest.raises(IndexError):
-            lookup(capture, len(rows))
-        with pytest.raises(IndexError):
-            lookup(capture, -1)
+    with pytest.raises(IndexError):
+        LineIndex.hex_row(capture, len(hex_rows))
+    with pytest.raises(IndexError):
+        LineIndex.hex_row(capture, -1)
 
 
 @settings(deadline=None, max_examples=40)
@@ -423,94 +389,6 @@ def test_save_raw_matches_the_model(
 
 
 # --------------------------------------------------------------------------- line index
-
-
-@pytest.mark.parametrize(
-    ("data", "open_len", "done", "open_after"),
-    [
-        (b"", 0, 0, 0),
-        (b"abc", 5, 0, 8),
-        (b"ab\ncd", 0, 1, 2),
-        (b"x" * 127 + b"\n", 0, 1, 0),  # 128 bytes with the newline: one row
-        (b"x" * 128 + b"\n", 0, 2, 0),  # a full row, then the newline alone
-        (b"x" * 200 + b"\n" + b"y" * 10, 0, 2, 10),  # a long first run before a newline
-        (b"x" * 60 + b"\n", 100, 2, 0),  # the open row's bytes count towards the first run
-        (b"\n" + b"y" * 300, 0, 3, 44),  # a long last run
-        (b"z" * 256, 0, 2, 0),
-        (b"z" * 100, 28, 1, 0),
-    ],
-)
-def test_text_row_counting_examples(
-    data: bytes, open_len: int, done: int, open_after: int
-) -> None:
-    assert _text_rows(data, open_len) == (done, open_after)
-
-
-pieces_of_text = st.lists(
-    st.binary(max_size=300)
-    | st.lists(st.sampled_from([b"\n", b"x" * 50, b"y" * 130, b"z", b"w" * 128]), max_size=8)
-    .map(b"".join),
-    max_size=8,
-)
-
-
-@given(pieces_of_text, st.integers(0, TEXT_ROW_BYTES - 1))
-def test_text_row_counting_fed_in_pieces_equals_the_definition(
-    pieces: list[bytes], open_len: int
-) -> None:
-    prefix = b"p" * open_len  # an unfinished row of open_len bytes
-    done, open_ = 0, open_len
-    for piece in pieces:
-        more, open_ = _text_rows(piece, open_)
-        done += more
-    rows = text_rows_of(prefix + b"".join(pieces))
-    last_open = bool(rows) and not (rows[-1].endswith(b"\n") or len(rows[-1]) == TEXT_ROW_BYTES)
-    assert done == len(rows) - last_open
-    assert open_ == (len(rows[-1]) if last_open else 0)
-
-
-def test_text_rows_break_after_newlines_and_at_128_bytes(store: CaptureStore) -> None:
-    store.append(IN, b"one\ntwo\n" + b"x" * 128 + b"\n" + b"y" * 300, 1.0)
-    record = store.record(0)
-    rows = [store.read(a, b - a) for a, b in LineIndex.text_row_ranges(store, 0)]
-    assert rows == [b"one\n", b"two\n", b"x" * 128, b"\n", b"y" * 128, b"y" * 128, b"y" * 44]
-    assert LineIndex.text_rows(store) == 1 + 7
-    assert LineIndex.text_row(store, 0) == (record, 0)  # the header
-    assert LineIndex.text_row(store, 7) == (record, 7)
-
-
-def test_text_rows_never_span_records(store: CaptureStore) -> None:
-    store.append(IN, b"no newline yet", 1.0)
-    store.append(OUT, b" different record\nend", 1.0)
-    assert LineIndex.text_rows(store) == (1 + 1) + (1 + 2)
-    assert [store.read(a, b - a) for a, b in LineIndex.text_row_ranges(store, 1)] == [
-        b" different record\n", b"end"
-    ]
-    assert LineIndex.text_row(store, 2) == (store.record(1), 0)
-
-
-def test_text_rows_follow_a_record_that_grows_by_merging(store: CaptureStore) -> None:
-    store.append(IN, b"a" * 100, 1.0)
-    assert LineIndex.text_rows(store) == 2
-    # Ask for the rows (fills the cache), then grow the record: the open row continues.
-    assert LineIndex.text_row_ranges(store, 0) == [(0, 100)]
-    store.append(IN, b"a" * 100, 1.01)
-    assert store.record_count == 1
-    assert LineIndex.text_rows(store) == 1 + 2
-    assert LineIndex.text_row_ranges(store, 0) == [(0, 128), (128, 200)]
-    store.append(IN, b"\nxy", 1.02)
-    assert LineIndex.text_rows(store) == 1 + 3
-    assert LineIndex.text_row_ranges(store, 0) == [(0, 128), (128, 201), (201, 203)]
-    assert LineIndex.text_row_ranges(store, 0, 2, 5) == [(128, 201), (201, 203)]
-    assert LineIndex.text_row_of(store, 202) == 3
-    store.append(IN, b"z" * 126, 1.03)  # fills the open row exactly
-    assert LineIndex.text_rows(store) == 1 + 3
-    assert LineIndex.text_row_ranges(store, 0)[-1] == (201, 329)
-    store.append(IN, b"\n", 1.04)  # a row of its own after a full row
-    assert LineIndex.text_rows(store) == 1 + 4
-    assert LineIndex.text_row_ranges(store, 0)[-1] == (329, 330)
-    with pytest.raises(IndexError):
-        LineIndex.text_row_ranges(store, 0, 0)
 
 
 def test_hex_rows_are_a_header_plus_one_per_16_bytes(store: CaptureStore) -> None:
@@ -543,20 +421,9 @@ def test_hex_rows_follow_merges(store: CaptureStore) -> None:
 
 
 def test_empty_store_has_no_rows(store: CaptureStore) -> None:
-    assert LineIndex.hex_rows(store) == LineIndex.text_rows(store) == 0
+    assert LineIndex.hex_rows(store) == 0
     with pytest.raises(IndexError):
         LineIndex.hex_row(store, 0)
-
-
-def test_text_row_cache_is_bounded(store: CaptureStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(LineIndex, "CACHE_ROWS", 100)
-    store.merge_window = 0
-    for _ in range(5):
-        store.append(IN, b"\n" * 60)
-    for i in range(5):
-        assert len(LineIndex.text_row_ranges(store, i)) == 60
-    assert list(store._row_cache) == [4]  # the newest record stays, older ones went
-    assert len(LineIndex.text_row_ranges(store, 0)) == 60
 
 
 # --------------------------------------------------------------------- files, life cycle

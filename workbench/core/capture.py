@@ -9,34 +9,30 @@ The data view must open and scroll a 1 GiB capture at once while memory stays fl
   first byte merge into that record (up to ``max_record_size``), so a flood delivered in
   4 KiB chunks makes a record per ~MiB, not one per chunk. Merging updates the last index
   entry in place;
-- the display-row counts the view scrolls by (:class:`LineIndex`) are kept as cumulative
-  arrays, updated at append time from the appended bytes alone.
+- the hex-row counts the view scrolls by (:class:`LineIndex`) are kept as a cumulative
+  array, updated at append time from the appended sizes alone.
 
 Single-threaded by design: the store lives on the event-loop thread and takes no locks.
 Records, offsets and rows:
 
 - a record's ``stream_offset`` is the offset of its first byte in the whole capture, both
   directions together; ``read(offset, size)`` reads that concatenated stream;
-- hex mode: each record shows a header row, then one row per 16 bytes;
-- text mode: each record shows a header row, then rows of at most 128 bytes, a row ending
-  after each ``b"\\n"`` or when it is full (so a 129-byte line is a 128-byte row plus a
-  one-byte row). Rows never span records.
+- hex mode: each record shows a header row, then one row per 16 bytes. Rows never span
+  records. (Text-mode rows are the data view's own: it finds them from the bytes around
+  them, so the store keeps no index for them.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
-import itertools
 import os
-import re
 import sys
 import tempfile
 import time
 import weakref
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +40,6 @@ from types import TracebackType
 
 __all__ = [
     "HEX_ROW_BYTES",
-    "TEXT_ROW_BYTES",
     "CaptureStore",
     "Direction",
     "LineIndex",
@@ -52,7 +47,6 @@ __all__ = [
 ]
 
 HEX_ROW_BYTES = 16
-TEXT_ROW_BYTES = 128
 
 
 class Direction(enum.IntEnum):
@@ -79,47 +73,6 @@ class Record:
     def end(self) -> int:
         """Stream offset just past the record's last byte."""
         return self.stream_offset + self.size
-
-
-# ------------------------------------------------------------------------------ text rows
-
-
-def _text_rows(data: bytes, open_len: int) -> tuple[int, int]:
-    """Text rows completed by ``data``, and the length of the row left open after it.
-
-    ``open_len`` (< 128) is the length of the unfinished row that ``data`` continues: the
-    whole state of the row breaker, so a merged append never rereads the record.
-
-    A run of R non-newline bytes followed by a newline completes R // 128 full rows plus the
-    row that the newline ends; so the count is the number of newlines plus R // 128 over
-    every run (the first run counting the open row's bytes too).
-    """
-    size = len(data)
-    if open_len + size < TEXT_ROW_BYTES:  # no run can fill a row: no need to split
-        last = data.rfind(b"\n")
-        if last < 0:
-            return 0, open_len + size
-        return data.count(b"\n"), size - 1 - last
-    if b"\n" not in data:  # binary data often has none: don't copy it with split()
-        filled = open_len + size
-        return filled // TEXT_ROW_BYTES, filled % TEXT_ROW_BYTES
-    runs = data.split(b"\n")
-    done = len(runs) - 1 + (open_len + len(runs[0])) // TEXT_ROW_BYTES
-    if max(map(len, runs)) >= TEXT_ROW_BYTES:  # rare in text: skip the Python-level sum
-        done += sum(len(run) // TEXT_ROW_BYTES for run in runs) - len(runs[0]) // TEXT_ROW_BYTES
-    return done, len(runs[-1]) % TEXT_ROW_BYTES
-
-
-# One text row: up to 127 bytes and a newline, or up to 128 bytes without one. Possessive, so a
-# full row costs one pass, not a backtrack through 127 shorter tries.
-_TEXT_ROW = re.compile(rb"[^\n]{0,127}+\n|[^\n]{1,128}")
-
-
-def _row_starts(data: bytes) -> array[int]:
-    """Offsets in ``data`` (which starts at a row boundary) where its text rows start."""
-    starts = array("q", itertools.accumulate(map(len, _TEXT_ROW.findall(data)), initial=0))
-    starts.pop()  # the end of the last row
-    return starts
 
 
 # --------------------------------------------------------------------------------- the store
@@ -180,15 +133,9 @@ class CaptureStore:
         self._times = array("d")  # time.time() of the first byte
         self._dirs = array("b")  # Direction
         self._hex_end = array("q")  # hex rows of records 0..i together (cumulative)
-        self._text_end = array("q")  # text rows of records 0..i together (cumulative)
-        # Row-breaker state of the last record (see _text_rows): the only part that can grow.
-        self._last_text_done = 0
-        self._last_text_open = 0
         self._total = 0
         self._in = 0
         self._out = 0
-        # record index -> (size when computed, text row starts): LineIndex's cache.
-        self._row_cache: OrderedDict[int, tuple[int, array[int]]] = OrderedDict()
 
     # -- life cycle
 
@@ -199,7 +146,6 @@ class CaptureStore:
     def close(self) -> None:
         """Close the data file (and remove it if it is a temporary one). Idempotent."""
         self._finalizer()
-        self._row_cache.clear()
 
     def __enter__(self) -> CaptureStore:
         return self
@@ -249,8 +195,7 @@ class CaptureStore:
     def index_nbytes(self) -> int:
         """Memory held by the index arrays (allocated, not just used): grows per record only."""
         return sum(
-            sys.getsizeof(a)
-            for a in (self._offsets, self._times, self._dirs, self._hex_end, self._text_end)
+            sys.getsizeof(a) for a in (self._offsets, self._times, self._dirs, self._hex_end)
         )
 
     # -- writing
@@ -288,29 +233,18 @@ class CaptureStore:
             index = count - 1
             first = self._offsets[-1]
             record_size = start + size - first
-            done, self._last_text_open = _text_rows(data, self._last_text_open)
-            self._last_text_done += done
             hex_before = self._hex_end[-2] if count > 1 else 0
-            text_before = self._text_end[-2] if count > 1 else 0
             self._hex_end[-1] = hex_before + 1 + -(-record_size // HEX_ROW_BYTES)
-            self._text_end[-1] = (
-                text_before + 1 + self._last_text_done + (self._last_text_open > 0)
-            )
             timestamp = self._times[-1]
         else:
             index = count
             first = start
             record_size = size
-            self._last_text_done, self._last_text_open = _text_rows(data, 0)
             hex_before = self._hex_end[-1] if count else 0
-            text_before = self._text_end[-1] if count else 0
             self._offsets.append(start)
             self._times.append(timestamp)
             self._dirs.append(direction)
             self._hex_end.append(hex_before + 1 + -(-size // HEX_ROW_BYTES))
-            self._text_end.append(
-                text_before + 1 + self._last_text_done + (self._last_text_open > 0)
-            )
         self._total = start + size
         if direction == Direction.IN:
             self._in += size
@@ -474,19 +408,13 @@ class CaptureStore:
 
 
 class LineIndex:
-    """Display rows for the data view, over a :class:`CaptureStore`'s incremental counts.
+    """Hex-mode display rows for the data view, over a :class:`CaptureStore`'s incremental
+    counts.
 
     Rows are numbered from 0 across the whole capture; within a record, row 0 is its header
-    and rows 1.. its data. Every lookup is a binary search over per-record cumulative
-    arrays. Text rows inside a record are found by scanning that record only (at most
-    ``max_record_size`` bytes, or one large append), cached for a few records, and for a
-    record that grew, rescanned from its last row only.
+    and rows 1.. its data. Every lookup is a binary search over the per-record cumulative
+    array. (Text mode needs no index: the data view finds its rows from the bytes around them.)
     """
-
-    #: Text-row starts kept in the cache, over all cached records (8 bytes each).
-    CACHE_ROWS = 1 << 20
-
-    # -- hex
 
     @staticmethod
     def hex_rows(store: CaptureStore) -> int:
@@ -514,45 +442,6 @@ class LineIndex:
         before = store._hex_end[record.index - 1] if record.index else 0
         return before + 1 + (stream_offset - record.stream_offset) // HEX_ROW_BYTES
 
-    # -- text
-
-    @staticmethod
-    def text_rows(store: CaptureStore) -> int:
-        return store._text_end[-1] if store._text_end else 0
-
-    @staticmethod
-    def text_row(store: CaptureStore, row: int) -> tuple[Record, int]:
-        """(record, row in that record) for display row ``row`` in text mode."""
-        return LineIndex._locate(store, store._text_end, row)
-
-    @staticmethod
-    def text_row_ranges(
-        store: CaptureStore, record_index: int, first: int = 1, count: int | None = None
-    ) -> list[tuple[int, int]]:
-        """Stream ranges of data rows ``first``, ``first + 1``, ... (``count`` of them, or
-        to the record's end) of record ``record_index`` in text mode: one call per screen."""
-        if first < 1:
-            raise IndexError("row 0 is the record's header")
-        record = store.record(record_index)
-        starts = LineIndex._text_starts(store, record)
-        lo = first - 1
-        hi = len(starts) if count is None else min(len(starts), lo + max(count, 0))
-        base = record.stream_offset
-        return [
-            (base + starts[k], base + (starts[k + 1] if k + 1 < len(starts) else record.size))
-            for k in range(lo, hi)
-        ]
-
-    @staticmethod
-    def text_row_of(store: CaptureStore, stream_offset: int) -> int:
-        """The display row showing the byte at ``stream_offset`` in text mode."""
-        record = store.record_at(stream_offset)
-        starts = LineIndex._text_starts(store, record)
-        before = store._text_end[record.index - 1] if record.index else 0
-        return before + bisect_right(starts, stream_offset - record.stream_offset)
-
-    # -- shared
-
     @staticmethod
     def _locate(store: CaptureStore, ends: array[int], row: int) -> tuple[Record, int]:
         total = ends[-1] if ends else 0
@@ -560,26 +449,3 @@ class LineIndex:
             raise IndexError(f"row {row} out of range ({total} rows)")
         i = bisect_right(ends, row)
         return store.record(i), row - (ends[i - 1] if i else 0)
-
-    @staticmethod
-    def _text_starts(store: CaptureStore, record: Record) -> array[int]:
-        cache = store._row_cache
-        cached = cache.get(record.index)
-        if cached is not None and cached[0] == record.size:
-            cache.move_to_end(record.index)
-            return cached[1]
-        if cached is not None and cached[0] < record.size:
-            # The record grew by merging: only its last row can have changed; rescan from it.
-            starts = cached[1]
-            tail = starts.pop() if starts else 0
-            data = store.read(record.stream_offset + tail, record.size - tail)
-            starts.extend(map(tail.__add__, _row_starts(data)))
-        else:
-            starts = _row_starts(store.read(record.stream_offset, record.size))
-        cache[record.index] = (record.size, starts)
-        cache.move_to_end(record.index)
-        kept = sum(len(entry[1]) for entry in cache.values())
-        while len(cache) > 1 and kept > LineIndex.CACHE_ROWS:
-            _, (_, dropped) = cache.popitem(last=False)
-            kept -= len(dropped)
-        return starts
