@@ -34,9 +34,9 @@ from tests.net.tls_peers import (
     Handler,
     Pki,
     ThreadedServer,
-    echo_loop,
     server_context,
     tls_accept,
+    tls_echo,
 )
 from workbench.sockets import (
     DnsQueryType,
@@ -128,14 +128,7 @@ def plain_then_tls_handler(ctx: ssl.SSLContext, plain_size: int) -> Handler:
                 break
             plain += chunk
         server.events.put(("plain", bytes(plain)))
-        tls = tls_accept(conn, server, ctx)
-        if tls is None:
-            return
-        try:
-            echo_loop(tls, server)
-        finally:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                tls.close()
+        tls_echo(conn, server, ctx)
 
     return handler
 

@@ -522,16 +522,21 @@ def tls_accept(
     return tls
 
 
+def tls_echo(conn: socket.socket, server: ThreadedServer, ctx: ssl.SSLContext) -> None:
+    """Handshake as a TLS server on ``conn``, echo until the client is done, close."""
+    tls = tls_accept(conn, server, ctx)
+    if tls is None:
+        return
+    try:
+        echo_loop(tls, server)
+    finally:
+        with contextlib.suppress(OSError, ssl.SSLError):
+            tls.close()
+
+
 def tls_echo_handler(ctx: ssl.SSLContext) -> Handler:
     def handler(conn: socket.socket, server: ThreadedServer) -> None:
-        tls = tls_accept(conn, server, ctx)
-        if tls is None:
-            return
-        try:
-            echo_loop(tls, server)
-        finally:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                tls.close()
+        tls_echo(conn, server, ctx)
 
     return handler
 
@@ -612,14 +617,7 @@ def starttls_handler(
                 while conn.recv(4096):
                     pass
             return
-        tls = tls_accept(conn, server, ctx)
-        if tls is None:
-            return
-        try:
-            echo_loop(tls, server)
-        finally:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                tls.close()
+        tls_echo(conn, server, ctx)
 
     return handler
 
