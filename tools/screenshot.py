@@ -45,7 +45,7 @@ async def _scene(output: Path, width: int, height: int, theme: str) -> None:
     from workbench.app import build_main_window
     from workbench.net.servers import ServerKind, ServerSpec
     from workbench.sockets import SecureOptions, SocketProperties, TcpSockets
-    from workbench.ui.settings import apply_theme
+    from workbench.ui.theme import apply_theme
 
     settings_dir = Path(tempfile.mkdtemp(prefix="workbench-shot-"))
     window = build_main_window(TcpSockets(), servers=True, settings_dir=settings_dir)

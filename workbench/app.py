@@ -87,8 +87,8 @@ def build_main_window(
 
     Asynchronous set-up (servers, restored sockets) runs as ``window.setup_task``.
     """
+    from workbench.session.settings import Settings, SettingsStore
     from workbench.ui.main_window import MainWindow
-    from workbench.ui.settings import Settings, SettingsStore
 
     store = None
     settings = Settings()
@@ -346,7 +346,7 @@ async def _run_window(app: Any) -> int:
     from workbench.sockets import TcpSockets
     from workbench.ui.errors import install_hooks
     from workbench.ui.main_window import window_icon
-    from workbench.ui.settings import apply_theme
+    from workbench.ui.theme import apply_theme
 
     loop = asyncio.get_running_loop()
     window = build_main_window(

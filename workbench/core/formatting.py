@@ -6,7 +6,7 @@ goes through these, so the same value always reads the same everywhere.
 
 from __future__ import annotations
 
-__all__ = ["format_endpoint", "format_size"]
+__all__ = ["describe_result", "format_endpoint", "format_size", "result_name"]
 
 _UNITS = (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
@@ -34,3 +34,21 @@ def format_endpoint(host: str | None, port: int | None) -> str:
         return ""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return shown if port is None else f"{shown}:{port}"
+
+
+def result_name(code: int) -> str:
+    """``-102`` → ``"CONNECTION_REFUSED"``; ``0`` → ``"OK"``."""
+    from workbench.core.errors import net_error_text
+
+    text = net_error_text(code)
+    return "OK" if text == "net::OK" else text.removeprefix("net::ERR_")
+
+
+def describe_result(code: int) -> str:
+    """What a result label says: ``"OK"``, or ``"-102 CONNECTION_REFUSED: nothing is listening
+    on that port"``."""
+    from workbench.core.errors import net_error_description
+
+    if code == 0:
+        return "OK"
+    return f"{code} {result_name(code)}: {net_error_description(code)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.ui.bridge import CallLog, CallLogEntry
+from workbench.session import CallLog, CallLogEntry
 
 __all__ = ["CallLogModel", "CallLogView", "format_entry"]
 
@@ -42,22 +43,29 @@ class CallLogModel(QAbstractListModel):
         super().__init__(parent)
         self._log = log
         self._entries: list[CallLogEntry] = log.entries()
-        log.added.connect(self._added)
-        log.cleared.connect(self._cleared)
+        log.added.add_listener(self._added)
+        log.cleared.add_listener(self._cleared)
 
     def _added(self, entry: CallLogEntry) -> None:
+        if not shiboken6.isValid(self):  # the view is gone; the log lives on
+            self._detach(self._log)
+            return
         row = len(self._entries)
         self.beginInsertRows(QModelIndex(), row, row)
         self._entries.append(entry)
         self.endInsertRows()
         # Keep the same cap as the log itself.
-        excess = len(self._entries) - len(self._log.entries())
+        excess = len(self._entries) - len(self._log)
         if excess > 0:
             self.beginRemoveRows(QModelIndex(), 0, excess - 1)
             del self._entries[:excess]
             self.endRemoveRows()
 
-    def _cleared(self) -> None:
+    def _detach(self, log: CallLog) -> None:
+        log.added.remove_listener(self._added)
+        log.cleared.remove_listener(self._cleared)
+
+    def _cleared(self, _none: None = None) -> None:
         self.beginResetModel()
         self._entries = []
         self.endResetModel()

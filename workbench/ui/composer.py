@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core import codecs
+from workbench.core.formatting import format_size
 
 #: Inputs up to this many characters are validated at every keystroke.
 IMMEDIATE_LIMIT = 4096
@@ -73,20 +74,10 @@ MODES = ("Text", "Hex", "Escaped")
 SendChunk = Callable[[bytes], Awaitable[Any]]
 
 
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
-
 
 def file_progress_text(sent: int, size: int) -> str:
     """The progress bar's text: short enough to fit ("3.0 MiB / 12.5 GiB")."""
-    return f"{_size(sent)} / {_size(size)}"
+    return f"{format_size(sent)} / {format_size(size)}"
 
 
 #: The widest progress text the bar must show whole.
@@ -638,7 +629,7 @@ class SendComposer(QWidget):
             self.error_label.setText(f"File not sent completely ({sent:,} bytes sent): {error}")
         else:
             self.progress.setValue(1000)
-            self.progress.setFormat(f"Sent {_size(sent)}")
+            self.progress.setFormat(f"Sent {format_size(sent)}")
             self.progress.setToolTip(f"Sent {sent:,} bytes")
             self.error_label.setText("")
         self._update_buttons()

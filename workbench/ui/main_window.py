@@ -54,6 +54,10 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import __version__
+from workbench.core.formatting import describe_result
+from workbench.session import SocketKey, row_state
+from workbench.session.persist import ManagedServers, persisted_sockets, restore_sockets
+from workbench.session.settings import THEMES, PersistedSocket, Settings, SettingsStore
 from workbench.sockets import (
     DnsQueryType,
     SecureOptions,
@@ -61,22 +65,14 @@ from workbench.sockets import (
     SocketProperties,
     TcpSockets,
 )
-from workbench.ui.bridge import CallLog, SocketSession, TaskRunner, describe_result
+from workbench.ui.bridge import CallLog, SocketSession, TaskRunner
 from workbench.ui.call_log_view import CallLogView
 from workbench.ui.composer import SendComposer
 from workbench.ui.data_view import DataPane, DataView
 from workbench.ui.errors import ErrorBanner
 from workbench.ui.panels import ConnectPanel, PropertiesPanel, TcpOptionsPanel, TlsPanel
-from workbench.ui.settings import (
-    THEMES,
-    PersistedSocket,
-    Settings,
-    SettingsStore,
-    apply_theme,
-    secure_from_json,
-    secure_to_json,
-)
 from workbench.ui.socket_model import SOCKET_ID_ROLE, Column, SocketSortProxy, SocketTableModel
+from workbench.ui.theme import apply_theme
 
 __all__ = ["MainWindow", "about_text", "version_info", "window_icon"]
 
@@ -110,14 +106,6 @@ def about_text() -> str:
         f"<table cellspacing='4'>{rows}</table>"
     )
 
-
-def _size_text(n: int) -> str:
-    """1073741824 → "1 GiB"; 1536 → "1.5 KiB"."""
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if n % size == 0 else f"{value:.1f} {unit}"
-    return f"{n} bytes"
 
 
 def _b64(data: QByteArray) -> str:
@@ -532,10 +520,10 @@ class MainWindow(QMainWindow):
     def _update_note(self) -> None:
         """The data pane's standing note: the capture limit was reached (non-modal)."""
         ui = self.session.ui(self._current) if self._current is not None else None
-        if ui is not None and ui.capture_full:
+        if ui is not None and ui.capture_stopped is not None:
             self.data_pane.set_note(
-                f"Capture limit of {_size_text(self.session.capture_limit)} reached: later "
-                "bytes are counted, not kept. Clear data starts recording again."
+                f"The capture stopped: {ui.capture_stopped}. Later bytes are counted, not "
+                "kept; Clear data starts recording again."
             )
         else:
             self.data_pane.set_note("")
@@ -563,7 +551,7 @@ class MainWindow(QMainWindow):
         ui = self.session.ui(sid) if sid is not None else None
         has = sid is not None
         connected = bool(info and info.connected)
-        busy = bool(ui and ui.pending)
+        busy = ui is not None and row_state(ui).busy
         self.connect_action.setEnabled(has and not connected and not busy)
         self.secure_action.setEnabled(has and connected and info is not None
                                       and info.tls is None and not busy)
@@ -800,8 +788,8 @@ class MainWindow(QMainWindow):
             name = kind or None
             sid = (await self.sockets.create(SocketProperties(name=name))).socket_id
             if kind == "tls-echo" and self.server_manager is not None:
-                self.session.set_secure_options(
-                    sid, SecureOptions(ca_file=str(self.server_manager.ca_file))
+                self.session.set_intent(
+                    sid, secure=SecureOptions(ca_file=str(self.server_manager.ca_file))
                 )
                 if sid == self._current:
                     self.tls_panel.set_ca_file(str(self.server_manager.ca_file))
@@ -814,7 +802,7 @@ class MainWindow(QMainWindow):
 
     def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None:
         """Remember where ``sid`` should connect; the Connect tab shows it."""
-        self.session._remember(sid, peer=(host, port, dns))
+        self.session.set_intent(sid, peer=(host, port, dns))
         if sid == self._current:
             self.connect_panel.set_peer(host, port)
             index = self.connect_panel.dns.findData(DnsQueryType(dns))
@@ -876,58 +864,12 @@ class MainWindow(QMainWindow):
         return s
 
     def persistent_sockets(self) -> list[PersistedSocket]:
-        result = []
-        for sid in self.session.ids():
-            ui = self.session.ui(sid)
-            if ui is None or not ui.info.persistent:
-                continue
-            info = ui.info
-            host, port, dns = ui.peer if ui.peer is not None else (None, None, "any")
-            result.append(PersistedSocket(
-                name=info.name,
-                buffer_size=info.buffer_size,
-                host=host,
-                port=port,
-                dns=dns,
-                secure=secure_to_json(ui.secure_options),
-                was_secure=info.tls is not None,
-                keep_alive=list(ui.keep_alive) if ui.keep_alive is not None else None,
-                no_delay=ui.no_delay,
-                user_paused=ui.user_paused and info.paused,
-                server=self._builtin_server_at(host, port),
-            ))
-        return result
+        return persisted_sockets(self.session.core, self._builtin_servers())
 
-    #: The addresses the built-in servers listen on.
-    _LOOPBACK = ("127.0.0.1", "localhost")
-
-    def _builtin_server_at(self, host: str | None, port: int | None) -> str | None:
-        """The kind of the running built-in server at ``host:port``, if it is one."""
-        if self.server_manager is None or host not in self._LOOPBACK or port is None:
-            return None
-        for server in self.server_manager.servers:
-            if server.running and server.port == port:
-                return str(server.kind.value)
-        return None
-
-    async def _builtin_server_port(self, kind: str) -> int | None:
-        """The current port of the built-in server ``kind``, started if it is not running."""
+    def _builtin_servers(self) -> ManagedServers | None:
         if self.server_manager is None:
             return None
-        from workbench.net.servers import ServerKind, ServerSpec
-
-        try:
-            server_kind = ServerKind(kind)
-        except ValueError:
-            return None
-        server = self.server_manager.find(server_kind)
-        if server is None:
-            try:
-                server = await self.server_manager.start(ServerSpec(server_kind))
-            except OSError as exc:
-                self.report_error(f"The built-in {kind} server could not start: {exc}")
-                return None
-        return int(server.port)
+        return ManagedServers(self.server_manager, self.report_error)
 
     def save_settings(self) -> str | None:
         if self.store is None:
@@ -939,44 +881,16 @@ class MainWindow(QMainWindow):
 
     async def restore_sockets(self, saved: list[PersistedSocket]) -> list[int]:
         """Create, configure and reconnect the persistent sockets of the last session."""
-        ids = []
-        for entry in saved:
-            props = SocketProperties(name=entry.name, persistent=True,
-                                     buffer_size=entry.buffer_size)
-            sid = (await self.sockets.create(props)).socket_id
-            ids.append(sid)
-            options = secure_from_json(entry.secure)
-            if options is not None:
-                self.session.set_secure_options(sid, options)
-            if entry.keep_alive is not None:
-                self.session._remember(sid, keep_alive=(bool(entry.keep_alive[0]),
-                                                        int(entry.keep_alive[1])))
-            if entry.no_delay is not None:
-                self.session._remember(sid, no_delay=entry.no_delay)
-            if entry.host is None or entry.port is None:
-                continue
-            port = entry.port
-            if entry.server is not None and entry.host in self._LOOPBACK:
-                # A built-in server gets a new free port at every start: follow it.
-                port = await self._builtin_server_port(entry.server) or port
-            self.prefill_peer(sid, entry.host, port, entry.dns)
-            code = await self.sockets.connect(sid, entry.host, port, entry.dns)
-            self.session.set_result(sid, "connect", code)
-            if code != 0:
-                continue
-            if entry.was_secure:
-                code = await self.sockets.secure(sid, options or SecureOptions())
-                self.session.set_result(sid, "secure", code)
-            if entry.keep_alive is not None:
-                await self.sockets.set_keep_alive(sid, bool(entry.keep_alive[0]),
-                                                  int(entry.keep_alive[1]))
-            if entry.no_delay is not None:
-                await self.sockets.set_no_delay(sid, entry.no_delay)
-            if entry.user_paused:
-                await self.sockets.set_paused(sid, True)
+
+        def created(key: SocketKey) -> None:
+            peer = self.session.core.registry[key].intent.peer
+            if peer is not None:
+                self.prefill_peer(key.id, *peer)
+
+        keys = await restore_sockets(self.session.core, saved, self._builtin_servers(), created)
         for panel in self.panels:
             panel.refresh()
-        return ids
+        return [key.id for key in keys]
 
     # ------------------------------------------------------------------------ layout
 

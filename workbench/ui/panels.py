@@ -620,14 +620,14 @@ class ConnectPanel(_Panel):
             old_ui = self._session.ui(previous)
             self._drafts[previous] = (
                 self.address_text(), self.port.text(), self.dns.currentIndex(),
-                old_ui.peer if old_ui is not None else None,
+                old_ui.intent.peer if old_ui is not None else None,
             )
         if sid is None:
             return
         ui = self._session.ui(sid)
         info = self._session.info(sid)
         draft = self._drafts.get(sid)
-        if draft is not None and ui is not None and ui.peer != draft[3]:
+        if draft is not None and ui is not None and ui.intent.peer != draft[3]:
             draft = None  # the peer was set since (a connect, "New socket to this server")
         if draft is not None:
             address, port, dns, _ = draft
@@ -638,8 +638,8 @@ class ConnectPanel(_Panel):
                 self._filling = False
             self.port.setText(port)
             self.dns.setCurrentIndex(dns)
-        elif ui is not None and ui.peer is not None:
-            host, port_number, query = ui.peer
+        elif ui is not None and ui.intent.peer is not None:
+            host, port_number, query = ui.intent.peer
             self.set_peer(host, port_number)
             index = self.dns.findData(DnsQueryType(query))
             self.dns.setCurrentIndex(max(index, 0))
@@ -921,9 +921,8 @@ class TlsPanel(_Panel):
         )
 
     def _verify_toggled(self, on: bool) -> None:
+        # Only the form says so: the row shows "unverified" once TLS is up without checks.
         self.verifyWarning.setVisible(not on)
-        if self._sid is not None:
-            self._session.set_verify_off(self._sid, not on)
 
     def _secure_clicked(self) -> None:
         if self._sid is None or not self._validate():
@@ -962,26 +961,26 @@ class TlsPanel(_Panel):
         if previous is not None and previous in self._session:
             old_ui = self._session.ui(previous)
             self._drafts[previous] = (
-                self._form(), old_ui.secure_options if old_ui is not None else None,
+                self._form(), old_ui.intent.secure if old_ui is not None else None,
             )
         ui = self._session.ui(sid) if sid is not None else None
         draft = self._drafts.get(sid) if sid is not None else None
-        if draft is not None and ui is not None and ui.secure_options is not draft[1]:
+        if draft is not None and ui is not None and ui.intent.secure is not draft[1]:
             draft = None  # the options were set since (a secure, "Trust this test CA")
         if draft is not None:
             self._fill(draft[0])
-        elif ui is not None and ui.secure_options is not None:
-            options = ui.secure_options
+        elif ui is not None and ui.intent.secure is not None:
+            options = ui.intent.secure
             versions = options.tls_version or TLSVersionConstraints()
             low = self.minVersion.findData(versions.min)
             high = self.maxVersion.findData(versions.max)
             self._fill((
-                max(low, 0), high if high >= 0 else 1, not ui.verify_off,
+                max(low, 0), high if high >= 0 else 1, options.verify,
                 options.ca_file or "", options.server_name or "",
                 options.client_cert or "", options.client_key or "",
             ))
         else:
-            self._fill((0, 1, not (ui is not None and ui.verify_off), "", "", "", ""))
+            self._fill((0, 1, True, "", "", "", ""))
         self.verifyWarning.setVisible(not self.verify.isChecked())
         self._validate()
 
@@ -1111,12 +1110,12 @@ class TcpOptionsPanel(_Panel):
 
     def _fill_options(self, sid: int | None) -> None:
         ui = self._session.ui(sid) if sid is not None else None
-        enable, delay = (ui.keep_alive if ui is not None and ui.keep_alive is not None
+        enable, delay = (ui.intent.keep_alive if ui is not None and ui.intent.keep_alive is not None
                          else self.DEFAULT_KEEP_ALIVE)
         self.keepAlive.setChecked(enable)
         self.keepAliveDelay.setValue(delay)
         self.keepAliveDelay.setEnabled(enable)
-        no_delay = ui.no_delay if ui is not None and ui.no_delay is not None else None
+        no_delay = ui.intent.no_delay if ui is not None and ui.intent.no_delay is not None else None
         self.noDelay.setChecked(self.DEFAULT_NO_DELAY if no_delay is None else no_delay)
 
     def _switched(self, previous: int | None, sid: int | None) -> None:

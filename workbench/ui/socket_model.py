@@ -1,12 +1,14 @@
-"""The socket table: a ``QAbstractTableModel`` that adapts ``SocketSession``.
+"""The socket table: a ``QAbstractTableModel`` that adapts the session's registry.
 
-It holds no state of its own beyond the row order: every cell is read from the session (the
-core's last ``SocketInfo`` plus the window's counters and UI fields) when Qt asks. The session
-coalesces changes, so the model emits at most one ``dataChanged`` per socket per tick.
+It holds no state of its own beyond the row order: every cell is read from the socket's
+record (the core's last ``SocketInfo``, its typed state, counters and intent) when Qt asks.
+The session coalesces changes, so the model emits at most one ``dataChanged`` per socket per
+flush. Rows are in id order, so finding a row is a binary search, never a walk.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
 from typing import Any
 
@@ -20,7 +22,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
-from workbench.ui.bridge import SocketSession, describe_result
+from workbench.core.formatting import describe_result, format_endpoint, format_size
+from workbench.session import RowState, SocketRecord, row_state
+from workbench.ui.bridge import SocketSession
 
 __all__ = [
     "SOCKET_ID_ROLE",
@@ -28,7 +32,6 @@ __all__ = [
     "Column",
     "SocketSortProxy",
     "SocketTableModel",
-    "human_bytes",
 ]
 
 #: The value columns sort by (numbers for the numeric columns).
@@ -84,23 +87,14 @@ _VERIFY_OFF_TIP = (
 )
 
 
-def human_bytes(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}"
-    return f"{n} B"  # pragma: no cover
 
-
-def _address(host: str | None, port: int | None) -> str:
-    if host is None:
-        return ""
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
+_STATE_COLORS = {
+    RowState.SECURE: QColor(30, 140, 60),
+    RowState.CONNECTED: QColor(30, 120, 190),
+    RowState.PAUSED: QColor(190, 120, 0),
+    RowState.CONNECTING: QColor(190, 120, 0),
+    RowState.SECURING: QColor(190, 120, 0),
+}
 
 
 class SocketTableModel(QAbstractTableModel):
@@ -109,12 +103,11 @@ class SocketTableModel(QAbstractTableModel):
     def __init__(self, session: SocketSession, parent: Any = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._rows: list[int] = list(session.ids())
-        self._row_of: dict[int, int] = {sid: i for i, sid in enumerate(self._rows)}
+        # Ascending: ids only grow, and a socket the registry adopts is older than any new one.
+        self._rows: list[int] = sorted(session.ids())
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
         session.socketChanged.connect(self._changed)
-        self.changes_emitted = 0  # for tests: dataChanged signals sent
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -122,7 +115,8 @@ class SocketTableModel(QAbstractTableModel):
         return self._rows[row]
 
     def row_of(self, sid: int) -> int | None:
-        return self._row_of.get(sid)
+        row = bisect.bisect_left(self._rows, sid)
+        return row if row < len(self._rows) and self._rows[row] == sid else None
 
     def socket_ids(self) -> list[int]:
         return list(self._rows)
@@ -130,28 +124,25 @@ class SocketTableModel(QAbstractTableModel):
     # -- session signals -------------------------------------------------------------------
 
     def _added(self, sid: int) -> None:
-        if sid in self._row_of:
+        if self.row_of(sid) is not None:
             return
-        row = len(self._rows)
+        row = bisect.bisect_left(self._rows, sid)
         self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.append(sid)
-        self._row_of[sid] = row
+        self._rows.insert(row, sid)
         self.endInsertRows()
 
     def _removed(self, sid: int) -> None:
-        row = self._row_of.get(sid)
+        row = self.row_of(sid)
         if row is None:
             return
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._rows[row]
-        self._row_of = {s: i for i, s in enumerate(self._rows)}
         self.endRemoveRows()
 
     def _changed(self, sid: int) -> None:
-        row = self._row_of.get(sid)
+        row = self.row_of(sid)
         if row is None:
             return
-        self.changes_emitted += 1
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     # -- QAbstractTableModel ---------------------------------------------------------------
@@ -218,7 +209,7 @@ class SocketTableModel(QAbstractTableModel):
 
     # -- cells -----------------------------------------------------------------------------
 
-    def _display(self, sid: int, ui: Any, column: Column) -> str:
+    def _display(self, sid: int, ui: SocketRecord, column: Column) -> str:
         info = ui.info
         if column == Column.ID:
             return str(sid)
@@ -227,40 +218,38 @@ class SocketTableModel(QAbstractTableModel):
         if column == Column.STATE:
             return self.state_text(sid, ui)
         if column == Column.LOCAL:
-            return _address(info.local_address, info.local_port)
+            return format_endpoint(info.local_address, info.local_port)
         if column == Column.PEER:
             if info.connected:
-                return _address(info.peer_address, info.peer_port)
-            if ui.peer is not None:
-                return _address(ui.peer[0], ui.peer[1])
+                return format_endpoint(info.peer_address, info.peer_port)
+            if ui.intent.peer is not None:
+                return format_endpoint(ui.intent.peer[0], ui.intent.peer[1])
             return ""
         if column == Column.TLS:
             if info.tls is not None:
                 text = f"{info.tls.version.replace('TLSv', 'TLS ')} · {info.tls.cipher}"
                 return text + ("  (not verified)" if not info.tls.verified else "")
-            return "verify off" if ui.verify_off else ""
+            return ""
         if column == Column.RECEIVED:
-            return human_bytes(ui.received)
+            return format_size(ui.received)
         if column == Column.SENT:
-            return human_bytes(ui.sent)
+            return format_size(ui.sent)
         if column == Column.BUFFER:
             return str(info.buffer_size) if info.buffer_size else "4096 (default)"
         if column == Column.PERSISTENT:
             return "Yes" if info.persistent else "No"
         return ""  # pragma: no cover
 
-    def state_text(self, sid: int, ui: Any) -> str:
+    def state_text(self, sid: int, ui: SocketRecord) -> str:
         """The session's state, plus a verification warning: verify-off must be seen at a
         glance, in the column that is always on screen."""
         text = self._session.state_text(sid)
         tls = ui.info.tls
         if ui.info.connected and tls is not None and not tls.verified:
             return f"{text} (unverified)"
-        if ui.verify_off and tls is None:
-            return f"{text} (verify off)"
         return text
 
-    def _sort_value(self, sid: int, ui: Any, column: Column) -> Any:
+    def _sort_value(self, sid: int, ui: SocketRecord, column: Column) -> Any:
         if column == Column.ID:
             return sid
         if column == Column.RECEIVED:
@@ -271,14 +260,14 @@ class SocketTableModel(QAbstractTableModel):
             return ui.info.buffer_size or 4096
         return self._display(sid, ui, column).casefold()
 
-    def _tooltip(self, sid: int, ui: Any, column: Column) -> str:
+    def _tooltip(self, sid: int, ui: SocketRecord, column: Column) -> str:
         info = ui.info
         lines = []
         if column == Column.STATE:
             lines.append(self.state_text(sid, ui))
             if ui.error is not None:
                 lines.append(describe_result(ui.error))
-            if info.paused and ui.user_paused:
+            if info.paused and ui.intent.paused:
                 lines.append("Paused by you: no onReceive events until you resume.")
             elif info.paused:
                 lines.append("Paused by the core (the stream ended); reconnecting resumes it.")
@@ -300,21 +289,15 @@ class SocketTableModel(QAbstractTableModel):
             lines.append(_VERIFY_OFF_TIP)
         return "\n".join(lines)
 
-    def _foreground(self, sid: int, ui: Any, column: Column) -> Any:
+    def _foreground(self, sid: int, ui: SocketRecord, column: Column) -> Any:
         if column == Column.STATE:
-            text = self._session.state_text(sid)
-            if text.startswith("Error"):
+            shown = row_state(ui)
+            if shown is RowState.FAILED:
                 return QBrush(QColor(200, 40, 40))
-            if ui.verify_off or (ui.info.tls is not None and not ui.info.tls.verified):
+            if ui.verify_off:
                 return QBrush(QColor(200, 90, 0))
-            if text.startswith("Error"):
-                return QBrush(QColor(200, 40, 40))
-            if text.startswith("TLS"):
-                return QBrush(QColor(30, 140, 60))
-            if text == "Connected":
-                return QBrush(QColor(30, 120, 190))
-            if text in ("Paused", "Connecting…", "Securing…"):
-                return QBrush(QColor(190, 120, 0))
+            color = _STATE_COLORS.get(shown)
+            return QBrush(color) if color is not None else None
         if column == Column.PEER and not ui.info.connected:
             return QApplication.palette().brush(
                 QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
@@ -323,12 +306,11 @@ class SocketTableModel(QAbstractTableModel):
             return QBrush(QColor(200, 90, 0))
         return None
 
-    def _icon(self, sid: int, ui: Any, column: Column) -> Any:
+    def _icon(self, sid: int, ui: SocketRecord, column: Column) -> Any:
         style = QApplication.style()
         if column == Column.STATE and ui.error is not None and not ui.info.connected:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
-        unverified = ui.info.tls is not None and not ui.info.tls.verified
-        if column in (Column.STATE, Column.TLS) and (ui.verify_off or unverified):
+        if column in (Column.STATE, Column.TLS) and ui.verify_off:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         return None
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication
-
 import pytest
 
-from workbench.sockets import SecureOptions, TLSVersionConstraints
-from workbench.ui.settings import (
+from workbench.session.settings import (
     ENV_CONFIG_DIR,
     PersistedSocket,
     Settings,
     SettingsStore,
-    apply_theme,
     default_config_dir,
     secure_from_json,
     secure_to_json,
 )
+from workbench.sockets import SecureOptions, TLSVersionConstraints
 
 
 def test_config_dir_follows_the_environment(
@@ -32,12 +28,24 @@ def test_config_dir_follows_the_environment(
 
 
 def test_default_config_dir_is_per_user(
-    monkeypatch: pytest.MonkeyPatch, qapp: QApplication
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(ENV_CONFIG_DIR, raising=False)
     path = default_config_dir()
     assert path.name == "socket-workbench"
     assert path.is_absolute()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert default_config_dir() == tmp_path / "socket-workbench"
+
+
+def test_default_config_dir_is_where_qt_puts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QStandardPaths
+
+    monkeypatch.delenv(ENV_CONFIG_DIR, raising=False)
+    location = QStandardPaths.StandardLocation.GenericConfigLocation
+    assert default_config_dir() == Path(QStandardPaths.writableLocation(location)) / (
+        "socket-workbench"
+    )
 
 
 def test_missing_file_means_defaults_and_no_message(tmp_path: Path) -> None:
@@ -112,17 +120,3 @@ def test_secure_options_round_trip() -> None:
     assert secure_from_json(json.loads(json.dumps(secure_to_json(options)))) == options
     assert secure_from_json(None) is None
     assert secure_from_json({"clientKey": "/k.pem"}) == SecureOptions()
-
-
-def test_themes_change_the_palette(qapp: QApplication) -> None:
-    original = qapp.palette()
-    try:
-        assert apply_theme(qapp, "dark") == "dark"
-        dark = qapp.palette().color(QPalette.ColorRole.Window).lightness()
-        assert apply_theme(qapp, "light") == "light"
-        light = qapp.palette().color(QPalette.ColorRole.Window).lightness()
-        assert dark < 100 < light
-        assert apply_theme(qapp, "nonsense") == "system"
-    finally:
-        apply_theme(qapp, "system")
-        qapp.setPalette(original)

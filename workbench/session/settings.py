@@ -1,4 +1,4 @@
-"""Settings, sessions and themes.
+"""Settings and the persistent sockets of a session.
 
 One JSON file, ``settings.json``, in the per-user config directory (redirect it with
 ``SOCKET_WORKBENCH_CONFIG_DIR``): window geometry and state, recent peers, view preferences,
@@ -14,16 +14,14 @@ import contextlib
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
-
-from workbench.sockets import SecureOptions, TLSVersionConstraints
-from workbench.ui.bridge import DEFAULT_CAPTURE_LIMIT
+from workbench.core.formatting import format_endpoint
+from workbench.core.types import SecureOptions, TLSVersionConstraints
+from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
 
 __all__ = [
     "ENV_CONFIG_DIR",
@@ -31,7 +29,6 @@ __all__ = [
     "PersistedSocket",
     "Settings",
     "SettingsStore",
-    "apply_theme",
     "default_config_dir",
     "secure_from_json",
     "secure_to_json",
@@ -45,12 +42,18 @@ FORMAT = 1
 
 
 def default_config_dir() -> Path:
-    """``$SOCKET_WORKBENCH_CONFIG_DIR``, else the per-user config dir + ``socket-workbench``."""
+    """``$SOCKET_WORKBENCH_CONFIG_DIR``, else the per-user config dir + ``socket-workbench``:
+    where Qt's ``QStandardPaths.GenericConfigLocation`` puts it (``$XDG_CONFIG_HOME`` or
+    ``~/.config`` on Linux, ``~/Library/Preferences`` on macOS, ``%LOCALAPPDATA%`` on
+    Windows), found without Qt so that scripts and the headless runner share the file."""
     env = os.environ.get(ENV_CONFIG_DIR)
     if env:
         return Path(env).expanduser()
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
-    if not base:
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Preferences")
+    else:
         base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "socket-workbench"
 
@@ -121,7 +124,7 @@ class PersistedSocket:
             buffer_size=buffer_size if isinstance(buffer_size, int) and buffer_size > 0 else None,
             host=_str(data.get("host")),
             port=port if isinstance(port, int) and 0 < port < 65536 else None,
-            dns=data.get("dns") if data.get("dns") in ("any", "ipv4", "ipv6") else "any",
+            dns=str(data["dns"]) if data.get("dns") in ("any", "ipv4", "ipv6") else "any",
             secure=data.get("secure") if isinstance(data.get("secure"), dict) else None,
             was_secure=bool(data.get("was_secure", False)),
             keep_alive=keep_alive if isinstance(keep_alive, list) and len(keep_alive) == 2
@@ -146,7 +149,7 @@ class Settings:
     capture_limit: int = DEFAULT_CAPTURE_LIMIT
 
     def add_recent_peer(self, host: str, port: int) -> None:
-        entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        entry = format_endpoint(host, port)
         peers = [p for p in self.recent_peers if p != entry]
         self.recent_peers = [entry, *peers][:MAX_RECENT_PEERS]
 
@@ -233,68 +236,3 @@ class SettingsStore:
         except OSError as exc:
             return f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
         return None
-
-
-# ----------------------------------------------------------------------------------- themes
-
-
-def _dark_palette() -> QPalette:
-    p = QPalette()
-    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(223, 225, 229)
-    disabled = QColor(120, 122, 128)
-    accent = QColor(53, 116, 240)
-    roles = {
-        QPalette.ColorRole.Window: window,
-        QPalette.ColorRole.WindowText: text,
-        QPalette.ColorRole.Base: base,
-        QPalette.ColorRole.AlternateBase: QColor(37, 38, 41),
-        QPalette.ColorRole.ToolTipBase: QColor(60, 63, 65),
-        QPalette.ColorRole.ToolTipText: text,
-        QPalette.ColorRole.PlaceholderText: disabled,
-        QPalette.ColorRole.Text: text,
-        QPalette.ColorRole.Button: QColor(57, 59, 64),
-        QPalette.ColorRole.ButtonText: text,
-        QPalette.ColorRole.BrightText: QColor(255, 90, 90),
-        QPalette.ColorRole.Highlight: accent,
-        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
-        QPalette.ColorRole.Link: QColor(100, 160, 255),
-        QPalette.ColorRole.Light: QColor(70, 72, 76),
-        QPalette.ColorRole.Midlight: QColor(60, 62, 66),
-        QPalette.ColorRole.Mid: QColor(50, 52, 56),
-        QPalette.ColorRole.Dark: QColor(25, 26, 28),
-        QPalette.ColorRole.Shadow: QColor(10, 10, 10),
-    }
-    for role, color in roles.items():
-        p.setColor(role, color)
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
-                 QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
-    return p
-
-
-_system_style: str | None = None
-
-
-def apply_theme(app: QApplication, theme: str) -> str:
-    """``"light"``, ``"dark"`` or ``"system"``; returns the theme applied."""
-    global _system_style
-    if theme not in THEMES:
-        theme = "system"
-    style = app.style()
-    if _system_style is None and style is not None:
-        _system_style = style.name()
-    if theme == "system":
-        if _system_style and style is not None and style.name() != _system_style:
-            app.setStyle(QStyleFactory.create(_system_style))
-        style = app.style()
-        app.setPalette(style.standardPalette() if style is not None else QPalette())
-        return theme
-    fusion = QStyleFactory.create("Fusion")
-    if fusion is not None:
-        app.setStyle(fusion)
-    if theme == "dark":
-        app.setPalette(_dark_palette())
-    else:
-        style = app.style()
-        app.setPalette(style.standardPalette() if style is not None else QPalette())
-    return theme

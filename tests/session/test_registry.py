@@ -1,0 +1,105 @@
+"""The registry against real loopback peers: it lists every socket of the core it watches,
+whoever created it, and coalesces what changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import wait_for
+from tests.net.peers import EchoServer
+from workbench.core.capture import CaptureStore
+from workbench.core.state import State
+from workbench.net.tcp import TcpSockets
+from workbench.session.keys import SocketKey
+from workbench.session.registry import Registry
+
+
+def _registry(tmp_path: Path, limit: int = 1 << 30) -> Registry:
+    return Registry(lambda: CaptureStore(temp_dir=tmp_path), limit)
+
+
+async def test_sockets_made_by_anyone_are_listed(tcp: TcpSockets, tmp_path: Path) -> None:
+    before = (await tcp.create()).socket_id
+    registry = _registry(tmp_path)
+    inserted: list[SocketKey] = []
+    registry.inserted.add_listener(inserted.append)
+    registry.watch_tcp(tcp)
+    after = (await tcp.create()).socket_id
+    assert list(registry) == [SocketKey.tcp(before), SocketKey.tcp(after)]
+    assert inserted == [SocketKey.tcp(after)]
+    assert registry[SocketKey.tcp(after)].state is State.CREATED
+    registry.close()
+
+
+async def test_state_and_bytes_follow_the_core(tcp: TcpSockets, tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.watch_tcp(tcp)
+    dirty: list[None] = []
+    registry.dirty.add_listener(dirty.append)
+    with EchoServer() as server:
+        key = SocketKey.tcp((await tcp.create()).socket_id)
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        record = registry[key]
+        assert record.state is State.CONNECTED and registry.connected_count == 1
+        assert record.ever_connected
+        assert (await tcp.send(key.id, b"hello")).result_code == 0
+        await wait_for(lambda: record.received == 5)
+        assert record.capture.read(0, 5) == b"hello"
+        # Many marks, one dirty event until the view takes the changes.
+        assert len(dirty) == 1
+        changed, grew = registry.take_changes()
+        assert changed == {key} and grew == {key}
+        assert registry.take_changes() == (set(), set())
+        await tcp.disconnect(key.id)
+        assert record.state is State.DISCONNECTED and registry.connected_count == 0
+        assert len(dirty) == 2
+    registry.close()
+
+
+async def test_close_removes_the_record_and_its_capture(tcp: TcpSockets, tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.watch_tcp(tcp)
+    removed: list[SocketKey] = []
+    registry.removed.add_listener(removed.append)
+    key = SocketKey.tcp((await tcp.create()).socket_id)
+    capture = registry[key].capture
+    await tcp.close(key.id)
+    assert removed == [key] and key not in registry and len(registry) == 0
+    assert capture.closed
+    registry.close()
+
+
+async def test_the_capture_limit_stops_keeping_but_counts(tcp: TcpSockets, tmp_path: Path) -> None:
+    registry = _registry(tmp_path, limit=8)
+    registry.watch_tcp(tcp)
+    with EchoServer() as server:
+        key = SocketKey.tcp((await tcp.create()).socket_id)
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        record = registry[key]
+        registry.record_sent(key, b"0123456789")
+        assert record.sent == 10
+        assert record.capture.total_bytes == 8
+        assert record.capture_stopped is not None and "8 bytes" in record.capture_stopped
+        fresh = registry.clear_capture(key)
+        assert record.capture is fresh and record.capture_stopped is None
+        assert record.sent == 10  # the counters stay true
+    registry.close()
+
+
+async def test_a_reset_is_an_error_and_a_fin_is_not(tcp: TcpSockets, tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.watch_tcp(tcp)
+    with EchoServer() as server:
+        key = SocketKey.tcp((await tcp.create()).socket_id)
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        peer = server.accepted.get(timeout=5)
+        peer.reset()
+        record = registry[key]
+        await wait_for(lambda: record.state is State.DISCONNECTED)
+        assert record.error == -101
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        registry.set_error(key, None)
+        server.accepted.get(timeout=5).close()
+        await wait_for(lambda: record.state is State.DISCONNECTED)
+        assert record.error is None
+    registry.close()

@@ -1,0 +1,27 @@
+"""The session layer: every socket of every kind, its capture and records, the call log.
+
+No Qt: the window is an adapter over it, and scripts and tests drive it directly.
+"""
+
+from workbench.session.call_log import CallLog, CallLogEntry
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.logged import LoggedTcp
+from workbench.session.record import RowState, SocketIntent, SocketRecord, row_state, state_text
+from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
+from workbench.session.session import Session
+
+__all__ = [
+    "DEFAULT_CAPTURE_LIMIT",
+    "CallLog",
+    "CallLogEntry",
+    "LoggedTcp",
+    "Registry",
+    "RowState",
+    "Session",
+    "SocketIntent",
+    "SocketKey",
+    "SocketKind",
+    "SocketRecord",
+    "row_state",
+    "state_text",
+]

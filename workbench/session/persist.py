@@ -1,0 +1,153 @@
+"""Persistent sockets: what the settings file keeps of them, and how they come back.
+
+A persistent socket is saved as the user asked for it (its ``SocketIntent``: the peer, the TLS
+settings and whether TLS was on, the options, the pause), not as it happens to be at quit:
+a TLS socket that was disconnected at quit still comes back as TLS. Every saved socket is
+reconnected at the next start, disconnected or not at quit: persistence is the user saying
+"I want this connection", and the Connect tab still has Disconnect for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from workbench.core.errors import NetError
+from workbench.core.types import SecureOptions, SocketProperties
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.session import Session
+from workbench.session.settings import PersistedSocket, secure_from_json, secure_to_json
+
+if TYPE_CHECKING:
+    from workbench.net.servers import ServerManager
+
+__all__ = ["BuiltinServers", "ManagedServers", "persisted_sockets", "restore_sockets"]
+
+_log = logging.getLogger("workbench.session")
+
+#: The addresses the built-in servers listen on.
+LOOPBACK = ("127.0.0.1", "localhost")
+
+
+class BuiltinServers(Protocol):
+    """Where the built-in servers are now: their ports change at every start."""
+
+    def kind_at(self, host: str | None, port: int | None) -> str | None:
+        """The kind of the running built-in server at ``host:port``, if it is one."""
+
+    async def port_of(self, kind: str) -> int | None:
+        """The current port of the built-in server ``kind``, started if need be."""
+
+
+def persisted_sockets(
+    session: Session, servers: BuiltinServers | None = None
+) -> list[PersistedSocket]:
+    """The persistent sockets of ``session`` as the settings file keeps them."""
+    result = []
+    for key in session.registry:
+        record = session.registry.get(key)
+        if record is None or key.kind is not SocketKind.TCP or not record.info.persistent:
+            continue
+        info, intent = record.info, record.intent
+        host, port, dns = intent.peer if intent.peer is not None else (None, None, "any")
+        result.append(PersistedSocket(
+            name=info.name,
+            buffer_size=info.buffer_size,
+            host=host,
+            port=port,
+            dns=dns,
+            secure=secure_to_json(intent.secure),
+            was_secure=intent.tls,
+            keep_alive=list(intent.keep_alive) if intent.keep_alive is not None else None,
+            no_delay=intent.no_delay,
+            user_paused=intent.paused and info.paused,
+            server=servers.kind_at(host, port) if servers is not None else None,
+        ))
+    return result
+
+
+async def restore_sockets(
+    session: Session,
+    saved: list[PersistedSocket],
+    servers: BuiltinServers | None = None,
+    on_created: Callable[[SocketKey], object] | None = None,
+) -> list[SocketKey]:
+    """Create, configure and reconnect the persistent sockets of the last session, in order.
+    ``on_created`` hears each new socket before it connects (the window pre-fills its form)."""
+    keys = []
+    for entry in saved:
+        props = SocketProperties(name=entry.name, persistent=True, buffer_size=entry.buffer_size)
+        key = await session.create(props)
+        keys.append(key)
+        options = secure_from_json(entry.secure)
+        session.set_intent(key, secure=options, tls=entry.was_secure)
+        if entry.keep_alive is not None:
+            session.set_intent(key, keep_alive=(bool(entry.keep_alive[0]),
+                                                int(entry.keep_alive[1])))
+        if entry.no_delay is not None:
+            session.set_intent(key, no_delay=entry.no_delay)
+        if entry.host is not None and entry.port is not None:
+            port = entry.port
+            if entry.server is not None and entry.host in LOOPBACK and servers is not None:
+                # A built-in server gets a new free port at every start: follow it.
+                port = await servers.port_of(entry.server) or port
+            session.set_intent(key, peer=(entry.host, port, entry.dns))
+        if on_created is not None:
+            on_created(key)
+        if entry.host is not None and entry.port is not None:
+            await _reconnect(session, key, entry, options)
+    return keys
+
+
+async def _reconnect(
+    session: Session, key: SocketKey, entry: PersistedSocket, options: SecureOptions | None
+) -> None:
+    record = session.registry[key]
+    assert record.intent.peer is not None
+    host, port, dns = record.intent.peer
+    if await session.connect(key, host, port, dns) != NetError.OK:
+        return
+    if entry.was_secure and await session.secure(key, options or SecureOptions()) != 0:
+        return
+    if entry.keep_alive is not None:
+        await session.set_keep_alive(key, bool(entry.keep_alive[0]), int(entry.keep_alive[1]))
+    if entry.no_delay is not None:
+        await session.set_no_delay(key, entry.no_delay)
+    if entry.user_paused:
+        await session.set_paused(key, True)
+
+
+class ManagedServers:
+    """``BuiltinServers`` over the window's ``ServerManager``."""
+
+    def __init__(self, manager: ServerManager, report: Callable[[str], object] | None = None):
+        self.manager = manager
+        self._report = report
+
+    def kind_at(self, host: str | None, port: int | None) -> str | None:
+        if host not in LOOPBACK or port is None:
+            return None
+        for server in self.manager.servers:
+            if server.running and server.port == port:
+                return str(server.kind.value)
+        return None
+
+    async def port_of(self, kind: str) -> int | None:
+        from workbench.net.servers import ServerKind, ServerSpec
+
+        try:
+            server_kind = ServerKind(kind)
+        except ValueError:
+            return None
+        server = self.manager.find(server_kind)
+        if server is None:
+            try:
+                server = await self.manager.start(ServerSpec(server_kind))
+            except OSError as exc:
+                message = f"The built-in {kind} server could not start: {exc}"
+                _log.warning("%s", message)
+                if self._report is not None:
+                    self._report(message)
+                return None
+        return int(server.port)

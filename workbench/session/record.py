@@ -1,0 +1,113 @@
+"""What the session knows about one socket, and the one place its row state is decided."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from workbench.core.capture import CaptureStore
+from workbench.core.formatting import result_name
+from workbench.core.state import State
+from workbench.core.types import SecureOptions, SocketInfo
+from workbench.session.keys import SocketKey
+
+__all__ = ["RowState", "SocketIntent", "SocketRecord", "row_state", "state_text"]
+
+
+@dataclasses.dataclass
+class SocketIntent:
+    """What the user asked of a socket, as opposed to what it is now: what a persistent socket
+    is restored to, and what the panels show as the socket's settings."""
+
+    #: (host, port, dns query type) of the last connect the user asked for.
+    peer: tuple[str, int, str] | None = None
+    #: the TLS settings drafted for or used by the socket.
+    secure: SecureOptions | None = None
+    #: the user secured the socket (and a restore must secure it again).
+    tls: bool = False
+    keep_alive: tuple[bool, int] | None = None
+    no_delay: bool | None = None
+    #: the user paused it (contract U6: the session resumes a reconnected socket otherwise).
+    paused: bool = False
+
+
+@dataclasses.dataclass(eq=False)
+class SocketRecord:
+    key: SocketKey
+    info: SocketInfo
+    state: State
+    capture: CaptureStore
+    received: int = 0
+    sent: int = 0
+    #: the last failing result (connect, secure or a receive error), cleared by success.
+    error: int | None = None
+    ever_connected: bool = False
+    #: the last result per control ("connect", "secure", "pause", …), shown beside it.
+    results: dict[str, int] = dataclasses.field(default_factory=dict)
+    intent: SocketIntent = dataclasses.field(default_factory=SocketIntent)
+    #: why the capture stopped keeping bytes (later bytes are counted, not kept), or None.
+    capture_stopped: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<SocketRecord {self.key} {state_text(self)} in={self.received} out={self.sent}>"
+
+    @property
+    def verify_off(self) -> bool:
+        """TLS is up without verifying the peer (the row's amber flag). A plain socket is
+        never flagged, whatever its drafted TLS settings say."""
+        tls = self.info.tls if self.info.connected else None
+        return tls is not None and not tls.verified
+
+
+class RowState(enum.Enum):
+    """What a row shows, decided once here; views pick colours and icons from it."""
+
+    CREATED = "created"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    PAUSED = "paused"
+    SECURING = "securing"
+    SECURE = "secure"
+    DISCONNECTED = "disconnected"
+    FAILED = "failed"
+
+    @property
+    def busy(self) -> bool:
+        return self in (RowState.CONNECTING, RowState.SECURING)
+
+
+def row_state(record: SocketRecord) -> RowState:
+    state = record.state
+    if state is State.CONNECTING:
+        return RowState.CONNECTING
+    if state is State.SECURING:
+        return RowState.SECURING
+    if state.connected:
+        if record.info.paused:
+            return RowState.PAUSED
+        return RowState.SECURE if record.info.tls is not None else RowState.CONNECTED
+    if record.error is not None:
+        return RowState.FAILED
+    return RowState.DISCONNECTED if record.ever_connected else RowState.CREATED
+
+
+def state_text(record: SocketRecord) -> str:
+    """Created, Connecting…, Connected, Paused, TLS 1.3, Disconnected, Error: NAME."""
+    shown = row_state(record)
+    if shown is RowState.SECURE and record.info.tls is not None:
+        return record.info.tls.version.replace("TLSv", "TLS ")
+    if shown is RowState.FAILED and record.error is not None:
+        return f"Error: {result_name(record.error)}"
+    return _TEXT[shown]
+
+
+_TEXT = {
+    RowState.CREATED: "Created",
+    RowState.CONNECTING: "Connecting…",
+    RowState.CONNECTED: "Connected",
+    RowState.PAUSED: "Paused",
+    RowState.SECURING: "Securing…",
+    RowState.SECURE: "TLS",
+    RowState.DISCONNECTED: "Disconnected",
+    RowState.FAILED: "Error",
+}

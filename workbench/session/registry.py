@@ -1,0 +1,245 @@
+"""The registry: every socket the session watches, its capture, and what changed since the
+views last looked.
+
+It learns about sockets from the core's own events (``TcpSockets.on_changed``, ``on_receive``,
+``on_receive_error``), so it lists every socket of the ``TcpSockets`` it watches, whoever
+created it: the user, a restored session, a script or a test calling the core directly.
+
+Structure changes (a socket inserted or removed) are events at once; everything else is
+coalesced: a change marks the socket, the first mark after a ``take_changes()`` dispatches
+``dirty``, and the view that listens to ``dirty`` collects every mark at its own pace (one
+timer in the window, at most 40 times a second). Nothing here walks all the sockets for one
+change: counts are kept as they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from workbench.core.capture import CaptureStore, Direction
+from workbench.core.errors import NetError
+from workbench.core.events import Event
+from workbench.core.formatting import format_size
+from workbench.core.types import ChangeReason, ReceiveErrorInfo, ReceiveInfo, SocketChange
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.record import SocketRecord
+
+if TYPE_CHECKING:
+    from workbench.net.tcp import TcpSockets
+
+__all__ = ["DEFAULT_CAPTURE_LIMIT", "Changes", "Registry"]
+
+#: What a socket's capture keeps by default: 1 GiB; past it the bytes are counted, not kept.
+DEFAULT_CAPTURE_LIMIT = 1 << 30
+
+Changes = tuple[set[SocketKey], set[SocketKey]]
+
+
+class Registry:
+    """Events: ``inserted`` (key), ``removed`` (key, after the record is gone, before its
+    capture is closed), ``dirty`` (None: something changed since the last ``take_changes``)."""
+
+    def __init__(
+        self, new_store: Callable[[], CaptureStore], capture_limit: int = DEFAULT_CAPTURE_LIMIT
+    ) -> None:
+        self.inserted: Event[SocketKey] = Event("inserted")
+        self.removed: Event[SocketKey] = Event("removed")
+        self.dirty: Event[None] = Event("dirty")
+        self.capture_limit = capture_limit
+        self._new_store = new_store
+        self._records: dict[SocketKey, SocketRecord] = {}
+        # The receive path looks sockets up by the core's int id: no key built per chunk.
+        self._tcp: dict[int, SocketRecord] = {}
+        self._changed: set[SocketKey] = set()
+        self._grew: set[SocketKey] = set()
+        self._connected = 0
+        self._watched: TcpSockets | None = None
+
+    def __repr__(self) -> str:
+        return f"<Registry sockets={len(self._records)} connected={self._connected}>"
+
+    # -- watching the core ----------------------------------------------------------------
+
+    def watch_tcp(self, tcp: TcpSockets) -> None:
+        """List every socket of ``tcp``, those it has now and those it creates later."""
+        if self._watched is not None:
+            raise RuntimeError("this registry already watches a TcpSockets")
+        self._watched = tcp
+        tcp.on_changed.add_listener(self._on_changed)
+        tcp.on_receive.add_listener(self._on_receive)
+        tcp.on_receive_error.add_listener(self._on_receive_error)
+        for sid in tcp.socket_ids():
+            self._insert(SocketKey.tcp(sid), tcp)
+
+    def unwatch(self) -> None:
+        tcp, self._watched = self._watched, None
+        if tcp is not None:
+            tcp.on_changed.remove_listener(self._on_changed)
+            tcp.on_receive.remove_listener(self._on_receive)
+            tcp.on_receive_error.remove_listener(self._on_receive_error)
+
+    def close(self) -> None:
+        """Stop watching and close every capture (the records stay readable)."""
+        self.unwatch()
+        for record in self._records.values():
+            record.capture.close()
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._records
+
+    def __iter__(self) -> Iterator[SocketKey]:
+        return iter(list(self._records))
+
+    def get(self, key: SocketKey) -> SocketRecord | None:
+        return self._records.get(key)
+
+    def __getitem__(self, key: SocketKey) -> SocketRecord:
+        return self._records[key]
+
+    @property
+    def connected_count(self) -> int:
+        return self._connected
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def mark(self, key: SocketKey) -> None:
+        """Something about ``key`` changed that views show."""
+        if not self._changed and not self._grew:
+            self._changed.add(key)
+            self.dirty.dispatch(None)
+        else:
+            self._changed.add(key)
+
+    def _mark_grew(self, key: SocketKey) -> None:
+        if not self._changed and not self._grew:
+            self._grew.add(key)
+            self.dirty.dispatch(None)
+        else:
+            self._grew.add(key)
+        self._changed.add(key)
+
+    def take_changes(self) -> Changes:
+        """(changed, grew) since the last call, for sockets still here; both then start
+        empty. ``grew`` is the sockets whose capture has new bytes (a subset of changed)."""
+        changed, grew = self._changed, self._grew
+        self._changed, self._grew = set(), set()
+        records = self._records
+        return {k for k in changed if k in records}, {k for k in grew if k in records}
+
+    # -- what the session writes ------------------------------------------------------------
+
+    def set_error(self, key: SocketKey, code: int | None) -> None:
+        record = self._records.get(key)
+        if record is not None and record.error != code:
+            record.error = code
+            self.mark(key)
+
+    def set_result(self, key: SocketKey, control: str, code: int) -> None:
+        record = self._records.get(key)
+        if record is not None:
+            record.results[control] = code
+
+    def record_sent(self, key: SocketKey, data: bytes) -> None:
+        record = self._records.get(key)
+        if record is None or not data:
+            return
+        self._capture(record, Direction.OUT, data)
+        record.sent += len(data)
+        self._mark_grew(key)
+
+    def clear_capture(self, key: SocketKey) -> CaptureStore:
+        """Replace the socket's capture with an empty one (Clear data); the counters stay,
+        and recording starts again if it had stopped."""
+        record = self._records[key]
+        old, record.capture = record.capture, self._new_store()
+        record.capture_stopped = None
+        old.close()
+        self._mark_grew(key)
+        return record.capture
+
+    def _capture(self, record: SocketRecord, direction: Direction, data: bytes) -> None:
+        """Keep ``data`` up to ``capture_limit``; past it, say why the capture stopped."""
+        if record.capture_stopped is not None:
+            return
+        store = record.capture
+        room = self.capture_limit - store.total_bytes
+        if len(data) > room:
+            if room > 0:
+                store.append(direction, data[:room])
+            record.capture_stopped = (
+                f"the capture limit of {format_size(self.capture_limit)} was reached"
+            )
+            self.mark(record.key)
+            return
+        store.append(direction, data)
+
+    # -- the core's events ------------------------------------------------------------------
+
+    def _insert(self, key: SocketKey, tcp: TcpSockets) -> SocketRecord:
+        record = SocketRecord(
+            key=key, info=tcp.info_now(key.id), state=tcp.state_of(key.id),
+            capture=self._new_store(),
+        )
+        self._records[key] = record
+        self._tcp[key.id] = record
+        if record.state.connected:
+            record.ever_connected = True
+            self._connected += 1
+        self.inserted.dispatch(key)
+        return record
+
+    def _remove(self, key: SocketKey) -> None:
+        record = self._records.pop(key, None)
+        if record is None:
+            return
+        self._tcp.pop(key.id, None)
+        if record.state.connected:
+            self._connected -= 1
+        self._changed.discard(key)
+        self._grew.discard(key)
+        self.removed.dispatch(key)
+        record.capture.close()
+
+    def _on_changed(self, change: SocketChange) -> None:
+        key = SocketKey(SocketKind.TCP, change.socket_id)
+        if change.reason is ChangeReason.CLOSED:
+            self._remove(key)
+            return
+        record = self._tcp.get(change.socket_id)
+        if record is None:
+            if self._watched is not None:
+                self._insert(key, self._watched)
+            return
+        if change.info is not None:
+            record.info = change.info
+        if change.state is not None and change.state is not record.state:
+            was, now = record.state.connected, change.state.connected
+            record.state = change.state
+            self._connected += int(now) - int(was)
+            if now:
+                record.ever_connected = True
+        self.mark(key)
+
+    def _on_receive(self, info: ReceiveInfo) -> None:
+        record = self._tcp.get(info.socket_id)
+        if record is None:
+            return
+        data = info.data
+        self._capture(record, Direction.IN, data)
+        record.received += len(data)
+        self._mark_grew(record.key)
+
+    def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
+        record = self._tcp.get(info.socket_id)
+        if record is None:
+            return
+        # A peer that closes is a normal end; anything else is shown as an error on the row.
+        code = info.result_code
+        record.error = None if code == NetError.CONNECTION_CLOSED else code
+        self.mark(record.key)

@@ -1,0 +1,282 @@
+"""The session: what a user (or a script) does with sockets, each call logged and remembered.
+
+A ``Session`` wraps one ``TcpSockets``. Every method is one logged call to the core, followed
+by what the session remembers of it: the result beside the control that made it, what the user
+asked for (the socket's intent, which a restore replays), and the row's error. The registry
+(``session.registry``) holds the records; the call log (``session.call_log``) the calls. No Qt:
+the window, the headless runner and the tests drive the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workbench.core.capture import CaptureStore
+from workbench.core.errors import (
+    NetError,
+    SocketNotFoundError,
+    net_error_description,
+    net_error_text,
+)
+from workbench.core.types import (
+    DnsQueryType,
+    ReceiveErrorInfo,
+    SecureOptions,
+    SendInfo,
+    SocketProperties,
+    to_json,
+)
+from workbench.net.tcp import TcpSockets
+from workbench.session.call_log import CallLog, format_call, js_value, result_with_name
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.record import SocketRecord
+from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
+
+__all__ = ["Session"]
+
+T = TypeVar("T")
+
+
+class Session:
+    """Every socket of one ``TcpSockets``, the calls made on them, and their records."""
+
+    def __init__(
+        self,
+        tcp: TcpSockets,
+        *,
+        call_log: CallLog | None = None,
+        capture_dir: Path | None = None,
+        capture_limit: int = DEFAULT_CAPTURE_LIMIT,
+    ) -> None:
+        self.tcp = tcp
+        self.call_log = call_log if call_log is not None else CallLog()
+        self._own_dir = capture_dir is None
+        if capture_dir is None:
+            self.capture_dir = Path(tempfile.mkdtemp(prefix="socket-workbench-"))
+        else:
+            self.capture_dir = Path(capture_dir)
+            self.capture_dir.mkdir(parents=True, exist_ok=True)
+        self.registry = Registry(self._new_store, capture_limit)
+        #: sockets whose connection the session itself is ending: key → "disconnect()" or
+        #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
+        self._own_end: dict[SocketKey, str] = {}
+        self._closed = False
+        tcp.on_receive_error.add_listener(self._on_receive_error)
+        self.registry.watch_tcp(tcp)
+
+    def __repr__(self) -> str:
+        return f"<Session {self.registry!r} dir={self.capture_dir}>"
+
+    def _new_store(self) -> CaptureStore:
+        # An anonymous file in the session's directory: unlinked at once, so not even a crash
+        # leaves decrypted traffic behind; the space is freed when the store closes.
+        return CaptureStore(temp_dir=self.capture_dir)
+
+    # -- logging ----------------------------------------------------------------------------
+
+    async def _logged(
+        self,
+        key: SocketKey | None,
+        method: str,
+        args: tuple[Any, ...],
+        call: Callable[[], Awaitable[T]],
+        show: Callable[[T], tuple[str, bool]] | None = None,
+    ) -> T:
+        api = (key.kind if key is not None else SocketKind.TCP).api
+        try:
+            result = await call()
+        except asyncio.CancelledError:
+            self.call_log.add(key, format_call(api, method, args, "cancelled"), False)
+            raise
+        except Exception as exc:
+            self.call_log.add(key, format_call(api, method, args, f"Error: {exc}"), False)
+            raise
+        text, ok = show(result) if show is not None else (js_value(result), True)
+        self.call_log.add(key, format_call(api, method, args, text), ok)
+        return result
+
+    @staticmethod
+    def _code(result: int) -> tuple[str, bool]:
+        return result_with_name(result), result == 0
+
+    def record(self, key: SocketKey) -> SocketRecord | None:
+        return self.registry.get(key)
+
+    def set_intent(self, key: SocketKey, **changes: Any) -> None:
+        """Remember what the user asked of ``key`` without a call (a drafted peer or TLS
+        settings, a restored socket's options): ``SocketIntent``'s fields by name."""
+        record = self.registry.get(key)
+        if record is None:
+            return
+        for name, value in changes.items():
+            if not hasattr(record.intent, name):
+                raise TypeError(f"SocketIntent has no field {name!r}")
+            setattr(record.intent, name, value)
+        self.registry.mark(key)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    async def create(self, properties: SocketProperties | None = None) -> SocketKey:
+        args = (properties,) if properties is not None else ()
+        info = await self._logged(None, "create", args, lambda: self.tcp.create(properties))
+        return SocketKey.tcp(info.socket_id)
+
+    async def update(self, key: SocketKey, properties: SocketProperties) -> None:
+        await self._logged(key, "update", (key.id, properties),
+                           lambda: self.tcp.update(key.id, properties))
+        self.registry.set_result(key, "update", NetError.OK)
+
+    async def set_paused(self, key: SocketKey, paused: bool) -> None:
+        """A pause or resume the user asked for: it is also remembered (contract U6)."""
+        record = self.registry.get(key)
+        if record is not None:
+            record.intent.paused = paused
+        await self._logged(key, "setPaused", (key.id, paused),
+                           lambda: self.tcp.set_paused(key.id, paused))
+        self.registry.set_result(key, "pause", NetError.OK)
+
+    async def set_keep_alive(self, key: SocketKey, enable: bool, delay: int = 0) -> int:
+        code = await self._logged(key, "setKeepAlive", (key.id, enable, delay),
+                                  lambda: self.tcp.set_keep_alive(key.id, enable, delay),
+                                  self._code)
+        self._remember_result(key, "keepAlive", code)
+        if code == NetError.OK and (record := self.registry.get(key)) is not None:
+            record.intent.keep_alive = (enable, delay)
+        return code
+
+    async def set_no_delay(self, key: SocketKey, no_delay: bool) -> int:
+        code = await self._logged(key, "setNoDelay", (key.id, no_delay),
+                                  lambda: self.tcp.set_no_delay(key.id, no_delay), self._code)
+        self._remember_result(key, "noDelay", code)
+        if code == NetError.OK and (record := self.registry.get(key)) is not None:
+            record.intent.no_delay = no_delay
+        return code
+
+    async def socket_options(self, key: SocketKey) -> dict[str, bool | int | None] | None:
+        """The TCP options as the kernel has them (not a Chrome call: not logged)."""
+        return await self.tcp.get_socket_options(key.id)
+
+    def error_detail(self, key: SocketKey, call: str) -> str | None:
+        try:
+            return self.tcp.error_detail(key.id, call)
+        except SocketNotFoundError:
+            return None
+
+    async def connect(
+        self, key: SocketKey, host: str, port: int, dns: DnsQueryType | str = DnsQueryType.ANY
+    ) -> int:
+        query = DnsQueryType(dns)
+        args: tuple[Any, ...] = (key.id, host, port)
+        if query is not DnsQueryType.ANY:
+            args += (query,)
+        record = self.registry.get(key)
+        if record is not None:
+            record.intent.peer = (host, port, str(query))
+        self._own_end.pop(key, None)
+        self.registry.set_error(key, None)
+        code = await self._logged(key, "connect", args,
+                                  lambda: self.tcp.connect(key.id, host, port, query), self._code)
+        self._remember_result(key, "connect", code)
+        record = self.registry.get(key)
+        if code == NetError.OK and record is not None and record.info.paused \
+                and not record.intent.paused:
+            # Contract U6: a reconnected socket stays paused in the core (D1 and R3 pause it);
+            # the session resumes it unless the user paused it.
+            await self._logged(
+                key, "setPaused", (key.id, False), lambda: self.tcp.set_paused(key.id, False),
+                lambda _r: ("undefined  (resumed after reconnecting, contract U6)", True),
+            )
+        return code
+
+    async def secure(self, key: SocketKey, options: SecureOptions | None = None) -> int:
+        args: tuple[Any, ...] = (key.id,) if options is None else (key.id, options)
+        record = self.registry.get(key)
+        if record is not None:
+            record.intent.secure = options or SecureOptions()
+        code = await self._logged(key, "secure", args,
+                                  lambda: self.tcp.secure(key.id, options), self._code)
+        self._remember_result(key, "secure", code)
+        if record is not None and code == NetError.OK:
+            record.intent.tls = True
+        return code
+
+    async def disconnect(self, key: SocketKey) -> None:
+        self._own_end[key] = "disconnect()"
+        try:
+            await self._logged(key, "disconnect", (key.id,), lambda: self.tcp.disconnect(key.id))
+        except BaseException:
+            self._own_end.pop(key, None)
+            raise
+        self.registry.set_error(key, None)
+        self.registry.set_result(key, "disconnect", NetError.OK)
+
+    async def send(self, key: SocketKey, data: bytes | bytearray | memoryview) -> SendInfo:
+        payload = bytes(data)
+
+        def show(info: SendInfo) -> tuple[str, bool]:
+            text = to_json(info)
+            if info.result_code:
+                text += f" ({net_error_text(info.result_code)})"
+            return text, info.result_code == 0
+
+        info = await self._logged(key, "send", (key.id, payload),
+                                  lambda: self.tcp.send(key.id, payload), show)
+        if info.result_code == NetError.OK:
+            self.registry.record_sent(key, payload)
+        return info
+
+    async def close(self, key: SocketKey) -> None:
+        record = self.registry.get(key)
+        if record is not None and record.info.connected:
+            self._own_end[key] = "close()"
+        await self._logged(key, "close", (key.id,), lambda: self.tcp.close(key.id))
+
+    async def close_all(self, *, log: bool = False) -> None:
+        """Close every socket (the window is closing): one core call for all of them."""
+        if log:
+            for key in self.registry:
+                with contextlib.suppress(SocketNotFoundError):
+                    await self.close(key)
+        else:
+            await self.tcp.shutdown()
+
+    def _remember_result(self, key: SocketKey, control: str, code: int) -> None:
+        self.registry.set_result(key, control, code)
+        if control in ("connect", "secure"):
+            self.registry.set_error(key, code if code != NetError.OK else None)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
+        key = SocketKey.tcp(info.socket_id)
+        code = info.result_code
+        own = self._own_end.pop(key, None) if code == NetError.CONNECTION_CLOSED else None
+        # The core reports the session's own disconnect()/close() as -100 (D1, D2): say so,
+        # rather than blame the peer.
+        reason = f"after the window's {own}" if own is not None else net_error_description(code)
+        self.call_log.add(
+            key,
+            f"{SocketKind.TCP.api}.onReceiveError {to_json(info)}  ({net_error_text(code)}: "
+            f"{reason})",
+            ok=own is not None,
+        )
+
+    # -- end ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop listening and close every capture; remove the capture directory if it is the
+        session's own. The sockets are closed by ``close_all`` (async) before this."""
+        if self._closed:
+            return
+        self._closed = True
+        self.tcp.on_receive_error.remove_listener(self._on_receive_error)
+        self.registry.close()
+        if self._own_dir:
+            shutil.rmtree(self.capture_dir, ignore_errors=True)
+
