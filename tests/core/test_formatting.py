@@ -1,6 +1,6 @@
 import pytest
 
-from workbench.core.formatting import format_endpoint, format_size
+from workbench.core.formatting import describe_result, format_endpoint, format_size, result_name
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,10 @@ def test_format_size_refuses_negative() -> None:
 )
 def test_format_endpoint(host: str | None, port: int | None, text: str) -> None:
     assert format_endpoint(host, port) == text
+
+
+def test_result_words() -> None:
+    assert describe_result(0) == "OK"
+    assert describe_result(-102) == "-102 CONNECTION_REFUSED: nothing is listening on that port"
+    assert result_name(-202) == "CERT_AUTHORITY_INVALID"
+    assert result_name(0) == "OK"

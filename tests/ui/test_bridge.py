@@ -1,4 +1,4 @@
-"""The bridge: tasks from slots, the Chrome-style call log, and the coalescing session."""
+"""The bridge: tasks from slots, and the window's coalescing adapter over the session."""
 
 from __future__ import annotations
 
@@ -12,15 +12,9 @@ import pytest
 
 from tests.net.tls_peers import ThreadedServer
 from tests.ui.conftest import WAIT_MS
+from workbench.session import CallLog, LoggedTcp, Session
 from workbench.sockets import SocketNotFoundError, SocketProperties, TcpSockets
-from workbench.ui.bridge import (
-    CallLog,
-    LoggedSockets,
-    SocketSession,
-    TaskRunner,
-    describe_result,
-    result_name,
-)
+from workbench.ui.bridge import SocketSession, TaskRunner
 
 
 @pytest.fixture
@@ -29,12 +23,6 @@ def session(qloop: asyncio.AbstractEventLoop, aio: Callable[..., Any]) -> Iterat
     yield s
     aio(s.close_all())
     s.shutdown()
-
-
-def test_result_words() -> None:
-    assert describe_result(0) == "OK"
-    assert describe_result(-102) == "-102 CONNECTION_REFUSED: nothing is listening on that port"
-    assert result_name(-202) == "CERT_AUTHORITY_INVALID"
 
 
 # ------------------------------------------------------------------------------- TaskRunner
@@ -76,27 +64,13 @@ def test_task_runner_quiet_on_success_and_cancel(qtbot: Any, qloop: Any) -> None
     assert failures == [] and runner.running == 0
 
 
-# ---------------------------------------------------------------------------------- CallLog
-
-
-def test_call_log_keeps_a_bounded_list(qtbot: Any) -> None:
-    log = CallLog(limit=3)
-    seen: list[Any] = []
-    log.added.connect(seen.append)
-    for i in range(5):
-        log.add(i, f"call {i}", ok=i % 2 == 0)
-    assert [e.text for e in log.entries()] == ["call 2", "call 3", "call 4"]
-    assert len(seen) == 5 and seen[-1].socket_id == 4 and seen[-1].ok
-    log.clear()
-    assert log.entries() == []
-
-
 def test_logged_calls_read_like_chrome(
     aio: Callable[..., Any], echo_server: ThreadedServer, refused_port: int
 ) -> None:
     log = CallLog()
-    tcp = LoggedSockets(TcpSockets(), log)
-    assert tcp.raw is not None
+    core = Session(TcpSockets(), call_log=log)
+    tcp = LoggedTcp(core)
+    assert tcp.raw is core.tcp
 
     async def flow() -> None:
         sid = (await tcp.create(SocketProperties(name="x"))).socket_id
@@ -112,6 +86,7 @@ def test_logged_calls_read_like_chrome(
             await tcp.get_info(sid)
 
     aio(flow())
+    core.shutdown()
     port = echo_server.port
     assert [(e.text, e.ok, e.socket_id) for e in log.entries()] == [
         ('chrome.sockets.tcp.create({"name":"x"}) → {"socketId":1}', True, None),
@@ -168,17 +143,15 @@ def test_data_signals_are_coalesced(
     changed: list[int] = []
     session.dataArrived.connect(arrived.append)
     session.socketChanged.connect(changed.append)
-    ticks_before = session.ticks
     payload = bytes(range(256)) * 256
     aio(tcp.send(sid, payload))
     qtbot.waitUntil(lambda: session.counters(sid)[0] == len(payload), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not session._timer.isActive(), timeout=WAIT_MS)
-    ticks = session.ticks - ticks_before
+    qtbot.waitUntil(lambda: bool(arrived) and bool(changed), timeout=WAIT_MS)
+    session.flush()
     assert events >= len(payload) // 16
-    # At most one signal of each kind per socket per tick.
-    assert 1 <= len(arrived) <= ticks
-    assert len(changed) <= ticks
-    assert ticks < events / 10
+    # One signal of each kind per socket per flush, and flushes are few.
+    assert 1 <= len(arrived) <= len(changed)
+    assert len(changed) < events / 10
     assert session.captures(sid).read(len(payload), len(payload)) == payload
 
 
@@ -265,13 +238,14 @@ def test_clear_capture_starts_an_empty_store(
     assert session.counters(sid) == (3, 3)
 
 
-def test_verify_off_and_results_are_kept_per_socket(
+def test_intent_and_results_are_kept_per_socket(
     aio: Callable[..., Any], session: SocketSession, qtbot: Any
 ) -> None:
     sid = aio(session.sockets.create()).socket_id
     with qtbot.waitSignal(session.socketChanged, timeout=WAIT_MS):
-        session.set_verify_off(sid, True)
-    assert session.ui(sid).verify_off
+        session.set_intent(sid, peer=("127.0.0.1", 7, "any"))
+    assert session.ui(sid).intent.peer == ("127.0.0.1", 7, "any")
+    assert not session.ui(sid).verify_off  # a plain socket is never flagged
     session.set_result(sid, "connect", -102)
     assert session.result(sid, "connect") == -102
     assert session.result(sid, "secure") is None
@@ -301,4 +275,3 @@ def test_own_disconnect_and_close_are_not_blamed_on_the_peer(
     text, ok = receive_errors()[1]
     assert '"resultCode":-100' in text  # D2
     assert text.endswith("(net::ERR_CONNECTION_CLOSED: after the window's close())") and ok
-    assert session._own_end == {}

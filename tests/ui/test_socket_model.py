@@ -12,14 +12,13 @@ import pytest
 
 from tests.net.tls_peers import ThreadedServer
 from tests.ui.conftest import WAIT_MS
-from workbench.sockets import SocketProperties, TcpSockets
+from workbench.sockets import SecureOptions, SocketProperties, TcpSockets
 from workbench.ui.bridge import SocketSession
 from workbench.ui.socket_model import (
     SORT_ROLE,
     Column,
     SocketSortProxy,
     SocketTableModel,
-    human_bytes,
 )
 
 
@@ -33,13 +32,6 @@ def session(qloop: asyncio.AbstractEventLoop, aio: Callable[..., Any]) -> Iterat
 
 def cell(model: Any, row: int, column: Column, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
     return model.index(row, column).data(role)
-
-
-def test_human_bytes() -> None:
-    assert human_bytes(0) == "0 B"
-    assert human_bytes(1023) == "1023 B"
-    assert human_bytes(1536) == "1.5 KiB"
-    assert human_bytes(100 * 2**20) == "100.0 MiB"
 
 
 def test_model_passes_qtmodeltester(
@@ -112,18 +104,30 @@ def test_columns_show_the_socket(
     assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
 
 
+def _unverified_tls(
+    aio: Callable[..., Any], session: SocketSession, server: ThreadedServer
+) -> int:
+    sid = aio(session.sockets.create()).socket_id
+    assert aio(session.sockets.connect(sid, "127.0.0.1", server.port)) == 0
+    assert aio(session.sockets.secure(sid, SecureOptions(verify=False))) == 0
+    return int(sid)
+
+
 def test_verify_off_is_flagged_on_the_row(
-    aio: Callable[..., Any], session: SocketSession
+    aio: Callable[..., Any], session: SocketSession, tls_echo_server: ThreadedServer
 ) -> None:
     model = SocketTableModel(session)
-    sid = aio(session.sockets.create()).socket_id
+    plain = aio(session.sockets.create()).socket_id
+    # Drafting "verify off" for a socket that never starts TLS flags nothing (it is not off).
+    session.set_intent(plain, secure=SecureOptions(verify=False))
     assert cell(model, 0, Column.NAME, Qt.ItemDataRole.BackgroundRole) is None
-    session.set_verify_off(sid, True)
+    assert cell(model, 0, Column.TLS) == ""
+    _unverified_tls(aio, session, tls_echo_server)
     for column in Column:
-        assert cell(model, 0, column, Qt.ItemDataRole.BackgroundRole) is not None
-        assert "verification is OFF" in cell(model, 0, column, Qt.ItemDataRole.ToolTipRole)
-    assert cell(model, 0, Column.TLS) == "verify off"
-    assert cell(model, 0, Column.TLS, Qt.ItemDataRole.DecorationRole) is not None
+        assert cell(model, 1, column, Qt.ItemDataRole.BackgroundRole) is not None
+        assert "verification is OFF" in cell(model, 1, column, Qt.ItemDataRole.ToolTipRole)
+    assert "(not verified)" in cell(model, 1, Column.TLS)
+    assert cell(model, 1, Column.TLS, Qt.ItemDataRole.DecorationRole) is not None
 
 
 def test_one_data_changed_per_socket_per_tick(
@@ -141,19 +145,19 @@ def test_one_data_changed_per_socket_per_tick(
         changes.append((top.row(), bottom.row(), top.column(), bottom.column()))
 
     model.dataChanged.connect(record)
-    ticks = session.ticks
+    flushes: list[int] = []
+    session.socketChanged.connect(flushes.append)
     payload = b"z" * 200_000
     for sid in sids:
         aio(tcp.send(sid, payload))
     qtbot.waitUntil(lambda: all(session.counters(s)[0] == len(payload) for s in sids),
                     timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not session._timer.isActive(), timeout=WAIT_MS)
-    ticks = session.ticks - ticks
+    session.flush()
     assert changes, "the model never said the counters changed"
-    # Each change covers one whole row; per tick, at most one per socket.
+    # Each change covers one whole row, one per socketChanged, never one per chunk.
     assert all(top == bottom and left == 0 and right == len(Column) - 1
                for top, bottom, left, right in changes)
-    assert len(changes) <= ticks * len(sids)
+    assert len(changes) == len(flushes)
     assert len(changes) < 3 * len(payload) // 64 / 10
 
 
@@ -182,13 +186,13 @@ def test_proxy_sorts_numbers_as_numbers(
 
 
 def test_verify_off_is_in_the_state_text_with_the_warning_icon(
-    aio: Callable[..., Any], session: SocketSession
+    aio: Callable[..., Any], session: SocketSession, tls_echo_server: ThreadedServer
 ) -> None:
     model = SocketTableModel(session)
-    sid = aio(session.sockets.create()).socket_id
+    aio(session.sockets.create())
     assert cell(model, 0, Column.STATE) == "Created"
     assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is None
-    session.set_verify_off(sid, True)
-    assert cell(model, 0, Column.STATE) == "Created (verify off)"
-    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
-    assert "verification is OFF" in cell(model, 0, Column.STATE, Qt.ItemDataRole.ToolTipRole)
+    _unverified_tls(aio, session, tls_echo_server)
+    assert cell(model, 1, Column.STATE).endswith("(unverified)")
+    assert cell(model, 1, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
+    assert "verification is OFF" in cell(model, 1, Column.STATE, Qt.ItemDataRole.ToolTipRole)

@@ -77,7 +77,7 @@ class LoggedTcp:
         await self.session.close(SocketKey.tcp(socket_id))
 
     async def get_info(self, socket_id: int) -> SocketInfo:
-        return await self.raw.get_info(socket_id)
+        return await self.session.get_info(SocketKey.tcp(socket_id))
 
     async def get_sockets(self) -> list[SocketInfo]:
-        return await self.raw.get_sockets()
+        return await self.session.get_sockets()

@@ -29,6 +29,7 @@ from workbench.core.types import (
     ReceiveErrorInfo,
     SecureOptions,
     SendInfo,
+    SocketInfo,
     SocketProperties,
     to_json,
 )
@@ -230,6 +231,12 @@ class Session:
         if info.result_code == NetError.OK:
             self.registry.record_sent(key, payload)
         return info
+
+    async def get_info(self, key: SocketKey) -> SocketInfo:
+        return await self._logged(key, "getInfo", (key.id,), lambda: self.tcp.get_info(key.id))
+
+    async def get_sockets(self) -> list[SocketInfo]:
+        return await self._logged(None, "getSockets", (), self.tcp.get_sockets)
 
     async def close(self, key: SocketKey) -> None:
         record = self.registry.get(key)

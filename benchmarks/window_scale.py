@@ -1,0 +1,261 @@
+"""The window with thousands of sockets: what each phase costs per socket, and how late the
+event loop runs meanwhile.
+
+An echo server runs in another process on loopback. The window (``build_main_window``,
+offscreen unless ``QT_QPA_PLATFORM`` says otherwise) runs on the app's own event loop
+(``workbench.app.make_event_loop`` where it exists, else qasync's ``QEventLoop``). For N
+sockets (1,000 and 10,000 side by side), through the window's own session, as a user's clicks
+would go:
+
+- create: N ``create()`` calls, each a new row;
+- connect: N ``connect()`` calls to the echo server, 256 at a time;
+- one change on every row shows: every socket is paused on the core, then the time until the
+  table model has announced a ``dataChanged`` for every row and the view has painted;
+- close: the window's ``close()`` until it says every socket is closed (``shutDown``).
+
+Throughout, a 10 ms precise ``QTimer`` records the loop's lateness (p50, p99, max).
+
+    .venv/bin/python -m benchmarks.window_scale [--quick] [--sizes 1000,10000]
+
+Targets (issue 7): one change on every row shows within 1 s; lateness p99 under 50 ms
+throughout; closing under 5 s; the cost per socket does not grow with N. A miss is printed,
+not an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer  # after the environment: QT_API
+from PySide6.QtWidgets import QApplication
+
+from benchmarks.recv_throughput import load, machine
+
+BATCH = 256
+INTERVAL_MS = 10
+TARGET_SHOW_S = 1.0
+TARGET_P99_MS = 50.0
+TARGET_CLOSE_S = 5.0
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def _echo_server(conn: Any) -> None:
+    """Another process: accept everything, echo everything, until the pipe closes."""
+    raise_fd_limit()
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.transport.write(data)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0, backlog=4096)
+        conn.send(server.sockets[0].getsockname()[1])
+        await loop.run_in_executor(None, conn.recv)  # until the parent says stop
+        server.close()
+
+    asyncio.run(main())
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+
+
+@dataclass
+class Run:
+    n: int
+    phases: list[Phase] = field(default_factory=list)
+    lateness_ms: list[float] = field(default_factory=list)
+    error: str = ""
+
+    def p(self, q: float) -> float:
+        if not self.lateness_ms:
+            return 0.0
+        ordered = sorted(self.lateness_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class LatenessProbe:
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0.0
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.samples.append(max(0.0, (now - self._last) * 1000 - INTERVAL_MS))
+        self._last = now
+
+
+async def _until(cond: Callable[[], bool], timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the condition did not hold in time")
+        await asyncio.sleep(0.001)
+
+
+async def run_window(n: int, port: int) -> Run:
+    from workbench.app import build_main_window
+    from workbench.sockets import TcpSockets
+
+    run = Run(n)
+    tcp = TcpSockets()
+    window = build_main_window(tcp)
+    window.show()
+    probe = LatenessProbe()
+    probe.start()
+    sockets = window.session.sockets
+    try:
+        started = time.perf_counter()
+        ids = [(await sockets.create()).socket_id for _ in range(n)]
+        run.phases.append(Phase("create", time.perf_counter() - started))
+
+        started = time.perf_counter()
+        for i in range(0, n, BATCH):
+            codes = await asyncio.gather(
+                *(sockets.connect(sid, "127.0.0.1", port) for sid in ids[i:i + BATCH])
+            )
+            if any(codes):
+                raise RuntimeError(f"connect failed: {sorted(set(codes))}")
+        run.phases.append(Phase("connect", time.perf_counter() - started))
+        await _until(lambda: window.model.rowCount() == n, 30)
+
+        changed: set[int] = set()
+
+        def seen(top: QModelIndex, bottom: QModelIndex, *_: Any) -> None:
+            changed.update(range(top.row(), bottom.row() + 1))
+
+        window.model.dataChanged.connect(seen)
+        started = time.perf_counter()
+        for sid in ids:
+            await tcp.set_paused(sid, True)
+        changes_made = time.perf_counter()
+        await _until(lambda: len(changed) == n, 60)
+        window.table.viewport().repaint()
+        run.phases.append(Phase("change every row (made)", changes_made - started))
+        run.phases.append(Phase("…then shown", time.perf_counter() - changes_made))
+
+        started = time.perf_counter()
+        done = asyncio.get_running_loop().create_future()
+        window.shutDown.connect(lambda: done.done() or done.set_result(None))
+        window.close()
+        await asyncio.wait_for(done, 120)
+        run.phases.append(Phase("close the window", time.perf_counter() - started))
+    except Exception as exc:  # a benchmark reports, it does not crash
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        probe.stop()
+        run.lateness_ms = probe.samples
+        if not window.shut_down:
+            window.close()
+    return run
+
+
+def _loop(app: QApplication) -> asyncio.AbstractEventLoop:
+    import workbench.app
+
+    make = getattr(workbench.app, "make_event_loop", None)
+    if make is not None:
+        loop: asyncio.AbstractEventLoop = make(app)
+        return loop
+    import qasync
+
+    return qasync.QEventLoop(app)  # type: ignore[no-any-return]
+
+
+def report(runs: list[Run]) -> str:
+    lines = ["| phase | " + " | ".join(f"{r.n:,} sockets: s (µs/socket)" for r in runs) + " |",
+             "|---|" + "---:|" * len(runs)]
+    names = [p.name for p in runs[0].phases] if runs and runs[0].phases else []
+    for i, name in enumerate(names):
+        cells = []
+        for r in runs:
+            if i < len(r.phases):
+                s = r.phases[i].seconds
+                cells.append(f"{s:.3f} ({s / r.n * 1e6:.0f})")
+            else:
+                cells.append("-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| loop lateness p50 / p99 / max, ms | " + " | ".join(
+        f"{r.p(0.5):.1f} / {r.p(0.99):.1f} / {max(r.lateness_ms, default=0):.1f}"
+        for r in runs) + " |")
+    for r in runs:
+        if r.error:
+            lines.append(f"\n{r.n} sockets: could not finish: {r.error}")
+        shown = next((p.seconds for p in r.phases if p.name == "…then shown"), None)
+        close = next((p.seconds for p in r.phases if p.name == "close the window"), None)
+        misses = []
+        if shown is not None and shown > TARGET_SHOW_S:
+            misses.append(f"a change on every row took {shown:.2f} s to show (target 1 s)")
+        if r.p(0.99) > TARGET_P99_MS:
+            misses.append(f"lateness p99 {r.p(0.99):.0f} ms (target 50 ms)")
+        if close is not None and close > TARGET_CLOSE_S:
+            misses.append(f"closing took {close:.1f} s (target 5 s)")
+        if misses:
+            lines.append(f"{r.n} sockets: MISSED: " + "; ".join(misses))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 and 1,000 sockets")
+    parser.add_argument("--sizes", default="", help="comma-separated socket counts")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s] or (
+        [200, 1000] if args.quick else [1000, 10_000])
+    raise_fd_limit()
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.Process(target=_echo_server, args=(child,), daemon=True)
+    server.start()
+    port = parent.recv()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    runs = []
+    try:
+        for n in sizes:
+            loop = _loop(app)  # type: ignore[arg-type]
+            with asyncio.Runner(loop_factory=lambda loop=loop: loop) as runner:
+                runs.append(runner.run(run_window(n, port)))
+    finally:
+        parent.send("stop")
+        server.join(10)
+    print(f"machine: {machine()}  load: {load()}")
+    print(report(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
