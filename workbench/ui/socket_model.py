@@ -23,7 +23,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
-from workbench.session import RowState, SocketRecord, row_state
+from workbench.net.tcp import DEFAULT_BUFFER_SIZE
+from workbench.session import RowState, SocketRecord, row_state, state_text
 from workbench.ui.bridge import SocketSession
 
 __all__ = [
@@ -235,15 +236,13 @@ class SocketTableModel(QAbstractTableModel):
         if column == Column.SENT:
             return format_size(ui.sent)
         if column == Column.BUFFER:
-            return str(info.buffer_size) if info.buffer_size else "4096 (default)"
-        if column == Column.PERSISTENT:
-            return "Yes" if info.persistent else "No"
-        return ""  # pragma: no cover
+            return str(info.buffer_size) if info.buffer_size else f"{DEFAULT_BUFFER_SIZE} (default)"
+        return "Yes" if info.persistent else "No"  # Column.PERSISTENT, the last one
 
     def state_text(self, sid: int, ui: SocketRecord) -> str:
         """The session's state, plus a verification warning: verify-off must be seen at a
         glance, in the column that is always on screen."""
-        text = self._session.state_text(sid)
+        text = state_text(ui)
         tls = ui.info.tls
         if ui.info.connected and tls is not None and not tls.verified:
             return f"{text} (unverified)"
@@ -257,7 +256,7 @@ class SocketTableModel(QAbstractTableModel):
         if column == Column.SENT:
             return ui.sent
         if column == Column.BUFFER:
-            return ui.info.buffer_size or 4096
+            return ui.info.buffer_size or DEFAULT_BUFFER_SIZE
         return self._display(sid, ui, column).casefold()
 
     def _tooltip(self, sid: int, ui: SocketRecord, column: Column) -> str:
