@@ -9,7 +9,9 @@
             await tcp.send(sid, b"hello")
 
 Names are Chrome's in snake_case; ``../shared/spec/sockets-tcp-contract.md`` (and the README)
-say where the behaviour deliberately differs from Chrome.
+say where the behaviour deliberately differs from Chrome. Extensions for the session layer:
+``tcp.on_changed`` (``SocketChange`` with a ``ChangeReason``), ``tcp.info_now(id)`` and
+``tcp.state_of(id)`` (a ``State``).
 """
 
 from workbench.core.errors import (
@@ -19,13 +21,16 @@ from workbench.core.errors import (
     net_error_description,
     net_error_text,
 )
+from workbench.core.state import State
 from workbench.core.types import (
+    ChangeReason,
     CreateInfo,
     DnsQueryType,
     ReceiveErrorInfo,
     ReceiveInfo,
     SecureOptions,
     SendInfo,
+    SocketChange,
     SocketInfo,
     SocketProperties,
     TlsInfo,
@@ -35,6 +40,7 @@ from workbench.core.types import (
 from workbench.net.tcp import TcpSockets
 
 __all__ = [
+    "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
     "NetError",
@@ -42,9 +48,11 @@ __all__ = [
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "SocketChange",
     "SocketInfo",
     "SocketNotFoundError",
     "SocketProperties",
+    "State",
     "TLSVersionConstraints",
     "TcpSockets",
     "TlsInfo",

@@ -19,16 +19,19 @@ from workbench.sockets import (
     NetError,
     SocketNotFoundError,
     WriteQuotaExceededError,
+    net_error_description,
     net_error_text,
 )
 
-# The contract's list, number by number.
+# The contract's list, number by number, and the three codes for running out of something.
 CODES = {
     "OK": 0,
     "FAILED": -2,
     "ABORTED": -3,
     "INVALID_ARGUMENT": -4,
     "TIMED_OUT": -7,
+    "INSUFFICIENT_RESOURCES": -12,
+    "OUT_OF_MEMORY": -13,
     "SOCKET_NOT_CONNECTED": -15,
     "SOCKET_IS_CONNECTED": -23,
     "CONNECTION_CLOSED": -100,
@@ -47,6 +50,7 @@ CODES = {
     "CONNECTION_TIMED_OUT": -118,
     "NETWORK_ACCESS_DENIED": -138,
     "ADDRESS_IN_USE": -147,
+    "NO_BUFFER_SPACE": -176,
     "CERT_COMMON_NAME_INVALID": -200,
     "CERT_DATE_INVALID": -201,
     "CERT_AUTHORITY_INVALID": -202,
@@ -84,6 +88,15 @@ def test_net_error_text_for_every_code(name: str) -> None:
     assert net_error_text(CODES[name]) == f"net::ERR_{name}"
 
 
+def test_running_out_has_chromiums_descriptions() -> None:
+    # net_error_list.h: 'There were not enough resources to complete the operation.'
+    assert net_error_description(-12) == (
+        "there were not enough resources to complete the operation"
+    )
+    assert net_error_description(-13) == "memory allocation failed"
+    assert net_error_description(-176) == "no socket buffer space is available"
+
+
 def test_socket_not_found_error() -> None:
     exc = SocketNotFoundError()
     assert isinstance(exc, LookupError)
@@ -106,6 +119,11 @@ BOTH = [
     (errno.EHOSTUNREACH, -109),
     (errno.ENETUNREACH, -109),
     (errno.EADDRNOTAVAIL, -108),
+    # Running out of something (Chromium's MapSystemError): an outcome, not a failure.
+    (errno.EMFILE, -12),
+    (errno.ENFILE, -12),
+    (errno.ENOMEM, -13),
+    (errno.ENOBUFS, -176),
 ]
 
 
@@ -137,7 +155,8 @@ def test_eacces_on_connect_is_minus_138() -> None:
     assert map_os_error(PermissionError(errno.EACCES, "x"), "connect") == -138
 
 
-@pytest.mark.parametrize("number", [errno.EPROTO, errno.EIO, errno.ENOBUFS, errno.EBADMSG])
+# ENOBUFS was one of these until it got Chromium's own code (-176, in BOTH above).
+@pytest.mark.parametrize("number", [errno.EPROTO, errno.EIO, errno.ENOTSOCK, errno.EBADMSG])
 def test_unknown_os_errors_are_minus_104_on_connect_and_minus_2_elsewhere(number: int) -> None:
     assert map_os_error(number, "connect") == NetError.CONNECTION_FAILED == -104
     assert map_os_error(number, "io") == NetError.FAILED == -2

@@ -14,15 +14,29 @@ it asks the kernel through ``/proc/net/tcp`` instead of waiting a fixed time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import os
 import random
+import resource
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import TIMEOUT, TIMEOUT_SCALE, Recorder, assert_stays, wait_for
-from tests.net.peers import LOOPBACK, ControlledServer, EchoServer, PeerConn
-from workbench.sockets import NetError, SendInfo, TcpSockets
+from tests.net.peers import (
+    LOOPBACK,
+    LOOPBACK6,
+    ControlledServer,
+    EchoServer,
+    PeerConn,
+    ipv6_loopback_available,
+)
+from workbench.net import tcp_connect
+from workbench.sockets import NetError, SendInfo, State, TcpSockets, net_error_text
 
 #: The observation window of negative assertions ("no event arrives").
 QUIET = 0.2 * TIMEOUT_SCALE
@@ -183,20 +197,32 @@ async def test_bad_input_nul_in_peer_address_raises_value_error(
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("host", [LOOPBACK, "localhost"], ids=["ip-literal", "name"])
 async def test_internal_error_inside_connect_answers_minus_2_not_a_hang(
-    tcp: TcpSockets, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tcp: TcpSockets,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    host: str,
 ) -> None:
     # Not a network outcome but a bug: the resolver step raises an exception that no handler
-    # expects (a stand-in for any bug inside the connect task).
+    # expects (a stand-in for any bug inside the connect task). An IP literal is answered by
+    # tcp_connect.numeric_addresses and never reaches the executor; a name goes through
+    # loop.getaddrinfo. Each is broken where it is resolved.
     loop = asyncio.get_running_loop()
+
+    def broken_numeric(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("bug in the resolver step")
 
     async def broken_getaddrinfo(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug in the resolver step")
 
     sid = (await tcp.create()).socket_id
     with caplog.at_level(logging.ERROR), EchoServer() as server:
-        monkeypatch.setattr(loop, "getaddrinfo", broken_getaddrinfo)
-        result = await asyncio.wait_for(tcp.connect(sid, LOOPBACK, server.port), TIMEOUT)
+        if host == LOOPBACK:
+            monkeypatch.setattr(tcp_connect, "numeric_addresses", broken_numeric)
+        else:
+            monkeypatch.setattr(loop, "getaddrinfo", broken_getaddrinfo)
+        result = await asyncio.wait_for(tcp.connect(sid, host, server.port), TIMEOUT)
         assert result == NetError.FAILED == -2
         info = await tcp.get_info(sid)
         assert (info.connected, info.peer_address) == (False, None)
@@ -210,6 +236,91 @@ async def test_internal_error_inside_connect_answers_minus_2_not_a_hang(
         assert await tcp.connect(sid, LOOPBACK, server.port) == 0
         assert await tcp.send(sid, b"still alive") == SendInfo(result_code=0, bytes_sent=11)
         assert await rec.wait_bytes(sid, 11) == b"still alive"
+
+
+# ---------------------------------------------------------------------------------------------
+# U1 for IP literals: answered on the spot, not through the executor's resolver (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", [LOOPBACK, LOOPBACK6], ids=["ipv4", "ipv6"])
+async def test_U1_ip_literal_connects_without_the_resolver(
+    tcp: TcpSockets, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    if host == LOOPBACK6 and not ipv6_loopback_available():
+        pytest.skip("this machine cannot bind ::1")
+    loop = asyncio.get_running_loop()
+    asked: list[object] = []
+
+    async def no_resolver(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(loop, "getaddrinfo", no_resolver)
+    with EchoServer(host) as server:
+        sid = (await tcp.create()).socket_id
+        assert await tcp.connect(sid, host, server.port) == 0
+        info = await tcp.get_info(sid)
+        assert (info.peer_address, info.peer_port) == (host, server.port)
+    assert asked == []
+    # A name still goes to the resolver (here the stand-in, which knows no name).
+    sid = (await tcp.create()).socket_id
+    assert await tcp.connect(sid, "localhost", 9) == NetError.NAME_NOT_RESOLVED
+    assert [args[0] for args in asked] == ["localhost"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running out of descriptors: a result code and words, not a traceback (issue 7)
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def no_descriptor_left() -> Iterator[None]:
+    """Lower the soft RLIMIT_NOFILE just above what is open, fill the rest, and put both
+    back afterwards (in a finally: the rest of the suite needs its descriptors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    fillers: list[int] = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 16, hard))
+        with contextlib.suppress(OSError):
+            while len(fillers) < 4096:
+                fillers.append(os.dup(0))
+        with pytest.raises(OSError) as full:
+            os.close(os.dup(0))
+        assert full.value.errno == errno.EMFILE
+        yield
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_U3_no_descriptor_left_is_minus_12_with_words_and_no_traceback(
+    tcp: TcpSockets, caplog: pytest.LogCaptureFixture
+) -> None:
+    sid = (await tcp.create()).socket_id
+    with caplog.at_level(logging.DEBUG), EchoServer() as server:
+        with no_descriptor_left():
+            result = await asyncio.wait_for(tcp.connect(sid, LOOPBACK, server.port), TIMEOUT)
+        assert result == NetError.INSUFFICIENT_RESOURCES == -12
+        assert net_error_text(result) == "net::ERR_INSUFFICIENT_RESOURCES"
+        detail = tcp.error_detail(sid, "connect")
+        assert detail is not None and detail.startswith("too many open files: "), detail
+        assert f"{LOOPBACK}:{server.port}" in detail and "RLIMIT_NOFILE" in detail, detail
+        info = await tcp.get_info(sid)
+        assert (info.connected, info.peer_address) == (False, None)
+        assert tcp.state_of(sid) is State.DISCONNECTED
+        tracebacks = [r.getMessage() for r in caplog.records if r.exc_info is not None]
+        assert tracebacks == []
+        warnings = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("workbench")
+        ]
+        assert warnings == []
+        # With descriptors back, the same socket connects and the detail is gone.
+        assert await tcp.connect(sid, LOOPBACK, server.port) == 0
+        assert tcp.error_detail(sid, "connect") is None
 
 
 async def test_internal_error_after_the_tcp_connect_closes_the_connection(

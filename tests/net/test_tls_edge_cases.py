@@ -244,7 +244,7 @@ async def test_internal_error_inside_secure_answers_minus_2_not_a_hang(
     def broken(*args: object) -> object:
         raise RuntimeError(f"bug in {where}")
 
-    monkeypatch.setattr(f"workbench.net.tcp.{where}", broken)
+    monkeypatch.setattr(f"workbench.net.tcp_secure.{where}", broken)
     server = serve(tls_reader_on_proceed_handler(server_context(pki.valid)), name="tls")
     server.proceed.set()
     socket_id = await connected(tcp, server.port)

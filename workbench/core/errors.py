@@ -29,6 +29,8 @@ class NetError(enum.IntEnum):
     ABORTED = -3
     INVALID_ARGUMENT = -4
     TIMED_OUT = -7
+    INSUFFICIENT_RESOURCES = -12
+    OUT_OF_MEMORY = -13
     SOCKET_NOT_CONNECTED = -15
     SOCKET_IS_CONNECTED = -23
     CONNECTION_CLOSED = -100
@@ -47,6 +49,7 @@ class NetError(enum.IntEnum):
     CONNECTION_TIMED_OUT = -118
     NETWORK_ACCESS_DENIED = -138
     ADDRESS_IN_USE = -147
+    NO_BUFFER_SPACE = -176
     CERT_COMMON_NAME_INVALID = -200
     CERT_DATE_INVALID = -201
     CERT_AUTHORITY_INVALID = -202
@@ -62,6 +65,9 @@ _DESCRIPTIONS: dict[NetError, str] = {
     NetError.ABORTED: "the operation was cancelled (disconnect or close while it ran)",
     NetError.INVALID_ARGUMENT: "not possible in the socket's current state",
     NetError.TIMED_OUT: "the operation timed out",
+    # Chromium's own words (net_error_list.h) for the three ways to run out of something.
+    NetError.INSUFFICIENT_RESOURCES: "there were not enough resources to complete the operation",
+    NetError.OUT_OF_MEMORY: "memory allocation failed",
     NetError.SOCKET_NOT_CONNECTED: "the socket is not connected",
     NetError.SOCKET_IS_CONNECTED: "the socket is already connected",
     NetError.CONNECTION_CLOSED: "the peer closed the connection",
@@ -80,6 +86,7 @@ _DESCRIPTIONS: dict[NetError, str] = {
     NetError.CONNECTION_TIMED_OUT: "the peer did not answer the connection attempt",
     NetError.NETWORK_ACCESS_DENIED: "the operating system denied access to the network",
     NetError.ADDRESS_IN_USE: "the address is already in use",
+    NetError.NO_BUFFER_SPACE: "no socket buffer space is available",
     NetError.CERT_COMMON_NAME_INVALID: "the certificate is not valid for this host name",
     NetError.CERT_DATE_INVALID: "the certificate has expired or is not valid yet",
     NetError.CERT_AUTHORITY_INVALID: "the certificate is not signed by a trusted authority",
@@ -133,6 +140,11 @@ _OS_ERRORS: dict[int, NetError] = {
     errno.EADDRNOTAVAIL: NetError.ADDRESS_INVALID,
     errno.EADDRINUSE: NetError.ADDRESS_IN_USE,
     errno.ENETDOWN: NetError.INTERNET_DISCONNECTED,
+    # Running out of descriptors, buffers or memory is an outcome like any other.
+    errno.EMFILE: NetError.INSUFFICIENT_RESOURCES,
+    errno.ENFILE: NetError.INSUFFICIENT_RESOURCES,
+    errno.ENOBUFS: NetError.NO_BUFFER_SPACE,
+    errno.ENOMEM: NetError.OUT_OF_MEMORY,
 }
 
 

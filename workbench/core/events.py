@@ -39,9 +39,6 @@ class Event(Generic[T]):
     def has_listener(self, listener: Callable[[T], object]) -> bool:
         return listener in self.listeners
 
-    def has_listeners(self) -> bool:
-        return bool(self.listeners)
-
     def dispatch(self, info: T) -> None:
         for listener in self.listeners:
             try:

@@ -11,13 +11,17 @@ import enum
 import json
 from typing import Any
 
+from workbench.core.state import State
+
 __all__ = [
+    "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
     "ReceiveErrorInfo",
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "SocketChange",
     "SocketInfo",
     "SocketProperties",
     "TLSVersionConstraints",
@@ -102,16 +106,6 @@ class ReceiveInfo:
     def __repr__(self) -> str:
         return f"ReceiveInfo(socket_id={self.socket_id}, data=<{len(self.data)} bytes>)"
 
-    @classmethod
-    def make(cls, socket_id: int, data: bytes) -> ReceiveInfo:
-        """The receive path's constructor: the same frozen object without the generated
-        ``__init__``'s keyword handling (a third of the per-chunk cost at 4 KiB chunks)."""
-        info = object.__new__(cls)
-        fields = info.__dict__
-        fields["socket_id"] = socket_id
-        fields["data"] = data
-        return info
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ReceiveErrorInfo:
@@ -145,6 +139,30 @@ class SocketInfo:
     peer_address: str | None = None
     peer_port: int | None = None
     tls: TlsInfo | None = None
+
+
+class ChangeReason(enum.Enum):
+    """Why ``TcpSockets.on_changed`` fired (an extension for the session layer)."""
+
+    CREATED = "created"  # create() made the socket
+    STATE = "state"  # its State changed (TLS info appears with SECURE)
+    PAUSED = "paused"  # the paused flag changed: set_paused(), or the core paused it (D1, R3)
+    PROPERTIES = "properties"  # update() ran
+    CLOSED = "closed"  # close(), suspend() or shutdown() removed it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SocketChange:
+    """One change of one socket, as ``TcpSockets.on_changed`` reports it.
+
+    ``state`` and ``info`` (a snapshot taken when the change happened) are ``None`` once the
+    socket is closed.
+    """
+
+    socket_id: int
+    reason: ChangeReason
+    state: State | None
+    info: SocketInfo | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -115,8 +115,8 @@ class HandshakeTrace:
     ``handshake_failure`` alert needs to be understood (see ``map_ssl_error``).
 
     It listens through ``SSLContext._msg_callback``, the stdlib's own hook for TLS message
-    tracing (private, but present since Python 3.8); without it the trace stays empty and the
-    alert maps as a version or cipher mismatch.
+    tracing; without it the trace stays empty and the alert maps as a version or cipher
+    mismatch.
     """
 
     def __init__(self) -> None:
@@ -126,6 +126,8 @@ class HandshakeTrace:
         self, conn: object, direction: str, version: object, content_type: object,
         msg_type: object, data: bytes,
     ) -> None:
+        # WORKAROUND: the enums the callback's arguments are members of are private too
+        # (https://github.com/python/cpython/blob/v3.11.7/Lib/ssl.py#L170-L255).
         if (
             direction == "read"
             and content_type == ssl._TLSContentType.HANDSHAKE  # type: ignore[attr-defined]
@@ -134,6 +136,12 @@ class HandshakeTrace:
             self.cert_requested = True
 
     def attach(self, ctx: ssl.SSLContext) -> None:
+        # WORKAROUND: the ssl module has no public way to see the handshake's messages, and
+        # asyncio's start_tls gives no hook either. SSLContext._msg_callback is the stdlib's
+        # own (private, undocumented) wrapper of OpenSSL's SSL_CTX_set_msg_callback, present
+        # since Python 3.8 (https://github.com/python/cpython/blob/v3.11.7/Lib/ssl.py#L643-L718)
+        # and used by CPython's own tests; if it ever goes, attach() does nothing and the
+        # trace stays empty, which only makes the mapping of one alert less precise.
         with contextlib.suppress(AttributeError, TypeError):
             ctx._msg_callback = self  # type: ignore[attr-defined]
 
@@ -214,7 +222,11 @@ def _decode_der(der: bytes) -> dict[str, Any]:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(ssl.DER_cert_to_PEM_cert(der))
-        # The stdlib's own certificate decoder; private, but present since Python 2.7.
+        # WORKAROUND: getpeercert() returns {} for a certificate that was not verified, and
+        # the ssl module has no public decoder; _ssl._test_decode_cert is the stdlib's own,
+        # private but present since Python 2.7 and what CPython's own tests decode with
+        # (https://github.com/python/cpython/blob/v3.11.7/Lib/test/test_ssl.py#L413). On failure
+        # the fields stay empty.
         decoded: dict[str, Any] = ssl._ssl._test_decode_cert(path)  # type: ignore[attr-defined]
         return decoded
     except Exception:
