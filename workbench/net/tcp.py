@@ -302,6 +302,11 @@ class TcpSockets:
         unknown or closed id."""
         return self._get(socket_id).info()
 
+    def socket_ids(self) -> list[int]:
+        """An extension for the session layer: the ids of every socket not yet closed, in
+        ascending order (what ``get_sockets()`` lists), read synchronously."""
+        return sorted(self._sockets)
+
     def state_of(self, socket_id: int) -> State:
         """An extension for the session layer: the socket's ``State`` (finer than
         ``SocketInfo.connected``), read synchronously. ``SocketNotFoundError`` for an unknown or

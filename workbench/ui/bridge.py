@@ -145,6 +145,10 @@ class SocketSession(QObject):
         return f"<SocketSession {self.core!r}>"
 
     @property
+    def capture_dir(self) -> Path:
+        return self.core.capture_dir
+
+    @property
     def capture_limit(self) -> int:
         return self.registry.capture_limit
 
