@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import os
 import ssl
@@ -299,15 +300,24 @@ def test_a_broken_ca_key_replaces_both(tmp_path: Path) -> None:
     )
 
 
-def test_a_ca_made_by_an_earlier_version_is_kept(tmp_path: Path) -> None:
-    """Before trustme, the CA carried its name as the common name and its key as PKCS#8; a user
-    who trusts that CA file keeps trusting it."""
+async def test_a_ca_made_by_an_earlier_version_is_kept(tcp: Any, tmp_path: Path) -> None:
+    """Before trustme, the CA carried its name as the common name, was limited to the loopback
+    names by name constraints, and its key was PKCS#8: a user who trusts that CA file keeps
+    trusting tls-echo."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Socket Workbench"),
             x509.NameAttribute(NameOID.COMMON_NAME, CA_COMMON_NAME),
         ]
+    )
+    loopback = x509.NameConstraints(
+        permitted_subtrees=[
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_network("127.0.0.0/8")),
+            x509.IPAddress(ipaddress.ip_network("::1/128")),
+        ],
+        excluded_subtrees=None,
     )
     now = dt.datetime.now(dt.UTC)
     ca = (
@@ -319,6 +329,7 @@ def test_a_ca_made_by_an_earlier_version_is_kept(tmp_path: Path) -> None:
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(loopback, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )
@@ -331,9 +342,14 @@ def test_a_ca_made_by_an_earlier_version_is_kept(tmp_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
-    files = ensure_certificates(tmp_path)
-    assert files.ca_file.read_bytes() == ca_pem
-    x509.load_pem_x509_certificate(files.cert_file.read_bytes()).verify_directly_issued_by(ca)
+    async with ServerManager(tmp_path) as manager:
+        server = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
+        assert Path(server.ca_file or "").read_bytes() == ca_pem
+        for host in ("localhost", "127.0.0.1"):
+            sid = await _connect(tcp, server, host)
+            assert await tcp.secure(sid, SecureOptions(ca_file=server.ca_file)) == 0
+            info = await tcp.get_info(sid)
+            assert info.tls is not None and info.tls.verified
 
 
 def test_an_unwritable_directory_raises_oserror(tmp_path: Path) -> None:
