@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
+import json
+import os
 import ssl
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import workbench.net.servers as servers_module
 from tests.conftest import Recorder, assert_stays, wait_for
 from workbench.net.servers import (
     CA_COMMON_NAME,
@@ -64,7 +71,13 @@ def test_spec_defaults_and_checks() -> None:
     assert (spec.host, spec.port, spec.n, spec.interval) == ("127.0.0.1", 0, 1024, 0.2)
     assert spec.message == b"Socket Workbench slow drip\r\n"
     assert {k.value for k in ServerKind} == {
-        "echo", "tls-echo", "discard", "chargen", "close-after", "reset-after", "slow-drip"
+        "echo",
+        "tls-echo",
+        "discard",
+        "chargen",
+        "close-after",
+        "reset-after",
+        "slow-drip",
     }
     with pytest.raises(ValueError):
         ServerSpec("no-such-kind")  # type: ignore[arg-type]
@@ -118,9 +131,7 @@ async def test_stop_closes_client_connections(tcp: Any, tmp_path: Path) -> None:
         await manager.stop(server)  # stopping twice is harmless
 
 
-async def test_echo_stops_reading_while_its_writes_are_blocked(
-    tcp: Any, tmp_path: Path
-) -> None:
+async def test_echo_stops_reading_while_its_writes_are_blocked(tcp: Any, tmp_path: Path) -> None:
     """A client that sends without reading cannot make the echo server buffer without bound."""
     rec = Recorder(tcp)
     async with ServerManager(tmp_path) as manager:
@@ -145,9 +156,7 @@ async def test_echo_stops_reading_while_its_writes_are_blocked(
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
-async def test_tls_echo_verifies_against_the_test_ca(
-    tcp: Any, tmp_path: Path, host: str
-) -> None:
+async def test_tls_echo_verifies_against_the_test_ca(tcp: Any, tmp_path: Path, host: str) -> None:
     rec = Recorder(tcp)
     async with ServerManager(tmp_path) as manager:
         server = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
@@ -186,9 +195,7 @@ async def test_tls_echo_is_not_trusted_without_its_ca(tcp: Any, tmp_path: Path) 
         await wait_for(lambda: server.handshake_failures == 1 and server.connections == 0)
 
 
-async def test_tls_echo_stop_closes_connections_in_every_state(
-    tcp: Any, tmp_path: Path
-) -> None:
+async def test_tls_echo_stop_closes_connections_in_every_state(tcp: Any, tmp_path: Path) -> None:
     """A client that never starts the handshake, and a TLS client that does not read (so it
     never answers close_notify), are both closed by stop()."""
     rec = Recorder(tcp)
@@ -213,13 +220,25 @@ def test_certificates_are_made_once_and_reused(tmp_path: Path) -> None:
     first = ensure_certificates(tmp_path / "config")
     ca = x509.load_pem_x509_certificate(first.ca_file.read_bytes())
     leaf = x509.load_pem_x509_certificate(first.cert_file.read_bytes())
-    assert ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == CA_COMMON_NAME
+    # trustme's CAs have no common name: the name is the organizational unit.
+    assert ca.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == (
+        CA_COMMON_NAME
+    )
+    assert ca.subject == ca.issuer
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     leaf.verify_directly_issued_by(ca)
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == ["localhost"]
     assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
+    # A year from now, back-dated an hour for a clock that runs behind.
+    now = dt.datetime.now(dt.UTC)
+    assert now - dt.timedelta(hours=2) < leaf.not_valid_before_utc < now
+    lifetime = leaf.not_valid_after_utc - now
+    assert dt.timedelta(days=364) < lifetime <= dt.timedelta(days=365)
     for key in (first.key_file, first.ca_key_file):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    for cert in (first.cert_file, first.ca_file):
+        assert stat.S_IMODE(cert.stat().st_mode) == 0o644
     # The files load where it matters: a server context and a client's trust store.
     ssl.create_default_context(cafile=str(first.ca_file)).load_cert_chain(
         str(first.cert_file), str(first.key_file)
@@ -266,6 +285,109 @@ def test_an_expiring_ca_is_replaced(tmp_path: Path) -> None:
     ensure_certificates(tmp_path)
     renewed = x509.load_pem_x509_certificate(first.ca_file.read_bytes())
     assert renewed.not_valid_after_utc - now > dt.timedelta(days=365)
+
+
+def test_a_broken_ca_key_replaces_both(tmp_path: Path) -> None:
+    first = ensure_certificates(tmp_path)
+    before = {p: p.read_bytes() for p in vars(first).values()}
+    first.ca_key_file.write_bytes(b"not a key")
+    again = ensure_certificates(tmp_path)
+    after = {p: p.read_bytes() for p in vars(again).values()}
+    assert all(after[p] != before[p] for p in before)
+    assert stat.S_IMODE(again.ca_key_file.stat().st_mode) == 0o600
+    ssl.create_default_context(cafile=str(again.ca_file)).load_cert_chain(
+        str(again.cert_file), str(again.key_file)
+    )
+
+
+async def test_a_ca_made_by_an_earlier_version_is_kept(tcp: Any, tmp_path: Path) -> None:
+    """Before trustme, the CA carried its name as the common name, was limited to the loopback
+    names by name constraints, and its key was PKCS#8: a user who trusts that CA file keeps
+    trusting tls-echo."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Socket Workbench"),
+            x509.NameAttribute(NameOID.COMMON_NAME, CA_COMMON_NAME),
+        ]
+    )
+    loopback = x509.NameConstraints(
+        permitted_subtrees=[
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_network("127.0.0.0/8")),
+            x509.IPAddress(ipaddress.ip_network("::1/128")),
+        ],
+        excluded_subtrees=None,
+    )
+    now = dt.datetime.now(dt.UTC)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(loopback, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "test-ca.pem").write_bytes(ca_pem)
+    (tmp_path / "test-ca-key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    async with ServerManager(tmp_path) as manager:
+        server = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
+        assert Path(server.ca_file or "").read_bytes() == ca_pem
+        for host in ("localhost", "127.0.0.1"):
+            sid = await _connect(tcp, server, host)
+            assert await tcp.secure(sid, SecureOptions(ca_file=server.ca_file)) == 0
+            info = await tcp.get_info(sid)
+            assert info.tls is not None and info.tls.verified
+
+
+def test_an_unwritable_directory_raises_oserror(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("the certificate directory cannot be made here")
+    with pytest.raises(OSError):
+        ensure_certificates(not_a_directory)
+
+
+def test_importing_the_servers_does_not_import_cryptography() -> None:
+    """A start-up without a TLS server does not pay for cryptography (issue 14): it comes with
+    the first tls-echo start, not with the module."""
+    script = """
+import json, sys, tempfile
+from pathlib import Path
+import workbench.net.servers as servers
+heavy = lambda: sorted({m.split(".")[0] for m in sys.modules} & {"cryptography", "trustme"})
+at_import = heavy()
+servers.ensure_certificates(Path(tempfile.mkdtemp()))
+print(json.dumps([servers.__file__, at_import, heavy()]))
+"""
+    root = Path(servers_module.__file__).parents[3]
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    module_file, at_import, after_first_ca = json.loads(proc.stdout)
+    assert module_file == servers_module.__file__
+    assert at_import == []
+    assert after_first_ca == ["cryptography", "trustme"]
 
 
 async def test_tls_echo_reuses_certificates_across_managers(tcp: Any, tmp_path: Path) -> None:

@@ -14,10 +14,11 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QWidget
 import pytest
 
 from tests.ui.conftest import WAIT_MS
+from workbench.core.formatting import format_endpoint, format_size
 from workbench.net.servers import ServerKind, ServerManager, ServerSpec
 from workbench.sockets import TcpSockets
 from workbench.ui.bridge import TaskRunner
-from workbench.ui.servers_panel import ServersPanel, format_bytes, object_prefix
+from workbench.ui.servers_panel import ServersPanel, object_prefix
 
 
 def run(qtbot: Any, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -81,6 +82,9 @@ def test_start_echo_then_new_socket_to_it(qtbot: Any, panel: ServersPanel) -> No
     assert server is not None and server.port > 0
     qtbot.waitUntil(lambda: label(panel, "echoServerPort") == str(server.port), timeout=WAIT_MS)
     assert label(panel, "echoServerState") == "Running"
+    assert label(panel, "echoServerTraffic") == f"in {format_size(0)} · out {format_size(0)}"
+    endpoint = format_endpoint(server.host, server.port)
+    assert panel.row("echo").new_socket.toolTip() == f"New socket to this server: {endpoint}"
     assert panel.row("echo").toggle.isChecked() and panel.row("echo").toggle.text() == "Stop"
 
     with qtbot.waitSignal(panel.newSocketRequested, timeout=WAIT_MS) as blocker:
@@ -170,8 +174,9 @@ def test_a_failed_start_is_shown_beside_the_toggle(
     widget = ServersPanel(manager, runner)
     qtbot.addWidget(widget)
     click(qtbot, widget, "tlsEchoServerToggle")
-    qtbot.waitUntil(lambda: label(widget, "tlsEchoServerState").startswith("Failed:"),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: label(widget, "tlsEchoServerState").startswith("Failed:"), timeout=WAIT_MS
+    )
     assert not widget.row("tls-echo").toggle.isChecked()
     assert widget.row("tls-echo").toggle.isEnabled()
     assert manager.servers == []
@@ -193,9 +198,3 @@ def test_every_control_is_named_and_explained(panel: ServersPanel) -> None:
         prefix = object_prefix(kind)
         for suffix in ("Toggle", "State", "Port", "Connections", "NewSocket"):
             assert panel.findChild(QWidget, prefix + suffix) is not None
-
-
-def test_format_bytes() -> None:
-    assert [format_bytes(n) for n in (0, 1023, 1024, 1536, 5 * 2**20, 3 * 2**30)] == [
-        "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "5.0 MiB", "3.0 GiB"
-    ]

@@ -18,7 +18,8 @@ import dataclasses
 import functools
 import logging
 import weakref
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.formatting import format_endpoint, format_size
 from workbench.net.servers import (
     KIND_DESCRIPTIONS,
     RunningServer,
@@ -41,7 +43,7 @@ from workbench.net.servers import (
     ServerSpec,
 )
 
-__all__ = ["REFRESH_MS", "ServerRow", "ServersPanel", "format_bytes", "object_prefix"]
+__all__ = ["REFRESH_MS", "ServerRow", "ServersPanel", "TaskStarter", "object_prefix"]
 
 _log = logging.getLogger("workbench.ui.servers")
 
@@ -49,6 +51,8 @@ _log = logging.getLogger("workbench.ui.servers")
 REFRESH_MS = 250
 _ERROR_COLOR = "#d1242f"
 _NO_PORT = "—"
+_STATE_TIP = "Stopped, starting, running or stopping"
+_TRAFFIC_TIP = "Bytes the server received and sent since it started"
 
 _TITLES: dict[ServerKind, str] = {
     ServerKind.ECHO: "Echo",
@@ -61,6 +65,13 @@ _TITLES: dict[ServerKind, str] = {
 }
 
 
+class TaskStarter(Protocol):
+    """What the panel needs of the window's task runner (``workbench.ui.bridge.TaskRunner``):
+    it keeps the task referenced and reports an exception that ends it."""
+
+    def start(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]: ...
+
+
 def object_prefix(kind: ServerKind | str) -> str:
     """``"tls-echo"`` → ``"tlsEchoServer"``: the start of every object name in that row
     (``tlsEchoServerToggle``, ``…Port``, ``…Connections``, ``…NewSocket``, ``…TrustCa``)."""
@@ -68,18 +79,105 @@ def object_prefix(kind: ServerKind | str) -> str:
     return first + "".join(part.capitalize() for part in rest) + "Server"
 
 
-def format_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+def _describe(widget: QWidget, name: str, tip: str) -> None:
+    widget.setAccessibleName(name)
+    widget.setToolTip(tip)
+
+
+def _set_text(label: QLabel | QToolButton, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
+
+
+def _set_tip(widget: QWidget, tip: str) -> None:
+    if widget.toolTip() != tip:
+        widget.setToolTip(tip)
+
+
+def _label(object_name: str, text: str, name: str, tip: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(object_name)
+    _describe(label, name, tip)
+    return label
+
+
+def _button(object_name: str, text: str, name: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setObjectName(object_name)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab
+    _describe(button, name, tip)
+    return button
+
+
+def _spin_box(low: int, high: int, value: int, suffix: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSuffix(suffix)
+    box.setKeyboardTracking(False)
+    box.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return box
+
+
+def _make_setting(kind: ServerKind, prefix: str) -> QSpinBox | None:
+    """The spin box of the one setting a kind has, if it has one."""
+    title = _TITLES[kind]
+    if kind in (ServerKind.CLOSE_AFTER, ServerKind.RESET_AFTER):
+        what = "closes" if kind is ServerKind.CLOSE_AFTER else "resets"
+        setting = _spin_box(0, 2**31 - 1, ServerSpec(kind).n, " bytes")
+        _describe(
+            setting,
+            f"{title}: bytes before it {what}",
+            f"How many bytes the server echoes before it {what} the connection "
+            "(applies at the next start)",
+        )
+    elif kind is ServerKind.SLOW_DRIP:
+        setting = _spin_box(1, 60_000, round(ServerSpec(kind).interval * 1000), " ms")
+        _describe(
+            setting,
+            "Slow drip: interval between bytes",
+            "Milliseconds between two bytes (applies at the next start)",
+        )
+    else:
+        return None
+    setting.setObjectName(f"{prefix}Setting")
+    return setting
+
+
+def _make_state(prefix: str, title: str) -> QLabel:
+    state = _label(f"{prefix}State", "Stopped", f"{title} server state", _STATE_TIP)
+    state.setTextFormat(Qt.TextFormat.PlainText)
+    state.setWordWrap(True)  # a failure's reason wraps rather than widening the panel
+    state.setMaximumWidth(240)
+    return state
+
+
+def _make_port(prefix: str, title: str) -> QLabel:
+    port = _label(
+        f"{prefix}Port", _NO_PORT, f"{title} server port", "The port it listens on (on 127.0.0.1)"
+    )
+    port.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return port
+
+
+def _make_trust_ca(kind: ServerKind, prefix: str) -> QToolButton | None:
+    if kind is not ServerKind.TLS_ECHO:
+        return None
+    return _button(
+        f"{prefix}TrustCa",
+        "Trust CA",
+        "Trust this test CA",
+        "Trust this test CA: puts the private Socket Workbench Test CA into the "
+        "TLS panel's CA file, so the TLS echo server's certificate verifies",
+    )
 
 
 @dataclasses.dataclass
 class ServerRow:
-    """The widgets of one kind's row (tests and the window may reach them here)."""
+    """The widgets of one kind's row (tests and the window may reach them here), and what the
+    row waits for. ``paint`` shows a server (None: not running) in them."""
 
     kind: ServerKind
     title: QLabel
@@ -94,15 +192,112 @@ class ServerRow:
     pending: str | None = None  # "start" or "stop" while that task runs
     error: str | None = None  # why the last start failed
 
+    @classmethod
+    def build(cls, kind: ServerKind) -> ServerRow:
+        """The row's widgets, named ``object_prefix(kind)`` + Title, Setting, Toggle, State,
+        Port, Connections, Traffic, NewSocket and TrustCa; no signal connected yet."""
+        prefix, title = object_prefix(kind), _TITLES[kind]
+        toggle = _button(
+            f"{prefix}Toggle",
+            "Start",
+            f"Run the {title} server",
+            f"Start or stop the {title} server on 127.0.0.1 (a free port)",
+        )
+        toggle.setCheckable(True)
+        return cls(
+            kind=kind,
+            title=_label(f"{prefix}Title", title, f"{title} server", KIND_DESCRIPTIONS[kind]),
+            setting=_make_setting(kind, prefix),
+            toggle=toggle,
+            state=_make_state(prefix, title),
+            port=_make_port(prefix, title),
+            connections=_label(
+                f"{prefix}Connections", "0", f"{title} server connections", "Connections open now"
+            ),
+            traffic=_label(f"{prefix}Traffic", "", f"{title} server traffic", _TRAFFIC_TIP),
+            new_socket=_button(
+                f"{prefix}NewSocket",
+                "New socket",
+                f"New socket to the {title} server",
+                "New socket to this server: creates a socket with this address and port filled in",
+            ),
+            trust_ca=_make_trust_ca(kind, prefix),
+        )
 
-def _describe(widget: QWidget, name: str, tip: str) -> None:
-    widget.setAccessibleName(name)
-    widget.setToolTip(tip)
+    def widgets(self) -> list[QWidget | None]:
+        """The row's widgets in column order (None: an empty cell)."""
+        return [
+            self.title,
+            self.setting,
+            self.toggle,
+            self.state,
+            self.port,
+            self.connections,
+            self.traffic,
+            self.new_socket,
+            self.trust_ca,
+        ]
 
+    def paint(self, server: RunningServer | None) -> None:
+        """Show ``server`` (the kind's running server, None when there is none)."""
+        self._paint_toggle(server is not None)
+        self._paint_state(server is not None)
+        self._paint_counters(server)
+        self.new_socket.setEnabled(server is not None and self.pending is None)
+        _set_tip(
+            self.new_socket,
+            f"New socket to this server: {format_endpoint(server.host, server.port)}"
+            if server is not None
+            else "New socket to this server (start it first)",
+        )
 
-def _set_text(label: QLabel | QToolButton, text: str) -> None:
-    if label.text() != text:
-        label.setText(text)
+    def _paint_toggle(self, running: bool) -> None:
+        title = _TITLES[self.kind]
+        checked = running or self.pending == "start"
+        if self.toggle.isChecked() != checked:
+            self.toggle.blockSignals(True)
+            self.toggle.setChecked(checked)
+            self.toggle.blockSignals(False)
+        _set_text(self.toggle, "Stop" if running else "Start")
+        self.toggle.setEnabled(self.pending is None)
+        self.toggle.setAccessibleName(
+            f"Stop the {title} server" if running else f"Start the {title} server"
+        )
+        if self.setting is not None:
+            self.setting.setEnabled(not running and self.pending is None)
+
+    def _paint_state(self, running: bool) -> None:
+        if self.pending == "start":
+            state, color = "Starting…", ""
+        elif self.pending == "stop":
+            state, color = "Stopping…", ""
+        elif running:
+            state, color = "Running", ""
+        elif self.error:
+            state, color = f"Failed: {self.error}", _ERROR_COLOR
+        else:
+            state, color = "Stopped", ""
+        _set_text(self.state, state)
+        style = f"color: {color};" if color else ""
+        if self.state.styleSheet() != style:
+            self.state.setStyleSheet(style)
+        _set_tip(self.state, state if self.error else _STATE_TIP)
+
+    def _paint_counters(self, server: RunningServer | None) -> None:
+        if server is None:
+            _set_text(self.port, _NO_PORT)
+            _set_text(self.connections, "0")
+            _set_text(self.traffic, "")
+            return
+        _set_text(self.port, str(server.port))
+        _set_text(self.connections, str(server.connections))
+        traffic = f"in {format_size(server.bytes_in)} · out {format_size(server.bytes_out)}"
+        tip = _TRAFFIC_TIP
+        if server.blocked:
+            traffic += " (blocked)"
+            tip += f"; {server.blocked} connection(s) wait for the client to read"
+        _set_text(self.traffic, traffic)
+        _set_tip(self.traffic, tip)
 
 
 class ServersPanel(QWidget):
@@ -116,51 +311,18 @@ class ServersPanel(QWidget):
     newSocketRequested = Signal(str, int, str)
     trustCaRequested = Signal(str)
 
-    def __init__(self, manager: ServerManager, runner: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, manager: ServerManager, runner: TaskStarter, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("serversPanel")
         self.setAccessibleName("Local servers")
         self.setToolTip("Built-in test servers on this machine's loopback address")
         self._manager = manager
         self._runner = runner
-        self._rows: dict[ServerKind, ServerRow] = {}
+        self._rows = {kind: self._connected(ServerRow.build(kind)) for kind in ServerKind}
         self._dirty = False
-
-        grid = QGridLayout()
-        grid.setContentsMargins(6, 6, 6, 6)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(3)
-        headers = ("Server", "Setting", "", "State", "Port", "Clients", "Traffic", "", "")
-        for column, text in enumerate(headers):
-            if text:
-                header = QLabel(f"<b>{text}</b>")
-                header.setAccessibleName(f"{text} column")
-                grid.addWidget(header, 0, column)
-        for line, kind in enumerate(ServerKind, start=1):
-            row = self._make_row(kind)
-            self._rows[kind] = row
-            widgets: list[QWidget | None] = [
-                row.title, row.setting, row.toggle, row.state, row.port,
-                row.connections, row.traffic, row.new_socket, row.trust_ca,
-            ]
-            for column, widget in enumerate(widgets):
-                if widget is not None:
-                    grid.addWidget(widget, line, column)
-        # Spare width goes to an empty last column: the columns stay together on the left.
-        grid.setColumnStretch(len(headers), 1)
-        grid.setRowStretch(len(self._rows) + 1, 1)
-
-        inner = QWidget()
-        inner.setLayout(grid)
-        scroll = QScrollArea()
-        scroll.setObjectName("serversScroll")
-        scroll.setAccessibleName("Local servers list")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self._lay_out()
 
         self._timer = QTimer(self)
         self._timer.setObjectName("serversRefreshTimer")
@@ -183,109 +345,43 @@ class ServersPanel(QWidget):
 
     # -- building ------------------------------------------------------------------------
 
-    def _make_row(self, kind: ServerKind) -> ServerRow:
-        prefix = object_prefix(kind)
-        title_text = _TITLES[kind]
-        description = KIND_DESCRIPTIONS[kind]
+    def _connected(self, row: ServerRow) -> ServerRow:
+        row.toggle.clicked.connect(functools.partial(self._toggled, row.kind))
+        row.new_socket.clicked.connect(functools.partial(self._new_socket, row.kind))
+        if row.trust_ca is not None:
+            row.trust_ca.clicked.connect(self._trust_ca)
+        return row
 
-        title = QLabel(title_text)
-        title.setObjectName(f"{prefix}Title")
-        _describe(title, f"{title_text} server", description)
+    def _lay_out(self) -> None:
+        grid = QGridLayout()
+        grid.setContentsMargins(6, 6, 6, 6)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(3)
+        headers = ("Server", "Setting", "", "State", "Port", "Clients", "Traffic", "", "")
+        for column, text in enumerate(headers):
+            if text:
+                header = QLabel(f"<b>{text}</b>")
+                header.setAccessibleName(f"{text} column")
+                grid.addWidget(header, 0, column)
+        for line, row in enumerate(self._rows.values(), start=1):
+            for column, widget in enumerate(row.widgets()):
+                if widget is not None:
+                    grid.addWidget(widget, line, column)
+        # Spare width goes to an empty last column: the columns stay together on the left.
+        grid.setColumnStretch(len(headers), 1)
+        grid.setRowStretch(len(self._rows) + 1, 1)
 
-        setting: QSpinBox | None = None
-        if kind in (ServerKind.CLOSE_AFTER, ServerKind.RESET_AFTER):
-            setting = QSpinBox()
-            setting.setRange(0, 2**31 - 1)
-            setting.setValue(ServerSpec(kind).n)
-            setting.setSuffix(" bytes")
-            what = "closes" if kind is ServerKind.CLOSE_AFTER else "resets"
-            _describe(
-                setting,
-                f"{title_text}: bytes before it {what}",
-                f"How many bytes the server echoes before it {what} the connection "
-                "(applies at the next start)",
-            )
-        elif kind is ServerKind.SLOW_DRIP:
-            setting = QSpinBox()
-            setting.setRange(1, 60_000)
-            setting.setValue(round(ServerSpec(kind).interval * 1000))
-            setting.setSuffix(" ms")
-            _describe(
-                setting,
-                "Slow drip: interval between bytes",
-                "Milliseconds between two bytes (applies at the next start)",
-            )
-        if setting is not None:
-            setting.setObjectName(f"{prefix}Setting")
-            setting.setKeyboardTracking(False)
-            setting.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-
-        toggle = QToolButton()
-        toggle.setText("Start")
-        toggle.setObjectName(f"{prefix}Toggle")
-        toggle.setCheckable(True)
-        _describe(
-            toggle,
-            f"Run the {title_text} server",
-            f"Start or stop the {title_text} server on 127.0.0.1 (a free port)",
-        )
-        toggle.clicked.connect(functools.partial(self._toggled, kind))
-
-        state = QLabel("Stopped")
-        state.setObjectName(f"{prefix}State")
-        state.setTextFormat(Qt.TextFormat.PlainText)
-        state.setWordWrap(True)  # a failure's reason wraps rather than widening the panel
-        state.setMaximumWidth(240)
-        _describe(state, f"{title_text} server state", "Stopped, starting, running or stopping")
-
-        port = QLabel(_NO_PORT)
-        port.setObjectName(f"{prefix}Port")
-        port.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        _describe(port, f"{title_text} server port", "The port it listens on (on 127.0.0.1)")
-
-        connections = QLabel("0")
-        connections.setObjectName(f"{prefix}Connections")
-        _describe(connections, f"{title_text} server connections", "Connections open now")
-
-        traffic = QLabel("")
-        traffic.setObjectName(f"{prefix}Traffic")
-        _describe(
-            traffic,
-            f"{title_text} server traffic",
-            "Bytes the server received and sent since it started",
-        )
-
-        new_socket = QToolButton()
-        new_socket.setText("New socket")
-        new_socket.setObjectName(f"{prefix}NewSocket")
-        _describe(
-            new_socket,
-            f"New socket to the {title_text} server",
-            "New socket to this server: creates a socket with this address and port filled in",
-        )
-        new_socket.clicked.connect(functools.partial(self._new_socket, kind))
-
-        trust: QToolButton | None = None
-        if kind is ServerKind.TLS_ECHO:
-            trust = QToolButton()
-            trust.setText("Trust CA")
-            trust.setObjectName(f"{prefix}TrustCa")
-            _describe(
-                trust,
-                "Trust this test CA",
-                "Trust this test CA: puts the private Socket Workbench Test CA into the "
-                "TLS panel's CA file, so the TLS echo server's certificate verifies",
-            )
-            trust.clicked.connect(self._trust_ca)
-
-        for button in (toggle, new_socket, trust):
-            if button is not None:
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-                button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab
-        return ServerRow(
-            kind=kind, title=title, setting=setting, toggle=toggle, state=state, port=port,
-            connections=connections, traffic=traffic, new_socket=new_socket, trust_ca=trust,
-        )
+        inner = QWidget()
+        inner.setLayout(grid)
+        scroll = QScrollArea()
+        scroll.setObjectName("serversScroll")
+        scroll.setAccessibleName("Local servers list")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # -- public --------------------------------------------------------------------------
 
@@ -316,10 +412,7 @@ class ServersPanel(QWidget):
         row.pending = "start"
         row.error = None
         self.refresh()
-        task: asyncio.Task[Any] = self._runner.start(
-            self._start(kind), name=f"start the {kind.value} server"
-        )
-        return task
+        return self._runner.start(self._start(kind), name=f"start the {kind.value} server")
 
     def stop_server(self, kind: ServerKind | str) -> asyncio.Task[Any] | None:
         kind = ServerKind(kind)
@@ -330,10 +423,7 @@ class ServersPanel(QWidget):
             return None
         row.pending = "stop"
         self.refresh()
-        task: asyncio.Task[Any] = self._runner.start(
-            self._stop(kind, server), name=f"stop the {kind.value} server"
-        )
-        return task
+        return self._runner.start(self._stop(kind, server), name=f"stop the {kind.value} server")
 
     def shutdown(self) -> None:
         """Stop repainting and listening (the window stops the servers it owns itself)."""
@@ -364,7 +454,8 @@ class ServersPanel(QWidget):
             path = server.ca_file
         else:
             try:
-                # Made on first use; generating a P-256 CA and leaf takes milliseconds.
+                # Made on first use, at once: importing trustme and making a P-256 CA and
+                # leaf take some tens of milliseconds, once.
                 path = str(self._manager.certificates().ca_file)
             except OSError as exc:
                 row.error = f"cannot write the test CA: {exc.strerror or exc}"
@@ -415,63 +506,6 @@ class ServersPanel(QWidget):
         """Repaint every row from the manager now."""
         self._dirty = False
         for kind, row in self._rows.items():
-            self._paint(row, self._manager.find(kind))
+            row.paint(self._manager.find(kind))
         if self._manager.servers and not self._timer.isActive():
             self._timer.start()
-
-    def _paint(self, row: ServerRow, server: RunningServer | None) -> None:
-        running = server is not None
-        title = _TITLES[row.kind]
-        toggle = row.toggle
-        if toggle.isChecked() != (running or row.pending == "start"):
-            toggle.blockSignals(True)
-            toggle.setChecked(running or row.pending == "start")
-            toggle.blockSignals(False)
-        _set_text(toggle, "Stop" if running else "Start")
-        toggle.setEnabled(row.pending is None)
-        toggle.setAccessibleName(
-            f"Stop the {title} server" if running else f"Start the {title} server"
-        )
-        if row.setting is not None:
-            row.setting.setEnabled(not running and row.pending is None)
-
-        if row.pending == "start":
-            state, color = "Starting…", ""
-        elif row.pending == "stop":
-            state, color = "Stopping…", ""
-        elif running:
-            state, color = "Running", ""
-        elif row.error:
-            state, color = f"Failed: {row.error}", _ERROR_COLOR
-        else:
-            state, color = "Stopped", ""
-        _set_text(row.state, state)
-        style = f"color: {color};" if color else ""
-        if row.state.styleSheet() != style:
-            row.state.setStyleSheet(style)
-        row.state.setToolTip(state if row.error else "Stopped, starting, running or stopping")
-
-        if server is None:
-            _set_text(row.port, _NO_PORT)
-            _set_text(row.connections, "0")
-            _set_text(row.traffic, "")
-        else:
-            _set_text(row.port, str(server.port))
-            _set_text(row.connections, str(server.connections))
-            traffic = f"in {format_bytes(server.bytes_in)} · out {format_bytes(server.bytes_out)}"
-            if server.blocked:
-                traffic += " (blocked)"
-            _set_text(row.traffic, traffic)
-            tip = "Bytes the server received and sent since it started"
-            if server.blocked:
-                tip += f"; {server.blocked} connection(s) wait for the client to read"
-            if row.traffic.toolTip() != tip:
-                row.traffic.setToolTip(tip)
-        row.new_socket.setEnabled(running and row.pending is None)
-        tip = (
-            f"New socket to this server: {server.host} port {server.port}"
-            if server is not None
-            else "New socket to this server (start it first)"
-        )
-        if row.new_socket.toolTip() != tip:
-            row.new_socket.setToolTip(tip)

@@ -1,0 +1,62 @@
+"""Built-in test peers: something to talk to at once, and real targets for the tests.
+
+Each server is an asyncio server bound to 127.0.0.1 on a free port (port 0) by default:
+
+- ``echo``: sends back every byte it receives.
+- ``tls-echo``: the same over TLS 1.2 to 1.3. Its certificate comes from a private test CA,
+  "Socket Workbench Test CA", made with trustme on first use into the manager's directory and
+  reused while it stays valid; ``RunningServer.ca_file`` is what a client trusts
+  (``SecureOptions(ca_file=...)``).
+- ``discard``: RFC 863 — reads and drops.
+- ``chargen``: RFC 864 — "the data may be anything"; the recommended pattern is 72-character
+  lines of rotating printable ASCII, each starting one character further on. It writes only
+  while the transport's buffer is under its high-water mark, so a client that stops reading
+  stops the stream (TCP flow control, then ``pause_writing``) and memory stays bounded.
+- ``close-after``: echo until N bytes were received in all, then a clean close: FIN after the
+  echoed bytes (``write_eof``), reading and dropping until the client closes too, so the kernel
+  never turns the close into a reset because of unread bytes.
+- ``reset-after``: echo until N bytes were received, then ``SO_LINGER`` 0 and close: RST.
+  Echoed bytes still in flight when the reset leaves may be lost — that is what a reset does.
+- ``slow-drip``: one byte of a message every ``interval`` seconds, over and over.
+
+Every echoing server stops reading while its own writes are blocked, so a client that sends
+without reading cannot make it buffer without bound.
+
+The modules: ``spec`` (what to start), ``manager`` (``ServerManager``, ``RunningServer``),
+``peers`` (one protocol per kind) and ``certificates`` (the test CA). Importing this package
+does not import cryptography or trustme: the first tls-echo start does (see ``certificates``).
+"""
+
+from __future__ import annotations
+
+from workbench.net.servers.certificates import (
+    CA_COMMON_NAME,
+    CertificateFiles,
+    ensure_certificates,
+)
+from workbench.net.servers.manager import CLOSE_TIMEOUT, RunningServer, ServerManager
+from workbench.net.servers.peers import TLS_HANDSHAKE_TIMEOUT
+from workbench.net.servers.spec import (
+    CHARGEN_LINE_LENGTH,
+    KIND_DESCRIPTIONS,
+    SLOW_DRIP_MESSAGE,
+    ServerKind,
+    ServerSpec,
+    chargen_cycle,
+)
+
+__all__ = [
+    "CA_COMMON_NAME",
+    "CHARGEN_LINE_LENGTH",
+    "CLOSE_TIMEOUT",
+    "KIND_DESCRIPTIONS",
+    "SLOW_DRIP_MESSAGE",
+    "TLS_HANDSHAKE_TIMEOUT",
+    "CertificateFiles",
+    "RunningServer",
+    "ServerKind",
+    "ServerManager",
+    "ServerSpec",
+    "chargen_cycle",
+    "ensure_certificates",
+]

@@ -1,0 +1,261 @@
+"""The running servers and the manager that starts and stops them.
+
+No Qt here (the window lists these through ``workbench/ui/servers_panel.py``): the servers run
+on whatever loop is running, plain asyncio in tests or qasync in the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from workbench.core.events import Event
+from workbench.core.formatting import format_endpoint
+from workbench.net.servers.certificates import CertificateFiles, ensure_certificates
+from workbench.net.servers.peers import PEERS, Peer
+from workbench.net.servers.spec import ServerKind, ServerSpec
+
+__all__ = ["CLOSE_TIMEOUT", "RunningServer", "ServerManager"]
+
+_log = logging.getLogger("workbench.servers")
+
+#: How long ``stop()`` lets clients answer a close (a TLS close_notify) before it aborts them.
+CLOSE_TIMEOUT = 1.0
+
+
+def _server_context(files: CertificateFiles) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(str(files.cert_file), str(files.key_file))
+    return ctx
+
+
+class RunningServer:
+    """One started server and its live counters (read them; the server updates them).
+
+    ``connections`` counts open connections (a TLS one from its TCP accept), ``accepted`` all
+    of them since the start; ``bytes_in``/``bytes_out`` count payload bytes (plaintext for
+    tls-echo) received and handed to the transport; ``blocked`` is the number of connections
+    whose writes wait for the client to read.
+
+    Its life cycle (``listen``, ``close``) is ``ServerManager``'s to run: the manager also lists
+    the server and tells its listeners.
+    """
+
+    def __init__(
+        self,
+        spec: ServerSpec,
+        *,
+        ca_file: str | None,
+        ssl_context: ssl.SSLContext | None,
+        notify: Callable[[RunningServer], None],
+    ) -> None:
+        self.spec = spec
+        self.host = spec.host
+        self.port = spec.port
+        self.ca_file = ca_file
+        self.accepted = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.handshake_failures = 0
+        self.running = False
+        self._ssl_context = ssl_context
+        self._notify = notify
+        self._server: asyncio.Server | None = None
+        self._peers: set[Peer] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (
+            f"<RunningServer {self.kind.value} {format_endpoint(self.host, self.port)} {state} "
+            f"connections={self.connections} in={self.bytes_in} out={self.bytes_out}>"
+        )
+
+    @property
+    def kind(self) -> ServerKind:
+        return self.spec.kind
+
+    @property
+    def connections(self) -> int:
+        return len(self._peers)
+
+    @property
+    def blocked(self) -> int:
+        return sum(1 for peer in self._peers if peer.writing_paused)
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """What tls-echo's connections start TLS with; None for the other kinds."""
+        return self._ssl_context
+
+    # -- called by the connections -------------------------------------------------------
+
+    def admit(self, peer: Peer) -> bool:
+        """Register a new connection; False when the server is stopping (the caller aborts)."""
+        if not self.running:
+            return False
+        self._peers.add(peer)
+        self.accepted += 1
+        self._idle.clear()
+        self._notify(self)
+        return True
+
+    def release(self, peer: Peer) -> None:
+        """Forget a connection that closed (or never finished its TLS handshake)."""
+        if peer not in self._peers:
+            return
+        self._peers.discard(peer)
+        if not self._peers:
+            self._idle.set()
+        self._notify(self)
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def listen(self) -> None:
+        """Bind and listen; ``host`` and ``port`` then say where."""
+        loop = asyncio.get_running_loop()
+        factory = PEERS[self.spec.kind]
+        self.running = True
+        try:
+            server = await loop.create_server(lambda: factory(self), self.spec.host, self.spec.port)
+        except BaseException:
+            self.running = False
+            raise
+        self._server = server
+        self.host, self.port = server.sockets[0].getsockname()[:2]
+
+    async def close(self, timeout: float) -> None:
+        """Stop listening and close the connections, aborting those still open after
+        ``timeout`` seconds."""
+        # One closing task, whoever asks and however often; shielded, so a caller that is
+        # cancelled (a window closing its tasks) does not leave connections half closed.
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(
+                self._shut_down(timeout), name=f"stop {self.kind.value} server"
+            )
+            self._closing.add_done_callback(_log_failure)
+        await asyncio.shield(self._closing)
+
+    async def _shut_down(self, timeout: float) -> None:
+        self.running = False
+        if self._server is not None:
+            self._server.close()  # stop listening; accepted connections are ours to close
+        for peer in list(self._peers):
+            peer.shut()
+        if self._peers:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._idle.wait()
+            except TimeoutError:
+                # A TLS client that does not read never answers our close_notify.
+                for peer in list(self._peers):
+                    peer.abort()
+                async with asyncio.timeout(timeout):
+                    await self._idle.wait()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+
+class ServerManager:
+    """Starts and stops the built-in servers; tells listeners about every change.
+
+    ``cert_dir`` is where tls-echo keeps its test CA and certificate (the window passes its
+    config directory, tests a temporary one). Listeners (``add_listener(fn)``, ``fn(server)``)
+    hear about a start, a stop and every connection opened or closed — not about byte
+    counters, which change far too often: read those on a timer.
+
+        async with ServerManager(config_dir) as servers:
+            echo = await servers.start(ServerSpec(ServerKind.ECHO))
+            print(echo.port)
+    """
+
+    def __init__(self, cert_dir: Path, *, close_timeout: float = CLOSE_TIMEOUT) -> None:
+        self.cert_dir = Path(cert_dir)
+        self.close_timeout = close_timeout
+        self._servers: list[RunningServer] = []
+        self._changes: Event[RunningServer] = Event("servers.onChange")
+
+    def __repr__(self) -> str:
+        return f"<ServerManager {self._servers!r}>"
+
+    @property
+    def servers(self) -> list[RunningServer]:
+        """The servers started and not yet fully stopped, in start order (a copy)."""
+        return list(self._servers)
+
+    @property
+    def ca_file(self) -> Path:
+        """Where the test CA's certificate is (or will be, before the first tls-echo)."""
+        return CertificateFiles.in_directory(self.cert_dir).ca_file
+
+    def certificates(self) -> CertificateFiles:
+        """Create (or reuse) the test CA and the localhost certificate now."""
+        return ensure_certificates(self.cert_dir)
+
+    def find(self, kind: ServerKind | str) -> RunningServer | None:
+        """The first running server of a kind (not one that is stopping)."""
+        kind = ServerKind(kind)
+        return next((s for s in self._servers if s.kind is kind and s.running), None)
+
+    def add_listener(self, listener: Callable[[RunningServer], object]) -> None:
+        self._changes.add_listener(listener)
+
+    def remove_listener(self, listener: Callable[[RunningServer], object]) -> None:
+        self._changes.remove_listener(listener)
+
+    def _changed(self, server: RunningServer) -> None:
+        self._changes.dispatch(server)
+
+    async def start(self, spec: ServerSpec) -> RunningServer:
+        """Bind and listen; raises ``OSError`` when the address cannot be bound or, for
+        tls-echo, when the test CA cannot be written."""
+        ca_file: str | None = None
+        context: ssl.SSLContext | None = None
+        if spec.kind is ServerKind.TLS_ECHO:
+            files = self.certificates()
+            context = _server_context(files)
+            ca_file = str(files.ca_file)
+        server = RunningServer(spec, ca_file=ca_file, ssl_context=context, notify=self._changed)
+        await server.listen()
+        self._servers.append(server)
+        _log.info("started %r", server)
+        self._changed(server)
+        return server
+
+    async def stop(self, server: RunningServer) -> None:
+        """Stop listening and close the server's connections (FIN when nothing is pending,
+        else at once); returns when every one of them is closed."""
+        await server.close(self.close_timeout)
+        # Listed until closed, so that a stop_all() after a cancelled stop() waits for it.
+        if server in self._servers:
+            self._servers.remove(server)
+            _log.info("stopped %r", server)
+            self._changed(server)
+
+    async def stop_all(self) -> None:
+        servers = list(self._servers)
+        await asyncio.gather(*(self.stop(server) for server in servers))
+
+    async def __aenter__(self) -> ServerManager:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop_all()
