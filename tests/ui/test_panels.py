@@ -21,6 +21,7 @@ import trustme
 
 from tests.net.tls_peers import free_port
 from tests.ui.conftest import WAIT_MS
+from workbench.session import row_state
 from workbench.sockets import SocketInfo, TcpSockets
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels import (
@@ -275,7 +276,7 @@ def test_invalid_input_disables_connect_and_nothing_reaches_the_core(
     panel._connect_clicked()
     assert env.runner.running == 0
     assert env.calls("connect") == []
-    assert env.session.ui(sid).pending is None
+    assert not row_state(env.session.ui(sid)).busy
     assert not env.core_info(sid).connected
     assert panel.connectResult.text() == ""
     assert panel.recent_peers() == []
@@ -521,7 +522,9 @@ def test_verify_off_is_flagged_and_reported_not_verified(
     click_checkbox(qtbot, panel.verify)
     assert not panel.verify.isChecked()
     assert panel.verifyWarning.isVisible()
-    assert env.session.ui(sid).verify_off  # the session flags the socket's row
+    # Only the form says so: the row is flagged once TLS is up without checks, not while
+    # the socket is plain.
+    assert not env.session.ui(sid).verify_off
 
     # Another socket starts with verification on; coming back shows it off again.
     panel.set_socket(other)
@@ -655,7 +658,7 @@ def test_pause_button_toggles_the_core_paused_flag(qtbot: Any, env: Env, serve: 
     assert env.core_info(sid).paused
     assert panel.pauseButton.text() == "&Resume" and panel.pauseButton.isChecked()
     assert "Paused" in panel.pauseState.text()
-    assert env.session.ui(sid).user_paused
+    assert env.session.ui(sid).intent.paused
 
     qtbot.mouseClick(panel.pauseButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not env.core_info(sid).paused, timeout=WAIT_MS)
@@ -718,7 +721,8 @@ def test_tls_form_is_kept_per_socket_and_a_new_socket_starts_from_defaults(
     assert panel.serverName.text() == "first.example"
     assert panel.caFile.path() == str(ca_path)
     assert panel.clientCert.path() == panel.clientKey.path() == str(ca_path)
-    assert env.session.ui(first).verify_off and not env.session.ui(second).verify_off
+    # Drafts of plain sockets flag no row.
+    assert not env.session.ui(first).verify_off and not env.session.ui(second).verify_off
 
     panel.set_socket(second)
     assert panel.serverName.text() == "second.example" and panel.verify.isChecked()
