@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import TIMEOUT_SCALE
 from workbench.core.codecs import (
     LINE_ENDINGS,
     TEXT_ENCODINGS,
@@ -32,17 +30,14 @@ from workbench.core.codecs import (
     utf16_offset,
 )
 
-#: Bound for the 10 MB inputs. Measured: ~0.003-0.15 s (see benchmarks/capture_store.py);
-#: a Python loop per character takes several seconds, which is what this catches.
-LARGE_INPUT_SECONDS = 2.0 * TIMEOUT_SCALE
+#: The large inputs: what a 10 MB paste or capture gives the codecs. Their speed is measured
+#: by ``make bench`` (benchmarks/codecs.py), never here; these tests check what comes out.
 MB10 = 10_000_000
 
 
-def timed(fn: object, *args: object) -> tuple[object, float]:
+def run(fn: object, *args: object) -> object:
     assert callable(fn)
-    start = time.perf_counter()
-    result = fn(*args)
-    return result, time.perf_counter() - start
+    return fn(*args)
 
 
 # ----------------------------------------------------------------------------- InputError
@@ -186,16 +181,14 @@ def test_parse_hex_either_parses_or_points_inside_the_text(text: str) -> None:
         assert len(data) <= len(text) // 2
 
 
-def test_parse_hex_of_a_10_mb_paste_is_fast() -> None:
+def test_parse_hex_of_a_10_mb_paste_is_whole() -> None:
     data = os.urandom(MB10 // 3)
     text = hex_pairs(data)
-    result, took = timed(parse_hex, text)
+    result = run(parse_hex, text)
     assert result == data
-    assert took < LARGE_INPUT_SECONDS
     prefixed = ", ".join(f"0x{pair}" for pair in hex_pairs(data[: MB10 // 6]).split())
-    result, took = timed(parse_hex, prefixed)
+    result = run(parse_hex, prefixed)
     assert result == data[: MB10 // 6]
-    assert took < LARGE_INPUT_SECONDS
     with pytest.raises(InputError) as caught:
         parse_hex(text + " 6")
     assert caught.value.position == len(text) + 1
@@ -293,16 +286,14 @@ def test_parse_escaped_either_parses_or_points_at_a_backslash_or_bad_digit(text:
         assert text[error.position] == "\\" or "not a hex digit" in error.reason
 
 
-def test_parse_escaped_of_10_mb_is_fast() -> None:
+def test_parse_escaped_of_10_mb_is_whole() -> None:
     data = os.urandom(MB10 // 3)
     text = escape_bytes(data)  # about 9 M characters, most of them in escapes
-    result, took = timed(parse_escaped, text)
+    result = run(parse_escaped, text)
     assert result == data
-    assert took < LARGE_INPUT_SECONDS
     plain = "The quick brown fox \u00e9\u20ac\n" * (MB10 // 25)
-    result, took = timed(parse_escaped, plain)
+    result = run(parse_escaped, plain)
     assert result == plain.encode()
-    assert took < LARGE_INPUT_SECONDS
 
 
 # ----------------------------------------------------------------------------- encode_text
@@ -486,24 +477,22 @@ UNDECODABLE = {"UTF-8": b"\xff", "Latin-1": b"\x85", "ASCII": b"\xff",
 
 
 @pytest.mark.parametrize("encoding", TEXT_ENCODINGS)
-def test_decode_visible_of_10_mb_is_fast(encoding: str) -> None:
+def test_decode_visible_of_10_mb_is_whole(encoding: str) -> None:
     # Text with NULs, CRs and an undecodable sequence on every line.
     line = "The quick brown fox \x00 jumps over the lazy dog \u00e9\u20ac.\r\n"
     chunk = line.encode(encoding, "replace") + UNDECODABLE[encoding]
     data = chunk * (MB10 // len(chunk))
-    text, took = timed(decode_visible, data, encoding)
+    text = run(decode_visible, data, encoding)
     assert isinstance(text, str)
     assert text.count("\u2400") == text.count("\u240d") == MB10 // len(chunk)
     assert "\\x" in text
-    assert took < LARGE_INPUT_SECONDS
 
 
 @pytest.mark.parametrize("encoding", TEXT_ENCODINGS)
-def test_decode_visible_of_10_mb_of_random_bytes_is_bounded(encoding: str) -> None:
+def test_decode_visible_of_10_mb_of_random_bytes_is_whole(encoding: str) -> None:
     data = os.urandom(MB10)
-    text, took = timed(decode_visible, data, encoding)
+    text = run(decode_visible, data, encoding)
     assert isinstance(text, str)
-    assert took < 2 * LARGE_INPUT_SECONDS
 
 
 @given(st.text())
