@@ -63,7 +63,7 @@ def row_state(window: MainWindow, sid: int) -> str:
 
 
 def show_tab(window: MainWindow, panel: QWidget) -> None:
-    window.tabs.setCurrentIndex(window.tabs.indexOf(window._scroll_of(panel)))
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.tabs.scroll_of(panel)))
 
 
 def new_socket(qtbot: Any, window: MainWindow) -> int:
@@ -592,10 +592,10 @@ def test_toolbar_connect_and_context_menu(
     sid = new_socket(qtbot, window)
     type_into(qtbot, child(window, "connectAddress", QComboBox), "127.0.0.1")
     type_into(qtbot, child(window, "connectPort", QLineEdit), str(echo_server.port))
-    window.tabs.setCurrentIndex(window.tabs.indexOf(window._scroll_of(window.tcp_panel)))
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.tabs.scroll_of(window.tcp_panel)))
     action(window, "connectAction").trigger()
     qtbot.waitUntil(lambda: window.session.state_text(sid) == "Connected", timeout=WAIT_MS)
-    assert window.tabs.currentWidget() is window._scroll_of(window.connect_panel)
+    assert window.tabs.currentWidget() is window.tabs.scroll_of(window.connect_panel)
     qtbot.waitUntil(lambda: not action(window, "connectAction").isEnabled(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: action(window, "secureAction").isEnabled(), timeout=WAIT_MS)
     menu = window.table_menu()  # popup() itself needs a real display (offscreen warns)

@@ -1,0 +1,170 @@
+"""The current socket: the one the panels, the data pane and the composer show.
+
+It is the socket table's current row; a new socket becomes current at once, and when the
+current socket is closed the table's next current row follows. Whatever is current, the
+actions and the data pane's note follow its state.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from workbench.ui.bridge import SocketSession
+from workbench.ui.composer import SendComposer
+from workbench.ui.data_view import DataPane
+from workbench.ui.socket_table import SocketTable
+from workbench.ui.socket_tabs import SocketTabs
+from workbench.ui.window_actions import WindowActions, action_states
+
+__all__ = ["CurrentSocket"]
+
+
+class CurrentSocket(QObject):
+    """Signals:
+    changed(object): the current socket id (``int`` or ``None``).
+    """
+
+    changed = Signal(object)
+
+    def __init__(
+        self,
+        session: SocketSession,
+        table: SocketTable,
+        tabs: SocketTabs,
+        data_pane: DataPane,
+        composer: SendComposer,
+        actions: WindowActions,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._table = table
+        self._tabs = tabs
+        self._data_pane = data_pane
+        self._composer = composer
+        self._actions = actions
+        self._sid: int | None = None
+        table.currentSocketChanged.connect(self._follow)
+        table.selectedSocketsChanged.connect(self.update_actions)
+        session.socketAdded.connect(self._added)
+        session.socketRemoved.connect(self._removed)
+        session.socketChanged.connect(self._changed)
+        session.dataArrived.connect(self._data_arrived)
+
+    @property
+    def sid(self) -> int | None:
+        return self._sid
+
+    def selected(self) -> list[int]:
+        """The selected rows' sockets, or else the current socket."""
+        sids = self._table.selected_ids()
+        if not sids and self._sid is not None:
+            sids = [self._sid]
+        return sids
+
+    def select(self, sid: int | None) -> None:
+        """Make ``sid`` the current (and only selected) row; ``None``: no socket."""
+        if sid is None:
+            self._table.clearSelection()
+            self._follow(None)
+        else:
+            self._table.select_id(sid)
+
+    def _follow(self, sid: int | None) -> None:
+        if sid is not None and sid not in self._session:
+            sid = None
+        changed = sid != self._sid
+        self._sid = sid
+        for panel in self._tabs.panels:
+            if panel.socket_id() != sid:
+                panel.set_socket(sid)
+        self._data_pane.set_store(self._session.captures(sid) if sid is not None else None)
+        self.update_note()
+        # A file send keeps going to the socket it started on.
+        self._composer.send_chunk = (
+            functools.partial(self._session.sockets.send, sid) if sid is not None else None
+        )
+        self._data_pane.setEnabled(sid is not None)
+        self.update_actions()
+        if changed:
+            self.changed.emit(sid)
+
+    # -- the session's signals --------------------------------------------------------------
+
+    def _added(self, sid: int) -> None:
+        self.select(sid)
+
+    def _removed(self, sid: int) -> None:
+        if sid != self._sid:
+            return
+        # The table already dropped the row; its new current row (if any) follows.
+        self._data_pane.set_store(None)
+        next_sid = self._table.current_id()
+        if next_sid is not None and next_sid != sid:
+            self.select(next_sid)
+        else:
+            self._follow(None)
+
+    def _changed(self, sid: int) -> None:
+        if sid == self._sid:
+            self.update_actions()
+            self.update_note()
+
+    def _data_arrived(self, sid: int) -> None:
+        if sid == self._sid:
+            self._data_pane.view.notify_grew()
+
+    # -- its data ---------------------------------------------------------------------------
+
+    def clear_data(self) -> None:
+        """Forget the captured data (Clear data): the view shows the new, empty capture."""
+        sid = self._sid
+        if sid is None:
+            return
+        self._data_pane.set_store(None)
+        self._data_pane.set_store(self._session.clear_capture(sid))
+        self.update_note()
+
+    def save_data(self) -> QFileDialog | None:
+        """The data pane's save dialog (non-modal), for the socket's own file name."""
+        if self._sid is None:
+            return None
+        dialog: QFileDialog = self._data_pane.save_data_dialog()
+        dialog.selectFile(f"socket-{self._sid}.bin")
+        return dialog
+
+    def copy_as_text(self) -> bool:
+        """Copy the selection (or all the data) as text; False without a current socket."""
+        if self._sid is None:
+            return False
+        self._data_pane.view.copy_as_text()
+        return True
+
+    def copy_as_hex(self) -> bool:
+        if self._sid is None:
+            return False
+        self._data_pane.view.copy_as_hex()
+        return True
+
+    # -- what follows its state -------------------------------------------------------------
+
+    def update_note(self) -> None:
+        """The data pane's standing note: the capture limit was reached (non-modal)."""
+        record = self._session.ui(self._sid) if self._sid is not None else None
+        if record is not None and record.capture_stopped is not None:
+            self._data_pane.set_note(
+                f"The capture stopped: {record.capture_stopped}. Later bytes are counted, not "
+                "kept; Clear data starts recording again."
+            )
+        else:
+            self._data_pane.set_note("")
+
+    def update_actions(self, *_args: object) -> None:
+        current = self._session.ui(self._sid) if self._sid is not None else None
+        selected = [self._session.info(sid) for sid in self.selected()]
+        states = action_states(current, selected)
+        self._actions.update(states)
+        self._composer.set_target_available(states.send)

@@ -1,0 +1,136 @@
+"""The socket table: one row per socket, sorted through a proxy, several rows selectable.
+
+Its columns are sized once, from the font, to what they usually show, and ordered for a
+glance: the state and its TLS, where each socket goes and how much moved.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
+
+from workbench.ui.socket_model import SOCKET_ID_ROLE, Column, SocketSortProxy, SocketTableModel
+
+__all__ = ["SocketTable"]
+
+#: The visual order of the columns.
+COLUMN_ORDER = (
+    Column.ID,
+    Column.NAME,
+    Column.STATE,
+    Column.TLS,
+    Column.PEER,
+    Column.RECEIVED,
+    Column.SENT,
+    Column.LOCAL,
+    Column.BUFFER,
+    Column.PERSISTENT,
+)
+
+
+class SocketTable(QTableView):
+    """Signals:
+    currentSocketChanged(object): the current row's socket id (``int`` or ``None``).
+    selectedSocketsChanged(): the selection changed.
+    """
+
+    currentSocketChanged = Signal(object)
+    selectedSocketsChanged = Signal()
+
+    def __init__(
+        self, model: SocketTableModel, proxy: SocketSortProxy, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._proxy = proxy
+        self.setObjectName("socketTable")
+        self.setAccessibleName("Sockets")
+        self.setToolTip(
+            "Every socket: select one to see its panels and data; select several "
+            "to pause, disconnect or close them together"
+        )
+        self.setModel(proxy)
+        self.setSortingEnabled(True)
+        self.sortByColumn(Column.ID, Qt.SortOrder.AscendingOrder)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._size_columns()
+        for visual, column in enumerate(COLUMN_ORDER):
+            header.moveSection(header.visualIndex(column), visual)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.selectionModel().selectionChanged.connect(self._selection_changed)
+
+    def _size_columns(self) -> None:
+        fm = self.fontMetrics()
+        bold_font = QFont(self.font())
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)  # the State column is bold
+        pad = fm.horizontalAdvance("x") + 12
+        icon = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        samples = {
+            Column.ID: (fm, "888"),
+            Column.NAME: (fm, "tls-echo·"),
+            # Long states ("Error: CONNECTION_REFUSED") elide; the tooltip has them in full.
+            Column.STATE: (bold, "TLS 1.3 (unverified)"),
+            Column.LOCAL: (fm, "127.0.0.1:65535"),
+            Column.PEER: (fm, "127.0.0.1:65535"),
+            Column.TLS: (fm, "TLS 1.3 ·"),
+            Column.RECEIVED: (fm, "1023.9 MiB"),
+            Column.SENT: (fm, "1023.9 MiB"),
+            Column.BUFFER: (fm, "4096 (default)"),
+            Column.PERSISTENT: (fm, "Persistent"),
+        }
+        header = self.horizontalHeader()
+        for column, (metrics, sample) in samples.items():
+            # the row's icons (⚠, ✖) and their spacing
+            extra = icon + 8 if column in (Column.STATE, Column.TLS) else 0
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + pad + extra)
+
+    # -- selection, in socket ids -------------------------------------------------------------
+
+    def current_id(self) -> int | None:
+        """The socket of the current row (the one the panels show), if any."""
+        return _socket_id(self.selectionModel().currentIndex())
+
+    def selected_ids(self) -> list[int]:
+        """The sockets of the selected rows, in id order."""
+        rows = self.selectionModel().selectedRows()
+        return sorted({sid for index in rows if (sid := _socket_id(index)) is not None})
+
+    def select_id(self, sid: int) -> bool:
+        """Make ``sid``'s row the current and only selected one, scrolled into view; False
+        when the table has no such row."""
+        row = self._model.row_of(sid)
+        if row is None:
+            return False
+        index = self._proxy.mapFromSource(self._model.index(row, 0))
+        self.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.scrollTo(index)
+        return True
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.currentSocketChanged.emit(_socket_id(current))
+
+    def _selection_changed(self, *_args: object) -> None:
+        self.selectedSocketsChanged.emit()
+
+
+def _socket_id(index: QModelIndex) -> int | None:
+    sid = index.data(SOCKET_ID_ROLE) if index.isValid() else None
+    return int(sid) if sid is not None else None

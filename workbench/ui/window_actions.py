@@ -1,0 +1,334 @@
+"""The window's actions, its menus and toolbar, and the socket table's context menu.
+
+Every action acts on the selected sockets (Pause/Resume, Disconnect and Close act on all of
+them) or on the current one; which of them apply is decided by ``action_states``, from the
+sockets' state alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableView, QToolBar
+
+from workbench.session import SocketRecord, row_state
+from workbench.session.settings import THEMES
+from workbench.sockets import SocketInfo
+
+__all__ = ["ActionStates", "ActionTarget", "WindowActions", "action_states", "all_paused"]
+
+_SP = QStyle.StandardPixmap
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionStates:
+    """Which actions apply now."""
+
+    connect: bool
+    secure: bool
+    #: Pause/Resume, Disconnect and Close: there are sockets to act on.
+    selection: bool
+    #: Clear, Save and the copies: there is a current socket (and its data).
+    current: bool
+    #: every selected socket is paused: Pause reads Resume.
+    resume: bool
+    #: the current socket is connected: the composer can send.
+    send: bool
+
+
+def all_paused(infos: Sequence[SocketInfo | None]) -> bool:
+    return bool(infos) and all(info is not None and info.paused for info in infos)
+
+
+def action_states(
+    current: SocketRecord | None, selected: Sequence[SocketInfo | None]
+) -> ActionStates:
+    """What applies to ``current`` (the socket the panels show) and ``selected`` (the infos of
+    the sockets the table's actions act on)."""
+    info = current.info if current is not None else None
+    connected = info is not None and info.connected
+    busy = current is not None and row_state(current).busy
+    return ActionStates(
+        connect=current is not None and not connected and not busy,
+        secure=info is not None and connected and info.tls is None and not busy,
+        selection=bool(selected),
+        current=current is not None,
+        resume=all_paused(selected),
+        send=connected,
+    )
+
+
+class ActionTarget(Protocol):
+    """What the actions call: the window's commands."""
+
+    def new_socket(self, *args: Any) -> object: ...
+    def connect_current(self, *args: Any) -> object: ...
+    def secure_current(self, *args: Any) -> object: ...
+    def toggle_pause(self, *args: Any) -> object: ...
+    def disconnect_selected(self, *args: Any) -> object: ...
+    def close_selected(self, *args: Any) -> object: ...
+    def clear_data(self, *args: Any) -> object: ...
+    def save_data(self, *args: Any) -> object: ...
+    def copy_as_text(self, *args: Any) -> object: ...
+    def copy_as_hex(self, *args: Any) -> object: ...
+    def show_servers(self, *args: Any) -> object: ...
+    def show_about(self, *args: Any) -> object: ...
+    def set_theme(self, theme: str) -> None: ...
+    def close(self) -> bool: ...
+
+
+class WindowActions:
+    """The actions (children of the window, which holds their shortcuts), the menus, the
+    toolbar and the table's context menu, which all share them."""
+
+    def __init__(self, window: QMainWindow, target: ActionTarget, theme: str) -> None:
+        self._window = window
+        self._build_socket_actions(target)
+        self._build_data_actions(target)
+        self._build_window_actions(target)
+        self._build_theme_actions(target, theme)
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        tip: str,
+        slot: Callable[..., object],
+        shortcut: str | QKeySequence.StandardKey | None = None,
+        icon: QStyle.StandardPixmap | None = None,
+    ) -> QAction:
+        action = QAction(text, self._window)
+        action.setObjectName(name)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})")
+        if icon is not None:
+            action.setIcon(self._window.style().standardIcon(icon))
+        action.triggered.connect(slot)
+        self._window.addAction(action)
+        return action
+
+    def _build_socket_actions(self, t: ActionTarget) -> None:
+        a = self._action
+        self.new_action = a(
+            "newSocketAction",
+            "&New socket",
+            "Create a new TCP socket",
+            t.new_socket,
+            "Ctrl+N",
+            _SP.SP_FileIcon,
+        )
+        self.connect_action = a(
+            "connectAction",
+            "&Connect",
+            "Connect the selected socket to the address on the Connect tab",
+            t.connect_current,
+            "Ctrl+K",
+            _SP.SP_MediaPlay,
+        )
+        self.secure_action = a(
+            "secureAction",
+            "&Secure",
+            "Start TLS on the selected socket with the TLS tab's settings",
+            t.secure_current,
+            "Ctrl+Shift+S",
+            _SP.SP_DialogApplyButton,
+        )
+        self.pause_action = a(
+            "pauseAction",
+            "&Pause",
+            "Pause or resume receiving on the selected sockets",
+            t.toggle_pause,
+            "Ctrl+P",
+            _SP.SP_MediaPause,
+        )
+        self.disconnect_action = a(
+            "disconnectAction",
+            "&Disconnect",
+            "Disconnect the selected sockets (they stay in the table)",
+            t.disconnect_selected,
+            "Ctrl+D",
+            _SP.SP_MediaStop,
+        )
+        self.close_action = a(
+            "closeSocketAction",
+            "C&lose socket",
+            "Close the selected sockets at once (no confirmation)",
+            t.close_selected,
+            QKeySequence.StandardKey.Delete,
+            _SP.SP_DialogCloseButton,
+        )
+
+    def _build_data_actions(self, t: ActionTarget) -> None:
+        a = self._action
+        self.clear_action = a(
+            "clearDataAction",
+            "Clear &data",
+            "Forget the selected socket's captured data",
+            t.clear_data,
+            "Ctrl+L",
+            _SP.SP_DialogResetButton,
+        )
+        self.save_action = a(
+            "saveDataAction",
+            "&Save data…",
+            "Save the selected socket's data as raw bytes or a hex dump",
+            t.save_data,
+            QKeySequence.StandardKey.Save,
+            _SP.SP_DialogSaveButton,
+        )
+        self.copy_text_action = a(
+            "copyAsTextAction",
+            "Copy as &text",
+            "Copy the selection (or all the data) as text",
+            t.copy_as_text,
+            "Ctrl+Shift+C",
+        )
+        self.copy_hex_action = a(
+            "copyAsHexAction",
+            "Copy as &hex",
+            "Copy the selection (or all the data) as hex byte pairs",
+            t.copy_as_hex,
+            "Ctrl+Shift+H",
+        )
+
+    def _build_window_actions(self, t: ActionTarget) -> None:
+        a = self._action
+        self.quit_action = a(
+            "quitAction",
+            "&Quit",
+            "Close all sockets and quit",
+            t.close,
+            QKeySequence.StandardKey.Quit,
+        )
+        self.servers_action = a(
+            "localServersAction",
+            "&Local servers",
+            "Built-in echo, TLS echo, chargen and other test servers",
+            t.show_servers,
+            "Ctrl+Shift+L",
+        )
+        self.about_action = a(
+            "aboutAction", "&About Socket Workbench", "Versions and licence", t.show_about
+        )
+
+    def _build_theme_actions(self, t: ActionTarget, current: str) -> None:
+        self.theme_group = QActionGroup(self._window)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in THEMES:
+            action = QAction(theme.capitalize(), self._window, checkable=True)
+            action.setObjectName(f"theme{theme.capitalize()}Action")
+            action.setToolTip(f"Use the {theme} theme")
+            action.setChecked(theme == current)
+            action.triggered.connect(lambda _checked=False, name=theme: t.set_theme(name))
+            self.theme_group.addAction(action)
+            self.theme_actions[theme] = action
+
+    # -- where the actions show -------------------------------------------------------------
+
+    def build_menus(self, call_log_dock: QDockWidget) -> None:
+        bar = self._window.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.new_action, self.close_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.copy_text_action, self.copy_hex_action])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.clear_action)
+        socket_menu = bar.addMenu("&Socket")
+        socket_menu.addActions([self.new_action, *self._socket_actions()])
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(call_log_dock.toggleViewAction())
+        theme_menu = view_menu.addMenu("&Theme")
+        theme_menu.addActions(list(self.theme_actions.values()))
+        self.view_menu = view_menu
+        tools_menu = bar.addMenu("&Tools")
+        tools_menu.addAction(self.servers_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        for menu in (file_menu, edit_menu, socket_menu, view_menu, tools_menu, help_menu):
+            menu.setToolTipsVisible(True)
+
+    def add_view_toggle(self, action: QAction) -> None:
+        """Put a dock's show/hide action in the View menu, after the call log's."""
+        self.view_menu.insertAction(self.view_menu.actions()[1], action)
+
+    def build_toolbar(self) -> None:
+        toolbar = QToolBar("Main toolbar", self._window)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setAccessibleName("Main toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setMovable(False)
+        toolbar.addActions([self.new_action, *self._socket_actions()])
+        toolbar.addSeparator()
+        toolbar.addActions(self._data_actions())
+        self._window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+    def attach_table(self, table: QTableView) -> None:
+        """Close's shortcut (Delete) on the table, and the table's context menu."""
+        # Delete acts on the table only: in a text field it deletes characters.
+        self.close_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._window.removeAction(self.close_action)
+        table.addAction(self.close_action)
+        self._table = table
+        table.customContextMenuRequested.connect(self._popup_table_menu)
+
+    def table_menu(self) -> QMenu:
+        """The socket table's context menu (the same actions as the toolbar)."""
+        menu = QMenu(self._window)
+        menu.setObjectName("socketContextMenu")
+        menu.setToolTipsVisible(True)
+        menu.addActions(self._socket_actions())
+        menu.addSeparator()
+        menu.addActions(self._data_actions())
+        menu.addSeparator()
+        menu.addAction(self.new_action)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        return menu
+
+    def _popup_table_menu(self, pos: QPoint) -> None:
+        self.table_menu().popup(self._table.viewport().mapToGlobal(pos))
+
+    def _socket_actions(self) -> list[QAction]:
+        return [
+            self.connect_action,
+            self.secure_action,
+            self.pause_action,
+            self.disconnect_action,
+            self.close_action,
+        ]
+
+    def _data_actions(self) -> list[QAction]:
+        return [self.clear_action, self.save_action, self.copy_text_action, self.copy_hex_action]
+
+    # -- state ------------------------------------------------------------------------------
+
+    def update(self, states: ActionStates) -> None:
+        self.connect_action.setEnabled(states.connect)
+        self.secure_action.setEnabled(states.secure)
+        for action in (self.disconnect_action, self.close_action, self.pause_action):
+            action.setEnabled(states.selection)
+        self.pause_action.setText("&Resume" if states.resume else "&Pause")
+        self.pause_action.setIcon(
+            self._window.style().standardIcon(
+                _SP.SP_MediaPlay if states.resume else _SP.SP_MediaPause
+            )
+        )
+        for action in self._data_actions():
+            action.setEnabled(states.current)
+
+    def check_theme(self, theme: str) -> None:
+        if theme in self.theme_actions:
+            self.theme_actions[theme].setChecked(True)

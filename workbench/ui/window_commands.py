@@ -1,0 +1,135 @@
+"""What the window asks of sockets: each command starts ONE coroutine through the
+``TaskRunner`` (none once the window is closing), and says in the status bar how it went.
+
+Pause/Resume, Disconnect and Close act on every selected socket; Send on the current one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from workbench.core.formatting import describe_result, format_endpoint
+from workbench.sockets import SecureOptions, SocketNotFoundError, SocketProperties
+from workbench.ui.bridge import SocketSession, TaskRunner
+from workbench.ui.current_socket import CurrentSocket
+from workbench.ui.socket_tabs import SocketTabs
+from workbench.ui.window_actions import all_paused
+
+__all__ = ["SocketCommands"]
+
+#: ``showMessage(text, timeout_ms)`` of the window's status bar.
+ShowMessage = Callable[[str, int], object]
+
+
+async def _each(sids: Sequence[int], call: Callable[[int], Awaitable[object]]) -> None:
+    """``call`` each socket in turn; one closed meanwhile is skipped (there is nothing left to
+    do to it)."""
+    for sid in sids:
+        with contextlib.suppress(SocketNotFoundError):
+            await call(sid)
+
+
+class SocketCommands:
+    def __init__(
+        self,
+        session: SocketSession,
+        runner: TaskRunner,
+        current: CurrentSocket,
+        tabs: SocketTabs,
+        show_message: ShowMessage,
+    ) -> None:
+        self._session = session
+        self._sockets = session.sockets
+        self._runner = runner
+        self._current = current
+        self._tabs = tabs
+        self._show_message = show_message
+        self._stopped = False
+
+    def stop(self) -> None:
+        """The window is closing: start nothing more."""
+        self._stopped = True
+
+    def start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
+        if self._stopped:
+            coro.close()
+            return None
+        task: asyncio.Task[Any] = self._runner.start(coro, name=name)
+        return task
+
+    # -- creating ---------------------------------------------------------------------------
+
+    def new_socket(self) -> asyncio.Task[Any] | None:
+        return self.start(self._sockets.create(), "create")
+
+    def new_socket_to(
+        self, host: str, port: int, kind: str = "", ca_file: str | None = None
+    ) -> asyncio.Task[Any] | None:
+        """A socket named ``kind`` (if any) with its Connect tab filled in; a ``tls-echo`` one
+        also gets ``ca_file`` (the built-in servers' test CA) on its TLS tab."""
+        return self.start(
+            self._new_socket_to(host, port, kind, ca_file),
+            f"new socket to {format_endpoint(host, port)}",
+        )
+
+    async def _new_socket_to(self, host: str, port: int, kind: str, ca_file: str | None) -> int:
+        sid: int = (await self._sockets.create(SocketProperties(name=kind or None))).socket_id
+        if kind == "tls-echo" and ca_file is not None:
+            self._session.set_intent(sid, secure=SecureOptions(ca_file=ca_file))
+            if sid == self._current.sid:
+                self._tabs.tls_panel.set_ca_file(ca_file)
+        self.prefill_peer(sid, host, port)
+        if sid == self._current.sid:
+            self._tabs.show_panel(self._tabs.connect_panel)
+        return sid
+
+    def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None:
+        """Remember where ``sid`` should connect; the Connect tab shows it."""
+        self._session.set_intent(sid, peer=(host, port, dns))
+        if sid == self._current.sid:
+            self._tabs.show_peer(host, port, dns)
+
+    # -- the selected sockets ---------------------------------------------------------------
+
+    def toggle_pause(self) -> asyncio.Task[Any] | None:
+        """Pause the selected sockets, or resume them when every one of them is paused."""
+        sids = self._current.selected()
+        if not sids:
+            return None
+        pause = not all_paused([self._session.info(sid) for sid in sids])
+
+        async def run() -> None:
+            await _each(sids, lambda sid: self._sockets.set_paused(sid, pause))
+            if self._current.sid in sids:
+                self._tabs.tcp_panel.refresh()
+
+        return self.start(run(), "pause" if pause else "resume")
+
+    def disconnect_selected(self) -> asyncio.Task[Any] | None:
+        sids = self._current.selected()
+        return self.start(_each(sids, self._sockets.disconnect), "disconnect") if sids else None
+
+    def close_selected(self) -> asyncio.Task[Any] | None:
+        sids = self._current.selected()
+        return self.start(_each(sids, self._sockets.close), "close") if sids else None
+
+    # -- the current socket -----------------------------------------------------------------
+
+    def send(self, data: bytes) -> asyncio.Task[Any] | None:
+        sid = self._current.sid
+        if sid is None:
+            return None
+        return self.start(self._send(sid, data), f"send (socket {sid})")
+
+    async def _send(self, sid: int, data: bytes) -> None:
+        try:
+            info = await self._sockets.send(sid, data)
+        except SocketNotFoundError:
+            return
+        if info.result_code:
+            self._show_message(f"send on socket {sid}: {describe_result(info.result_code)}", 8000)
+        else:
+            self._show_message(f"Sent {len(data)} bytes on socket {sid}", 3000)
