@@ -1,6 +1,7 @@
-"""The send composer (workbench/ui/composer.py): exact bytes per mode and line ending, invalid
-input refused with an underline and a reason, history, a 10 MB paste, and Send file… with
-progress and cancel."""
+"""The send composer (workbench/ui/composer.py and its parts): exact bytes per mode and line
+ending, invalid input refused with an underline and a reason, history, a 10 MB paste, and Send
+file… with progress and cancel. (The Qt-free halves have their own tests:
+tests/core/test_compose.py and tests/session/test_file_send.py.)"""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from tests.conftest import TIMEOUT
 from workbench.core.types import SendInfo
+from workbench.session import file_send as file_send_module
 from workbench.ui import composer as composer_module
 from workbench.ui.bridge import TaskRunner
 from workbench.ui.composer import SendComposer
@@ -84,9 +86,7 @@ def test_each_mode_and_line_ending_sends_exact_bytes(
     assert blocker.args == [expected]
 
 
-def test_ctrl_enter_sends_and_enter_makes_a_new_line(
-    qtbot: Any, composer: SendComposer
-) -> None:
+def test_ctrl_enter_sends_and_enter_makes_a_new_line(qtbot: Any, composer: SendComposer) -> None:
     sent = Sent(composer)
     type_in(qtbot, composer, "one")
     qtbot.keyClick(composer.input, Qt.Key.Key_Return)
@@ -113,15 +113,22 @@ def underline(c: SendComposer) -> tuple[int, int] | None:
     return sel.cursor.selectionStart(), sel.cursor.selectionEnd()
 
 
-@pytest.mark.parametrize(("mode", "text", "where", "span"), [
-    ("Hex", "68 65 6g 6c", "position 7", (7, 8)),
-    ("Hex", "68 656", "position 5", (5, 6)),
-    ("Escaped", r"ok\q", "position 2", (2, 4)),
-    ("Escaped", "x\\x4", "position 1", (1, 4)),
-    ("Hex", "\U0001f600 zz", "position 0", (0, 2)),  # an emoji is 2 UTF-16 units in Qt
-])
+@pytest.mark.parametrize(
+    ("mode", "text", "where", "span"),
+    [
+        ("Hex", "68 65 6g 6c", "position 7", (7, 8)),
+        ("Hex", "68 656", "position 5", (5, 6)),
+        ("Escaped", r"ok\q", "position 2", (2, 4)),
+        ("Escaped", "x\\x4", "position 1", (1, 4)),
+        ("Hex", "\U0001f600 zz", "position 0", (0, 2)),  # an emoji is 2 UTF-16 units in Qt
+    ],
+)
 def test_invalid_input_is_underlined_explained_and_not_sent(
-    qtbot: Any, composer: SendComposer, mode: str, text: str, where: str,
+    qtbot: Any,
+    composer: SendComposer,
+    mode: str,
+    text: str,
+    where: str,
     span: tuple[int, int],
 ) -> None:
     sent = Sent(composer)
@@ -295,7 +302,10 @@ def runner(qloop: asyncio.AbstractEventLoop) -> Iterator[TaskRunner]:
 
 
 def test_send_file_streams_in_chunks_with_progress(
-    qtbot: Any, composer: SendComposer, runner: TaskRunner, big_file: Path,
+    qtbot: Any,
+    composer: SendComposer,
+    runner: TaskRunner,
+    big_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reads: list[int] = []
@@ -315,7 +325,7 @@ def test_send_file_streams_in_chunks_with_progress(
         def __exit__(self, *exc: object) -> None:
             self._f.close()
 
-    monkeypatch.setattr(composer_module, "open", CountingFile, raising=False)
+    monkeypatch.setattr(file_send_module, "open", CountingFile, raising=False)
     peer = FakePeer()
     composer.runner = runner
     composer.send_chunk = peer.send_chunk
@@ -407,13 +417,19 @@ def test_a_lone_surrogate_is_refused_with_a_message_not_dropped(
 
 
 def test_send_file_progress_text_fits_the_bar(
-    qtbot: Any, composer: SendComposer, runner: TaskRunner, big_file: Path,
+    qtbot: Any,
+    composer: SendComposer,
+    runner: TaskRunner,
+    big_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A file of nearly 1 TiB, as far as the progress text is concerned.
     real_getsize = os.path.getsize
-    monkeypatch.setattr(os.path, "getsize", lambda p: 1023 * 2**30 + 2**29
-                        if str(p) == str(big_file) else real_getsize(p))
+    monkeypatch.setattr(
+        os.path,
+        "getsize",
+        lambda p: 1023 * 2**30 + 2**29 if str(p) == str(big_file) else real_getsize(p),
+    )
     peer = FakePeer(cancel_after=2)
     peer.composer = composer
     composer.runner = runner
@@ -422,8 +438,13 @@ def test_send_file_progress_text_fits_the_bar(
 
     def seen(_sent: int, _size: int) -> None:
         bar = composer.progress
-        texts.append((bar.text(), bar.fontMetrics().horizontalAdvance(bar.text()),
-                      bar.contentsRect().width()))
+        texts.append(
+            (
+                bar.text(),
+                bar.fontMetrics().horizontalAdvance(bar.text()),
+                bar.contentsRect().width(),
+            )
+        )
 
     composer.fileSendProgress.connect(seen)
     with qtbot.waitSignal(composer.fileSendFinished, timeout=WAIT_MS):

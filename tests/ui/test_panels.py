@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QWidget
 import pytest
 import trustme
 
+from tests.net.peers import ControlledServer
 from tests.net.tls_peers import free_port
 from tests.ui.conftest import WAIT_MS
-from workbench.session import row_state
+from workbench.session.record import RowState, row_state
 from workbench.sockets import SocketInfo, TcpSockets
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels import (
@@ -57,9 +58,7 @@ class EchoServer:
         self.writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> EchoServer:
-        self.server = await asyncio.start_server(
-            self._handle, "127.0.0.1", 0, ssl=self.context
-        )
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.context)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -140,7 +139,8 @@ class Env:
 
     def calls(self, method: str) -> list[str]:
         return [
-            e.text for e in self.session.call_log.entries()
+            e.text
+            for e in self.session.call_log.entries()
             if e.text.startswith(f"chrome.sockets.tcp.{method}(")
         ]
 
@@ -276,7 +276,7 @@ def test_invalid_input_disables_connect_and_nothing_reaches_the_core(
     panel._connect_clicked()
     assert env.runner.running == 0
     assert env.calls("connect") == []
-    assert not row_state(env.session.ui(sid)).busy
+    assert row_state(env.session.ui(sid)) is RowState.CREATED  # nothing was started
     assert not env.core_info(sid).connected
     assert panel.connectResult.text() == ""
     assert panel.recent_peers() == []
@@ -320,8 +320,7 @@ def test_recent_peers_most_recent_first_deduplicated_and_capped(
     changes: list[None] = []
     panel.recentPeersChanged.connect(lambda: changes.append(None))
 
-    for host, port in (("127.0.0.1", refused), ("localhost", server.port),
-                       ("127.0.0.1", refused)):
+    for host, port in (("127.0.0.1", refused), ("localhost", server.port), ("127.0.0.1", refused)):
         connect_with_panel(qtbot, panel, host, port)
         qtbot.waitUntil(lambda: panel.connectResult.code is not None, timeout=WAIT_MS)
         if panel.connectResult.code == 0:
@@ -372,9 +371,7 @@ def test_switching_sockets_keeps_what_was_typed_unless_the_peer_changed(
     assert (panel.address.currentText(), panel.port.text()) == ("other.example", "99")
 
 
-def test_panels_disable_without_a_socket_and_keep_results_per_socket(
-    qtbot: Any, env: Env
-) -> None:
+def test_panels_disable_without_a_socket_and_keep_results_per_socket(qtbot: Any, env: Env) -> None:
     first, second = env.create(), env.create()
     panel = env.panel(ConnectPanel)
     assert not panel.isEnabled()
@@ -522,8 +519,7 @@ def test_verify_off_is_flagged_and_reported_not_verified(
     click_checkbox(qtbot, panel.verify)
     assert not panel.verify.isChecked()
     assert panel.verifyWarning.isVisible()
-    # Only the form says so: the row is flagged once TLS is up without checks, not while
-    # the socket is plain.
+    # Only the form says so: a plain socket's row is never flagged, whatever is drafted.
     assert not env.session.ui(sid).verify_off
 
     # Another socket starts with verification on; coming back shows it off again.
@@ -540,13 +536,14 @@ def test_verify_off_is_flagged_and_reported_not_verified(
     )
     tls = env.core_info(sid).tls
     assert tls is not None and not tls.verified
-    assert env.session.ui(sid).verify_off
+    assert env.session.ui(sid).verify_off  # TLS is up unverified: the row is flagged
 
 
 def test_unreadable_ca_and_key_files_are_refused(
-    qtbot: Any, env: Env, tmp_path: Path, ca: tuple[trustme.CA, Path]
+    qtbot: Any, env: Env, serve: Any, tmp_path: Path, ca: tuple[trustme.CA, Path]
 ) -> None:
     sid = env.create()
+    connect_core(qtbot, env, sid, serve().port)  # Secure is offered on a connected socket
     panel = env.panel(TlsPanel, sid)
     ca_edit = panel.findChild(QWidget, "tlsCaFile")
     assert ca_edit is panel.caFile.edit
@@ -585,9 +582,11 @@ def test_unreadable_ca_and_key_files_are_refused(
 
 
 def test_browse_opens_a_non_modal_dialog_that_fills_the_field(
-    qtbot: Any, env: Env, ca: tuple[trustme.CA, Path]
+    qtbot: Any, env: Env, serve: Any, ca: tuple[trustme.CA, Path]
 ) -> None:
-    panel = env.panel(TlsPanel, env.create())
+    sid = env.create()
+    connect_core(qtbot, env, sid, serve().port)
+    panel = env.panel(TlsPanel, sid)
     qtbot.mouseClick(panel.caFile.browseButton, Qt.MouseButton.LeftButton)
     dialog = panel.caFile.dialog
     assert isinstance(dialog, QFileDialog)
@@ -609,12 +608,18 @@ def test_keep_alive_and_no_delay_results_and_kernel_options(
     sid = env.create()
     panel = env.panel(TcpOptionsPanel, sid)
 
-    # Not connected: the core answers -2 and the panel says so beside the button.
+    # Not connected: the core would answer -2 (K1), so the buttons are not offered.
+    assert not panel.keepAliveButton.isEnabled() and not panel.noDelayButton.isEnabled()
     qtbot.mouseClick(panel.keepAliveButton, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.keepAliveResult.code is not None, timeout=WAIT_MS)
-    assert panel.keepAliveResult.text() == "-2 FAILED: the operation failed"
+    panel._keep_alive_clicked()
+    panel._no_delay_clicked()
+    assert env.runner.running == 0
+    assert env.calls("setKeepAlive") == [] and env.calls("setNoDelay") == []
+    assert panel.keepAliveResult.text() == ""
 
     connect_core(qtbot, env, sid, server.port)
+    qtbot.waitUntil(panel.keepAliveButton.isEnabled, timeout=WAIT_MS)
+    assert panel.noDelayButton.isEnabled()
     assert panel.keepAlive.isChecked() and panel.keepAliveDelay.value() == 45  # K2 defaults
     panel.keepAliveDelay.setValue(30)
     qtbot.mouseClick(panel.keepAliveButton, Qt.MouseButton.LeftButton)
@@ -635,7 +640,7 @@ def test_keep_alive_and_no_delay_results_and_kernel_options(
     click_checkbox(qtbot, panel.keepAlive)
     assert not panel.keepAliveDelay.isEnabled()
     qtbot.mouseClick(panel.keepAliveButton, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(env.calls("setKeepAlive")) == 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(env.calls("setKeepAlive")) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: panel.keepAliveResult.text() == "OK", timeout=WAIT_MS)
     assert run(qtbot, env.tcp.get_socket_options(sid))["keep_alive"] is False
 
@@ -673,13 +678,91 @@ def test_pause_button_toggles_the_core_paused_flag(qtbot: Any, env: Env, serve: 
     qtbot.waitUntil(lambda: panel.pauseButton.text() == "&Resume", timeout=WAIT_MS)
 
 
+# ------------------------------------------------------------ which controls are offered
+
+
+def test_connect_is_offered_only_when_the_socket_can_connect(
+    qtbot: Any, env: Env, serve: Any
+) -> None:
+    server = serve()
+    sid, other = env.create(), env.create()
+    panel = env.panel(ConnectPanel, sid)
+    panel.set_peer("127.0.0.1", server.port)
+    assert panel.connectButton.isEnabled() and not panel.disconnectButton.isEnabled()
+
+    qtbot.mouseClick(panel.connectButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.connectResult.text() == "OK", timeout=WAIT_MS)
+    assert not panel.connectButton.isEnabled() and panel.disconnectButton.isEnabled()
+    # Neither a click, nor Enter, nor the slot reaches the core: it would answer -23 (U4).
+    qtbot.mouseClick(panel.connectButton, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(panel.port, Qt.Key.Key_Return)
+    panel._connect_clicked()
+    assert env.runner.running == 0 and len(env.calls("connect")) == 1
+
+    qtbot.mouseClick(panel.disconnectButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.disconnectResult.text() == "OK", timeout=WAIT_MS)
+    assert panel.connectButton.isEnabled() and not panel.disconnectButton.isEnabled()
+
+    # A connect from elsewhere (the window, a script) is reflected too.
+    panel.set_socket(other)
+    assert panel.connectButton.isEnabled()
+    connect_core(qtbot, env, other, server.port)
+    qtbot.waitUntil(lambda: not panel.connectButton.isEnabled(), timeout=WAIT_MS)
+    assert panel.disconnectButton.isEnabled()
+
+
+def test_secure_is_offered_only_on_a_connected_plain_socket(
+    qtbot: Any, env: Env, tls_server: EchoServer, ca: tuple[trustme.CA, Path]
+) -> None:
+    sid = env.create()
+    panel = env.panel(TlsPanel, sid)
+    panel.set_ca_file(str(ca[1]))
+    assert not panel.secureButton.isEnabled()  # T1: the core would answer -4
+    panel._secure_clicked()
+    assert env.runner.running == 0 and env.calls("secure") == []
+
+    connect_core(qtbot, env, sid, tls_server.port, "localhost")
+    qtbot.waitUntil(panel.secureButton.isEnabled, timeout=WAIT_MS)
+    qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.secureResult.text() == "OK", timeout=WAIT_MS)
+    assert not panel.secureButton.isEnabled()  # a second secure() is -4 too
+    panel._secure_clicked()
+    assert env.runner.running == 0 and len(env.calls("secure")) == 1
+
+
+def test_resume_is_not_offered_when_only_the_stream_end_paused_the_socket(
+    qtbot: Any, env: Env
+) -> None:
+    with ControlledServer() as server:
+        sid = env.create()
+        connect_core(qtbot, env, sid, server.port)
+        conn = run(qtbot, server.accept())
+        panel = env.panel(TcpOptionsPanel, sid)
+        assert panel.pauseButton.text() == "&Pause" and panel.pauseState.text() == "Receiving."
+
+        conn.shutdown_write()  # FIN: -100, and the core pauses the socket (R3)
+        qtbot.waitUntil(lambda: not env.core_info(sid).connected, timeout=WAIT_MS)
+        assert env.core_info(sid).paused
+        qtbot.waitUntil(lambda: panel.pauseState.text() == "", timeout=WAIT_MS)
+        assert panel.pauseButton.text() == "&Pause" and not panel.pauseButton.isChecked()
+        assert panel.pauseButton.isEnabled()
+        assert not panel.keepAliveButton.isEnabled() and not panel.noDelayButton.isEnabled()
+
+        # A pause asked for now is the user's: kept for the next connect (U6), Resume offered.
+        qtbot.mouseClick(panel.pauseButton, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.pauseResult.text() == "OK", timeout=WAIT_MS)
+        assert panel.pauseButton.text() == "&Resume" and panel.pauseButton.isChecked()
+        assert env.session.ui(sid).intent.paused
+
+
 def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot: Any, env: Env) -> None:
     from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QSpinBox
 
     for cls in (PropertiesPanel, ConnectPanel, TlsPanel, TcpOptionsPanel):
         panel = env.panel(cls)
         controls = [
-            w for kind in (QAbstractButton, QComboBox, QLineEdit, QSpinBox)
+            w
+            for kind in (QAbstractButton, QComboBox, QLineEdit, QSpinBox)
             for w in panel.findChildren(kind)
             # Qt's own parts: a combo's or spin box's line edit, a line edit's clear button.
             if not isinstance(w.parent(), (QComboBox, QSpinBox, QLineEdit))
@@ -708,7 +791,9 @@ def test_tls_form_is_kept_per_socket_and_a_new_socket_starts_from_defaults(
     second = env.create()
     panel.set_socket(second)
     assert (panel.minVersion.currentText(), panel.maxVersion.currentText()) == (
-        "TLS 1.2", "TLS 1.3")
+        "TLS 1.2",
+        "TLS 1.3",
+    )
     assert panel.verify.isChecked() and panel.verifyWarning.isHidden()
     assert panel.serverName.text() == ""
     assert panel.caFile.path() is None
@@ -721,7 +806,7 @@ def test_tls_form_is_kept_per_socket_and_a_new_socket_starts_from_defaults(
     assert panel.serverName.text() == "first.example"
     assert panel.caFile.path() == str(ca_path)
     assert panel.clientCert.path() == panel.clientKey.path() == str(ca_path)
-    # Drafts of plain sockets flag no row.
+    # Drafts only: neither plain socket's row is flagged.
     assert not env.session.ui(first).verify_off and not env.session.ui(second).verify_off
 
     panel.set_socket(second)

@@ -1,0 +1,163 @@
+"""Which controls a view enables (workbench/session/controls.py): every row state, the two facts
+beside it (plain or TLS, paused by a user or by the stream's end), and the same rule on records
+a real session keeps for sockets on a loopback peer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.net.peers import EchoServer
+from workbench.core.capture import CaptureStore
+from workbench.core.state import State
+from workbench.core.types import SocketInfo, TlsInfo
+from workbench.net.tcp import TcpSockets
+from workbench.session.controls import Control, enabled_controls, user_paused
+from workbench.session.keys import SocketKey
+from workbench.session.record import RowState, SocketRecord, row_state
+from workbench.session.session import Session
+
+C = Control
+ALWAYS = {C.UPDATE, C.CLOSE}
+CONNECTED = ALWAYS | {C.DISCONNECT, C.SEND, C.SET_OPTIONS}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CaptureStore]:
+    capture = CaptureStore(temp_dir=tmp_path)
+    yield capture
+    capture.close()
+
+
+def make_record(
+    store: CaptureStore,
+    state: State,
+    *,
+    paused: bool = False,
+    tls: bool = False,
+    error: int | None = None,
+    ever_connected: bool = False,
+    paused_by_user: bool = False,
+) -> SocketRecord:
+    info = SocketInfo(
+        socket_id=1,
+        persistent=False,
+        paused=paused,
+        connected=state.connected,
+        tls=TlsInfo(version="TLSv1.3", cipher="TLS_AES_128_GCM_SHA256") if tls else None,
+    )
+    record = SocketRecord(
+        key=SocketKey.tcp(1),
+        info=info,
+        state=state,
+        capture=store,
+        error=error,
+        ever_connected=ever_connected,
+    )
+    record.intent.paused = paused_by_user
+    return record
+
+
+# (row state it must have, record fields, the controls enabled)
+CASES: list[tuple[RowState, dict[str, object], set[Control]]] = [
+    (RowState.CREATED, {"state": State.CREATED}, ALWAYS | {C.CONNECT, C.PAUSE}),
+    (
+        RowState.CREATED,
+        {"state": State.CREATED, "paused": True, "paused_by_user": True},
+        ALWAYS | {C.CONNECT, C.RESUME},
+    ),
+    (RowState.CONNECTING, {"state": State.CONNECTING}, ALWAYS | {C.DISCONNECT, C.PAUSE}),
+    (RowState.CONNECTED, {"state": State.CONNECTED}, CONNECTED | {C.SECURE, C.PAUSE}),
+    (
+        RowState.PAUSED,
+        {"state": State.CONNECTED, "paused": True},
+        CONNECTED | {C.SECURE, C.RESUME},  # T2: a paused plain socket can be secured
+    ),
+    (
+        RowState.PAUSED,
+        {"state": State.SECURE, "paused": True, "tls": True},
+        CONNECTED | {C.RESUME},
+    ),
+    (RowState.SECURING, {"state": State.SECURING}, CONNECTED | {C.PAUSE}),
+    (RowState.SECURE, {"state": State.SECURE, "tls": True}, CONNECTED | {C.PAUSE}),
+    (
+        # R3: the stream ended, the core paused it: nothing to resume, Pause is for later.
+        RowState.DISCONNECTED,
+        {"state": State.DISCONNECTED, "paused": True, "ever_connected": True},
+        ALWAYS | {C.CONNECT, C.PAUSE},
+    ),
+    (
+        RowState.DISCONNECTED,
+        {
+            "state": State.DISCONNECTED,
+            "paused": True,
+            "ever_connected": True,
+            "paused_by_user": True,
+        },
+        ALWAYS | {C.CONNECT, C.RESUME},
+    ),
+    (
+        RowState.FAILED,
+        {"state": State.DISCONNECTED, "error": -102},
+        ALWAYS | {C.CONNECT, C.PAUSE},
+    ),
+    (
+        RowState.FAILED,
+        {"state": State.DISCONNECTED, "error": -202, "paused": True, "ever_connected": True},
+        ALWAYS | {C.CONNECT, C.PAUSE},
+    ),
+]
+
+
+@pytest.mark.parametrize(("shown", "fields", "expected"), CASES)
+def test_enabled_controls_for_each_row_state(
+    store: CaptureStore, shown: RowState, fields: dict[str, object], expected: set[Control]
+) -> None:
+    record = make_record(store, **fields)
+    assert row_state(record) is shown
+    assert enabled_controls(record) == expected
+    # Exactly one of Pause and Resume, and Resume exactly when the user sees it paused.
+    assert len(enabled_controls(record) & {C.PAUSE, C.RESUME}) == 1
+    assert (C.RESUME in expected) == user_paused(record)
+
+
+def test_every_row_state_has_a_case() -> None:
+    assert {shown for shown, _, _ in CASES} == set(RowState)
+
+
+def test_no_socket_no_controls() -> None:
+    assert enabled_controls(None) == frozenset()
+
+
+def test_controls_compare_as_the_session_s_control_names(store: CaptureStore) -> None:
+    enabled = enabled_controls(make_record(store, State.CONNECTED))
+    assert "connect" not in enabled and "secure" in enabled and "send" in enabled
+    assert Control.SECURE == "secure" and Control.SET_OPTIONS == "set_options"
+
+
+@pytest.fixture
+def session(tcp: TcpSockets, tmp_path: Path) -> Iterator[Session]:
+    s = Session(tcp, capture_dir=tmp_path / "captures")
+    yield s
+    s.shutdown()
+
+
+async def test_the_rule_follows_a_real_socket_through_its_life(session: Session) -> None:
+    key = await session.create()
+    record = session.registry[key]
+    assert enabled_controls(record) == ALWAYS | {C.CONNECT, C.PAUSE}
+    with EchoServer() as server:
+        assert await session.connect(key, "127.0.0.1", server.port) == 0
+        assert enabled_controls(record) == CONNECTED | {C.SECURE, C.PAUSE}
+        await session.set_paused(key, True)
+        await wait_for(lambda: record.info.paused)
+        assert enabled_controls(record) == CONNECTED | {C.SECURE, C.RESUME}
+        await session.set_paused(key, False)
+        await session.disconnect(key)
+        # D1: the core pauses a disconnected socket; the user did not: no Resume.
+        await wait_for(lambda: record.info.paused and not record.info.connected)
+        assert record.state is State.DISCONNECTED
+        assert enabled_controls(record) == ALWAYS | {C.CONNECT, C.PAUSE}

@@ -1,0 +1,80 @@
+"""Which calls make sense on a socket now: the one rule every view enables its controls by.
+
+A control that ``enabled_controls`` leaves out would only get a refusal from the core (-23
+``SOCKET_IS_CONNECTED`` for a second connect, -4 for a second secure, -2 for an option on a
+socket that is not connected, contract U4, T1, K1), so the panels and the window's toolbar
+disable it instead. The core still refuses them itself; this only keeps the window honest.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from workbench.session.record import RowState, SocketRecord, row_state
+
+__all__ = ["Control", "enabled_controls", "user_paused"]
+
+
+class Control(enum.StrEnum):
+    """A call a view offers on one socket (the values are the session's control names where
+    a result is kept under one: ``"connect"``, ``"secure"``, ``"update"``, …)."""
+
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    SECURE = "secure"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SEND = "send"
+    #: ``setKeepAlive`` and ``setNoDelay``.
+    SET_OPTIONS = "set_options"
+    #: ``update`` (name, buffer size, persistent).
+    UPDATE = "update"
+    CLOSE = "close"
+
+
+_ANY = frozenset({Control.UPDATE, Control.CLOSE})
+_IDLE = _ANY | {Control.CONNECT}
+_CONNECTED = _ANY | {Control.DISCONNECT, Control.SEND, Control.SET_OPTIONS}
+
+_BY_STATE: dict[RowState, frozenset[Control]] = {
+    RowState.CREATED: _IDLE,
+    RowState.DISCONNECTED: _IDLE,
+    RowState.FAILED: _IDLE,
+    # U5: disconnect() or close() while a connect is pending aborts it (-3).
+    RowState.CONNECTING: _ANY | {Control.DISCONNECT},
+    # T1: secure() only on a connected, plain socket.
+    RowState.CONNECTED: _CONNECTED | {Control.SECURE},
+    RowState.PAUSED: _CONNECTED,
+    # S5: a send during the handshake waits for it; K1: options work on TLS sockets too.
+    RowState.SECURING: _CONNECTED,
+    RowState.SECURE: _CONNECTED,
+}
+
+
+def user_paused(record: SocketRecord) -> bool:
+    """Whether the socket is paused the way a user sees it: paused while connected, or paused
+    by someone's ``set_paused(True)`` before it connects again.
+
+    A socket whose stream ended is paused by the core too (contract R3, D1), but resuming it
+    would start nothing until the next ``connect()``, which resumes it anyway unless a user
+    paused it (U6): that pause is not offered as one to resume."""
+    if not record.info.paused:
+        return False
+    return record.state.connected or record.intent.paused
+
+
+def enabled_controls(record: SocketRecord | None) -> frozenset[Control]:
+    """The controls that make sense on ``record`` now (none without a socket).
+
+    Decided from ``row_state(record)``, plus two facts the row state does not carry: whether
+    the connected socket is plain (only then ``SECURE``, also while paused: contract T2), and
+    whether it is paused for the user (``RESUME`` instead of ``PAUSE``, see ``user_paused``).
+    """
+    if record is None:
+        return frozenset()
+    state = row_state(record)
+    controls = set(_BY_STATE[state])
+    if state is RowState.PAUSED and record.info.tls is None:
+        controls.add(Control.SECURE)
+    controls.add(Control.RESUME if user_paused(record) else Control.PAUSE)
+    return frozenset(controls)
