@@ -517,7 +517,7 @@ class DataPane(QWidget):
         # The view may be switched directly too (settings, tests): the combos follow it.
         self.view.modeChanged.connect(self.mode_combo.setCurrentText)
         self.view.encodingChanged.connect(self.encoding_combo.setCurrentText)
-        self.find_bar.findRequested.connect(lambda backwards: self.find_from_input(backwards))
+        self.find_bar.findRequested.connect(self.find_from_input)
         self.find_bar.errorChanged.connect(self._show_find_error)
         self.view.message.connect(self._show_message)
         self.view.saveProgress.connect(self._on_save_progress)
