@@ -196,6 +196,13 @@ def test_segment_size_must_be_positive() -> None:
         CaptureSpool(segment_size=0)
 
 
+def test_a_missing_folder_is_reported_at_once_not_at_the_first_byte(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        CaptureSpool(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError):
+        CaptureStore(temp_dir=tmp_path / "gone")
+
+
 # ------------------------------------------------------------------------------ failures
 
 

@@ -29,6 +29,7 @@ Single-threaded like the stores: the event-loop thread owns the spool.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -107,6 +108,10 @@ class CaptureSpool:
         if segment_size <= 0:
             raise ValueError(f"segment_size must be > 0, not {segment_size}")
         self.temp_dir = None if temp_dir is None else Path(temp_dir)
+        if self.temp_dir is not None and not self.temp_dir.is_dir():
+            # Segments open lazily, with the first byte; a wrong folder is the caller's
+            # mistake, reported now rather than as the first capture's failure.
+            raise FileNotFoundError(errno.ENOENT, "no such folder for captures", str(temp_dir))
         self._path = None if path is None else Path(path)
         #: A run never crosses a segment of this size (a single larger append gets its own).
         self.segment_size = sys.maxsize if path is not None else segment_size
