@@ -1,10 +1,15 @@
 """Per-socket capture: every byte sent and received, on disk, with a small in-memory index.
 
-The data view must open and scroll a 1 GiB capture at once while memory stays flat, so:
+The data view must open and scroll a 1 GiB capture at once while memory stays flat, and a
+socket must not hold a descriptor for its capture while idle, so:
 
-- the bytes go to one data file, appended with one ``os.pwrite`` per append and read back
-  with ``os.pread`` on a kept-open descriptor (only what is on screen is ever read);
-- the index is a handful of ``array`` columns, one entry per *record*, never per byte;
+- the bytes go to a :class:`~workbench.core.spool.CaptureSpool` that a session's stores
+  share (a store given none makes a private one), appended with one ``os.pwrite`` per append
+  into runs of room the spool hands out, and read back with ``os.pread`` on the spool's
+  descriptors (only what is on screen is ever read);
+- the index is a handful of ``array`` columns, one entry per *record*, never per byte, plus
+  one entry per *extent* (a contiguous piece of the stream in one segment: one per run that
+  did not follow the last, so a flood adds one per MiB at most);
 - consecutive appends in the same direction within ``merge_window`` seconds of a record's
   first byte merge into that record (up to ``max_record_size``), so a flood delivered in
   4 KiB chunks makes a record per ~MiB, not one per chunk. Merging updates the last index
@@ -24,22 +29,21 @@ Records, offsets and rows:
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import os
-import sys
-import tempfile
 import time
 import weakref
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from workbench.core.spool import CaptureSpool, SpoolStream
+
 __all__ = [
     "HEX_ROW_BYTES",
+    "CaptureSpool",
     "CaptureStore",
     "Direction",
     "LineIndex",
@@ -78,24 +82,30 @@ class Record:
 # --------------------------------------------------------------------------------- the store
 
 
-def _release(fd: int, unlink: str | None) -> None:
+def _release(stream: SpoolStream, own_spool: CaptureSpool | None) -> None:
     # A finalizer, not a method: it must not keep the store alive, and it also runs when a
     # store is dropped without close().
     try:
-        os.close(fd)
+        stream.release()
     finally:
-        if unlink is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(unlink)
+        if own_spool is not None:
+            own_spool.close()
 
 
 class CaptureStore:
     """An append-only capture of one socket's bytes in both directions.
 
-    ``path`` None: an anonymous temporary file (in ``temp_dir`` or the system's), unlinked
-    at once on POSIX so that not even a crash leaves it behind, and elsewhere on close.
-    A ``path`` from the caller is created (mode 0600: captures may hold decrypted TLS
-    traffic) or truncated, and kept after close. The index lives in memory only.
+    The bytes go to ``spool``, shared with the session's other stores, so that an idle store
+    holds no descriptor of its own. Without a spool the store makes a private one from ``path``
+    and ``temp_dir``: ``path`` None, anonymous temporary files (in ``temp_dir`` or the system's),
+    unlinked at once on POSIX so that not even a crash leaves them behind; a ``path`` from the
+    caller is created (mode 0600: captures may hold decrypted TLS traffic) or truncated, holds
+    exactly the captured stream, and is kept after close. The index lives in memory only.
+
+    A write that fails with ``OSError`` (a full disk, a file-size limit, no descriptor left for
+    a new segment) does not raise into the receive path: the capture stops, :attr:`failed` says
+    why (``"No space left on device"``), and later bytes are only counted
+    (:attr:`bytes_dropped`).
 
     Not thread-safe: one event-loop thread owns it. Also a context manager (closes on exit).
     """
@@ -110,24 +120,20 @@ class CaptureStore:
         merge_window: float = 0.05,
         max_record_size: int = 1 << 20,
         temp_dir: Path | str | None = None,
+        spool: CaptureSpool | None = None,
     ) -> None:
         #: Appends this close (seconds after a record's first append) merge into it; 0: never.
         self.merge_window = merge_window
         #: A merge never grows a record past this; a single larger append is kept whole.
         self.max_record_size = max_record_size
-        self._path = None if path is None else Path(path)
-        unlink_on_close: str | None = None
-        if self._path is None:
-            fd, name = tempfile.mkstemp(prefix="workbench-capture-", suffix=".raw", dir=temp_dir)
-            if os.name == "posix":
-                os.unlink(name)
-            else:  # pragma: no cover - an open file cannot be unlinked on Windows
-                unlink_on_close = name
-        else:
-            flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-            fd = os.open(self._path, flags, 0o600)
-        self._fd = fd
-        self._finalizer = weakref.finalize(self, _release, fd, unlink_on_close)
+        own = spool is None
+        if spool is None:
+            spool = CaptureSpool(temp_dir, path=path)
+        elif path is not None or temp_dir is not None:
+            raise ValueError("path and temp_dir are for a store's own spool, not with spool=")
+        self._spool = spool
+        self._stream = SpoolStream(spool)  # where the bytes are
+        self._finalizer = weakref.finalize(self, _release, self._stream, spool if own else None)
         # The index: one entry per record in each column.
         self._offsets = array("q")  # stream offset of the first byte
         self._times = array("d")  # time.time() of the first byte
@@ -136,15 +142,17 @@ class CaptureStore:
         self._total = 0
         self._in = 0
         self._out = 0
+        self._failed: str | None = None
+        self._dropped = 0
 
     # -- life cycle
 
     @property
     def closed(self) -> bool:
-        return not self._finalizer.alive
+        return not self._finalizer.alive or self._spool.closed
 
     def close(self) -> None:
-        """Close the data file (and remove it if it is a temporary one). Idempotent."""
+        """Give the store's space back (once no other store shares its segments). Idempotent."""
         self._finalizer()
 
     def __enter__(self) -> CaptureStore:
@@ -159,22 +167,23 @@ class CaptureStore:
         self.close()
 
     def _check_open(self) -> None:
-        if not self._finalizer.alive:
+        if self.closed:
             raise ValueError("I/O operation on a closed CaptureStore")
 
     def __repr__(self) -> str:
-        where = "closed" if self.closed else (str(self._path) if self._path else "temporary")
+        where = "closed" if self.closed else (str(self.path) if self.path else "temporary")
+        failed = f" failed={self._failed!r} dropped={self._dropped}" if self._failed else ""
         return (
             f"<CaptureStore {where} records={self.record_count} bytes={self._total} "
-            f"in={self._in} out={self._out}>"
+            f"in={self._in} out={self._out}{failed}>"
         )
 
     # -- size
 
     @property
     def path(self) -> Path | None:
-        """The caller's path, or None for an anonymous temporary file."""
-        return self._path
+        """The caller's path, or None for anonymous temporary files."""
+        return self._spool.path
 
     @property
     def record_count(self) -> int:
@@ -182,6 +191,7 @@ class CaptureStore:
 
     @property
     def total_bytes(self) -> int:
+        """Bytes kept: the length of the stream :meth:`read` reads."""
         return self._total
 
     @property
@@ -192,11 +202,20 @@ class CaptureStore:
     def bytes_out(self) -> int:
         return self._out
 
-    def index_nbytes(self) -> int:
-        """Memory held by the index arrays (allocated, not just used): grows per record only."""
-        return sum(
-            sys.getsizeof(a) for a in (self._offsets, self._times, self._dirs, self._hex_end)
-        )
+    @property
+    def failed(self) -> str | None:
+        """Why the capture stopped (the ``strerror`` of the failed write), or None."""
+        return self._failed
+
+    @property
+    def bytes_dropped(self) -> int:
+        """Bytes appended after the capture stopped: counted, not kept."""
+        return self._dropped
+
+    @property
+    def hex_ends(self) -> Sequence[int]:
+        """Hex-mode rows of records ``0..i`` together, per record ``i`` (:class:`LineIndex`)."""
+        return self._hex_end
 
     # -- writing
 
@@ -211,9 +230,11 @@ class CaptureStore:
         ``data`` merges into the last record when it goes the same way, ``timestamp`` is
         within ``merge_window`` after that record's first byte (a clock that stepped back
         does not merge), and the record stays within ``max_record_size``. Empty data is
-        recorded like any other (a zero-size record when it cannot merge).
+        recorded like any other (a zero-size record when it cannot merge). Once the capture
+        has :attr:`failed`, ``data`` is only counted, and the record is an empty one, unkept.
         """
-        self._check_open()
+        if not self._finalizer.alive:  # (a closed spool: the stream's write raises)
+            raise ValueError("I/O operation on a closed CaptureStore")
         if direction is not Direction.IN and direction is not Direction.OUT:
             direction = Direction(direction)  # accepts 0 and 1; anything else raises
         if not isinstance(data, bytes):
@@ -221,9 +242,16 @@ class CaptureStore:
         if timestamp is None:
             timestamp = time.time()
         size = len(data)
-        self._write(data)
-        count = len(self._offsets)
         start = self._total
+        if size:
+            try:
+                if self._failed is None:
+                    self._stream.write(data)
+            except OSError as error:  # ENOSPC, EFBIG, EMFILE: the capture stops, not the socket
+                self._failed = error.strerror or str(error)
+            if self._failed is not None:
+                return self._drop(direction, timestamp, size)
+        count = len(self._offsets)
         if (
             count
             and self._dirs[-1] == direction
@@ -252,18 +280,12 @@ class CaptureStore:
             self._out += size
         return Record(index, direction, timestamp, first, record_size)
 
-    def _write(self, data: bytes) -> None:
-        # pwrite at our own idea of the end: the file and the index can never disagree about
-        # where the next record starts, even after a failed write.
-        try:
-            written = os.pwrite(self._fd, data, self._total)
-            if written < len(data):  # only on a full disk or a signal: finish or fail
-                view = memoryview(data)
-                while written < len(data):
-                    written += os.pwrite(self._fd, view[written:], self._total + written)
-        except BaseException:
-            os.ftruncate(self._fd, self._total)
-            raise
+    def _drop(self, direction: Direction, timestamp: float, size: int) -> Record:
+        """Count ``size`` bytes the failed capture cannot keep; return an empty record that the
+        index does not hold (where the bytes would have begun)."""
+        self._check_open()
+        self._dropped += size
+        return Record(len(self._offsets), direction, timestamp, self._total, 0)
 
     # -- reading
 
@@ -294,22 +316,7 @@ class CaptureStore:
         end = min(stream_offset + size, self._total)
         if stream_offset >= end:
             return b""
-        data = os.pread(self._fd, end - stream_offset, stream_offset)
-        if len(data) < end - stream_offset:  # a short read: only if the file was cut
-            parts = [data]
-            got = len(data)
-            while stream_offset + got < end:
-                more = os.pread(self._fd, end - stream_offset - got, stream_offset + got)
-                if not more:
-                    raise OSError(f"capture file truncated at {stream_offset + got}")
-                parts.append(more)
-                got += len(more)
-            data = b"".join(parts)
-        return data
-
-    def read_record(self, i: int) -> bytes:
-        record = self.record(i)
-        return self.read(record.stream_offset, record.size)
+        return self._stream.read(stream_offset, end)
 
     def iter_chunks(
         self, start: int = 0, end: int | None = None, chunk: int = 1 << 20
@@ -329,9 +336,7 @@ class CaptureStore:
         for offset in range(start, stop, chunk):
             yield self.read(offset, min(chunk, stop - offset))
 
-    def find(
-        self, needle: bytes, start: int | None = None, backwards: bool = False
-    ) -> int | None:
+    def find(self, needle: bytes, start: int | None = None, backwards: bool = False) -> int | None:
         """Stream offset of ``needle``, or None; reads ``find_block`` bytes at a time.
 
         Forward (``start`` None: 0): the first match at or after ``start``, like
@@ -378,7 +383,8 @@ class CaptureStore:
         """
         self._check_open()
         target = Path(path)
-        if self._path is not None and target.exists() and target.samefile(self._path):
+        own = self.path
+        if own is not None and target.exists() and target.samefile(own):
             raise ValueError(f"{target} is this capture's own data file")
         total = self._total
         ranges: list[tuple[int, int]] = []
@@ -418,12 +424,13 @@ class LineIndex:
 
     @staticmethod
     def hex_rows(store: CaptureStore) -> int:
-        return store._hex_end[-1] if store._hex_end else 0
+        ends = store.hex_ends
+        return ends[-1] if ends else 0
 
     @staticmethod
     def hex_row(store: CaptureStore, row: int) -> tuple[Record, int]:
         """(record, row in that record) for display row ``row`` in hex mode."""
-        return LineIndex._locate(store, store._hex_end, row)
+        return LineIndex._locate(store, store.hex_ends, row)
 
     @staticmethod
     def hex_row_range(record: Record, row_in_record: int) -> tuple[int, int]:
@@ -439,11 +446,11 @@ class LineIndex:
     def hex_row_of(store: CaptureStore, stream_offset: int) -> int:
         """The display row showing the byte at ``stream_offset`` in hex mode."""
         record = store.record_at(stream_offset)
-        before = store._hex_end[record.index - 1] if record.index else 0
+        before = store.hex_ends[record.index - 1] if record.index else 0
         return before + 1 + (stream_offset - record.stream_offset) // HEX_ROW_BYTES
 
     @staticmethod
-    def _locate(store: CaptureStore, ends: array[int], row: int) -> tuple[Record, int]:
+    def _locate(store: CaptureStore, ends: Sequence[int], row: int) -> tuple[Record, int]:
         total = ends[-1] if ends else 0
         if not 0 <= row < total:
             raise IndexError(f"row {row} out of range ({total} rows)")
