@@ -14,6 +14,7 @@ change: counts are kept as they change.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from workbench.net.tcp import TcpSockets
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "Changes", "Registry"]
+
+_log = logging.getLogger("workbench.session")
 
 #: What a socket's capture keeps by default: 1 GiB; past it the bytes are counted, not kept.
 DEFAULT_CAPTURE_LIMIT = 1 << 30
@@ -178,6 +181,12 @@ class Registry:
             self.mark(record.key)
             return
         store.append(direction, data)
+        if store.failed is not None:
+            # The disk is full (or the folder went away): the store keeps counting, the
+            # counters stay true, sending goes on; the row and the data pane say why.
+            record.capture_stopped = f"could not write the capture: {store.failed}"
+            _log.warning("socket %s: the capture stopped: %s", record.key, store.failed)
+            self.mark(record.key)
 
     # -- the core's events ------------------------------------------------------------------
 

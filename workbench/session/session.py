@@ -24,6 +24,7 @@ from workbench.core.errors import (
     net_error_description,
     net_error_text,
 )
+from workbench.core.spool import CaptureSpool
 from workbench.core.types import (
     DnsQueryType,
     ReceiveErrorInfo,
@@ -63,6 +64,8 @@ class Session:
         else:
             self.capture_dir = Path(capture_dir)
             self.capture_dir.mkdir(parents=True, exist_ok=True)
+        # One spool for every capture: a socket costs one descriptor (its own), never two.
+        self.spool = CaptureSpool(self.capture_dir)
         self.registry = Registry(self._new_store, capture_limit)
         #: sockets whose connection the session itself is ending: key → "disconnect()" or
         #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
@@ -75,9 +78,9 @@ class Session:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
 
     def _new_store(self) -> CaptureStore:
-        # An anonymous file in the session's directory: unlinked at once, so not even a crash
-        # leaves decrypted traffic behind; the space is freed when the store closes.
-        return CaptureStore(temp_dir=self.capture_dir)
+        # The spool's segments are anonymous files in the session's directory, unlinked at
+        # once, so not even a crash leaves decrypted traffic behind.
+        return CaptureStore(spool=self.spool)
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -284,6 +287,7 @@ class Session:
         self._closed = True
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
         self.registry.close()
+        self.spool.close()
         if self._own_dir:
             shutil.rmtree(self.capture_dir, ignore_errors=True)
 
