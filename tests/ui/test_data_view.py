@@ -653,7 +653,7 @@ def test_find_streams_through_a_1_gib_capture(pane: DataPane, gib_store: Capture
 class _HugeStore:
     """A fake capture of 3 records of 40 GiB: more rows than a QScrollBar int can count.
 
-    ``_hex_end`` is the real store's cumulative hex-row column, which ``LineIndex`` reads.
+    ``hex_ends`` is the real store's cumulative hex-row column, which ``LineIndex`` reads.
     """
 
     SIZE = 40 * GIB
@@ -664,7 +664,7 @@ class _HugeStore:
         self.record_count = 3
         self.total_bytes = 3 * self.SIZE
         rows = 1 + self.SIZE // 16
-        self._hex_end = [rows, 2 * rows, 3 * rows]
+        self.hex_ends = [rows, 2 * rows, 3 * rows]
 
     def record(self, i: int) -> Record:
         return Record(i, Direction(i % 2), T0 + i, i * self.SIZE, self.SIZE)
