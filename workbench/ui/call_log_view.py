@@ -118,15 +118,29 @@ class CallLogView(QWidget):
         self.model = CallLogModel(log, self)
         self.proxy = _SocketFilter(self)
         self.proxy.setSourceModel(self.model)
+        self._build_filter()
+        self._build_list()
+        self._build_buttons(log)
+        self._build_layout()
+        self._follow = True
+        self.proxy.rowsInserted.connect(self._scroll_to_end)
+        self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
 
+    def _build_filter(self) -> None:
         self.filter = QComboBox(self)
         self.filter.setObjectName("callLogFilter")
         self.filter.setAccessibleName("Show calls of")
         self.filter.setToolTip("Show the calls of every socket, or of one socket only")
         self.filter.addItem("All sockets", None)
         self.filter.currentIndexChanged.connect(self._filter_changed)
-        self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Sized once for "Socket 99999", not to its contents: with thousands of sockets,
+        # adjusting to the contents would measure every item at every insert.
+        self.filter.setMinimumContentsLength(len("Socket 99999"))
+        self.filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
 
+    def _build_list(self) -> None:
         self.list = QListView(self)
         self.list.setObjectName("callLogList")
         self.list.setAccessibleName("Calls made by the window")
@@ -138,6 +152,7 @@ class CallLogView(QWidget):
         self.list.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
+    def _build_buttons(self, log: CallLog) -> None:
         copy_action = QAction("Copy", self.list)
         copy_action.setShortcut(QKeySequence.StandardKey.Copy)
         copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -156,6 +171,7 @@ class CallLogView(QWidget):
         self.clear_button.setToolTip("Forget every logged call")
         self.clear_button.clicked.connect(log.clear)
 
+    def _build_layout(self) -> None:
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         label = QLabel("&Show:", self)
@@ -170,24 +186,11 @@ class CallLogView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
 
-        self._follow = True
-        self.proxy.rowsInserted.connect(self._scroll_to_end)
-        self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
-
     # -- sockets in the filter -----------------------------------------------------------
 
     def add_socket(self, sid: int) -> None:
         if self.filter.findData(sid) < 0:
             self.filter.addItem(f"Socket {sid}", sid)
-
-    def remove_socket(self, sid: int) -> None:
-        # The entries stay in the log; the filter keeps the closed socket while it has some.
-        pass
-
-    def show_socket(self, sid: int | None) -> None:
-        index = self.filter.findData(sid) if sid is not None else 0
-        if index >= 0:
-            self.filter.setCurrentIndex(index)
 
     def _filter_changed(self, index: int) -> None:
         self.proxy.set_socket(self.filter.itemData(index))
