@@ -168,3 +168,20 @@ async def test_K2_defaults_on_ipv6(tcp: TcpSockets) -> None:
         sid = (await tcp.create()).socket_id
         assert await tcp.connect(sid, "::1", server.port) == 0
         assert await tcp.get_socket_options(sid) == DEFAULTS
+
+
+async def test_set_option_is_the_one_way_every_option_is_set(tcp: TcpSockets) -> None:
+    """The extension behind set_keep_alive and set_no_delay: by the option's name."""
+    with EchoServer() as server:
+        sid = await connected(tcp, server)
+        assert await tcp.set_option(sid, "keep_alive", True, 60) == 0
+        assert await tcp.set_option(sid, "no_delay", False) == 0
+        opts = await tcp.get_socket_options(sid)
+        assert opts == {"no_delay": False, "keep_alive": True, "keep_idle": 60,
+                        "keep_interval": 60}
+        with pytest.raises(ValueError, match="no such option 'linger'"):
+            await tcp.set_option(sid, "linger", True)
+        with pytest.raises(TypeError, match="no_delay must be a bool"):
+            await tcp.set_option(sid, "no_delay", 1)
+        fresh = (await tcp.create()).socket_id
+        assert await tcp.set_option(fresh, "no_delay", True) == -2  # K1

@@ -101,10 +101,13 @@ async def test_options_and_tls_intent_are_remembered(session: Session) -> None:
     with EchoServer() as server:
         key = await session.create()
         assert await session.connect(key, "127.0.0.1", server.port) == 0
-        assert await session.set_keep_alive(key, True, 30) == 0
-        assert await session.set_no_delay(key, False) == 0
+        assert await session.set_option(key, "keep_alive", True, 30) == 0
+        assert await session.set_option(key, "no_delay", False) == 0
         record = session.registry[key]
-        assert record.intent.keep_alive == (True, 30) and record.intent.no_delay is False
+        assert record.intent.options == {"keep_alive": (True, 30), "no_delay": (False,)}
+        assert record.results["keep_alive"] == 0
+        entries = [e.text for e in session.call_log.entries()]
+        assert f"chrome.sockets.tcp.setKeepAlive({key.id}, true, 30) → 0" in entries
         # A plain echo server is no TLS peer: the handshake fails, and the socket remembers
         # that TLS was asked for, with which options, but not that it succeeded.
         options = SecureOptions(verify=False)

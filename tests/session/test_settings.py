@@ -63,7 +63,7 @@ def test_round_trip(tmp_path: Path) -> None:
     settings.sockets.append(PersistedSocket(
         name="db", buffer_size=1024, host="127.0.0.1", port=5432, dns="ipv4",
         secure=secure_to_json(SecureOptions(ca_file="/ca.pem", verify=False)),
-        was_secure=True, keep_alive=[True, 30], no_delay=False, user_paused=True,
+        was_secure=True, options={"keep_alive": [True, 30], "no_delay": [False]}, user_paused=True,
     ))
     assert store.save(settings) is None
     loaded, message = store.load()
@@ -120,3 +120,11 @@ def test_secure_options_round_trip() -> None:
     assert secure_from_json(json.loads(json.dumps(secure_to_json(options)))) == options
     assert secure_from_json(None) is None
     assert secure_from_json({"clientKey": "/k.pem"}) == SecureOptions()
+
+
+def test_options_from_files_before_the_options_table_are_read() -> None:
+    entry = PersistedSocket.from_json({"keep_alive": [True, 30], "no_delay": False})
+    assert entry is not None
+    assert entry.options == {"keep_alive": [True, 30], "no_delay": [False]}
+    newer = PersistedSocket.from_json({"options": {"no_delay": [True]}, "no_delay": False})
+    assert newer is not None and newer.options == {"no_delay": [True]}

@@ -1,16 +1,17 @@
-"""TCP socket options, the Linux way Chromium sets them."""
+"""TCP socket options, the Linux way Chromium sets them: one setter per row of
+``workbench.core.options.OPTIONS``."""
 
 from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any, Final
 
-__all__ = ["DEFAULT_KEEP_ALIVE_DELAY", "apply_defaults", "read_options", "set_keep_alive",
-           "set_no_delay"]
+from workbench.core.options import DEFAULT_KEEP_ALIVE_DELAY, OPTIONS
 
-# Chromium's TCPClientSocket enables TCP_NODELAY and a 45 s keep-alive on every connected
-# desktop socket (net/socket/tcp_socket_posix.cc, kTCPKeepAliveSeconds).
-DEFAULT_KEEP_ALIVE_DELAY = 45
+__all__ = ["DEFAULT_KEEP_ALIVE_DELAY", "SETTERS", "apply", "apply_defaults", "read_options",
+           "set_keep_alive", "set_no_delay"]
 
 
 def set_no_delay(sock: socket.socket, no_delay: bool) -> None:
@@ -31,9 +32,22 @@ def set_keep_alive(sock: socket.socket, enable: bool, delay: int) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, delay)
 
 
+#: How each option reaches the kernel: the setter takes the socket and the option's checked
+#: arguments, in the order of its ``OptionSpec.params``.
+SETTERS: Final[dict[str, Callable[..., None]]] = {
+    "keep_alive": set_keep_alive,
+    "no_delay": set_no_delay,
+}
+
+
+def apply(sock: socket.socket, name: str, args: tuple[Any, ...]) -> None:
+    SETTERS[name](sock, *args)
+
+
 def apply_defaults(sock: socket.socket) -> None:
-    set_no_delay(sock, True)
-    set_keep_alive(sock, True, DEFAULT_KEEP_ALIVE_DELAY)
+    """What a connected socket gets before its caller hears of it (contract K2)."""
+    for name, spec in OPTIONS.items():
+        apply(sock, name, spec.default)
 
 
 def read_options(sock: socket.socket) -> dict[str, bool | int | None]:

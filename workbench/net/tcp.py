@@ -20,6 +20,7 @@ from workbench.core.errors import (
     map_os_error,
 )
 from workbench.core.events import Event
+from workbench.core.options import MAX_KEEP_ALIVE_DELAY, OPTIONS
 from workbench.core.state import Op, Refuse, State, Wait, verdict
 from workbench.core.types import (
     ChangeReason,
@@ -42,8 +43,6 @@ from workbench.net.tcp_socket import DEFAULT_BUFFER_SIZE, SocketEvents, TcpSocke
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "MAX_KEEP_ALIVE_DELAY", "TcpSockets"]
 
-# Linux's largest TCP_KEEPIDLE / TCP_KEEPINTVL (MAX_TCP_KEEPIDLE in include/net/tcp.h).
-MAX_KEEP_ALIVE_DELAY = 32767
 # Chrome's per-application write quota (extensions/browser/api/socket: kWriteQuota).
 DEFAULT_WRITE_QUOTA = 200 * 2**20
 
@@ -153,20 +152,23 @@ class TcpSockets:
 
     async def set_keep_alive(self, socket_id: int, enable: bool, delay: int = 0) -> int:
         """'Enables or disables the keep-alive functionality for a TCP connection.'"""
-        check_bool(enable, "enable")
-        check_int(delay, "delay")
-        if not 0 <= delay <= MAX_KEEP_ALIVE_DELAY:
-            raise ValueError(
-                f"delay must be 0..{MAX_KEEP_ALIVE_DELAY} seconds, not {delay}"
-            )
-        s = self._get(socket_id)
-        return _set_option(s, lambda sock: sockopts.set_keep_alive(sock, enable, delay))
+        return await self.set_option(socket_id, "keep_alive", enable, delay)
 
     async def set_no_delay(self, socket_id: int, no_delay: bool) -> int:
         """'Sets or clears TCP_NODELAY for a TCP connection.'"""
-        check_bool(no_delay, "no_delay")
+        return await self.set_option(socket_id, "no_delay", no_delay)
+
+    async def set_option(self, socket_id: int, name: str, *args: bool | int) -> int:
+        """An extension: set the option ``name`` of ``workbench.core.options.OPTIONS`` (what
+        ``set_keep_alive`` and ``set_no_delay`` are), with its arguments in the order of its
+        parameters. The arguments are checked first (``TypeError``, ``ValueError``), then the
+        id, then the state (K1: -2 unless connected)."""
+        spec = OPTIONS.get(name)
+        if spec is None:
+            raise ValueError(f"no such option {name!r}; one of {', '.join(OPTIONS)}")
+        checked = spec.check(args)
         s = self._get(socket_id)
-        return _set_option(s, lambda sock: sockopts.set_no_delay(sock, no_delay))
+        return _set_option(s, lambda sock: sockopts.apply(sock, name, checked))
 
     async def get_socket_options(self, socket_id: int) -> dict[str, bool | int | None] | None:
         """An extension for the window and tests: the TCP options as the kernel has them, or

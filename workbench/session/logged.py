@@ -43,10 +43,13 @@ class LoggedTcp:
         await self.session.set_paused(SocketKey.tcp(socket_id), paused)
 
     async def set_keep_alive(self, socket_id: int, enable: bool, delay: int = 0) -> int:
-        return await self.session.set_keep_alive(SocketKey.tcp(socket_id), enable, delay)
+        return await self.set_option(socket_id, "keep_alive", enable, delay)
 
     async def set_no_delay(self, socket_id: int, no_delay: bool) -> int:
-        return await self.session.set_no_delay(SocketKey.tcp(socket_id), no_delay)
+        return await self.set_option(socket_id, "no_delay", no_delay)
+
+    async def set_option(self, socket_id: int, name: str, *args: bool | int) -> int:
+        return await self.session.set_option(SocketKey.tcp(socket_id), name, *args)
 
     async def get_socket_options(self, socket_id: int) -> dict[str, bool | int | None] | None:
         return await self.session.socket_options(SocketKey.tcp(socket_id))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.errors import NetError
+from workbench.core.options import OPTIONS, OptionArgs
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.session import Session
@@ -59,8 +60,7 @@ def persisted_sockets(
             dns=dns,
             secure=secure_to_json(intent.secure),
             was_secure=intent.tls,
-            keep_alive=list(intent.keep_alive) if intent.keep_alive is not None else None,
-            no_delay=intent.no_delay,
+            options={name: list(args) for name, args in intent.options.items()},
             user_paused=intent.paused and info.paused,
             server=servers.kind_at(host, port) if servers is not None else None,
         ))
@@ -82,11 +82,7 @@ async def restore_sockets(
         keys.append(key)
         options = secure_from_json(entry.secure)
         session.set_intent(key, secure=options, tls=entry.was_secure)
-        if entry.keep_alive is not None:
-            session.set_intent(key, keep_alive=(bool(entry.keep_alive[0]),
-                                                int(entry.keep_alive[1])))
-        if entry.no_delay is not None:
-            session.set_intent(key, no_delay=entry.no_delay)
+        session.set_intent(key, options=_checked_options(entry))
         if entry.host is not None and entry.port is not None:
             port = entry.port
             if entry.server is not None and entry.host in LOOPBACK and servers is not None:
@@ -100,6 +96,22 @@ async def restore_sockets(
     return keys
 
 
+def _checked_options(entry: PersistedSocket) -> dict[str, OptionArgs]:
+    """The entry's options that are still options and whose arguments still check; the rest
+    are left out, each with a warning that names it."""
+    options = {}
+    for name, args in entry.options.items():
+        spec = OPTIONS.get(name)
+        try:
+            if spec is None:
+                raise ValueError(f"no such option {name!r}")
+            options[name] = spec.check(args)
+        except (TypeError, ValueError) as exc:
+            _log.warning("persistent socket %r: option %s %r left out: %s",
+                         entry.name, name, args, exc)
+    return options
+
+
 async def _reconnect(
     session: Session, key: SocketKey, entry: PersistedSocket, options: SecureOptions | None
 ) -> None:
@@ -110,10 +122,8 @@ async def _reconnect(
         return
     if entry.was_secure and await session.secure(key, options or SecureOptions()) != 0:
         return
-    if entry.keep_alive is not None:
-        await session.set_keep_alive(key, bool(entry.keep_alive[0]), int(entry.keep_alive[1]))
-    if entry.no_delay is not None:
-        await session.set_no_delay(key, entry.no_delay)
+    for name, args in record.intent.options.items():
+        await session.set_option(key, name, *args)
     if entry.user_paused:
         await session.set_paused(key, True)
 

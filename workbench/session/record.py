@@ -7,6 +7,7 @@ import enum
 
 from workbench.core.capture import CaptureStore
 from workbench.core.formatting import result_name
+from workbench.core.options import OptionArgs
 from workbench.core.state import State
 from workbench.core.types import SecureOptions, SocketInfo
 from workbench.session.keys import SocketKey
@@ -25,8 +26,8 @@ class SocketIntent:
     secure: SecureOptions | None = None
     #: the user secured the socket (and a restore must secure it again).
     tls: bool = False
-    keep_alive: tuple[bool, int] | None = None
-    no_delay: bool | None = None
+    #: the socket options the user set, by ``workbench.core.options`` name: their arguments.
+    options: dict[str, OptionArgs] = dataclasses.field(default_factory=dict)
     #: the user paused it (contract U6: the session resumes a reconnected socket otherwise).
     paused: bool = False
 

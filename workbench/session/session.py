@@ -24,6 +24,7 @@ from workbench.core.errors import (
     net_error_description,
     net_error_text,
 )
+from workbench.core.options import OPTIONS
 from workbench.core.spool import CaptureSpool
 from workbench.core.types import (
     DnsQueryType,
@@ -145,21 +146,19 @@ class Session:
                            lambda: self.tcp.set_paused(key.id, paused))
         self.registry.set_result(key, "pause", NetError.OK)
 
-    async def set_keep_alive(self, key: SocketKey, enable: bool, delay: int = 0) -> int:
-        code = await self._logged(key, "setKeepAlive", (key.id, enable, delay),
-                                  lambda: self.tcp.set_keep_alive(key.id, enable, delay),
-                                  self._code)
-        self._remember_result(key, "keepAlive", code)
+    async def set_option(self, key: SocketKey, name: str, *args: bool | int) -> int:
+        """Set the socket option ``name`` (a row of ``workbench.core.options.OPTIONS``): logged
+        under Chrome's method name, its result kept under the option's name, and the arguments
+        remembered as the socket's intent when the core took them."""
+        spec = OPTIONS.get(name)
+        if spec is None:
+            raise ValueError(f"no such option {name!r}; one of {', '.join(OPTIONS)}")
+        code = await self._logged(key, spec.method, (key.id, *args),
+                                  lambda: self.tcp.set_option(key.id, name, *args), self._code)
+        self._remember_result(key, name, code)
         if code == NetError.OK and (record := self.registry.get(key)) is not None:
-            record.intent.keep_alive = (enable, delay)
-        return code
-
-    async def set_no_delay(self, key: SocketKey, no_delay: bool) -> int:
-        code = await self._logged(key, "setNoDelay", (key.id, no_delay),
-                                  lambda: self.tcp.set_no_delay(key.id, no_delay), self._code)
-        self._remember_result(key, "noDelay", code)
-        if code == NetError.OK and (record := self.registry.get(key)) is not None:
-            record.intent.no_delay = no_delay
+            record.intent.options[name] = spec.check(args)
+            self.registry.mark(key)
         return code
 
     async def socket_options(self, key: SocketKey) -> dict[str, bool | int | None] | None:

@@ -105,8 +105,9 @@ class PersistedSocket:
     dns: str = "any"
     secure: dict[str, Any] | None = None  # secure_to_json form
     was_secure: bool = False
-    keep_alive: list[Any] | None = None  # [enable, delay]
-    no_delay: bool | None = None
+    #: socket options by ``workbench.core.options`` name: their arguments as JSON lists
+    #: (``{"keep_alive": [true, 45], "no_delay": [false]}``), checked when they are restored.
+    options: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     user_paused: bool = False
     #: the built-in server kind ("echo", "tls-echo", …) the peer was: its port changes at every
     #: start, so a restored socket is re-pointed at that server's current port.
@@ -118,7 +119,6 @@ class PersistedSocket:
             return None
         port = data.get("port")
         buffer_size = data.get("buffer_size")
-        keep_alive = data.get("keep_alive")
         return cls(
             name=_str(data.get("name")),
             buffer_size=buffer_size if isinstance(buffer_size, int) and buffer_size > 0 else None,
@@ -127,12 +127,23 @@ class PersistedSocket:
             dns=str(data["dns"]) if data.get("dns") in ("any", "ipv4", "ipv6") else "any",
             secure=data.get("secure") if isinstance(data.get("secure"), dict) else None,
             was_secure=bool(data.get("was_secure", False)),
-            keep_alive=keep_alive if isinstance(keep_alive, list) and len(keep_alive) == 2
-            else None,
-            no_delay=data.get("no_delay") if isinstance(data.get("no_delay"), bool) else None,
+            options=_options(data),
             user_paused=bool(data.get("user_paused", False)),
             server=_str(data.get("server")),
         )
+
+
+def _options(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """The ``options`` table; files written before it kept ``keep_alive: [on, delay]`` and
+    ``no_delay: bool`` at the top level, read the same way."""
+    found = data.get("options")
+    options = {str(k): v for k, v in found.items() if isinstance(v, list)} \
+        if isinstance(found, dict) else {}
+    if isinstance(data.get("keep_alive"), list):
+        options.setdefault("keep_alive", data["keep_alive"])
+    if "no_delay" in data and data["no_delay"] is not None:
+        options.setdefault("no_delay", [data["no_delay"]])
+    return options
 
 
 @dataclasses.dataclass

@@ -1,12 +1,12 @@
-"""The TCP options tab: keep-alive with its delay → ``set_keep_alive()``; no-delay →
-``set_no_delay()``; Pause/Resume → ``set_paused()``."""
+"""The TCP options tab: a control per row of ``workbench.core.options.OPTIONS``
+(keep-alive with its delay → ``setKeepAlive``; no-delay → ``setNoDelay``), each set through
+``set_option``; and Pause/Resume → ``set_paused()``."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from workbench.net.options import DEFAULT_KEEP_ALIVE_DELAY
-from workbench.net.tcp import MAX_KEEP_ALIVE_DELAY
+from workbench.core.options import KEEP_ALIVE, NO_DELAY, OptionArgs, OptionSpec
 from workbench.session.controls import Control
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.base import Panel
@@ -16,13 +16,9 @@ __all__ = ["TcpOptionsPanel"]
 
 
 class TcpOptionsPanel(Panel):
-    """Keep-alive with delay → ``set_keep_alive()``; no-delay → ``set_no_delay()``;
-    Pause/Resume → ``set_paused()``."""
-
-    #: What the core sets on every connect (contract K2: ``net.options.apply_defaults``, as
-    #: Chrome's desktop sockets): keep-alive on with its default delay, and no-delay on.
-    DEFAULT_KEEP_ALIVE = (True, DEFAULT_KEEP_ALIVE_DELAY)
-    DEFAULT_NO_DELAY = True
+    """A control per socket option, set with ``set_option``; Pause/Resume →
+    ``set_paused()``. A control shows the socket's own setting, else what the core sets on
+    every connect (the option's ``default``, contract K2)."""
 
     def __init__(
         self, session: SocketSession, runner: TaskRunner, parent: QWidget | None = None
@@ -51,7 +47,8 @@ class TcpOptionsPanel(Panel):
         self.keepAliveDelay = QSpinBox()
         self.keepAliveDelay.setObjectName("keepAliveDelay")
         # The core refuses more (ValueError): Linux caps TCP_KEEPIDLE there.
-        self.keepAliveDelay.setRange(0, MAX_KEEP_ALIVE_DELAY)
+        delay = KEEP_ALIVE.params[1]
+        self.keepAliveDelay.setRange(delay.low, delay.high)
         self.keepAliveDelay.setSpecialValueText("OS default")
         self.keepAliveDelay.setSuffix(" s")
         describe(
@@ -74,7 +71,8 @@ class TcpOptionsPanel(Panel):
             "Set keep-alive",
             "Apply keep-alive on/off and the delay to the connected socket",
         )
-        self.keepAliveResult = self._result_label("keepAlive", "setKeepAlive", "keepAliveResult")
+        self.keepAliveResult = self._result_label(KEEP_ALIVE.name, KEEP_ALIVE.method,
+                                                  "keepAliveResult")
         form.addRow(self.keepAliveButton, self.keepAliveResult)
 
     def _build_no_delay(self, form: QFormLayout) -> None:
@@ -91,7 +89,7 @@ class TcpOptionsPanel(Panel):
         describe(
             self.noDelayButton, "Set no-delay", "Apply the no-delay setting to the connected socket"
         )
-        self.noDelayResult = self._result_label("noDelay", "setNoDelay", "noDelayResult")
+        self.noDelayResult = self._result_label(NO_DELAY.name, NO_DELAY.method, "noDelayResult")
         form.addRow(self.noDelayButton, self.noDelayResult)
 
     def _build_pause(self, form: QFormLayout) -> None:
@@ -121,24 +119,18 @@ class TcpOptionsPanel(Panel):
         self.pauseButton.setEnabled(bool(allowed & {Control.PAUSE, Control.RESUME}))
 
     def _keep_alive_clicked(self) -> None:
-        if Control.SET_OPTIONS not in self._allowed():
-            return
         enable = self.keepAlive.isChecked()
-        delay = self.keepAliveDelay.value() if enable else 0
-        self._start(
-            "keepAlive",
-            "setKeepAlive",
-            lambda sid: self._session.sockets.set_keep_alive(sid, enable, delay),
-        )
+        self._set(KEEP_ALIVE, enable, self.keepAliveDelay.value() if enable else 0)
 
     def _no_delay_clicked(self) -> None:
+        self._set(NO_DELAY, self.noDelay.isChecked())
+
+    def _set(self, spec: OptionSpec, *args: bool | int) -> None:
         if Control.SET_OPTIONS not in self._allowed():
             return
-        no_delay = self.noDelay.isChecked()
+        name = spec.name
         self._start(
-            "noDelay",
-            "setNoDelay",
-            lambda sid: self._session.sockets.set_no_delay(sid, no_delay),
+            name, spec.method, lambda sid: self._session.sockets.set_option(sid, name, *args)
         )
 
     def _pause_clicked(self, checked: bool) -> None:
@@ -152,15 +144,17 @@ class TcpOptionsPanel(Panel):
     # -- per socket ----------------------------------------------------------------------
 
     def _fill_options(self, sid: int | None) -> None:
+        enable, delay = self._setting(sid, KEEP_ALIVE)
+        self.keepAlive.setChecked(bool(enable))
+        self.keepAliveDelay.setValue(int(delay))
+        self.keepAliveDelay.setEnabled(bool(enable))
+        (no_delay,) = self._setting(sid, NO_DELAY)
+        self.noDelay.setChecked(bool(no_delay))
+
+    def _setting(self, sid: int | None, spec: OptionSpec) -> OptionArgs:
         record = self._session.ui(sid) if sid is not None else None
-        intent = record.intent if record is not None else None
-        keep_alive = intent.keep_alive if intent is not None else None
-        enable, delay = keep_alive if keep_alive is not None else self.DEFAULT_KEEP_ALIVE
-        self.keepAlive.setChecked(enable)
-        self.keepAliveDelay.setValue(delay)
-        self.keepAliveDelay.setEnabled(enable)
-        no_delay = intent.no_delay if intent is not None else None
-        self.noDelay.setChecked(self.DEFAULT_NO_DELAY if no_delay is None else no_delay)
+        options: dict[str, OptionArgs] = record.intent.options if record is not None else {}
+        return options.get(spec.name, spec.default)
 
     def _switched(self, previous: int | None, sid: int | None) -> None:
         self._fill_options(sid)
