@@ -129,9 +129,7 @@ class TcpSockets:
         if properties is None:
             properties = SocketProperties()
         elif not isinstance(properties, SocketProperties):
-            raise TypeError(
-                f"properties must be SocketProperties, not {type(properties).__name__}"
-            )
+            raise TypeError(f"properties must be SocketProperties, not {type(properties).__name__}")
         sid = self._next_id
         self._next_id += 1
         s = self._sockets[sid] = TcpSocket(self._events, sid, properties)
@@ -141,9 +139,7 @@ class TcpSockets:
     async def update(self, socket_id: int, properties: SocketProperties) -> None:
         """'Updates the socket properties.' Only the given fields change (contract C4)."""
         if not isinstance(properties, SocketProperties):
-            raise TypeError(
-                f"properties must be SocketProperties, not {type(properties).__name__}"
-            )
+            raise TypeError(f"properties must be SocketProperties, not {type(properties).__name__}")
         self._get(socket_id).update(properties)
 
     async def set_paused(self, socket_id: int, paused: bool) -> None:
@@ -156,9 +152,7 @@ class TcpSockets:
         check_bool(enable, "enable")
         check_int(delay, "delay")
         if not 0 <= delay <= MAX_KEEP_ALIVE_DELAY:
-            raise ValueError(
-                f"delay must be 0..{MAX_KEEP_ALIVE_DELAY} seconds, not {delay}"
-            )
+            raise ValueError(f"delay must be 0..{MAX_KEEP_ALIVE_DELAY} seconds, not {delay}")
         s = self._get(socket_id)
         return _set_option(s, lambda sock: sockopts.set_keep_alive(sock, enable, delay))
 

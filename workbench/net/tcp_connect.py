@@ -141,9 +141,7 @@ def numeric_addresses(host: str, port: int, family: int) -> list[AddrInfo] | Non
     return list(infos)
 
 
-async def _first_reachable(
-    s: TcpSocket, infos: list[AddrInfo]
-) -> tuple[socket.socket | None, int]:
+async def _first_reachable(s: TcpSocket, infos: list[AddrInfo]) -> tuple[socket.socket | None, int]:
     """A connected socket to the first address that answers, or the last failure's code."""
     code: int = NetError.CONNECTION_FAILED
     for family, kind, proto, _, address in infos:
