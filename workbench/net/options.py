@@ -5,8 +5,13 @@ from __future__ import annotations
 import socket
 import sys
 
-__all__ = ["DEFAULT_KEEP_ALIVE_DELAY", "apply_defaults", "read_options", "set_keep_alive",
-           "set_no_delay"]
+__all__ = [
+    "DEFAULT_KEEP_ALIVE_DELAY",
+    "apply_defaults",
+    "read_options",
+    "set_keep_alive",
+    "set_no_delay",
+]
 
 # Chromium's TCPClientSocket enables TCP_NODELAY and a 45 s keep-alive on every connected
 # desktop socket (net/socket/tcp_socket_posix.cc, kTCPKeepAliveSeconds).
