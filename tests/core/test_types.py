@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 
 from workbench.sockets import (
+    ChangeReason,
     CreateInfo,
     DnsQueryType,
     ReceiveErrorInfo,
     ReceiveInfo,
     SecureOptions,
     SendInfo,
+    SocketChange,
     SocketInfo,
     SocketProperties,
+    State,
     TlsInfo,
     TLSVersionConstraints,
     to_json,
@@ -43,6 +46,7 @@ EXAMPLES: list[Any] = [
     TLS,
     TLSVersionConstraints(min="tls1.2", max="tls1.3"),
     SecureOptions(),
+    SocketChange(1, ChangeReason.CLOSED, None, None),
 ]
 
 
@@ -88,6 +92,23 @@ def test_keyword_construction_and_equality() -> None:
     assert hash(SendInfo(result_code=0, bytes_sent=1)) == hash(
         SendInfo(result_code=0, bytes_sent=1)
     )
+
+
+def test_socket_change_carries_a_snapshot_or_nothing_once_closed() -> None:
+    info = SocketInfo(socket_id=3, persistent=False, paused=True, connected=False)
+    change = SocketChange(socket_id=3, reason=ChangeReason.PAUSED, state=State.CREATED, info=info)
+    assert change == SocketChange(3, ChangeReason.PAUSED, State.CREATED, info)
+    assert (change.state, change.info) == (State.CREATED, info)
+    closed = SocketChange(3, ChangeReason.CLOSED, None, None)
+    assert (closed.state, closed.info) == (None, None)
+    assert not hasattr(change, "__dict__")  # slots: one is made per change, thousands a second
+    assert [r.name for r in ChangeReason] == [
+        "CREATED",
+        "STATE",
+        "PAUSED",
+        "PROPERTIES",
+        "CLOSED",
+    ]
 
 
 def test_dns_query_type_is_a_str_enum() -> None:
@@ -190,6 +211,22 @@ def test_to_json_secure_options_nest_tls_version() -> None:
         "clientCert": "c",
         "clientKey": "k",
     }
+
+
+def test_to_json_socket_change_writes_enums_as_their_values() -> None:
+    info = SocketInfo(socket_id=2, persistent=False, paused=False, connected=True)
+    change = SocketChange(2, ChangeReason.STATE, State.CONNECTED, info)
+    text = to_json(change)
+    compact(text)
+    assert json.loads(text) == {
+        "socketId": 2,
+        "reason": "state",
+        "state": "connected",
+        "info": {"socketId": 2, "persistent": False, "paused": False, "connected": True},
+    }
+    assert to_json(SocketChange(2, ChangeReason.CLOSED, None, None)) == (
+        '{"socketId":2,"reason":"closed"}'
+    )
 
 
 def test_to_json_lists_become_arrays() -> None:

@@ -6,6 +6,9 @@ table: C1 (ids strictly increase), C2 (buffer_size ≤ 0 reads as None), C3 (clo
 SocketNotFoundError), C4 (update changes only the given fields), U1 (addresses when
 connected), U4 (-23 on a connected socket), U6 (paused kept across reconnect), P1 (nothing
 while paused), D1/D2 (-100 and then nothing; paused, disconnected), S1/S2, K1, L1, R3.
+The ``on_changed`` extension is checked alongside: after every step, the last change reported
+for each socket is exactly what ``state_of``/``info_now`` say, and a closed socket's last
+change is CLOSED.
 
 Hypothesis is synchronous, so each machine owns one ``asyncio.Runner`` (plain asyncio; the
 harness' qasync parametrization applies to async tests only) and every rule runs its
@@ -35,10 +38,12 @@ from hypothesis.stateful import (
 from tests.conftest import TIMEOUT, wait_for
 from tests.net.tls_peers import ThreadedServer, plain_echo_handler
 from workbench.sockets import (
+    ChangeReason,
     DnsQueryType,
     ReceiveErrorInfo,
     ReceiveInfo,
     SendInfo,
+    SocketChange,
     SocketInfo,
     SocketNotFoundError,
     SocketProperties,
@@ -85,6 +90,9 @@ class SocketMachine(RuleBasedStateMachine):
         self.ended: dict[int, int] = {}
         self.tcp.on_receive.add_listener(self._on_receive)
         self.tcp.on_receive_error.add_listener(self._on_error)
+        #: the last on_changed per socket
+        self.last_change: dict[int, SocketChange] = {}
+        self.tcp.on_changed.add_listener(self._on_changed)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -112,6 +120,9 @@ class SocketMachine(RuleBasedStateMachine):
             self.violations.append(f"chunk {len(info.data)} > buffer_size {m.buffer_size}")
         if m is not None and m.buffer_size is None and len(info.data) > 4096:
             self.violations.append(f"chunk {len(info.data)} > 4096 without buffer_size (C2)")
+
+    def _on_changed(self, change: SocketChange) -> None:
+        self.last_change[change.socket_id] = change
 
     def _on_error(self, info: ReceiveErrorInfo) -> None:
         sid = info.socket_id
@@ -327,6 +338,16 @@ class SocketMachine(RuleBasedStateMachine):
     @invariant()
     def no_violations(self) -> None:
         assert self.violations == [], self.violations
+
+    @invariant()
+    def every_visible_change_was_reported(self) -> None:
+        assert set(self.last_change) == set(self.model) | self.closed
+        for sid in self.model:
+            change = self.last_change[sid]
+            assert change.state is self.tcp.state_of(sid), (sid, change)
+            assert change.info == self.tcp.info_now(sid), (sid, change)
+        for sid in self.closed:
+            assert self.last_change[sid] == SocketChange(sid, ChangeReason.CLOSED, None, None)
 
     @invariant()
     def at_most_one_error_per_ended_connection(self) -> None:

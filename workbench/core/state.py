@@ -103,9 +103,8 @@ _TRANSITIONS: Final[Mapping[tuple[State, StateEvent], State]] = {
     (_S.CONNECTED, _E.STREAM_ENDED): _S.DISCONNECTED,
     (_S.SECURING, _E.STREAM_ENDED): _S.DISCONNECTED,
     (_S.SECURE, _E.STREAM_ENDED): _S.DISCONNECTED,
-    # The stream ended (and was reported) while secure() was setting up: its outcome arrives
-    # on a socket that is already disconnected, and it stays so.
-    (_S.DISCONNECTED, _E.SECURE_SETUP_FAILED): _S.DISCONNECTED,
+    # The stream ended (and was reported) while secure() was setting up: the handshake's
+    # failure arrives on a socket that is already disconnected, and it stays so.
     (_S.DISCONNECTED, _E.SECURE_FAILED): _S.DISCONNECTED,
     # 'Disconnects the socket.' A socket that never connected stays as it is (D1, U5, S6).
     (_S.CREATED, _E.DROPPED): _S.CREATED,

@@ -128,9 +128,7 @@ class TcpSockets:
         if properties is None:
             properties = SocketProperties()
         elif not isinstance(properties, SocketProperties):
-            raise TypeError(
-                f"properties must be SocketProperties, not {type(properties).__name__}"
-            )
+            raise TypeError(f"properties must be SocketProperties, not {type(properties).__name__}")
         sid = self._next_id
         self._next_id += 1
         s = self._sockets[sid] = TcpSocket(self._events, sid, properties)
@@ -140,9 +138,7 @@ class TcpSockets:
     async def update(self, socket_id: int, properties: SocketProperties) -> None:
         """'Updates the socket properties.' Only the given fields change (contract C4)."""
         if not isinstance(properties, SocketProperties):
-            raise TypeError(
-                f"properties must be SocketProperties, not {type(properties).__name__}"
-            )
+            raise TypeError(f"properties must be SocketProperties, not {type(properties).__name__}")
         self._get(socket_id).update(properties)
 
     async def set_paused(self, socket_id: int, paused: bool) -> None:

@@ -80,6 +80,7 @@ async def _connect(
         transport, _ = await s.loop.create_connection(lambda: conn, sock=sock)
     except OSError as exc:  # registering with the selector can run out of memory too
         sock.close()
+        s.teardown(NetError.CONNECTION_FAILED)
         s.details["connect"] = _describe(exc, format_endpoint(host, port))
         s.connect_failed(op, map_os_error(exc, "connect"))
         return
@@ -121,9 +122,10 @@ async def _resolve(
             host, port, family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
     except (OSError, UnicodeError) as exc:
-        s.details["connect"] = f"{host}: {reason(exc)}"
         if isinstance(exc, OSError) and _ran_out(exc):
+            s.details["connect"] = _describe(exc, host)
             return [], map_os_error(exc, "connect")
+        s.details["connect"] = f"{host}: {reason(exc)}"
         return [], NetError.NAME_NOT_RESOLVED
     return list(resolved), NetError.OK
 
@@ -141,9 +143,7 @@ def numeric_addresses(host: str, port: int, family: int) -> list[AddrInfo] | Non
     return list(infos)
 
 
-async def _first_reachable(
-    s: TcpSocket, infos: list[AddrInfo]
-) -> tuple[socket.socket | None, int]:
+async def _first_reachable(s: TcpSocket, infos: list[AddrInfo]) -> tuple[socket.socket | None, int]:
     """A connected socket to the first address that answers, or the last failure's code."""
     code: int = NetError.CONNECTION_FAILED
     for family, kind, proto, _, address in infos:
@@ -183,7 +183,7 @@ def _describe(exc: OSError, where: str) -> str:
     elif exc.errno == errno.ENFILE:
         why = "the whole system has reached its limit (fs.file-max)"
     else:
-        why = "the operating system refused a new socket"
+        why = "the operating system is short of memory for sockets"
     return f"{words}: {why}, so no connection to {where} could be made"
 
 

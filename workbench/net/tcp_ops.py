@@ -22,6 +22,9 @@ Body = Callable[[asyncio.Future[int]], Coroutine[Any, Any, None]]
 
 
 class OpSlot:
+    """One socket's running operation: ``run`` it, ``finish`` it with a code, ``abort`` it;
+    ``wait_secured`` is what a send made during ``secure()`` awaits."""
+
     def __init__(self, socket_id: int) -> None:
         self.socket_id = socket_id
         self._op: asyncio.Future[int] | None = None

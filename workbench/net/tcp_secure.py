@@ -6,7 +6,7 @@ import asyncio
 import logging
 import socket
 
-from workbench.core.errors import map_ssl_error
+from workbench.core.errors import NetError, map_ssl_error
 from workbench.core.state import StateEvent
 from workbench.core.types import SecureOptions
 from workbench.net.tcp_connect import reason
@@ -34,7 +34,12 @@ async def secure(s: TcpSocket, options: SecureOptions) -> int:
 async def _secure(s: TcpSocket, op: asyncio.Future[int], options: SecureOptions) -> None:
     s.details.pop("secure", None)
     raw, conn, sock = s.raw, s.conn, s.sock
-    assert raw is not None and conn is not None and sock is not None
+    if raw is None or conn is None or sock is None:
+        # The stream ended, and was reported, between secure() and this task's first step.
+        s.details["secure"] = "the connection ended before the handshake started"
+        s.advance(StateEvent.SECURE_FAILED)
+        s.ops.end_secure(op, NetError.CONNECTION_CLOSED)
+        return
     try:
         context = build_context(options)
     except TlsSetupError as exc:

@@ -123,8 +123,13 @@ class HandshakeTrace:
         self.cert_requested = False
 
     def __call__(
-        self, conn: object, direction: str, version: object, content_type: object,
-        msg_type: object, data: bytes,
+        self,
+        conn: object,
+        direction: str,
+        version: object,
+        content_type: object,
+        msg_type: object,
+        data: bytes,
     ) -> None:
         # WORKAROUND: the enums the callback's arguments are members of are private too
         # (https://github.com/python/cpython/blob/v3.11.7/Lib/ssl.py#L170-L255).
