@@ -23,8 +23,10 @@ __all__ = ["CurrentSocket"]
 
 
 class CurrentSocket(QObject):
-    """Signals:
-    changed(object): the current socket id (``int`` or ``None``).
+    """The window's current socket, and the views that follow it.
+
+    Signals:
+        changed(object): the current socket id (``int`` or ``None``).
     """
 
     changed = Signal(object)

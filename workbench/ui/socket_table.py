@@ -14,7 +14,8 @@ from workbench.ui.socket_model import SOCKET_ID_ROLE, Column, SocketSortProxy, S
 
 __all__ = ["SocketTable"]
 
-#: The visual order of the columns.
+#: The visual order of the columns: at a glance, the state and its TLS, where each socket
+#: goes and how much moved.
 COLUMN_ORDER = (
     Column.ID,
     Column.NAME,
@@ -30,9 +31,11 @@ COLUMN_ORDER = (
 
 
 class SocketTable(QTableView):
-    """Signals:
-    currentSocketChanged(object): the current row's socket id (``int`` or ``None``).
-    selectedSocketsChanged(): the selection changed.
+    """The sockets' table over ``proxy`` (which sorts ``model``), spoken to in socket ids.
+
+    Signals:
+        currentSocketChanged(object): the current row's socket id (``int`` or ``None``).
+        selectedSocketsChanged(): the selection changed.
     """
 
     currentSocketChanged = Signal(object)

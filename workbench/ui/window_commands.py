@@ -33,6 +33,9 @@ async def _each(sids: Sequence[int], call: Callable[[int], Awaitable[object]]) -
 
 
 class SocketCommands:
+    """The commands of one window, on its session's sockets; ``show_message`` is the status
+    bar's."""
+
     def __init__(
         self,
         session: SocketSession,
@@ -53,7 +56,7 @@ class SocketCommands:
         """The window is closing: start nothing more."""
         self._stopped = True
 
-    def start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
+    def _start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
         if self._stopped:
             coro.close()
             return None
@@ -63,14 +66,14 @@ class SocketCommands:
     # -- creating ---------------------------------------------------------------------------
 
     def new_socket(self) -> asyncio.Task[Any] | None:
-        return self.start(self._sockets.create(), "create")
+        return self._start(self._sockets.create(), "create")
 
     def new_socket_to(
         self, host: str, port: int, kind: str = "", ca_file: str | None = None
     ) -> asyncio.Task[Any] | None:
         """A socket named ``kind`` (if any) with its Connect tab filled in; a ``tls-echo`` one
         also gets ``ca_file`` (the built-in servers' test CA) on its TLS tab."""
-        return self.start(
+        return self._start(
             self._new_socket_to(host, port, kind, ca_file),
             f"new socket to {format_endpoint(host, port)}",
         )
@@ -102,19 +105,21 @@ class SocketCommands:
         pause = not all_paused([self._session.info(sid) for sid in sids])
 
         async def run() -> None:
+            # The session remembers the result beside the Pause control (Session.set_paused),
+            # as it does for Disconnect.
             await _each(sids, lambda sid: self._sockets.set_paused(sid, pause))
             if self._current.sid in sids:
                 self._tabs.tcp_panel.refresh()
 
-        return self.start(run(), "pause" if pause else "resume")
+        return self._start(run(), "pause" if pause else "resume")
 
     def disconnect_selected(self) -> asyncio.Task[Any] | None:
         sids = self._current.selected()
-        return self.start(_each(sids, self._sockets.disconnect), "disconnect") if sids else None
+        return self._start(_each(sids, self._sockets.disconnect), "disconnect") if sids else None
 
     def close_selected(self) -> asyncio.Task[Any] | None:
         sids = self._current.selected()
-        return self.start(_each(sids, self._sockets.close), "close") if sids else None
+        return self._start(_each(sids, self._sockets.close), "close") if sids else None
 
     # -- the current socket -----------------------------------------------------------------
 
@@ -122,7 +127,7 @@ class SocketCommands:
         sid = self._current.sid
         if sid is None:
             return None
-        return self.start(self._send(sid, data), f"send (socket {sid})")
+        return self._start(self._send(sid, data), f"send (socket {sid})")
 
     async def _send(self, sid: int, data: bytes) -> None:
         try:

@@ -1,0 +1,84 @@
+"""Which of the window's actions apply, decided from socket state alone (``action_states``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.core.capture import CaptureStore
+from workbench.core.state import State
+from workbench.session import SocketKey, SocketRecord
+from workbench.sockets import SocketInfo, TlsInfo
+from workbench.ui.window_actions import ActionStates, action_states, all_paused
+
+TLS = TlsInfo(version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CaptureStore]:
+    capture = CaptureStore(temp_dir=tmp_path)
+    try:
+        yield capture
+    finally:
+        capture.close()
+
+
+def info(state: State, *, paused: bool = False, sid: int = 1) -> SocketInfo:
+    return SocketInfo(
+        socket_id=sid,
+        persistent=False,
+        paused=paused,
+        connected=state.connected,
+        tls=TLS if state is State.SECURE else None,
+    )
+
+
+def record(store: CaptureStore, state: State, *, paused: bool = False) -> SocketRecord:
+    return SocketRecord(
+        key=SocketKey.tcp(1), info=info(state, paused=paused), state=state, capture=store
+    )
+
+
+def test_nothing_applies_without_a_socket() -> None:
+    assert action_states(None, []) == ActionStates(
+        connect=False, secure=False, selection=False, current=False, resume=False, send=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "connect", "secure", "send"),
+    [
+        (State.CREATED, True, False, False),
+        (State.CONNECTING, False, False, False),  # busy: neither until the connect ends
+        (State.CONNECTED, False, True, True),
+        (State.SECURING, False, False, True),  # busy, and connected
+        (State.SECURE, False, False, True),  # TLS already
+        (State.DISCONNECTED, True, False, False),
+    ],
+)
+def test_connect_secure_and_send_follow_the_current_socket(
+    store: CaptureStore, state: State, connect: bool, secure: bool, send: bool
+) -> None:
+    current = record(store, state)
+    states = action_states(current, [current.info])
+    assert (states.connect, states.secure, states.send) == (connect, secure, send)
+    assert states.selection and states.current
+
+
+def test_pause_reads_resume_only_when_every_selected_socket_is_paused() -> None:
+    paused = info(State.CONNECTED, paused=True, sid=1)
+    running = info(State.CONNECTED, sid=2)
+    assert all_paused([paused, paused])
+    assert not all_paused([paused, running])
+    assert not all_paused([paused, None])  # a socket closed meanwhile is not paused
+    assert not all_paused([])
+    assert action_states(None, [paused]).resume
+    assert not action_states(None, [paused, running]).resume
+
+
+def test_a_selection_without_a_current_socket_enables_only_the_selection_actions() -> None:
+    states = action_states(None, [info(State.CONNECTED)])
+    assert states.selection
+    assert not (states.current or states.connect or states.secure or states.send)
