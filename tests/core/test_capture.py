@@ -558,3 +558,17 @@ def test_record_is_small() -> None:
     # Records are created per append; slots keep them light.
     assert not hasattr(Record(0, IN, 0.0, 0, 0), "__dict__")
     assert sys.getsizeof(Record(0, IN, 0.0, 0, 0)) < 100
+
+
+def test_save_raw_steps_writes_piece_by_piece(tmp_path: Path) -> None:
+    """The stepwise save yields growing counts and leaves the same file save_raw writes."""
+    with CaptureStore(temp_dir=tmp_path) as store:
+        store.append(Direction.IN, b"a" * 5000)
+        store.append(Direction.OUT, b"b" * 3000)
+        store.append(Direction.IN, b"c" * 2000)
+        counts = list(store.save_raw_steps(tmp_path / "in.bin", Direction.IN, piece=1024))
+        assert counts == sorted(counts) and counts[-1] == 7000
+        assert len(counts) > 5  # one step per piece, not one for the whole file
+        assert (tmp_path / "in.bin").read_bytes() == b"a" * 5000 + b"c" * 2000
+        assert store.save_raw(tmp_path / "all.bin") == 10000
+        assert (tmp_path / "all.bin").read_bytes()[5000:8000] == b"b" * 3000

@@ -62,23 +62,23 @@ def test_connect_secure_and_send_follow_the_current_socket(
     store: CaptureStore, state: State, connect: bool, secure: bool, send: bool
 ) -> None:
     current = record(store, state)
-    states = action_states(current, [current.info])
+    states = action_states(current, [current])
     assert (states.connect, states.secure, states.send) == (connect, secure, send)
     assert states.selection and states.current
 
 
-def test_pause_reads_resume_only_when_every_selected_socket_is_paused() -> None:
-    paused = info(State.CONNECTED, paused=True, sid=1)
-    running = info(State.CONNECTED, sid=2)
+def test_pause_reads_resume_only_when_every_selected_socket_is_paused(
+    store: CaptureStore,
+) -> None:
+    paused = record(store, State.CONNECTED, paused=True)
+    running = record(store, State.CONNECTED)
+    # A socket whose stream ended is paused by the core (R3), not by the user: Pause, for
+    # its next connect, never Resume.
+    ended = record(store, State.DISCONNECTED, paused=True)
     assert all_paused([paused, paused])
     assert not all_paused([paused, running])
     assert not all_paused([paused, None])  # a socket closed meanwhile is not paused
     assert not all_paused([])
+    assert not all_paused([ended])
     assert action_states(None, [paused]).resume
     assert not action_states(None, [paused, running]).resume
-
-
-def test_a_selection_without_a_current_socket_enables_only_the_selection_actions() -> None:
-    states = action_states(None, [info(State.CONNECTED)])
-    assert states.selection
-    assert not (states.current or states.connect or states.secure or states.send)

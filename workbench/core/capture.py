@@ -29,6 +29,7 @@ Records, offsets and rows:
 
 from __future__ import annotations
 
+import collections
 import enum
 import time
 import weakref
@@ -381,33 +382,47 @@ class CaptureStore:
 
         Reads in 1 MiB pieces, so memory stays flat for any capture size.
         """
+        steps = self.save_raw_steps(path, direction)
+        return collections.deque(steps, maxlen=1)[0]  # run it to the end; the last count
+
+    def save_raw_steps(
+        self, path: Path | str, direction: Direction | None = None, piece: int = 1 << 20
+    ) -> Iterator[int]:
+        """``save_raw`` one ``piece`` at a time: yields the bytes written so far after each,
+        so that a caller on the event loop can write a gigabyte between its other work. The
+        file is complete once the iterator is exhausted (closing it early leaves a part)."""
         self._check_open()
         target = Path(path)
         own = self.path
         if own is not None and target.exists() and target.samefile(own):
             raise ValueError(f"{target} is this capture's own data file")
-        total = self._total
-        ranges: list[tuple[int, int]] = []
-        if direction is None:
-            ranges.append((0, total))
-        else:
-            wanted = _DIRECTIONS[direction]
-            for i in range(len(self._offsets)):
-                if self._dirs[i] != wanted:
-                    continue
-                first = self._offsets[i]
-                end = self._offsets[i + 1] if i + 1 < len(self._offsets) else total
-                if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
-                    ranges[-1] = (ranges[-1][0], end)
-                else:
-                    ranges.append((first, end))
         written = 0
         with open(target, "wb") as out:
-            for first, end in ranges:
-                for piece in self._chunks(first, end, 1 << 20):
-                    out.write(piece)
-                    written += len(piece)
-        return written
+            for first, end in self._ranges(direction):
+                for chunk in self._chunks(first, end, piece):
+                    out.write(chunk)
+                    written += len(chunk)
+                    yield written
+        yield written
+
+    def _ranges(self, direction: Direction | None) -> list[tuple[int, int]]:
+        """The stream ranges of one direction's bytes (all of them for None), merged where
+        they touch."""
+        total = self._total
+        if direction is None:
+            return [(0, total)]
+        ranges: list[tuple[int, int]] = []
+        wanted = _DIRECTIONS[direction]
+        for i in range(len(self._offsets)):
+            if self._dirs[i] != wanted:
+                continue
+            first = self._offsets[i]
+            end = self._offsets[i + 1] if i + 1 < len(self._offsets) else total
+            if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((first, end))
+        return ranges
 
 
 # ------------------------------------------------------------------------------ line index

@@ -166,7 +166,7 @@ class CurrentSocket(QObject):
 
     def update_actions(self, *_args: object) -> None:
         current = self._session.ui(self._sid) if self._sid is not None else None
-        selected = [self._session.info(sid) for sid in self.selected()]
+        selected = [self._session.ui(sid) for sid in self.selected()]
         states = action_states(current, selected)
         self._actions.update(states)
         self._composer.set_target_available(states.send)

@@ -1,11 +1,9 @@
 """Save data…: the data view's capture to a file, as raw bytes or as the hex dump.
 
-Raw bytes (all, received only, or sent only) are written by ``CaptureStore.save_raw``, in one
-call: the store is not thread-safe and ``save_raw`` has no partial form, so the event loop
-waits while it copies (1 MiB reads; a capture at the 1 GiB limit took 0.4 to 4.8 s here,
-depending on the page cache). The hex dump, about four times larger on disk, is written by
-``dump_layout.write_hex_dump`` in slices of about ``SAVE_SLICE_S`` on a 0 ms timer, so the
-loop keeps running.
+Raw bytes (all, received only, or sent only) are written by the store itself
+(``CaptureStore.save_raw_steps``, 1 MiB at a time), the hex dump, about four times larger on
+disk, by ``dump_layout.write_hex_dump``; both in slices of about ``SAVE_SLICE_S`` on a 0 ms
+timer, so the loop keeps running while a gigabyte is written.
 """
 
 from __future__ import annotations
@@ -49,9 +47,10 @@ def save_steps(
     if as_hex_dump:
         yield from write_hex_dump(store, path)
     else:
-        # One piece: save_raw streams the file in 1 MiB reads, memory stays flat.
-        written = store.save_raw(path, direction)
-        yield written, written
+        total = store.bytes_in if direction is Direction.IN else (
+            store.bytes_out if direction is Direction.OUT else store.total_bytes)
+        for written in store.save_raw_steps(path, direction):
+            yield written, total
 
 
 class CaptureSaver(QObject):
@@ -114,8 +113,6 @@ class CaptureSaver(QObject):
             else store.bytes_out
         )
         self._job = save_steps(store, Path(path), as_hex_dump, direction)
-        # Shown before the first slice: a raw save is a single one (save_raw), and on a slow
-        # disk a big capture takes seconds.
         self.progress.emit(0, self._total)
         self._timer.start()
 

@@ -15,9 +15,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableView, QToolBar
 
-from workbench.session import SocketRecord, row_state
+from workbench.session import SocketRecord
+from workbench.session.controls import Control, enabled_controls, user_paused
 from workbench.session.settings import THEMES
-from workbench.sockets import SocketInfo
 
 __all__ = ["ActionStates", "ActionTarget", "WindowActions", "action_states", "all_paused"]
 
@@ -40,25 +40,24 @@ class ActionStates:
     send: bool
 
 
-def all_paused(infos: Sequence[SocketInfo | None]) -> bool:
-    return bool(infos) and all(info is not None and info.paused for info in infos)
+def all_paused(records: Sequence[SocketRecord | None]) -> bool:
+    """Every one is paused the way a user can resume (``user_paused``): Pause reads Resume."""
+    return bool(records) and all(r is not None and user_paused(r) for r in records)
 
 
 def action_states(
-    current: SocketRecord | None, selected: Sequence[SocketInfo | None]
+    current: SocketRecord | None, selected: Sequence[SocketRecord | None]
 ) -> ActionStates:
-    """What applies to ``current`` (the socket the panels show) and ``selected`` (the infos of
-    the sockets the table's actions act on)."""
-    info = current.info if current is not None else None
-    connected = info is not None and info.connected
-    busy = current is not None and row_state(current).busy
+    """What applies to ``current`` (the socket the panels show) and ``selected`` (the sockets
+    the table's actions act on), by the one rule the panels follow too (``enabled_controls``)."""
+    allowed = enabled_controls(current)
     return ActionStates(
-        connect=current is not None and not connected and not busy,
-        secure=info is not None and connected and info.tls is None and not busy,
+        connect=Control.CONNECT in allowed,
+        secure=Control.SECURE in allowed,
         selection=bool(selected),
         current=current is not None,
         resume=all_paused(selected),
-        send=connected,
+        send=Control.SEND in allowed,
     )
 
 

@@ -102,7 +102,7 @@ class SocketCommands:
         sids = self._current.selected()
         if not sids:
             return None
-        pause = not all_paused([self._session.info(sid) for sid in sids])
+        pause = not all_paused([self._session.ui(sid) for sid in sids])
 
         async def run() -> None:
             # The session remembers the result beside the Pause control (Session.set_paused),
