@@ -243,10 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     port = parent.recv()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    # Closing the window between runs must not end the application (and so the loop).
+    app.setQuitOnLastWindowClosed(False)
     runs = []
     try:
         for n in sizes:
-            loop = _loop(app)  # type: ignore[arg-type]
+            loop = _loop(app)
             with asyncio.Runner(loop_factory=lambda loop=loop: loop) as runner:
                 runs.append(runner.run(run_window(n, port)))
     finally:

@@ -692,6 +692,7 @@ def test_connect_is_offered_only_when_the_socket_can_connect(
 
     qtbot.mouseClick(panel.connectButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.connectResult.text() == "OK", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: env.runner.running == 0, timeout=WAIT_MS)  # the call has ended
     assert not panel.connectButton.isEnabled() and panel.disconnectButton.isEnabled()
     # Neither a click, nor Enter, nor the slot reaches the core: it would answer -23 (U4).
     qtbot.mouseClick(panel.connectButton, Qt.MouseButton.LeftButton)
@@ -725,6 +726,7 @@ def test_secure_is_offered_only_on_a_connected_plain_socket(
     qtbot.waitUntil(panel.secureButton.isEnabled, timeout=WAIT_MS)
     qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.secureResult.text() == "OK", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: env.runner.running == 0, timeout=WAIT_MS)  # the call has ended
     assert not panel.secureButton.isEnabled()  # a second secure() is -4 too
     panel._secure_clicked()
     assert env.runner.running == 0 and len(env.calls("secure")) == 1

@@ -31,6 +31,7 @@ def session(qloop: asyncio.AbstractEventLoop, aio: Callable[..., Any]) -> Iterat
 
 
 def cell(model: Any, row: int, column: Column, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    model.flush()  # new sockets are inserted together, at the next flush
     return model.index(row, column).data(role)
 
 
@@ -61,10 +62,12 @@ def test_sort_proxy_passes_qtmodeltester(
     proxy.setSourceModel(model)
     for name in ("b", "a", "c"):
         aio(session.sockets.create(SocketProperties(name=name)))
+    model.flush()
     proxy.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
     qtmodeltester.check(proxy, force_py=True)
     assert [proxy.index(r, Column.NAME).data() for r in range(3)] == ["a", "b", "c"]
     aio(session.sockets.create(SocketProperties(name="aa")))
+    model.flush()
     assert [proxy.index(r, Column.NAME).data() for r in range(4)] == ["a", "aa", "b", "c"]
 
 

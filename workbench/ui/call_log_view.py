@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.session import CallLog, CallLogEntry
+from workbench.ui.throttle import Throttle
 
 __all__ = ["CallLogModel", "CallLogView", "format_entry"]
 
@@ -105,6 +106,10 @@ class _SocketFilter(QSortFilterProxyModel):
         return entry is not None and entry.socket_id == self.socket_id
 
 
+#: How often the list follows new calls to its end, at most.
+SCROLL_MS = 25
+
+
 class CallLogView(QWidget):
     """objectName ``callLog``: a filter ("All sockets" or one socket), the list, Copy, Clear."""
 
@@ -123,7 +128,10 @@ class CallLogView(QWidget):
         self._build_buttons(log)
         self._build_layout()
         self._follow = True
-        self.proxy.rowsInserted.connect(self._scroll_to_end)
+        # Following the end costs a layout of the list: once per flush, not once per call.
+        self._scroll_soon = Throttle(self._scroll_to_end, SCROLL_MS, self)
+        self._sockets: set[int] = set()
+        self.proxy.rowsInserted.connect(self._scroll_soon)
         self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _build_filter(self) -> None:
@@ -189,7 +197,8 @@ class CallLogView(QWidget):
     # -- sockets in the filter -----------------------------------------------------------
 
     def add_socket(self, sid: int) -> None:
-        if self.filter.findData(sid) < 0:
+        if sid not in self._sockets:
+            self._sockets.add(sid)
             self.filter.addItem(f"Socket {sid}", sid)
 
     def _filter_changed(self, index: int) -> None:

@@ -97,7 +97,12 @@ class CurrentSocket(QObject):
     # -- the session's signals --------------------------------------------------------------
 
     def _added(self, sid: int) -> None:
-        self.select(sid)
+        # A socket that appears (made by a script, a restore, another part of the window) is
+        # listed, not selected: selecting every new row would switch the panels under the
+        # user's hands, and costs a panel refresh per socket. The first one is shown, so that
+        # the window is never empty while it has sockets; New socket selects its own.
+        if self._sid is None:
+            self.select(sid)
 
     def _removed(self, sid: int) -> None:
         if sid != self._sid:

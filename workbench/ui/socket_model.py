@@ -26,6 +26,7 @@ from workbench.core.formatting import describe_result, format_endpoint, format_s
 from workbench.net.tcp import DEFAULT_BUFFER_SIZE
 from workbench.session import RowState, SocketRecord, row_state, state_text
 from workbench.ui.bridge import SocketSession
+from workbench.ui.throttle import Throttle
 
 __all__ = [
     "SOCKET_ID_ROLE",
@@ -98,6 +99,10 @@ _STATE_COLORS = {
 }
 
 
+#: How long new sockets wait to be inserted together (the session's own pace).
+INSERT_MS = 25
+
+
 class SocketTableModel(QAbstractTableModel):
     """Rows are sockets in creation order; columns are ``Column``."""
 
@@ -106,6 +111,10 @@ class SocketTableModel(QAbstractTableModel):
         self._session = session
         # Ascending: ids only grow, and a socket the registry adopts is older than any new one.
         self._rows: list[int] = sorted(session.ids())
+        # New sockets wait here until the next flush and are then inserted together: a burst
+        # of 10,000 creates is one beginInsertRows, not 10,000 re-sorts of the proxy.
+        self._pending: list[int] = []
+        self._insert_soon = Throttle(self.flush, INSERT_MS, self)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
         session.socketChanged.connect(self._changed)
@@ -116,23 +125,46 @@ class SocketTableModel(QAbstractTableModel):
         return self._rows[row]
 
     def row_of(self, sid: int) -> int | None:
+        """The row of ``sid`` (inserting waiting rows first), or None."""
+        self.flush()
         row = bisect.bisect_left(self._rows, sid)
         return row if row < len(self._rows) and self._rows[row] == sid else None
 
     def socket_ids(self) -> list[int]:
+        self.flush()
         return list(self._rows)
+
+    def flush(self) -> None:
+        """Insert the sockets added since the last flush."""
+        if not self._pending:
+            return
+        pending, self._pending = sorted(set(self._pending)), []
+        rows = self._rows
+        if not rows or pending[0] > rows[-1]:
+            # The usual case: new ids are the largest, so they are one range at the end.
+            first = len(rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(pending) - 1)
+            rows.extend(pending)
+            self.endInsertRows()
+            return
+        for sid in pending:
+            row = bisect.bisect_left(rows, sid)
+            if row < len(rows) and rows[row] == sid:
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            rows.insert(row, sid)
+            self.endInsertRows()
 
     # -- session signals -------------------------------------------------------------------
 
     def _added(self, sid: int) -> None:
-        if self.row_of(sid) is not None:
-            return
-        row = bisect.bisect_left(self._rows, sid)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.insert(row, sid)
-        self.endInsertRows()
+        self._pending.append(sid)
+        self._insert_soon()
 
     def _removed(self, sid: int) -> None:
+        if sid in self._pending:
+            self._pending.remove(sid)
+            return
         row = self.row_of(sid)
         if row is None:
             return

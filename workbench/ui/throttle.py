@@ -33,7 +33,8 @@ class Throttle(QObject):
     def pending(self) -> bool:
         return self._timer.isActive()
 
-    def __call__(self) -> None:
+    def __call__(self, *_args: object) -> None:
+        """Ask for a run (signal arguments are ignored, so it can be a slot of any signal)."""
         if self._stopped or self._timer.isActive():
             return
         since_ms = (time.monotonic() - self._last) * 1000

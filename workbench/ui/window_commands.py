@@ -66,7 +66,16 @@ class SocketCommands:
     # -- creating ---------------------------------------------------------------------------
 
     def new_socket(self) -> asyncio.Task[Any] | None:
-        return self._start(self._sockets.create(), "create")
+        """Socket → New socket: the new row is selected, on its Connect tab, ready to type
+        the address."""
+        return self._start(self._new_socket(), "create")
+
+    async def _new_socket(self) -> int:
+        sid: int = (await self._sockets.create()).socket_id
+        self._current.select(sid)
+        self._tabs.show_panel(self._tabs.connect_panel)
+        self._tabs.connect_panel.focus_address()
+        return sid
 
     def new_socket_to(
         self, host: str, port: int, kind: str = "", ca_file: str | None = None
@@ -80,6 +89,7 @@ class SocketCommands:
 
     async def _new_socket_to(self, host: str, port: int, kind: str, ca_file: str | None) -> int:
         sid: int = (await self._sockets.create(SocketProperties(name=kind or None))).socket_id
+        self._current.select(sid)
         if kind == "tls-echo" and ca_file is not None:
             self._session.set_intent(sid, secure=SecureOptions(ca_file=ca_file))
             if sid == self._current.sid:

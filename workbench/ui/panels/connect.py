@@ -150,6 +150,13 @@ class ConnectPanel(Panel):
     def address_text(self) -> str:
         return self.address.currentText()
 
+    def focus_address(self) -> None:
+        """Put the cursor in the address, its text selected, ready to type over."""
+        self.address.setFocus()
+        edit = self.address.lineEdit()
+        if edit is not None:
+            edit.selectAll()
+
     def set_peer(self, host: str, port: int) -> None:
         """Fill address and port (e.g. "New socket to this server")."""
         self._set_address(host)
