@@ -407,6 +407,10 @@ class MainWindow(QMainWindow):
                 self.data_view.set_store(None)
             with contextlib.suppress(Exception):
                 self.composer.shutdown()
+            # The views let go first: closing 10,000 sockets must not remove 10,000 rows one
+            # by one, each moving the selection and refreshing the panels.
+            self.current.select(None)
+            self.model.detach()
             await self.runner.cancel_all()
             await self.session.close_all()
             if self.servers_dock is not None:

@@ -134,6 +134,17 @@ class SocketTableModel(QAbstractTableModel):
         self.flush()
         return list(self._rows)
 
+    def detach(self) -> None:
+        """Stop following the session and show no rows (the window is closing)."""
+        session = self._session
+        session.socketAdded.disconnect(self._added)
+        session.socketRemoved.disconnect(self._removed)
+        session.socketChanged.disconnect(self._changed)
+        self._insert_soon.stop()
+        self.beginResetModel()
+        self._rows, self._pending = [], []
+        self.endResetModel()
+
     def flush(self) -> None:
         """Insert the sockets added since the last flush."""
         if not self._pending:
