@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QWidget
 import pytest
 
 from tests.ui.conftest import WAIT_MS
-from workbench.session import CallLog, CallLogEntry, SocketKey
-from workbench.ui.call_log_view import CallLogModel, CallLogView, format_entry
+from workbench.session import CallLog, CallLogEntry, SocketKey, SocketKind
+from workbench.ui.call_log_view import ENTRY_ROLE, CallLogModel, CallLogView, format_entry
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -126,7 +126,7 @@ def test_the_model_starts_with_the_entries_already_logged(qtmodeltester: Any) ->
     qtmodeltester.check(model)
     assert model.rowCount() == 2
     assert model.rowCount(model.index(0, 0)) == 0  # a list: no row has children
-    assert [model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(2)] == [
+    assert [model.index(r, 0).data(ENTRY_ROLE) for r in range(2)] == [
         first,
         second,
     ]
@@ -186,9 +186,7 @@ def test_the_model_keeps_what_the_log_keeps(qtbot: Any, qtmodeltester: Any) -> N
 
     entries = log.entries()
     assert model.rowCount() == len(entries) <= 100
-    assert [model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(len(entries))] == (
-        entries
-    )
+    assert [model.index(r, 0).data(ENTRY_ROLE) for r in range(len(entries))] == (entries)
     assert model.index(model.rowCount() - 1, 0).data(Qt.ItemDataRole.ToolTipRole) == "call 349"
 
 
@@ -253,6 +251,18 @@ def test_the_filter_shows_one_socket_or_all(view: CallLogView, log: CallLog) -> 
         "send 2",
         "send 1",
     ]
+
+
+def test_the_filter_tells_socket_kinds_apart(view: CallLogView, log: CallLog) -> None:
+    # chrome.sockets.tcp, tcpServer and udp each count their ids from 1, so the log's entries
+    # are keyed by (kind, id) (workbench/session/keys.py). "Socket 1" in this pane is the
+    # TCP socket the window announced (socketAdded); a UDP socket 1 is another socket.
+    view.add_socket(1)
+    log.add(SocketKey.tcp(1), "chrome.sockets.tcp.create() → 1")
+    log.add(SocketKey(SocketKind.UDP, 1), "chrome.sockets.udp.create() → 1")
+    log.add(SocketKey(SocketKind.TCP_SERVER, 1), "chrome.sockets.tcpServer.create() → 1")
+    choose(view, 1)
+    assert view.lines() == ["chrome.sockets.tcp.create() → 1"]
 
 
 def test_the_filter_shows_a_failed_call_in_red(view: CallLogView, log: CallLog) -> None:
