@@ -77,8 +77,9 @@ def error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def hooks(
     banner: ErrorBanner, qloop: asyncio.AbstractEventLoop
 ) -> Iterator[Callable[..., Callable[[], None]]]:
-    """``hooks(report=banner.report)`` installs the hooks on the test's loop; undone at the
-    end whatever happens (the qloop fixture checks its own handler afterwards)."""
+    """``hooks(report=banner.report)`` installs the hooks on the test's loop, from the test
+    body (pytest-qt puts its own excepthook back between setup and call); undone at the end
+    whatever happens."""
     undos: list[Callable[[], None]] = []
 
     def install(report: Callable[[str, str], None] = banner.report) -> Callable[[], None]:
