@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.session import CallLog, CallLogEntry
+from workbench.session import CallLog, CallLogEntry, SocketKey
 from workbench.ui.throttle import Throttle
 
 __all__ = ["CallLogModel", "CallLogView", "format_entry"]
@@ -67,6 +67,9 @@ class CallLogModel(QAbstractListModel):
         log.cleared.remove_listener(self._cleared)
 
     def _cleared(self, _none: None = None) -> None:
+        if not shiboken6.isValid(self):  # the view is gone; the log lives on
+            self._detach(self._log)
+            return
         self.beginResetModel()
         self._entries = []
         self.endResetModel()
@@ -93,17 +96,29 @@ class CallLogModel(QAbstractListModel):
 class _SocketFilter(QSortFilterProxyModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.socket_id: int | None = None
+        self.key: SocketKey | None = None
+
+    @property
+    def socket_id(self) -> int | None:
+        return self.key.id if self.key is not None else None
 
     def set_socket(self, sid: int | None) -> None:
-        self.socket_id = sid
-        self.invalidateRowsFilter()
+        key = SocketKey.tcp(sid) if sid is not None else None
+        if hasattr(self, "beginFilterChange"):
+            # Qt 6.10 deprecates invalidateRowsFilter() for this pair.
+            self.beginFilterChange()
+            self.key = key
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # Qt before 6.10 (PySide6 >= 6.8 is allowed)
+            self.key = key
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        if self.socket_id is None:
+        if self.key is None:
             return True
         entry = self.sourceModel().index(row, 0, parent).data(ENTRY_ROLE)
-        return entry is not None and entry.socket_id == self.socket_id
+        # By (kind, id): a UDP socket 1 is not TCP socket 1.
+        return entry is not None and entry.key == self.key
 
 
 #: How often the list follows new calls to its end, at most.

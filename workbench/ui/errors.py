@@ -9,6 +9,7 @@ is connected by the window itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import traceback
@@ -146,13 +147,24 @@ def install_hooks(report: Reporter, loop: Any | None = None) -> Callable[[], Non
     sys.excepthook = excepthook
     previous_handler = None
     if loop is not None:
-        previous_handler = loop.get_exception_handler()
+        previous_handler = _handler_of(loop)
         loop.set_exception_handler(loop_handler)
 
     def undo() -> None:
         if sys.excepthook is excepthook:
             sys.excepthook = previous_hook
-        if loop is not None and loop.get_exception_handler() is loop_handler:
+        if loop is not None and _handler_of(loop) is loop_handler:
             loop.set_exception_handler(previous_handler)
 
     return undo
+
+
+def _handler_of(loop: asyncio.AbstractEventLoop) -> Any:
+    """The loop's exception handler.
+
+    # WORKAROUND: qasync 0.28's QEventLoop overrides set_exception_handler() and keeps the
+    # handler in a name-mangled attribute of its own, but not get_exception_handler(), which
+    # then always answers None; read what its setter stored.
+    # https://github.com/CabbageDevelopment/qasync/blob/v0.28.0/src/qasync/__init__.py
+    """
+    return getattr(loop, "_QEventLoop__exception_handler", None) or loop.get_exception_handler()
