@@ -16,6 +16,7 @@ import selectors
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,12 +42,17 @@ MAX_TURNS = 10_000
 
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[Any]:
+    """A fresh loop, closed after the test. Anything that reaches its exception handler fails
+    the test (a test that expects errors installs a handler of its own)."""
     new = make_event_loop(qapp)
     _KEEP.append(new)
+    errors: list[dict[str, Any]] = []
+    new.set_exception_handler(lambda _loop, context: errors.append(context))
     try:
         yield new
     finally:
         new.close()
+    assert not errors, f"the loop's exception handler was called: {errors}"
 
 
 @pytest.fixture
@@ -124,6 +130,20 @@ def test_call_later_without_a_delay_is_a_callback_of_the_next_iteration(
     loop.call_at(loop.time() - 1, ran.append, "at(past)")
     turn_until(qapp, lambda: len(ran) == 3)
     assert ran == ["later(0)", "soon", "at(past)"]
+
+
+def test_debug_mode_checks_callbacks(loop: Any) -> None:
+    async def coroutine_function() -> None:
+        pass
+
+    loop.set_debug(True)
+    assert loop.get_debug()
+    with pytest.raises(TypeError, match="coroutines cannot be used with call_soon"):
+        loop.call_soon(coroutine_function)
+    with pytest.raises(TypeError, match="callable"):
+        loop.call_soon_threadsafe("not callable")
+    loop.set_debug(False)
+    loop.call_soon("not checked").cancel()  # as asyncio: unchecked outside debug mode
 
 
 def test_a_delayed_callback_runs_from_a_qt_timer(qapp: QApplication, loop: Any) -> None:
@@ -228,8 +248,10 @@ def test_a_turn_stops_running_callbacks_after_its_budget(qapp: QApplication, loo
         ran.append(i)
 
     total = 6 * most
-    for i in range(total):
+    for i in range(0, total, 3):  # call_later(0) and call_at(now) join the same queue
         loop.call_soon(slow, i)
+        loop.call_later(0, slow, i + 1)
+        loop.call_at(loop.time(), slow, i + 2)
     per_turn: list[int] = []
     while len(ran) < total and len(per_turn) < MAX_TURNS:
         before = len(ran)
@@ -422,7 +444,15 @@ def test_closing_the_loop_with_callbacks_pending_is_clean(
     qapp: QApplication, loop: Any, pairs: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
     a, b = pairs()
-    ran: list[str] = []
+    ran: list[object] = []
+
+    class Payload:
+        pass
+
+    payload = Payload()
+    dropped = weakref.ref(payload)
+    loop.call_soon(ran.append, payload)
+    del payload
     for i in range(10):
         loop.call_soon(ran.append, f"soon {i}")
     loop.call_later(0.001, ran.append, "delayed")
@@ -430,6 +460,7 @@ def test_closing_the_loop_with_callbacks_pending_is_clean(
     b.send(b"x")
     loop.close()
     assert loop.is_closed()
+    assert dropped() is None  # the queued callbacks are gone, not merely never run
     loop.close()  # a second close does nothing
     # The delayed callback's time passes, with a Qt timer of our own as the marker.
     marker: list[bool] = []
