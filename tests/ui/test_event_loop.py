@@ -10,6 +10,7 @@ I/O goes through real ``socket.socketpair()`` sockets.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.metadata
 import inspect
 import selectors
@@ -20,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 import pytest
@@ -490,6 +491,25 @@ def test_closing_the_loop_from_one_of_its_callbacks(qapp: QApplication, loop: An
     assert ran == ["before"]
 
 
+def test_a_closed_loop_freed_from_another_thread_leaves_no_qt_timer_behind(
+    qapp: QApplication,
+) -> None:
+    """A closed loop sits in reference cycles, so whichever thread the garbage collector runs
+    in frees it; its Qt timers must be gone by then (Qt warns, and can crash, otherwise)."""
+    new = make_event_loop(qapp)
+    new.call_later(60, lambda: None)  # a delayed callback: a Qt timer of qasync's
+    new.call_soon(lambda: None)  # the turn timer
+    new.close()
+    freed = weakref.ref(new)
+    del new
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    collector.join()
+    assert freed() is None
+    for _ in range(10):
+        turn(qapp)
+
+
 # ---------------------------------------------------------------------------------- versions
 
 
@@ -517,6 +537,9 @@ def test_the_asyncio_and_qasync_internals_the_loop_relies_on(loop: Any) -> None:
     assert callable(getattr(asyncio.Handle, "_run", None)), missing("Handle._run")
     assert "delay" in inspect.signature(qasync.QEventLoop.call_later).parameters, missing(
         "qasync's call_later(delay, callback, *args, context=None)"
+    )
+    assert isinstance(getattr(loop, "_timer", None), QObject), missing(
+        "qasync's timer object for delayed callbacks, self._timer"
     )
     if not ONE_SELECTOR:
         return

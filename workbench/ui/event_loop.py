@@ -221,6 +221,12 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         self._todo = 0
         super().close()
         self._release(self._turn_timer)
+        # WORKAROUND: qasync's close() only flags its timer object (self._timer, which runs
+        # the delayed callbacks) as stopped, and its Qt timers stay registered until they fire.
+        # Freed by the garbage collector from another thread, it then cannot stop them ("Timers
+        # cannot be stopped from another thread") and Qt later fires a deleted object.
+        # Deleting it here, in the loop's thread, unregisters them.
+        self._release(self._timer)
 
     def _release(self, obj: QObject) -> None:
         """Delete one of the loop's QObjects now, in the loop's thread: a closed loop sits in
