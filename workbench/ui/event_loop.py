@@ -178,10 +178,10 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         self._in_slot += 1
         try:
             self._run_callbacks(time.monotonic() + TURN_BUDGET)
-        finally:
+        finally:  # KeyboardInterrupt and SystemExit come through Handle._run
             self._in_slot -= 1
-        if not self._soon:
-            self._disarm()
+            if not self._soon:
+                self._disarm()
 
     def _run_callbacks(self, deadline: float) -> bool:
         """Run the current iteration's callbacks until ``deadline``; True once all have run.
@@ -285,12 +285,12 @@ class EpollEventLoop(BatchedEventLoop):
             deadline = time.monotonic() + TURN_BUDGET
             if self._io_backlog or self._run_callbacks(deadline):
                 self._run_io(deadline)
-        finally:
+        finally:  # KeyboardInterrupt and SystemExit come through Handle._run
             self._in_slot -= 1
-        if self._soon or self._io_backlog or self._todo:
-            self._arm()
-        else:
-            self._disarm()
+            if self._soon or self._io_backlog:
+                self._arm()
+            else:
+                self._disarm()
 
     def _on_io_ready(self) -> None:
         """The notifier's slot. While the timer runs, its turns poll the selector (at the end
