@@ -5,6 +5,10 @@ with the loop not running, from plain (not ``async``) test functions, so nothing
 nested loop inside a coroutine. A turn is observed by what ran, never by how long it took; the
 budget test makes each callback cost at least a known time and counts how many fit in a turn.
 I/O goes through real ``socket.socketpair()`` sockets.
+
+Most tests run on the app's loop and on the batching alone (``BatchedEventLoop`` over qasync's
+own I/O, what Windows and macOS get; Windows itself is not tested here). ``APP_LOOP_ONLY``
+marks what only the app's loop promises.
 """
 
 from __future__ import annotations
@@ -40,12 +44,18 @@ _KEEP: list[asyncio.AbstractEventLoop] = []
 #: More turns than any of these tests needs; reaching it means something never ran.
 MAX_TURNS = 10_000
 
+#: For what only the app's loop promises (on Linux: one selector, asyncio's order of I/O).
+APP_LOOP_ONLY = pytest.mark.parametrize("loop", ["app"], indirect=True)
 
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[Any]:
-    """A fresh loop, closed after the test. Anything that reaches its exception handler fails
-    the test (a test that expects errors installs a handler of its own)."""
-    new = make_event_loop(qapp)
+
+@pytest.fixture(params=["app", "batched"])
+def loop(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[Any]:
+    """A fresh loop, closed after the test: ``app`` is ``make_event_loop``'s (on Linux the
+    epoll loop), ``batched`` the batching alone over qasync's own I/O (what Windows and macOS
+    get). Anything that reaches its exception handler fails the test (a test that expects
+    errors installs a handler of its own)."""
+    make = make_event_loop if request.param == "app" else loop_module.BatchedEventLoop
+    new = make(qapp)
     _KEEP.append(new)
     errors: list[dict[str, Any]] = []
     new.set_exception_handler(lambda _loop, context: errors.append(context))
@@ -266,6 +276,7 @@ def test_a_turn_stops_running_callbacks_after_its_budget(qapp: QApplication, loo
 # ---------------------------------------------------------------------------------- I/O
 
 
+@APP_LOOP_ONLY
 def test_an_io_callback_runs_after_the_callbacks_queued_before_it(
     qapp: QApplication, loop: Any, pairs: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
@@ -338,6 +349,7 @@ def test_a_callback_removing_another_ready_descriptor_stops_it_in_the_same_turn(
     assert ran in (["first"], ["second"])
 
 
+@APP_LOOP_ONLY
 def test_a_reader_removing_the_writer_of_its_descriptor(
     qapp: QApplication, loop: Any, pairs: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
@@ -380,6 +392,7 @@ def test_replacing_a_reader_from_a_callback_runs_the_new_one(
     assert ran == ["old 1", "new 2", "new 3"]
 
 
+@APP_LOOP_ONLY
 def test_a_turn_stops_running_io_callbacks_after_its_budget(
     qapp: QApplication, loop: Any, pairs: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
@@ -523,6 +536,7 @@ def test_qasync_is_the_checked_release() -> None:
     )
 
 
+@APP_LOOP_ONLY
 def test_the_asyncio_and_qasync_internals_the_loop_relies_on(loop: Any) -> None:
     def missing(what: str) -> str:
         return (
@@ -554,6 +568,7 @@ def test_the_asyncio_and_qasync_internals_the_loop_relies_on(loop: Any) -> None:
     )
 
 
+@APP_LOOP_ONLY
 def test_every_reader_and_writer_is_in_the_one_selector(
     loop: Any, pairs: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
