@@ -134,10 +134,29 @@ class EchoServer:
 # ------------------------------------------------------------------------------ one run
 
 
-async def run_once(port: int, count: int) -> dict[str, float]:
-    """Seconds per phase for ``count`` sockets against the echo server on ``port``."""
+class Stopwatch:
+    """Wall-clock and CPU seconds (this process, all threads) per phase."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._phase = ""
+        self._started = (0.0, 0.0)
+
+    def start(self, phase: str) -> None:
+        self._phase = phase
+        self._started = (time.perf_counter(), time.process_time())
+
+    def stop(self) -> None:
+        wall, cpu = self._started
+        self.wall[self._phase] = time.perf_counter() - wall
+        self.cpu[self._phase] = time.process_time() - cpu
+
+
+async def run_once(port: int, count: int) -> Stopwatch:
+    """The phases' times for ``count`` sockets against the echo server on ``port``."""
     loop = asyncio.get_running_loop()
-    times: dict[str, float] = {}
+    watch = Stopwatch()
     tcp = TcpSockets()
     received: dict[int, bytearray] = {}
     done: asyncio.Future[None] = loop.create_future()
@@ -154,13 +173,13 @@ async def run_once(port: int, count: int) -> dict[str, float]:
 
     tcp.on_receive.add_listener(on_receive)
 
-    t0 = time.perf_counter()
+    watch.start("create")
     ids = [(await tcp.create()).socket_id for _ in range(count)]
-    times["create"] = time.perf_counter() - t0
+    watch.stop()
 
-    t0 = time.perf_counter()
+    watch.start("connect")
     codes = await asyncio.gather(*(tcp.connect(sid, "127.0.0.1", port) for sid in ids))
-    times["connect"] = time.perf_counter() - t0
+    watch.stop()
     failed = [code for code in codes if code != NetError.OK]
     if failed:
         raise RuntimeError(f"{len(failed)} of {count} connects failed, first with {failed[0]}")
@@ -168,24 +187,24 @@ async def run_once(port: int, count: int) -> dict[str, float]:
     expected = {sid: struct.pack("!I", i) for i, sid in enumerate(ids)}
     for sid in ids:
         received[sid] = bytearray()
-    t0 = time.perf_counter()
+    watch.start("echo")
     sent = await asyncio.gather(*(tcp.send(sid, expected[sid]) for sid in ids))
     await done
-    times["echo"] = time.perf_counter() - t0
+    watch.stop()
     if any(info.result_code != NetError.OK for info in sent):
         raise RuntimeError("a send failed")
     wrong = [sid for sid in ids if bytes(received[sid]) != expected[sid]]
     if wrong:
         raise RuntimeError(f"{len(wrong)} sockets got the wrong echo (first: {wrong[0]})")
 
-    t0 = time.perf_counter()
+    watch.start("close")
     await asyncio.gather(*(tcp.close(sid) for sid in ids))
-    times["close"] = time.perf_counter() - t0
+    watch.stop()
     left = await tcp.get_sockets()
     if left:
         raise RuntimeError(f"{len(left)} sockets left after closing them all")
     tcp.on_receive.remove_listener(on_receive)
-    return times
+    return watch
 
 
 _qt_app: Any = None
@@ -217,7 +236,7 @@ def loop_factory(mode: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     raise ValueError(mode)
 
 
-def measure(mode: str, port: int, count: int) -> dict[str, float]:
+def measure(mode: str, port: int, count: int) -> Stopwatch:
     with asyncio.Runner(loop_factory=loop_factory(mode)) as runner:
         return runner.run(asyncio.wait_for(run_once(port, count), RUN_TIMEOUT))
 
@@ -227,13 +246,18 @@ def measure(mode: str, port: int, count: int) -> dict[str, float]:
 
 @dataclass
 class Cell:
-    """One (loop, N, phase): every run's seconds and the best."""
+    """One (loop, N, phase): every run's wall-clock and CPU seconds, and the best of each."""
 
     runs: list[float] = field(default_factory=list)
+    cpu_runs: list[float] = field(default_factory=list)
 
     @property
     def best(self) -> float:
         return min(self.runs)
+
+    @property
+    def best_cpu(self) -> float:
+        return min(self.cpu_runs)
 
 
 def per_socket_us(seconds: float, count: int) -> float:
@@ -249,7 +273,8 @@ def verdicts(
     largest, smallest = max(sizes), min(sizes)
     for count in sizes:
         for phase in PHASES:
-            base, app = cells[("asyncio", count, phase)].best, cells[("app", count, phase)].best
+            base_cell, app_cell = cells[("asyncio", count, phase)], cells[("app", count, phase)]
+            base, app = base_cell.best, app_cell.best
             ratio = app / base
             row: dict[str, Any] = {
                 "sockets": count,
@@ -259,6 +284,9 @@ def verdicts(
                 "asyncio_us_per_socket": per_socket_us(base, count),
                 "app_us_per_socket": per_socket_us(app, count),
                 "ratio": ratio,
+                "asyncio_cpu_s": base_cell.best_cpu,
+                "app_cpu_s": app_cell.best_cpu,
+                "cpu_ratio": app_cell.best_cpu / max(base_cell.best_cpu, 1e-9),
                 "verdict": "",
             }
             if ("qasync", count, phase) in cells:
@@ -294,6 +322,7 @@ def verdicts(
 
 def table(rows: list[dict[str, Any]], repeats: int, stock: bool) -> str:
     head = ["N", "phase", "asyncio s", "app s", "asyncio µs/sock", "app µs/sock", "app/asyncio"]
+    head.append("CPU app/asyncio")
     if stock:
         head.append("qasync/asyncio")
     head.append("result")
@@ -309,6 +338,7 @@ def table(rows: list[dict[str, Any]], repeats: int, stock: bool) -> str:
             f"{r['asyncio_us_per_socket']:.0f}",
             f"{r['app_us_per_socket']:.0f}",
             f"{r['ratio']:.2f}",
+            f"{r['cpu_ratio']:.2f}",
         ]
         if stock:
             line.append(f"{r['qasync_ratio']:.2f}" if "qasync_ratio" in r else "-")
@@ -322,7 +352,11 @@ def table(rows: list[dict[str, Any]], repeats: int, stock: bool) -> str:
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
-    out = [f"best of {repeats} per cell", fmt(head), "  ".join("-" * w for w in widths)]
+    out = [
+        f"best of {repeats} per cell (wall clock; CPU: this process's CPU time, all threads)",
+        fmt(head),
+        "  ".join("-" * w for w in widths),
+    ]
     out += [fmt(line) for line in lines]
     growth = [r for r in rows if "app_growth" in r]
     if growth:
@@ -377,10 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     with EchoServer(len(plan) * repeats) as server:
         for round_no in range(1, repeats + 1):
             for mode, count in plan:
-                times = measure(mode, server.take_port(), count)
-                for phase, seconds in times.items():
-                    cells.setdefault((mode, count, phase), Cell()).runs.append(seconds)
-                shown = "  ".join(f"{p} {times[p]:.3f}" for p in PHASES)
+                watch = measure(mode, server.take_port(), count)
+                for phase, seconds in watch.wall.items():
+                    cell = cells.setdefault((mode, count, phase), Cell())
+                    cell.runs.append(seconds)
+                    cell.cpu_runs.append(watch.cpu[phase])
+                shown = "  ".join(f"{p} {watch.wall[p]:.3f}" for p in PHASES)
                 print(f"  round {round_no}: {mode:<8} N={count:>6,}: {shown} s", flush=True)
     took = time.monotonic() - started
 
@@ -405,6 +441,10 @@ def main(argv: list[str] | None = None) -> int:
             "core_commit": core_commit(),
             "runs": {
                 f"{mode}/{count}/{phase}": [round(s, 4) for s in cell.runs]
+                for (mode, count, phase), cell in sorted(cells.items())
+            },
+            "cpu_runs": {
+                f"{mode}/{count}/{phase}": [round(s, 4) for s in cell.cpu_runs]
                 for (mode, count, phase), cell in sorted(cells.items())
             },
             "rows": [

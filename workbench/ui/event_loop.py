@@ -49,7 +49,7 @@ from contextvars import Context
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimerEvent, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, Qt, QTimerEvent, Signal
 
 import qasync  # type: ignore[import-untyped]  # qasync ships no type information
 
@@ -103,7 +103,8 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         #: Callbacks of the current iteration not yet run (0: the next turn starts one).
         self._todo = 0
         self._turn_timer = _TurnTimer(self._turn)
-        self._turn_timer.wake.connect(self._arm)
+        # Queued, whichever thread emits: _arm starts a Qt timer, which only its thread may.
+        self._turn_timer.wake.connect(self._arm, Qt.ConnectionType.QueuedConnection)
         self._turn_timer_id = 0
         self._debug_checks = False
         #: How many of this loop's Qt slots are on the stack: closing from inside one of them
