@@ -2,10 +2,10 @@
 
 A sender process (``benchmarks.recv_throughput.Sender``: its own process, so it does not share
 our GIL) sends TOTAL bytes as fast as loopback allows. The receiver is the window's own path:
-``TcpSockets`` on qasync's ``QEventLoop`` over a ``QApplication`` (offscreen unless
-``QT_QPA_PLATFORM`` says otherwise), a ``SocketSession`` that appends every chunk to the
-socket's ``CaptureStore`` and coalesces ``dataArrived`` at ~40 Hz, and the data view in hex
-mode following the tail (``notify_grew`` → one repaint tick at ≤ 30 Hz). Two setups:
+``TcpSockets`` on the app's loop (``workbench.app.make_event_loop``) over a ``QApplication``
+(offscreen unless ``QT_QPA_PLATFORM`` says otherwise), a ``SocketSession`` that appends every
+chunk to the socket's ``CaptureStore`` and coalesces ``dataArrived`` at ~40 Hz, and the data
+view in hex mode following the tail (``notify_grew`` → one repaint tick at ≤ 30 Hz). Two setups:
 
 - ``window``: the whole window (``workbench.app.build_main_window``), socket created and
   connected through its session, selected, the view in hex mode;
@@ -48,9 +48,8 @@ os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer  # after the environment: QT_API
 from PySide6.QtWidgets import QApplication, QWidget
 
-import qasync
-
 from benchmarks.recv_throughput import Sender, load, machine
+from workbench.app import make_event_loop
 from workbench.sockets import NetError, TcpSockets
 
 MIB = 2**20
@@ -303,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="ui-latency-") as tmp,
         Sender(total) as sender,
-        asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner,
+        asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner,
     ):
         rows.append(runner.run(run_idle(1.0 if args.quick else 3.0)))
         for name in setups:

@@ -1,9 +1,9 @@
 """Test harness shared by the whole suite.
 
 Async tests are plain ``async def test_...`` functions. Every one of them runs twice, once on
-a stock asyncio loop and once on qasync's ``QEventLoop`` (the loop the application really runs
-on); the test ids end in ``[asyncio]`` / ``[qasync]``. ``@pytest.mark.asyncio_only`` keeps a
-test on the asyncio loop only.
+a stock asyncio loop and once on the application's Qt loop, ``workbench.app.make_event_loop``
+(a subclass of qasync's ``QEventLoop``); the test ids end in ``[asyncio]`` / ``[qasync]``.
+``@pytest.mark.asyncio_only`` keeps a test on the asyncio loop only.
 
 Each run gets a fresh loop from ``asyncio.Runner``, with ``debug=True`` on asyncio (house
 style: core tests run with asyncio's debug mode; qasync's debug mode is broken, see
@@ -264,7 +264,7 @@ def _runner(kind: str) -> Iterator[asyncio.Runner]:
     elif kind == "qasync":
         import PySide6.QtWidgets
 
-        import qasync
+        from workbench.app import make_event_loop
 
         app = PySide6.QtWidgets.QApplication.instance()
         assert app is not None, "the loop_kind fixture should have created the QApplication"
@@ -274,11 +274,12 @@ def _runner(kind: str) -> Iterator[asyncio.Runner]:
         # quit(), so the session QApplication (and later qtbot waits) stay usable. The loop's
         # own stop() does call app.exit(), but only from inside the app.exec() that
         # run_until_complete started, and QCoreApplication.exec() clears quitNow on return.
-        # No debug=True here: qasync's debug path calls asyncio.get_event_loop() in its timer
-        # handler, which raises in the processEvents() that run_until_complete does after the
-        # loop stopped (Runner with a loop_factory sets no current loop, rightly).
+        # No debug=True here: qasync's debug path calls asyncio.get_event_loop() in the timer
+        # handler of delayed callbacks, which raises in the processEvents() that
+        # run_until_complete does after the loop stopped (Runner with a loop_factory sets no
+        # current loop, rightly).
         def qasync_loop() -> asyncio.AbstractEventLoop:
-            loop = qasync.QEventLoop(app)
+            loop = make_event_loop(app)
             _QASYNC_LOOPS.append(loop)
             return loop
 

@@ -118,12 +118,12 @@ def _inner(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     from PySide6.QtWidgets import QApplication
 
-    import qasync
+    from workbench.app import make_event_loop
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
         runner.run(asyncio.wait_for(_scene(Path(args.output), width, height, args.theme), 60))
     return 0
 

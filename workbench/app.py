@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from workbench import __version__
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from workbench.sockets import TcpSockets
     from workbench.ui.main_window import MainWindow
 
@@ -61,6 +63,19 @@ def _qt_env() -> None:
     # Import PySide6 before qasync (or set QT_API): with several bindings installed, qasync
     # otherwise prefers PyQt.
     os.environ.setdefault("QT_API", "pyside6")
+
+
+def make_event_loop(app: QApplication) -> asyncio.AbstractEventLoop:
+    """The app's asyncio loop on ``app``'s Qt event loop: the only way the app, the
+    self-test, the tests' Qt runners and ``make bench`` make it.
+
+    qasync's loop with ``call_soon`` batched into one Qt timer per turn and, on Linux, every
+    reader and writer in one epoll selector (``workbench/ui/event_loop.py`` says why).
+    """
+    _qt_env()
+    from workbench.ui.event_loop import new_event_loop
+
+    return new_event_loop(app)
 
 
 # ------------------------------------------------------------------------------ the window
@@ -270,8 +285,6 @@ def self_test(timeout: float = SELF_TEST_TIMEOUT) -> int:
     _qt_env()
     from PySide6.QtWidgets import QApplication
 
-    import qasync
-
     # A hang that blocks the loop itself cannot be caught by asyncio's timeout.
     faulthandler.dump_traceback_later(timeout + 30, exit=True)
     started = time.monotonic()
@@ -285,7 +298,7 @@ def self_test(timeout: float = SELF_TEST_TIMEOUT) -> int:
     app = QApplication.instance() or QApplication([NAME])
     app.setQuitOnLastWindowClosed(False)  # the coroutine decides when it is over
     try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
             runner.run(asyncio.wait_for(_self_test_steps(say), timeout))
     except (SelfTestError, TimeoutError, OSError) as exc:
         print(f"self-test FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -440,8 +453,6 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    import qasync
-
     QCoreApplication.setApplicationName(NAME)
     QCoreApplication.setOrganizationName("Socket Workbench")
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -450,7 +461,7 @@ def run_app(argv: list[str]) -> int:
     app.setDesktopFileName("io.github.socketworkbench.SocketWorkbench")
     app.setQuitOnLastWindowClosed(False)  # the coroutine ends once the sockets are closed
     _setup_logging()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
         return runner.run(_run_window(app))
 
 

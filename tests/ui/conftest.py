@@ -1,19 +1,20 @@
 """Fixtures for the window's tests (pytest-qt, offscreen, real loopback peers).
 
-How the loop works: ONE ``qasync.QEventLoop`` bound to pytest-qt's ``qapp`` for the whole
-session (``_qloop_session``). The function fixture ``qloop`` makes it the current loop *and*
-the running loop for the duration of one test — the core calls ``asyncio.get_running_loop()``,
-and under pytest-qt nobody calls ``run_forever``; qasync's own ``already_running=True`` does the
-same, but for good, which would break the core tests' ``asyncio.Runner`` after the first UI
-test. While ``qtbot.waitUntil``/``waitSignal`` wait, Qt's event loop runs, and with it every
-asyncio callback (qasync schedules them as Qt timers).
+How the loop works: ONE application loop (``workbench.app.make_event_loop``, a qasync
+``QEventLoop``) bound to pytest-qt's ``qapp`` for the whole session (``_qloop_session``). The
+function fixture ``qloop`` makes it the current loop *and* the running loop for the duration of
+one test — the core calls ``asyncio.get_running_loop()``, and under pytest-qt nobody calls
+``run_forever``; qasync's own ``already_running=True`` does the same, but for good, which would
+break the core tests' ``asyncio.Runner`` after the first UI test. While
+``qtbot.waitUntil``/``waitSignal`` wait, Qt's event loop runs, and with it every asyncio
+callback (the loop runs them from a Qt timer and a Qt socket notifier).
 
 The loop is never stopped or closed while tests run (that would make every later
 ``qtbot.waitSignal`` time out at once). Errors that reach the loop's exception handler (a task
 that failed unobserved, "Task was destroyed but it is pending") fail the test that caused them.
 
 Fixtures:
-- ``qloop``: the running qasync loop for this test.
+- ``qloop``: the running application loop for this test.
 - ``aio``: ``aio(coro)`` runs a coroutine to its end while Qt waits; returns its result.
 - ``workbench_window``: ``build_main_window(TcpSockets())``, shown, closed (sockets too) at
   teardown; ``make_window(**kwargs)`` the same with other arguments. The settings directory
@@ -34,7 +35,6 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 import pytest
-import qasync
 
 from tests.conftest import TIMEOUT
 from tests.net.tls_peers import (
@@ -58,7 +58,9 @@ _LOOPS: list[asyncio.AbstractEventLoop] = []
 def _qloop_session(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     # One loop even when another test module imports these fixtures (tests/test_app.py).
     if not _LOOPS:
-        _LOOPS.append(qasync.QEventLoop(qapp))
+        from workbench.app import make_event_loop
+
+        _LOOPS.append(make_event_loop(qapp))
     loop = _LOOPS[0]
     yield loop
     # The session is over: nothing waits on Qt any more (close() is idempotent).
@@ -101,7 +103,8 @@ def _private_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 @pytest.fixture
 def aio(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
-    """``aio(coro)`` runs a coroutine on the qasync loop while Qt waits; returns its result."""
+    """``aio(coro)`` runs a coroutine on the application loop while Qt waits; returns its
+    result."""
 
     def run(coro: Coroutine[Any, Any, Any], timeout: int = WAIT_MS) -> Any:
         task = qloop.create_task(coro)
