@@ -37,6 +37,7 @@ from workbench import __version__
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
+    from workbench.session.settings import PersistedSocket
     from workbench.sockets import TcpSockets
     from workbench.ui.main_window import MainWindow
 
@@ -116,43 +117,10 @@ def build_main_window(
         window.restore_window_state()
     if message:
         window.report_error(message)
-    cert_dir: Path | None = None
-    temp_cert_dir: str | None = None
     if servers:
-        from workbench.net.servers import ServerManager
-
-        if store is not None:
-            cert_dir = store.directory / "test-ca"
-        else:
-            temp_cert_dir = tempfile.mkdtemp(prefix="socket-workbench-ca-")
-            cert_dir = Path(temp_cert_dir)
-        window.attach_servers(ServerManager(cert_dir))
-        if temp_cert_dir is not None:
-            window.shutDown.connect(lambda: shutil.rmtree(temp_cert_dir, ignore_errors=True))
-
+        _attach_servers(window, store.directory if store is not None else None)
     saved = list(settings.sockets) if restore_session else []
     wants_first_socket = first_start and servers
-
-    async def setup() -> None:
-        echo = None
-        if servers:
-            from workbench.net.servers import ServerKind, ServerSpec
-
-            try:
-                echo = await window.server_manager.start(ServerSpec(ServerKind.ECHO))
-            except OSError as exc:
-                window.report_error(f"The built-in echo server could not start: {exc}")
-        restored: list[int] = []
-        if saved:
-            restored = await window.restore_sockets(saved)
-        if wants_first_socket and echo is not None and (
-            not settings.first_start_done or not restored
-        ):
-            task = window.new_socket_to(echo.host, echo.port, "echo")
-            if task is not None:
-                await task
-        settings.first_start_done = True
-
     window.setup_task = None
     if servers or saved or wants_first_socket:
         try:
@@ -160,130 +128,67 @@ def build_main_window(
         except RuntimeError:
             _log.warning("no running event loop: the window's set-up is skipped")
         else:
-            window.setup_task = window.runner.start(setup(), name="window set-up")
+            window.setup_task = window.runner.start(
+                _set_up(window, saved, wants_first_socket), name="window set-up"
+            )
     return window
+
+
+def _attach_servers(window: MainWindow, config_dir: Path | None) -> None:
+    """The built-in servers, with their test CA in the config directory (kept, so a user can
+    trust it once), or in a temporary one that goes with the window."""
+    from workbench.net.servers import ServerManager
+
+    if config_dir is not None:
+        window.attach_servers(ServerManager(config_dir / "test-ca"))
+        return
+    temp_cert_dir = tempfile.mkdtemp(prefix="socket-workbench-ca-")
+    window.attach_servers(ServerManager(Path(temp_cert_dir)))
+    window.shutDown.connect(lambda: shutil.rmtree(temp_cert_dir, ignore_errors=True))
+
+
+async def _set_up(window: MainWindow, saved: list[PersistedSocket], first_socket: bool) -> None:
+    """Start the echo server, restore the saved sockets, and on a first start (or when
+    nothing was restored) give the user a socket pointing at the echo server."""
+    from workbench.net.servers import ServerKind, ServerSpec
+
+    echo = None
+    manager = window.server_manager
+    if manager is not None:
+        try:
+            echo = await manager.start(ServerSpec(ServerKind.ECHO))
+        except OSError as exc:
+            window.report_error(f"The built-in echo server could not start: {exc}")
+    restored = await window.restore_sockets(saved) if saved else []
+    settings = window.settings
+    if first_socket and echo is not None and (not settings.first_start_done or not restored):
+        task = window.new_socket_to(echo.host, echo.port, "echo")
+        if task is not None:
+            await task
+    settings.first_start_done = True
 
 
 # ---------------------------------------------------------------------------- self-test
 
 
-class SelfTestError(AssertionError):
-    pass
-
-
-async def _until(what: str, predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise SelfTestError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-def _set_text(widget: Any, text: str) -> None:
-    if hasattr(widget, "setPlainText"):
-        widget.setPlainText(text)
-    elif hasattr(widget, "setEditText"):
-        widget.setEditText(text)
-    else:
-        widget.setText(text)
-
-
 async def _self_test_steps(say: Callable[[str], None]) -> None:
-    from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QWidget
-
-    from workbench.net.servers import ServerKind, ServerSpec
     from workbench.sockets import TcpSockets
+    from workbench.ui.self_test import SelfTest, until
 
     window = build_main_window(TcpSockets(), servers=True)
     window.resize(1024, 700)
     window.show()
     try:
-        await _until("the window's set-up", lambda: window.setup_task is None
-                     or window.setup_task.done())
-        manager = window.server_manager
-        echo = manager.find(ServerKind.ECHO)
-        if echo is None:
-            raise SelfTestError("the built-in echo server did not start")
-        tls = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
-        say(f"servers: echo on 127.0.0.1:{echo.port}, tls-echo on 127.0.0.1:{tls.port}")
-
-        def find(kind: type, name: str) -> Any:
-            widget = window.findChild(kind, name)
-            if widget is None:
-                raise SelfTestError(f"no {kind.__name__} named {name!r} in the window")
-            return widget
-
-        session = window.session
-
-        async def new_socket() -> int:
-            before = set(session.ids())
-            window.new_action.trigger()
-            await _until("the new socket", lambda: set(session.ids()) - before)
-            sid = max(set(session.ids()) - before)
-            await _until("the new socket to be selected", lambda: window.current_socket() == sid)
-            return sid
-
-        async def connect(sid: int, port: int) -> None:
-            _set_text(find(QComboBox, "connectAddress"), "127.0.0.1")
-            _set_text(find(QLineEdit, "connectPort"), str(port))
-            find(QPushButton, "connectButton").click()
-            await _until(f"socket {sid} to connect", lambda: (i := session.info(sid)) is not None
-                         and i.connected)
-            say(f"socket {sid}: connect(127.0.0.1, {port}) → 0, state "
-                f"{session.state_text(sid)}")
-
-        async def send(sid: int, mode: str, text: str, expected: bytes) -> None:
-            store = session.captures(sid)
-            before = store.bytes_in
-            combo = find(QComboBox, "sendMode")
-            combo.setCurrentIndex(combo.findText(mode))
-            endings = find(QComboBox, "sendLineEnding")
-            endings.setCurrentIndex(endings.findText("None"))
-            _set_text(find(QWidget, "sendInput"), text)
-            button = find(QPushButton, "sendButton")
-            await _until("the Send button to accept the input", button.isEnabled)
-            button.click()
-            await _until(f"the echo of {text!r}",
-                         lambda: store.bytes_in >= before + len(expected))
-            total = store.total_bytes
-            echoed = store.read(total - len(expected), len(expected))
-            if echoed != expected:
-                raise SelfTestError(f"echo mismatch: sent {expected!r}, got {echoed!r}")
-            say(f"socket {sid}: sent {mode.lower()} {text!r} → echoed {expected.hex(' ')}")
-
-        sid = await new_socket()
-        await connect(sid, echo.port)
-        await send(sid, "Text", "hello, workbench", b"hello, workbench")
-        await send(sid, "Hex", "de ad be ef 00 0a", bytes.fromhex("deadbeef000a"))
-
-        sid2 = await new_socket()
-        await connect(sid2, tls.port)
-        _set_text(find(QLineEdit, "tlsCaFile"), str(tls.ca_file))
-        secure = find(QPushButton, "secureButton")
-        await _until("the Secure button", secure.isEnabled)
-        secure.click()
-        await _until("the TLS handshake", lambda: (i := session.info(sid2)) is not None
-                     and i.tls is not None)
-        info = session.info(sid2)
-        assert info is not None and info.tls is not None
-        say(f"socket {sid2}: secure() → 0, {info.tls.version} {info.tls.cipher}, "
-            f"verified={info.tls.verified}")
-        await send(sid2, "Text", "secret over TLS", b"secret over TLS")
-        failures = [e.text for e in window.call_log.entries() if not e.ok]
-        if failures:
-            raise SelfTestError(f"failed calls in the call log: {failures}")
-        say(f"call log: {len(window.call_log.entries())} calls, none failed")
+        await SelfTest(window, say).run()
     finally:
         window.close()
-        await _until("the window to close its sockets", lambda: window.shut_down)
+        await until("the window to close its sockets", lambda: window.shut_down)
 
 
 def self_test(timeout: float = SELF_TEST_TIMEOUT) -> int:
     """Run the window offscreen through its own actions; 0 when everything echoed right."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     _qt_env()
-    from PySide6.QtWidgets import QApplication
 
     # A hang that blocks the loop itself cannot be caught by asyncio's timeout.
     faulthandler.dump_traceback_later(timeout + 30, exit=True)
@@ -295,15 +200,12 @@ def self_test(timeout: float = SELF_TEST_TIMEOUT) -> int:
         print(f"  ✓ {line}", flush=True)
 
     print(f"{version_line()}: self-test", flush=True)
-    app = QApplication.instance() or QApplication([NAME])
+    app = _application([NAME])
     app.setQuitOnLastWindowClosed(False)  # the coroutine decides when it is over
     try:
         with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
             runner.run(asyncio.wait_for(_self_test_steps(say), timeout))
-    except (SelfTestError, TimeoutError, OSError) as exc:
-        print(f"self-test FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
+    except Exception as exc:  # a failed step, a time-out, an OS error: all the same here
         print(f"self-test FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -392,24 +294,15 @@ async def _run_window(app: Any) -> int:
 _IMPORTED_AT = time.monotonic()
 
 
-def _probe_first_paint(window: Any) -> None:
+def _probe_first_paint(window: MainWindow) -> None:
     """benchmarks/startup.py: print when the window has painted its first frame, then close."""
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
-    class FirstPaint(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                window.removeEventFilter(self)
-                # The paint event is being handled: report once it is done.
-                QTimer.singleShot(0, report)
-            return False
+    from workbench.ui.startup_probe import FirstPaintProbe
 
     def report() -> None:
         print(f"startup-probe window-shown {_seconds_since_process_start():.3f}", flush=True)
         window.close()
 
-    window._first_paint_probe = FirstPaint(window)
-    window.installEventFilter(window._first_paint_probe)
+    FirstPaintProbe(window, report)
 
 
 def _seconds_since_process_start() -> float:
@@ -448,14 +341,25 @@ def _setup_logging() -> None:
         logging.basicConfig(level=level, format=fmt, handlers=[logging.NullHandler()])
 
 
+def _application(argv: list[str]) -> QApplication:
+    """The process's QApplication: the one there is (a test's), else a new one."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return QApplication(argv)
+    if not isinstance(app, QApplication):
+        raise RuntimeError(f"a {type(app).__name__} exists; the window needs a QApplication")
+    return app
+
+
 def run_app(argv: list[str]) -> int:
     _qt_env()
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
 
     QCoreApplication.setApplicationName(NAME)
     QCoreApplication.setOrganizationName("Socket Workbench")
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app = _application([sys.argv[0], *argv])
     app.setApplicationDisplayName("Socket Workbench")
     # Lets desktops match the window to its menu entry and icon (resources/*.desktop).
     app.setDesktopFileName("io.github.socketworkbench.SocketWorkbench")
@@ -466,6 +370,11 @@ def run_app(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from workbench.core.limits import raise_fd_limit
+
+    # Every socket costs a descriptor: a desktop's soft limit of 1,024 would end a test of
+    # a thousand connections early, and the hard limit is there for the asking.
+    raise_fd_limit()
     parser = argparse.ArgumentParser(prog=NAME, description="Test TCP and TLS servers.")
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     parser.add_argument(

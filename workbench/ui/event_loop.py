@@ -271,9 +271,10 @@ class EpollEventLoop(BatchedEventLoop):
         self._selector = selectors.EpollSelector()
         super()._make_self_pipe()
 
-    # WORKAROUND: asyncio's reader/writer methods, which keep the handles in self._selector,
-    # instead of qasync's (see _ASYNCIO_SELECTOR_LOOP). asyncio's transports call these
-    # private names directly, and the public add_reader & co. call them too.
+    # WORKAROUND: asyncio's reader/writer methods (_add_reader, _remove_reader, _add_writer,
+    # _remove_writer), which keep the handles in self._selector, instead of qasync's (see
+    # _ASYNCIO_SELECTOR_LOOP). asyncio's transports call these private names directly, and
+    # the public add_reader & co. call them too.
     _add_reader = _ASYNCIO_SELECTOR_LOOP._add_reader
     _remove_reader = _ASYNCIO_SELECTOR_LOOP._remove_reader
     _add_writer = _ASYNCIO_SELECTOR_LOOP._add_writer
