@@ -146,7 +146,9 @@ def test_call_later_without_a_delay_is_a_callback_of_the_next_iteration(
     assert ran == ["later(0)", "soon", "at(past)"]
 
 
-def test_debug_mode_checks_callbacks(loop: Any) -> None:
+def test_debug_mode_checks_callbacks_and_logs_slow_ones(
+    qapp: QApplication, loop: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     async def coroutine_function() -> None:
         pass
 
@@ -156,6 +158,11 @@ def test_debug_mode_checks_callbacks(loop: Any) -> None:
         loop.call_soon(coroutine_function)
     with pytest.raises(TypeError, match="callable"):
         loop.call_soon_threadsafe("not callable")
+    loop.slow_callback_duration = 0  # every callback is slow
+    ran: list[str] = []
+    loop.call_soon(ran.append, "slow")
+    turn_until(qapp, lambda: bool(ran))
+    assert [r.levelname for r in caplog.records if "took" in r.getMessage()] == ["WARNING"]
     loop.set_debug(False)
     loop.call_soon("not checked").cancel()  # as asyncio: unchecked outside debug mode
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.selector_events
 import collections
+import logging
 import math
 import selectors
 import sys
@@ -56,6 +57,8 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, Qt, QTimerEvent, Signal
 
 import qasync  # type: ignore[import-untyped]  # qasync ships no type information
+
+_log = logging.getLogger("workbench.ui.event_loop")
 
 #: The longest one turn runs callbacks before it lets Qt paint and handle input (seconds).
 #: A turn always runs at least one callback; a turn of the epoll loop at least one callback
@@ -267,6 +270,7 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
             self._todo = len(ready)
         clock = time.monotonic
         popleft = ready.popleft
+        debug = self._debug_checks
         while self._todo and ready:  # ``ready`` empties if a callback closes the loop
             self._todo -= 1
             handle = popleft()
@@ -275,12 +279,23 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
             # exception to the loop's exception handler and returns.
             if handle._cancelled:
                 continue
-            handle._run()
+            if debug:
+                self._run_timed(handle)
+            else:
+                handle._run()
             if clock() >= deadline:
                 break
         if not ready:
             self._todo = 0
         return not self._todo
+
+    def _run_timed(self, handle: asyncio.Handle) -> None:
+        """Debug mode, as asyncio's: 'Log callbacks taking longer than 100ms to run.'"""
+        started = time.monotonic()
+        handle._run()  # WORKAROUND: see _run_callbacks
+        took = time.monotonic() - started
+        if took >= self.slow_callback_duration:
+            _log.warning("Executing %r took %.3f seconds", handle, took)
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -384,6 +399,7 @@ class EpollEventLoop(BatchedEventLoop):
             except InterruptedError:
                 return
         clock = time.monotonic
+        debug = self._debug_checks
         for index, (key, mask) in enumerate(events):
             reader, writer = key.data
             # WORKAROUND: Handle._cancelled/_run, as in _run_callbacks. A handle cancelled by
@@ -391,11 +407,15 @@ class EpollEventLoop(BatchedEventLoop):
             if mask & _READ and reader is not None:
                 if reader._cancelled:
                     self._drop_cancelled(key.fd, reader, _READ)
+                elif debug:
+                    self._run_timed(reader)
                 else:
                     reader._run()
             if mask & _WRITE and writer is not None:
                 if writer._cancelled:
                     self._drop_cancelled(key.fd, writer, _WRITE)
+                elif debug:
+                    self._run_timed(writer)
                 else:
                     writer._run()
             if clock() >= deadline or self._selector is None:
