@@ -5,10 +5,9 @@ a stock asyncio loop and once on the application's Qt loop, ``workbench.app.make
 (a subclass of qasync's ``QEventLoop``); the test ids end in ``[asyncio]`` / ``[qasync]``.
 ``@pytest.mark.asyncio_only`` keeps a test on the asyncio loop only.
 
-Each run gets a fresh loop from ``asyncio.Runner``, with ``debug=True`` on asyncio (house
-style: core tests run with asyncio's debug mode; qasync's debug mode is broken, see
-``_runner``). After the test body, the hook awaits ``tcp.shutdown()`` in the same loop when the
-test used the ``tcp`` fixture, then closes the runner.
+Each run gets a fresh loop from ``asyncio.Runner``, with ``debug=True`` (house style: core
+tests run with asyncio's debug mode). After the test body, the hook awaits ``tcp.shutdown()``
+in the same loop when the test used the ``tcp`` fixture, then closes the runner.
 
 Exceptions that reach the loop's exception handler (a task that failed with nobody awaiting it,
 a callback that raised) fail the test. A test that expects such errors requests the
@@ -59,11 +58,11 @@ LOOP_KINDS = ("asyncio", "qasync")
 
 #: Every qasync loop the harness created, kept alive for the whole session on purpose.
 #: A closed ``QEventLoop`` sits in reference cycles, so the cyclic GC frees it whenever some
-#: thread happens to allocate — often a peer thread. Its ``_SimpleTimer`` QObject is then
-#: destroyed outside the GUI thread, cannot unregister its Qt timers, and the next
-#: ``QTimerInfoList::activateTimers`` in the main thread dereferences the freed object
-#: (a segfault we hit after ~60 qasync tests). Alive, a stopped timer kills each of its
-#: remaining timers the next time it fires.
+#: thread happens to allocate — often a peer thread. qasync's own loop kept the Qt timers of
+#: its delayed callbacks on a QObject that was then destroyed outside the GUI thread, and the
+#: next ``QTimerInfoList::activateTimers`` in the main thread dereferenced the freed object
+#: (a segfault we hit after ~60 qasync tests). The app's loop stops and deletes its timers
+#: when it closes (tests/ui/test_event_loop.py); the list stays as a second guard.
 _QASYNC_LOOPS: list[asyncio.AbstractEventLoop] = []
 
 
@@ -274,16 +273,15 @@ def _runner(kind: str) -> Iterator[asyncio.Runner]:
         # quit(), so the session QApplication (and later qtbot waits) stay usable. The loop's
         # own stop() does call app.exit(), but only from inside the app.exec() that
         # run_until_complete started, and QCoreApplication.exec() clears quitNow on return.
-        # No debug=True here: qasync's debug path calls asyncio.get_event_loop() in the timer
-        # handler of delayed callbacks, which raises in the processEvents() that
-        # run_until_complete does after the loop stopped (Runner with a loop_factory sets no
-        # current loop, rightly).
+        # (qasync's own debug mode is broken: it calls asyncio.get_event_loop() in the timer
+        # handler of delayed callbacks, which raises after the loop stopped. The app's loop
+        # runs its delayed callbacks itself.)
         def qasync_loop() -> asyncio.AbstractEventLoop:
             loop = make_event_loop(app)
             _QASYNC_LOOPS.append(loop)
             return loop
 
-        runner = asyncio.Runner(loop_factory=qasync_loop)
+        runner = asyncio.Runner(loop_factory=qasync_loop, debug=True)
     else:  # pragma: no cover - guarded by parametrization
         raise ValueError(f"unknown loop kind {kind!r}")
     try:

@@ -17,7 +17,9 @@ import asyncio
 import gc
 import importlib.metadata
 import inspect
+import os
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -25,7 +27,8 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer
+import shiboken6
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 import pytest
@@ -143,7 +146,9 @@ def test_call_later_without_a_delay_is_a_callback_of_the_next_iteration(
     assert ran == ["later(0)", "soon", "at(past)"]
 
 
-def test_debug_mode_checks_callbacks(loop: Any) -> None:
+def test_debug_mode_checks_callbacks_and_logs_slow_ones(
+    qapp: QApplication, loop: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     async def coroutine_function() -> None:
         pass
 
@@ -153,6 +158,11 @@ def test_debug_mode_checks_callbacks(loop: Any) -> None:
         loop.call_soon(coroutine_function)
     with pytest.raises(TypeError, match="callable"):
         loop.call_soon_threadsafe("not callable")
+    loop.slow_callback_duration = 0  # every callback is slow
+    ran: list[str] = []
+    loop.call_soon(ran.append, "slow")
+    turn_until(qapp, lambda: bool(ran))
+    assert [r.levelname for r in caplog.records if "took" in r.getMessage()] == ["WARNING"]
     loop.set_debug(False)
     loop.call_soon("not checked").cancel()  # as asyncio: unchecked outside debug mode
 
@@ -162,6 +172,21 @@ def test_a_delayed_callback_runs_from_a_qt_timer(qapp: QApplication, loop: Any) 
     loop.call_later(0.001, ran.append, "delayed")
     _wait_for_events(qapp, lambda: bool(ran))
     assert ran == ["delayed"]
+
+
+def test_cancelling_a_delayed_callback_stops_its_qt_timer(qapp: QApplication, loop: Any) -> None:
+    """10,000 TLS handshakes each cancel a 60 s timeout: those must not stay behind as Qt
+    timers. (Asyncio tells the loop through its private ``_timer_handle_cancelled``.)"""
+    dispatcher = qapp.eventDispatcher()
+    timers = loop._delay_timers  # the loop's own QObject for delayed callbacks
+
+    handles = [loop.call_later(60, lambda: None) for _ in range(100)]
+    assert isinstance(handles[0], asyncio.TimerHandle)
+    assert handles[0].when() == pytest.approx(loop.time() + 60, abs=1)
+    assert len(dispatcher.registeredTimers(timers)) == 100
+    for handle in handles:
+        handle.cancel()
+    assert dispatcher.registeredTimers(timers) == []
 
 
 def test_cancelled_handles_do_not_run(qapp: QApplication, loop: Any) -> None:
@@ -214,6 +239,18 @@ def test_call_soon_threadsafe_keeps_the_context(qapp: QApplication, loop: Any) -
     assert isinstance(handle, asyncio.Handle)
     turn_until(qapp, lambda: bool(seen))
     assert seen == ["from the context"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
+def test_a_signal_handler_runs_as_a_callback(qapp: QApplication, loop: Any) -> None:
+    ran: list[str] = []
+    loop.add_signal_handler(signal.SIGUSR1, ran.append, "signal")
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        turn_until(qapp, lambda: bool(ran))
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+    assert ran == ["signal"]
 
 
 def test_an_exception_in_a_callback_reaches_the_exception_handler_and_the_loop_goes_on(
@@ -495,10 +532,16 @@ def test_closing_the_loop_with_callbacks_pending_is_clean(
 
 def test_closing_the_loop_from_one_of_its_callbacks(qapp: QApplication, loop: Any) -> None:
     ran: list[str] = []
+    timers = loop._delay_timers  # the loop's own QObject for delayed callbacks
+    loop.call_later(60, ran.append, "delayed")
     loop.call_soon(ran.append, "before")
     loop.call_soon(loop.close)
     loop.call_soon(ran.append, "after close")
     turn_until(qapp, lambda: loop.is_closed())
+    # Deleted only once the slot has returned, but with no Qt timer left from the moment
+    # the loop closed.
+    assert shiboken6.isValid(timers)
+    assert qapp.eventDispatcher().registeredTimers(timers) == []
     for _ in range(50):
         turn(qapp)
     assert ran == ["before"]
@@ -549,11 +592,14 @@ def test_the_asyncio_and_qasync_internals_the_loop_relies_on(loop: Any) -> None:
     handle.cancel()
     assert handle._cancelled is True, missing("Handle._cancelled")
     assert callable(getattr(asyncio.Handle, "_run", None)), missing("Handle._run")
-    assert "delay" in inspect.signature(qasync.QEventLoop.call_later).parameters, missing(
-        "qasync's call_later(delay, callback, *args, context=None)"
+    assert "app" in inspect.signature(qasync.QEventLoop.__init__).parameters, missing(
+        "qasync's QEventLoop(app)"
     )
-    assert isinstance(getattr(loop, "_timer", None), QObject), missing(
-        "qasync's timer object for delayed callbacks, self._timer"
+    assert callable(getattr(qasync.QEventLoop, "_add_callback", None)), missing(
+        "qasync's _add_callback(handle, delay), which asyncio's signal handling calls"
+    )
+    assert callable(getattr(asyncio.base_events.BaseEventLoop, "_timer_handle_cancelled", None)), (
+        missing("BaseEventLoop._timer_handle_cancelled")
     )
     if not ONE_SELECTOR:
         return

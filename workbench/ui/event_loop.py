@@ -17,8 +17,11 @@ qasync's loop:
   ``_run_once``, an iteration runs only the callbacks queued before it started, so a callback
   that queues another cannot starve Qt. A turn stops after ``TURN_BUDGET`` seconds and the
   iteration goes on in the next turn, so a burst of 10,000 callbacks does not freeze the
-  window. Delayed callbacks (``call_later`` with a positive delay, ``call_at``) keep qasync's
-  Qt timers. ``call_soon_threadsafe`` queues its callback and wakes Qt with a queued signal.
+  window. ``call_soon_threadsafe`` queues its callback and wakes Qt with a queued signal.
+  Delayed callbacks (``call_later``, ``call_at``) keep a Qt timer each, as in qasync, but
+  their own: when it fires, the callback joins the queue (asyncio too runs a due timer with
+  the next iteration's callbacks), and cancelling the handle stops the timer, so that 10,000
+  TLS handshakes do not leave 10,000 Qt timers behind for a minute.
 - ``EpollEventLoop`` (Linux) adds one ``selectors.EpollSelector`` for every reader and writer,
   watched by one ``QSocketNotifier`` on the epoll descriptor. An iteration runs its callbacks,
   then polls the selector and runs the I/O callbacks at once, in the same turn: the epoll
@@ -41,6 +44,8 @@ from __future__ import annotations
 import asyncio
 import asyncio.selector_events
 import collections
+import logging
+import math
 import selectors
 import sys
 import time
@@ -52,6 +57,8 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, Qt, QTimerEvent, Signal
 
 import qasync  # type: ignore[import-untyped]  # qasync ships no type information
+
+_log = logging.getLogger("workbench.ui.event_loop")
 
 #: The longest one turn runs callbacks before it lets Qt paint and handle input (seconds).
 #: A turn always runs at least one callback; a turn of the epoll loop at least one callback
@@ -93,6 +100,43 @@ class _TurnTimer(QObject):
         self._on_turn()
 
 
+class _DelayTimers(QObject):
+    """One Qt timer per delayed callback; when one fires, its handle goes to ``on_due``."""
+
+    def __init__(self, on_due: Callable[[asyncio.TimerHandle], None]) -> None:
+        super().__init__()
+        self._on_due = on_due
+        self._handles: dict[int, asyncio.TimerHandle] = {}
+        #: id(handle) -> Qt timer id (a TimerHandle's hash and equality change with its state).
+        self._timer_ids: dict[int, int] = {}
+
+    def add(self, handle: asyncio.TimerHandle, delay: float) -> None:
+        # Whole milliseconds, rounded up and precise: never before the time asked for.
+        timer_id = self.startTimer(math.ceil(delay * 1000), Qt.TimerType.PreciseTimer)
+        self._handles[timer_id] = handle
+        self._timer_ids[id(handle)] = timer_id
+
+    def cancel(self, handle: asyncio.TimerHandle) -> None:
+        timer_id = self._timer_ids.pop(id(handle), None)
+        if timer_id is not None:
+            del self._handles[timer_id]
+            self.killTimer(timer_id)
+
+    def stop_all(self) -> None:
+        for timer_id in self._handles:
+            self.killTimer(timer_id)
+        self._handles.clear()
+        self._timer_ids.clear()
+
+    def timerEvent(self, event: QTimerEvent) -> None:
+        timer_id = event.timerId()
+        self.killTimer(timer_id)
+        handle = self._handles.pop(timer_id, None)
+        if handle is not None:
+            del self._timer_ids[id(handle)]
+            self._on_due(handle)
+
+
 class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyped
     """qasync's loop with ``call_soon`` batched into one Qt timer (every platform)."""
 
@@ -106,6 +150,7 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         # Queued, whichever thread emits: _arm starts a Qt timer, which only its thread may.
         self._turn_timer.wake.connect(self._arm, Qt.ConnectionType.QueuedConnection)
         self._turn_timer_id = 0
+        self._delay_timers = _DelayTimers(self._queue)
         self._debug_checks = False
         #: How many of this loop's Qt slots are on the stack: closing from inside one of them
         #: must not delete the QObject that runs it.
@@ -149,15 +194,46 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         callback: Callable[..., object],
         *args: Any,
         context: Context | None = None,
-    ) -> asyncio.Handle:
-        """A positive delay keeps qasync's Qt timer; none is ``call_soon`` (asyncio too runs
-        a timer that is already due in the next iteration)."""
+    ) -> asyncio.TimerHandle:
+        """'Schedule callback to be called after the given delay number of seconds.'"""
+        return self.call_at(self.time() + delay, callback, *args, context=context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        """'Schedule callback to be called at the given absolute timestamp when.' A Qt timer
+        of its own until then; one already due joins the queue at once."""
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
-        if delay <= 0:
-            return self.call_soon(callback, *args, context=context)
-        handle: asyncio.Handle = super().call_later(delay, callback, *args, context=context)
+        if self._debug_checks:
+            _check_callback(callback, "call_at")
+        handle = asyncio.TimerHandle(when, callback, args, self, context)
+        delay = when - self.time()
+        if delay > 0:
+            self._delay_timers.add(handle, delay)
+        else:
+            self._queue(handle)
         return handle
+
+    # WORKAROUND: asyncio's TimerHandle.cancel() reports to the loop through this private
+    # method (BaseEventLoop counts cancelled timers there): here it stops the Qt timer.
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        self._delay_timers.cancel(handle)
+
+    # WORKAROUND: asyncio's Unix signal handling (add_signal_handler) queues its callbacks
+    # through this private method, which qasync turns into a Qt timer each.
+    def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> None:
+        if not handle.cancelled():
+            self._queue(handle)
+
+    def _queue(self, handle: asyncio.Handle) -> None:
+        self._soon.append(handle)
+        if not self._turn_timer_id:
+            self._arm()
 
     def set_debug(self, enabled: bool) -> None:
         self._debug_checks = bool(enabled)
@@ -194,6 +270,7 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
             self._todo = len(ready)
         clock = time.monotonic
         popleft = ready.popleft
+        debug = self._debug_checks
         while self._todo and ready:  # ``ready`` empties if a callback closes the loop
             self._todo -= 1
             handle = popleft()
@@ -202,12 +279,23 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
             # exception to the loop's exception handler and returns.
             if handle._cancelled:
                 continue
-            handle._run()
+            if debug:
+                self._run_timed(handle)
+            else:
+                handle._run()
             if clock() >= deadline:
                 break
         if not ready:
             self._todo = 0
         return not self._todo
+
+    def _run_timed(self, handle: asyncio.Handle) -> None:
+        """Debug mode, as asyncio's: 'Log callbacks taking longer than 100ms to run.'"""
+        started = time.monotonic()
+        handle._run()  # WORKAROUND: see _run_callbacks
+        took = time.monotonic() - started
+        if took >= self.slow_callback_duration:
+            _log.warning("Executing %r took %.3f seconds", handle, took)
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -218,21 +306,18 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
         if self.is_closed():
             return
         self._disarm()
+        self._delay_timers.stop_all()
         self._soon.clear()
         self._todo = 0
         super().close()
         self._release(self._turn_timer)
-        # WORKAROUND: qasync's close() only flags its timer object (self._timer, which runs
-        # the delayed callbacks) as stopped, and its Qt timers stay registered until they fire.
-        # Freed by the garbage collector from another thread, it then cannot stop them ("Timers
-        # cannot be stopped from another thread") and Qt later fires a deleted object.
-        # Deleting it here, in the loop's thread, unregisters them.
-        self._release(self._timer)
+        self._release(self._delay_timers)
 
     def _release(self, obj: QObject) -> None:
         """Delete one of the loop's QObjects now, in the loop's thread: a closed loop sits in
         reference cycles, and the garbage collector may free it from whichever thread it runs
-        in, where a QObject must not die."""
+        in, where a QObject with timers must not die ("Timers cannot be stopped from another
+        thread", and Qt later fires a deleted object)."""
         if not shiboken6.isValid(obj):
             return
         if self._in_slot:
@@ -315,6 +400,7 @@ class EpollEventLoop(BatchedEventLoop):
             except InterruptedError:
                 return
         clock = time.monotonic
+        debug = self._debug_checks
         for index, (key, mask) in enumerate(events):
             reader, writer = key.data
             # WORKAROUND: Handle._cancelled/_run, as in _run_callbacks. A handle cancelled by
@@ -322,11 +408,15 @@ class EpollEventLoop(BatchedEventLoop):
             if mask & _READ and reader is not None:
                 if reader._cancelled:
                     self._drop_cancelled(key.fd, reader, _READ)
+                elif debug:
+                    self._run_timed(reader)
                 else:
                     reader._run()
             if mask & _WRITE and writer is not None:
                 if writer._cancelled:
                     self._drop_cancelled(key.fd, writer, _WRITE)
+                elif debug:
+                    self._run_timed(writer)
                 else:
                     writer._run()
             if clock() >= deadline or self._selector is None:
