@@ -140,9 +140,9 @@ def test_data_signals_are_coalesced(
 
     session.raw.on_receive.add_listener(count)
     arrived: list[int] = []
-    changed: list[int] = []
+    changed: list[frozenset[int]] = []
     session.dataArrived.connect(arrived.append)
-    session.socketChanged.connect(changed.append)
+    session.socketsChanged.connect(changed.append)
     payload = bytes(range(256)) * 256
     aio(tcp.send(sid, payload))
     qtbot.waitUntil(lambda: session.counters(sid)[0] == len(payload), timeout=WAIT_MS)
@@ -242,7 +242,7 @@ def test_intent_and_results_are_kept_per_socket(
     aio: Callable[..., Any], session: SocketSession, qtbot: Any
 ) -> None:
     sid = aio(session.sockets.create()).socket_id
-    with qtbot.waitSignal(session.socketChanged, timeout=WAIT_MS):
+    with qtbot.waitSignal(session.socketsChanged, timeout=WAIT_MS):
         session.set_intent(sid, peer=("127.0.0.1", 7, "any"))
     assert session.ui(sid).intent.peer == ("127.0.0.1", 7, "any")
     assert not session.ui(sid).verify_off  # a plain socket is never flagged

@@ -133,7 +133,7 @@ def test_verify_off_is_flagged_on_the_row(
     assert cell(model, 1, Column.TLS, Qt.ItemDataRole.DecorationRole) is not None
 
 
-def test_one_data_changed_per_socket_per_tick(
+def test_one_data_changed_per_flush(
     qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer
 ) -> None:
     model = SocketTableModel(session)
@@ -148,8 +148,8 @@ def test_one_data_changed_per_socket_per_tick(
         changes.append((top.row(), bottom.row(), top.column(), bottom.column()))
 
     model.dataChanged.connect(record)
-    flushes: list[int] = []
-    session.socketChanged.connect(flushes.append)
+    flushes: list[frozenset[int]] = []
+    session.socketsChanged.connect(flushes.append)
     payload = b"z" * 200_000
     for sid in sids:
         aio(tcp.send(sid, payload))
@@ -157,10 +157,13 @@ def test_one_data_changed_per_socket_per_tick(
                     timeout=WAIT_MS)
     session.flush()
     assert changes, "the model never said the counters changed"
-    # Each change covers one whole row, one per socketChanged, never one per chunk.
-    assert all(top == bottom and left == 0 and right == len(Column) - 1
-               for top, bottom, left, right in changes)
+    # One change per flush, from the first changed row to the last, every column; never one
+    # per chunk, nor one per socket.
     assert len(changes) == len(flushes)
+    for (top, bottom, left, right), sids in zip(changes, flushes, strict=True):
+        rows = [model.row_of(s) for s in sids]
+        assert (top, bottom) == (min(rows), max(rows))  # type: ignore[type-var]
+        assert (left, right) == (0, len(Column) - 1)
     assert len(changes) < 3 * len(payload) // 64 / 10
 
 

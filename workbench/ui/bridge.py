@@ -107,14 +107,15 @@ class SocketSession(QObject):
     Signals:
         socketAdded(int): a socket appeared in the registry (whoever created it).
         socketRemoved(int): a socket was closed (its capture store is closed right after).
-        socketChanged(int): its info, counters or records changed (coalesced, ≤ 40 Hz).
+        socketsChanged(object): the ids (a frozenset) whose info, counters or records changed
+            since the last flush: one signal per flush (≤ 40 Hz), however many sockets.
         dataArrived(int): its capture grew (at most once per socket per flush).
         receiveError(int, int): ``onReceiveError`` (socket id, result code), at once.
     """
 
     socketAdded = Signal(int)
     socketRemoved = Signal(int)
-    socketChanged = Signal(int)
+    socketsChanged = Signal(object)
     dataArrived = Signal(int)
     receiveError = Signal(int, int)
 
@@ -208,8 +209,9 @@ class SocketSession(QObject):
         changed, grew = self.registry.take_changes()
         for key in sorted(grew):
             self.dataArrived.emit(key.id)
-        for key in sorted(changed):
-            self.socketChanged.emit(key.id)
+        ids = frozenset(key.id for key in changed if key.kind is SocketKind.TCP)
+        if ids:
+            self.socketsChanged.emit(ids)
 
     def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
         if SocketKey.tcp(info.socket_id) in self.registry:

@@ -53,7 +53,7 @@ class CurrentSocket(QObject):
         table.selectedSocketsChanged.connect(self.update_actions)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
-        session.socketChanged.connect(self._changed)
+        session.socketsChanged.connect(self._changed)
         session.dataArrived.connect(self._data_arrived)
 
     @property
@@ -115,8 +115,8 @@ class CurrentSocket(QObject):
         else:
             self._follow(None)
 
-    def _changed(self, sid: int) -> None:
-        if sid == self._sid:
+    def _changed(self, sids: frozenset[int]) -> None:
+        if self._sid in sids:
             self.update_actions()
             self.update_note()
 

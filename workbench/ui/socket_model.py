@@ -117,7 +117,7 @@ class SocketTableModel(QAbstractTableModel):
         self._insert_soon = Throttle(self.flush, INSERT_MS, self)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
-        session.socketChanged.connect(self._changed)
+        session.socketsChanged.connect(self._changed)
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class SocketTableModel(QAbstractTableModel):
         session = self._session
         session.socketAdded.disconnect(self._added)
         session.socketRemoved.disconnect(self._removed)
-        session.socketChanged.disconnect(self._changed)
+        session.socketsChanged.disconnect(self._changed)
         self._insert_soon.stop()
         self.beginResetModel()
         self._rows, self._pending = [], []
@@ -183,11 +183,16 @@ class SocketTableModel(QAbstractTableModel):
         del self._rows[row]
         self.endRemoveRows()
 
-    def _changed(self, sid: int) -> None:
-        row = self.row_of(sid)
-        if row is None:
-            return
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+    def _changed(self, sids: frozenset[int]) -> None:
+        """One ``dataChanged`` per flush, from the first changed row to the last: the view
+        repaints what it shows of that range, and nothing here costs a signal per socket."""
+        self.flush()
+        rows = self._rows
+        found = [row for sid in sids
+                 if (row := bisect.bisect_left(rows, sid)) < len(rows) and rows[row] == sid]
+        if found:
+            self.dataChanged.emit(self.index(min(found), 0),
+                                  self.index(max(found), len(Column) - 1))
 
     # -- QAbstractTableModel ---------------------------------------------------------------
 

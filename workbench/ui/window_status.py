@@ -26,9 +26,9 @@ class SocketCount(QLabel):
         self._throttle = Throttle(self.refresh, TICK_MS, self)
         session.socketAdded.connect(self._changed)
         session.socketRemoved.connect(self._changed)
-        session.socketChanged.connect(self._changed)
+        session.socketsChanged.connect(self._changed)
 
-    def _changed(self, _sid: int) -> None:
+    def _changed(self, *_args: object) -> None:
         self._throttle()
 
     def refresh(self) -> None:

@@ -44,7 +44,7 @@ class Panel(QWidget):
         self._local: dict[int, dict[str, tuple[str, str | None]]] = {}
         # (socket, control) → the core's error_detail() for the last failed connect/secure.
         self._details: dict[tuple[int, str], str] = {}
-        session.socketChanged.connect(self._on_socket_changed)
+        session.socketsChanged.connect(self._on_socket_changed)
         session.socketRemoved.connect(self._on_socket_removed)
         self.setEnabled(False)
 
@@ -90,8 +90,8 @@ class Panel(QWidget):
         """The calls that make sense on the shown socket now (``enabled_controls``)."""
         return enabled_controls(self._record())
 
-    def _on_socket_changed(self, sid: int) -> None:
-        if sid == self._sid:
+    def _on_socket_changed(self, sids: frozenset[int]) -> None:
+        if self._sid in sids:
             for key in self._labels:  # results set elsewhere (e.g. the toolbar's Pause)
                 self._show_result(key)
             self._show_socket()
