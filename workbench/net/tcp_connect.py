@@ -14,6 +14,7 @@ import errno
 import os
 import socket
 import ssl
+import sys
 from typing import Any
 
 from workbench.core.errors import NetError, map_os_error
@@ -22,10 +23,8 @@ from workbench.core.types import DnsQueryType
 from workbench.net import options as sockopts
 from workbench.net.tcp_socket import Connection, TcpSocket
 
-try:
+if sys.platform != "win32":  # Windows has no RLIMIT_NOFILE
     import resource
-except ImportError:  # pragma: no cover - Windows has no RLIMIT_NOFILE
-    resource = None  # type: ignore[assignment]
 
 __all__ = ["connect", "numeric_addresses", "reason"]
 
@@ -177,7 +176,7 @@ def _describe(exc: OSError, where: str) -> str:
     if not _ran_out(exc):
         return f"{where}: {reason(exc)}"
     words = _RUN_OUT.get(exc.errno or 0, "")
-    if exc.errno == errno.EMFILE and resource is not None:
+    if exc.errno == errno.EMFILE and sys.platform != "win32":
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         why = f"this program may have {soft} open at a time (RLIMIT_NOFILE)"
     elif exc.errno == errno.ENFILE:
