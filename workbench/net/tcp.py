@@ -45,6 +45,8 @@ __all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "MAX_KEEP_ALIVE_DELAY",
 
 # Chrome's per-application write quota (extensions/browser/api/socket: kWriteQuota).
 DEFAULT_WRITE_QUOTA = 200 * 2**20
+#: shutdown() and suspend() close this many sockets between two turns of the loop.
+CLOSE_BATCH = 128
 
 
 async def _settle() -> None:
@@ -322,7 +324,15 @@ class TcpSockets:
 
     async def _close_all(self, which: Callable[[TcpSocket], bool]) -> None:
         doomed = [s for _, s in sorted(self._sockets.items()) if which(s)]
-        reading = [s for s in doomed if self._forget(s)]
+        reading = []
+        for i, s in enumerate(doomed):
+            if self._forget(s):
+                reading.append(s)
+            if i % CLOSE_BATCH == CLOSE_BATCH - 1:
+                # Ten thousand closes are seconds of system calls: let the loop (and a window
+                # on it) run between batches. The ids are already gone from the registry
+                # batch by batch; a socket created meanwhile is not closed by this call.
+                await asyncio.sleep(0)
         await _settle()
         for s in reading:
             s.report_closed_later()

@@ -102,6 +102,11 @@ class Registry:
     def get(self, key: SocketKey) -> SocketRecord | None:
         return self._records.get(key)
 
+    def tcp_record(self, socket_id: int) -> SocketRecord | None:
+        """The record of TCP socket ``socket_id``, without building a key (views ask this
+        thousands of times a repaint)."""
+        return self._tcp.get(socket_id)
+
     def __getitem__(self, key: SocketKey) -> SocketRecord:
         return self._records[key]
 

@@ -99,6 +99,16 @@ _STATE_COLORS = {
 }
 
 
+_COLUMN = tuple(Column)
+_COLUMNS = len(_COLUMN)
+#: The roles ``data`` answers; Qt asks for others (size hints, check states) on every paint.
+_ROLES = frozenset({
+    SOCKET_ID_ROLE, SORT_ROLE, Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole,
+    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.FontRole,
+})
+
 #: How long new sockets wait to be inserted together (the session's own pace).
 INSERT_MS = 25
 
@@ -110,6 +120,7 @@ class SocketTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._session = session
         # Ascending: ids only grow, and a socket the registry adopts is older than any new one.
+        self._registry = session.registry
         self._rows: list[int] = sorted(session.ids())
         # New sockets wait here until the next flush and are then inserted together: a burst
         # of 10,000 creates is one beginInsertRows, not 10,000 re-sorts of the proxy.
@@ -221,15 +232,18 @@ class SocketTableModel(QAbstractTableModel):
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        # Called thousands of times a repaint: unknown roles leave first, and the record is
+        # one dict lookup by id.
+        if role not in _ROLES or not index.isValid():
             return None
-        if not 0 <= index.column() < len(Column):
+        row, col = index.row(), index.column()
+        if row >= len(self._rows) or not 0 <= col < _COLUMNS:
             return None
-        sid = self._rows[index.row()]
-        ui = self._session.ui(sid)
+        sid = self._rows[row]
+        ui = self._registry.tcp_record(sid)
         if ui is None:
             return None
-        column = Column(index.column())
+        column = _COLUMN[col]
         if role == SOCKET_ID_ROLE:
             return sid
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
