@@ -241,3 +241,29 @@ def test_to_json_lists_become_arrays() -> None:
     compact(text)
     assert [i["socketId"] for i in json.loads(text)] == [1, 2]
     assert json.loads(text)[1]["name"] == "é"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [".example.test", "example..test", "a" * 300, "x" * 64 + ".test", " ", "", ".", "a. b"],
+)
+def test_malformed_server_names_are_refused_up_front(name: str) -> None:
+    # Before, these reached the handshake and tore the connection down with -107.
+    with pytest.raises(ValueError, match="server_name"):
+        SecureOptions(server_name=name)
+
+
+@pytest.mark.parametrize(
+    "name", ["example.test", "example.test.", "localhost", "127.0.0.1", "::1", "x" * 63 + ".t"]
+)
+def test_well_formed_server_names_are_taken(name: str) -> None:
+    assert SecureOptions(server_name=name).server_name == name
+
+
+def test_a_minimum_version_above_the_maximum_is_refused_up_front() -> None:
+    # Before, secure() answered -113 and dropped the connection; an unreadable ca_file
+    # answers -4 and keeps it. Impossible options now fail alike: at once, nothing sent.
+    with pytest.raises(ValueError, match=r"min tls1\.3 is above max tls1\.2"):
+        TLSVersionConstraints(min="tls1.3", max="tls1.2")
+    assert TLSVersionConstraints(min="tls1.2", max="tls1.3").min == "tls1.2"
+    assert TLSVersionConstraints(min="tls1.3", max="tls9").max == "tls9"  # ignored (T3)

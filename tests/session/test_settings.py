@@ -128,3 +128,28 @@ def test_options_from_files_before_the_options_table_are_read() -> None:
     assert entry.options == {"keep_alive": [True, 30], "no_delay": [False]}
     newer = PersistedSocket.from_json({"options": {"no_delay": [True]}, "no_delay": False})
     assert newer is not None and newer.options == {"no_delay": [True]}
+
+
+def test_a_file_that_is_not_utf8_is_kept_aside_like_bad_json(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_bytes(b'{"theme": "dark\xff\xfe"}')
+    settings, message = store.load()
+    assert settings == Settings()
+    assert message is not None and "damaged" in message
+    broken = tmp_path / "settings.json.broken"
+    assert broken.read_bytes() == b'{"theme": "dark\xff\xfe"}'
+    # The next save writes defaults without losing the user's file.
+    assert store.save(settings) is None
+    assert broken.exists()
+
+
+def test_temporaries_left_by_a_killed_save_are_removed_at_start(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    assert store.save(Settings(theme="dark")) is None
+    litter = [tmp_path / ".settings-abc123.json", tmp_path / ".settings-xyz.json"]
+    for path in litter:
+        path.write_text("{half a file")
+    settings, message = store.load()
+    assert message is None and settings.theme == "dark"
+    assert not any(path.exists() for path in litter)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]

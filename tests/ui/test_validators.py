@@ -203,7 +203,7 @@ def test_port_refused_with_its_message(text: str, message: str) -> None:
         "  example.com  ",
         "localhost",
         "127.0.0.1",
-        "a" * MAX_HOST_LENGTH,
+        ".".join(["a" * 63] * 3 + ["a" * 61]),  # MAX_HOST_LENGTH, in labels of at most 63
     ],
 )
 def test_server_name_accepted(text: str) -> None:
@@ -349,3 +349,10 @@ def test_a_regular_file_that_fails_to_read() -> None:
     # /proc/self/mem is a regular file; reading its first byte (address 0) fails with EIO.
     # This is the read check after stat, the one that catches what stat cannot see.
     assert readable_file_error("/proc/self/mem") == "Cannot read this file: Input/output error."
+
+
+@pytest.mark.parametrize("text", [".example.test", "example..test", "x" * 64 + ".test"])
+def test_server_name_follows_the_cores_rule(text: str) -> None:
+    # What SecureOptions would refuse, the form refuses first, with the core's reason.
+    message = server_name_error(text)
+    assert message is not None and message.startswith("Not a host name:")

@@ -175,6 +175,11 @@ class TLSVersionConstraints:
     def __post_init__(self) -> None:
         _check_optional(self.min, str, "min")
         _check_optional(self.max, str, "max")
+        # Unrecognized values are ignored (contract T3), but a minimum above the maximum
+        # is a contradiction: refused here, like any other impossible option, rather than
+        # found out as a failed handshake on a connection it would then drop.
+        if self.min == "tls1.3" and self.max == "tls1.2":
+            raise ValueError("min tls1.3 is above max tls1.2: no version is left")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -200,12 +205,33 @@ class SecureOptions:
             raise ValueError("client_key needs client_cert")
         # An empty server name would switch host-name checking off without a word (asyncio
         # reads "" as "no name"); the opt-out is verify=False, nothing else.
-        if self.server_name is not None and not self.server_name.replace(".", "").strip():
-            raise ValueError(f"server_name must name a host, not {self.server_name!r}")
+        if self.server_name is not None:
+            check_server_name(self.server_name)
         for name in ("ca_file", "server_name", "client_cert", "client_key"):
             value = getattr(self, name)
             if value is not None and "\x00" in value:
                 raise ValueError(f"{name} must not contain a NUL character")
+
+
+def check_server_name(name: str) -> None:
+    """A host name for SNI and the certificate check, or ``ValueError`` saying what is wrong
+    with it. An empty one would switch host-name checking off without a word (asyncio reads
+    "" as "no name"): the opt-out is ``verify=False``, nothing else. The rules are DNS's
+    (RFC 1035 2.3.4): at most 253 characters, labels of 1 to 63; an IP address is a name too.
+    """
+    text = name[:-1] if name.endswith(".") else name  # one trailing dot: the root
+    if not text.strip() or not text.replace(".", "").strip():
+        raise ValueError(f"server_name must name a host, not {name!r}")
+    if len(text) > 253:
+        raise ValueError(f"server_name is {len(text)} characters; a host name has at most 253")
+    for label in text.split("."):
+        if not label:
+            raise ValueError(f"server_name {name!r} has an empty label (a leading or double dot)")
+        if len(label) > 63:
+            raise ValueError(f"server_name {name!r} has a label of {len(label)} characters; "
+                             "at most 63")
+        if label != label.strip():
+            raise ValueError(f"server_name {name!r} has spaces around a label")
 
 
 def _camel(name: str) -> str:

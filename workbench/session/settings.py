@@ -210,25 +210,42 @@ class SettingsStore:
         return f"<SettingsStore {self.path}>"
 
     def load(self) -> tuple[Settings, str | None]:
-        """The settings and, when something was wrong, a message for the user."""
+        """The settings and, when something was wrong, a message for the user. Temporary
+        files that a killed save left behind are removed first."""
+        self.remove_stale_temporaries()
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return Settings(), None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:  # not text: damaged, like bad JSON
+            return Settings(), self._keep_damaged(exc)
+        except OSError as exc:
             return Settings(), f"Could not read the settings ({self.path}: {exc}); using defaults."
         try:
             return Settings.from_json(json.loads(raw)), None
         except (ValueError, TypeError) as exc:
-            kept = self.path.with_name(FILE_NAME + ".broken")
-            try:
-                os.replace(self.path, kept)
-                where = f"the file was kept as {kept}"
-            except OSError:
-                where = "the file was left as it is"
-            return Settings(), (
-                f"The settings file {self.path} is damaged ({exc}); using defaults, {where}."
-            )
+            return Settings(), self._keep_damaged(exc)
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete ``.settings-*.json`` left by a save that was killed before its rename (a
+        save in progress is in this process, and loading comes before any save)."""
+        removed = []
+        for stale in self.directory.glob(".settings-*.json"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed.append(stale)
+        return removed
+
+    def _keep_damaged(self, exc: Exception) -> str:
+        """Move the damaged file aside as ``settings.json.broken`` (a save would overwrite
+        it), and say so."""
+        kept = self.path.with_name(FILE_NAME + ".broken")
+        try:
+            os.replace(self.path, kept)
+            where = f"the file was kept as {kept}"
+        except OSError:
+            where = "the file was left as it is"
+        return f"The settings file {self.path} is damaged ({exc}); using defaults, {where}."
 
     def save(self, settings: Settings) -> str | None:
         """Write atomically; a message when that is not possible."""

@@ -15,6 +15,8 @@ import ipaddress
 import os
 import stat
 
+from workbench.core.types import check_server_name
+
 __all__ = [
     "MAX_HOST_LENGTH",
     "address_error",
@@ -98,6 +100,10 @@ def server_name_error(text: str) -> str | None:
         return "A server name cannot contain spaces or control characters."
     if len(name) > MAX_HOST_LENGTH:
         return f"Too long for a host name ({len(name)} characters, at most {MAX_HOST_LENGTH})."
+    try:
+        check_server_name(name)  # the core's own rule: what it would refuse, the form does
+    except ValueError as exc:
+        return f"Not a host name: {str(exc).removeprefix('server_name ')}."
     return None
 
 
