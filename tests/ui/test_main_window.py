@@ -797,3 +797,22 @@ def test_status_counts_sockets_and_the_data_message_follows_the_selection(
     assert not message.isVisible() and message.text() == ""
     window.select_socket(first)
     assert not message.isVisible()
+
+
+def test_new_socket_is_ready_to_type_and_the_status_counts_bytes_in_words(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    window = workbench_window
+    window.show()
+    qtbot.waitExposed(window)
+    sid = new_socket(qtbot, window)
+    # New socket: its row selected, the Connect tab shown, the cursor in the address.
+    assert window.tabs.currentWidget() is window.tabs.scroll_of(window.connect_panel)
+    address = child(window, "connectAddress", QComboBox)
+    qtbot.waitUntil(lambda: address.hasFocus() or (
+        address.lineEdit() is not None and address.lineEdit().hasFocus()), timeout=WAIT_MS)
+    connect_to(qtbot, window, sid, echo_server.port)
+    send(qtbot, window, "Text", "x")
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Sent"),
+                    timeout=WAIT_MS)
+    assert window.statusBar().currentMessage() == f"Sent 1 byte on socket {sid}"

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from workbench.core.formatting import describe_result, format_endpoint
+from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.sockets import SecureOptions, SocketNotFoundError, SocketProperties
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.current_socket import CurrentSocket
@@ -147,4 +147,4 @@ class SocketCommands:
         if info.result_code:
             self._show_message(f"send on socket {sid}: {describe_result(info.result_code)}", 8000)
         else:
-            self._show_message(f"Sent {len(data)} bytes on socket {sid}", 3000)
+            self._show_message(f"Sent {format_size(len(data))} on socket {sid}", 3000)
