@@ -155,6 +155,8 @@ class Settings:
     view: dict[str, str] = dataclasses.field(default_factory=dict)
     theme: str = "system"
     first_start_done: bool = False
+    #: ask before closing sockets whose capture holds data (a "don't ask again" box turns it off)
+    confirm_close: bool = True
     sockets: list[PersistedSocket] = dataclasses.field(default_factory=list)
     #: bytes recorded per socket capture (both directions); past it bytes are only counted.
     capture_limit: int = DEFAULT_CAPTURE_LIMIT
@@ -189,6 +191,7 @@ class Settings:
         if data.get("theme") in THEMES:
             s.theme = data["theme"]
         s.first_start_done = bool(data.get("first_start_done", False))
+        s.confirm_close = data.get("confirm_close") is not False
         limit = data.get("capture_limit")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             s.capture_limit = limit

@@ -1,8 +1,9 @@
 """The current socket: the one the panels, the data pane and the composer show.
 
-It is the socket table's current row; a new socket becomes current at once, and when the
-current socket is closed the table's next current row follows. Whatever is current, the
-actions and the data pane's note follow its state.
+It is the highlighted row the table's cursor is on, and nothing else: when no row is
+highlighted (a click below the rows, a closed socket), there is no current socket and the
+panels and actions have nothing to act on. A closed socket's neighbour does not silently
+become the target. Whatever is current, the actions and the data pane's note follow it.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class CurrentSocket(QObject):
         self._composer = composer
         self._actions = actions
         self._sid: int | None = None
-        table.currentSocketChanged.connect(self._follow)
-        table.selectedSocketsChanged.connect(self.update_actions)
+        table.currentSocketChanged.connect(self._cursor_moved)
+        table.selectedSocketsChanged.connect(self._selection_changed)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
         session.socketsChanged.connect(self._changed)
@@ -61,11 +62,21 @@ class CurrentSocket(QObject):
         return self._sid
 
     def selected(self) -> list[int]:
-        """The selected rows' sockets, or else the current socket."""
-        sids = self._table.selected_ids()
-        if not sids and self._sid is not None:
-            sids = [self._sid]
-        return sids
+        """The highlighted rows' sockets: what the toolbar's actions act on, exactly."""
+        return self._table.selected_ids()
+
+    def _cursor_moved(self, sid: int | None) -> None:
+        # Qt moves the cursor to a neighbour when a row goes; only a highlighted row counts.
+        self._follow(sid if sid is not None and sid in self._table.selected_ids() else None)
+
+    def _selection_changed(self) -> None:
+        selected = self._table.selected_ids()
+        if self._sid is None or self._sid not in selected:
+            # The cursor may already be on the row that is highlighted now (Qt left it on a
+            # neighbour of a removed row): then no cursor move is announced, only this.
+            cursor = self._table.current_id()
+            self._follow(cursor if cursor in selected else None)
+        self.update_actions()
 
     def select(self, sid: int | None) -> None:
         """Make ``sid`` the current (and only selected) row; ``None``: no socket."""
@@ -107,13 +118,10 @@ class CurrentSocket(QObject):
     def _removed(self, sid: int) -> None:
         if sid != self._sid:
             return
-        # The table already dropped the row; its new current row (if any) follows.
+        # Nothing becomes the target in its place: the next action needs a new highlight.
         self._data_pane.set_store(None)
-        next_sid = self._table.current_id()
-        if next_sid is not None and next_sid != sid:
-            self.select(next_sid)
-        else:
-            self._follow(None)
+        self._table.clearSelection()
+        self._follow(None)
 
     def _changed(self, sids: frozenset[int]) -> None:
         if self._sid in sids:

@@ -40,6 +40,7 @@ from workbench.sockets import (
 from workbench.ui.about import TITLE, AboutBox, about_text, version_info, window_icon
 from workbench.ui.bridge import CallLog, SocketSession, TaskRunner
 from workbench.ui.call_log_dock import CallLogDock
+from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
 from workbench.ui.current_socket import CurrentSocket
 from workbench.ui.data_view import DataPane, DataView
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.current.changed.connect(self.currentSocketChanged)
+        self.close_confirmation = CloseConfirmation(self, self.settings)
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage
         )
@@ -251,8 +253,12 @@ class MainWindow(QMainWindow):
     def disconnect_selected(self, *_args: Any) -> asyncio.Task[Any] | None:
         return self.commands.disconnect_selected()
 
-    def close_selected(self, *_args: Any) -> asyncio.Task[Any] | None:
-        return self.commands.close_selected()
+    def close_selected(self, *_args: Any) -> None:
+        """Close the highlighted sockets; when their captures hold data, ask first."""
+        sids = self.current.selected()
+        captured = sum(self.session.captures(sid).total_bytes for sid in sids
+                       if sid in self.session)
+        self.close_confirmation.ask(sids, captured, self.commands.close_selected)
 
     # ---------------------------------------------------------------------------------- data
 
