@@ -942,3 +942,18 @@ async def test_error_detail_for_an_unreadable_ca_file(
     assert detail is not None and missing in detail
     # Nothing went over the wire: still a connected plain socket.
     assert (await tcp.get_info(socket_id)).connected is True
+
+
+async def test_a_tls_failure_is_explained_in_openssls_words_not_as_an_errno(
+    tcp: TcpSockets, s_server: ServeOpenSSL, pki: Pki
+) -> None:
+    # An SSLError's errno is OpenSSL's error kind (1), which os.strerror() reads as
+    # "Operation not permitted"; the detail must be OpenSSL's own description instead.
+    server = s_server("-tls1_3")
+    options = trusting(pki, tls_version=versions(max="tls1.2"))
+    socket_id = await connected(tcp, server.port, "localhost")
+    assert await tcp.secure(socket_id, options) == -113
+    detail = tcp.error_detail(socket_id, "secure")
+    assert detail is not None and detail.startswith("TLS: ")
+    assert "protocol version" in detail
+    assert "Operation not permitted" not in detail and "_ssl.c" not in detail
