@@ -334,3 +334,27 @@ async def test_T5_encrypted_client_key_is_minus_117_with_a_clear_reason_and_no_p
     assert server.accepted == 1 and server.events.empty()
     assert await tcp.secure(socket_id, trusting(pki)) == 0
     assert server.wait_event("handshake") in ("TLSv1.2", "TLSv1.3")
+
+
+async def test_a_peer_that_never_answers_the_handshake_times_out_with_minus_7(
+    tcp: TcpSockets,
+) -> None:
+    """A plain server that accepts and says nothing: secure() gives up after the options'
+    handshake_timeout with -7 TIMED_OUT and says why (it used to wait 60 s and answer -2)."""
+    with ControlledServer() as server:
+        sid = (await tcp.create()).socket_id
+        assert await tcp.connect(sid, "127.0.0.1", server.port) == 0
+        options = SecureOptions(verify=False, handshake_timeout=0.3 * TIMEOUT_SCALE)
+        assert await tcp.secure(sid, options) == -7
+        detail = tcp.error_detail(sid, "secure")
+        assert detail is not None and "did not finish within" in detail
+        info = await tcp.get_info(sid)
+        assert not info.connected  # T5: kept, disconnected, until close()
+
+
+def test_handshake_timeout_is_checked() -> None:
+    assert SecureOptions().handshake_timeout is None  # the default, 30 s
+    with pytest.raises(ValueError, match="handshake_timeout"):
+        SecureOptions(handshake_timeout=0)
+    with pytest.raises(TypeError, match="handshake_timeout"):
+        SecureOptions(handshake_timeout="5")  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any
 from workbench.core.state import State
 
 __all__ = [
+    "DEFAULT_HANDSHAKE_TIMEOUT",
     "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
@@ -182,6 +183,11 @@ class TLSVersionConstraints:
             raise ValueError("min tls1.3 is above max tls1.2: no version is left")
 
 
+#: How long secure() waits for a TLS handshake by default, and at most: seconds.
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
+MAX_HANDSHAKE_TIMEOUT = 3600.0
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SecureOptions:
     """Chrome's ``tlsVersion`` plus what a test tool needs: private trust, opting out of
@@ -193,9 +199,21 @@ class SecureOptions:
     server_name: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    #: An extension: seconds the TLS handshake may take before ``secure()`` gives up with
+    #: -7 (TIMED_OUT); None means ``DEFAULT_HANDSHAKE_TIMEOUT``.
+    handshake_timeout: float | None = None
 
     def __post_init__(self) -> None:
         _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
+        if self.handshake_timeout is not None:
+            if isinstance(self.handshake_timeout, bool) or not isinstance(
+                self.handshake_timeout, (int, float)
+            ):
+                raise TypeError("handshake_timeout must be a number of seconds, not "
+                                f"{type(self.handshake_timeout).__name__}")
+            if not 0 < self.handshake_timeout <= MAX_HANDSHAKE_TIMEOUT:
+                raise ValueError(f"handshake_timeout must be more than 0 and at most "
+                                 f"{MAX_HANDSHAKE_TIMEOUT} seconds, not {self.handshake_timeout}")
         _check_optional(self.ca_file, str, "ca_file")
         check_bool(self.verify, "verify")
         _check_optional(self.server_name, str, "server_name")

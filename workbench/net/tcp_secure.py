@@ -8,7 +8,7 @@ import socket
 
 from workbench.core.errors import NetError, map_ssl_error
 from workbench.core.state import StateEvent
-from workbench.core.types import SecureOptions
+from workbench.core.types import DEFAULT_HANDSHAKE_TIMEOUT, SecureOptions
 from workbench.net.tcp_connect import reason
 from workbench.net.tcp_socket import TcpSocket
 from workbench.net.tls import (
@@ -55,8 +55,14 @@ async def _secure(s: TcpSocket, op: asyncio.Future[int], options: SecureOptions)
     name = server_hostname(options, s.host or "")
     trace = HandshakeTrace()
     trace.attach(context)
+    limit = options.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
     try:
-        transport = await s.loop.start_tls(raw, conn, context, server_hostname=name)
+        # Our own deadline, so that a silent peer is -7 TIMED_OUT with words for it; asyncio's
+        # (an OSError that maps to -2) is set past it and never fires first.
+        async with asyncio.timeout(limit):
+            transport = await s.loop.start_tls(
+                raw, conn, context, server_hostname=name, ssl_handshake_timeout=limit + 60
+            )
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -66,6 +72,9 @@ async def _secure(s: TcpSocket, op: asyncio.Future[int], options: SecureOptions)
             sent_client_cert=options.client_cert is not None,
             cert_requested=trace.cert_requested,
         )
+        if isinstance(exc, TimeoutError):
+            s.details["secure"] = (f"the TLS handshake did not finish within {limit:g} s: the "
+                                   "peer never answered (is it a TLS server on this port?)")
         if s.ops.is_current(op):
             # T5: the socket stays, disconnected, until close().
             s.teardown(code)
