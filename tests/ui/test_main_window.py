@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
+import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 import pytest
 
+from tests.net.peers import ControlledServer
 from tests.net.tls_peers import Pki, ThreadedServer
 from tests.ui.conftest import WAIT_MS, close_window
 from workbench.session import row_state as record_state
@@ -867,3 +870,50 @@ def test_actions_act_only_on_what_is_highlighted(
     box.button(QMessageBox.StandardButton.Close).click()
     qtbot.waitUntil(lambda: first not in window.session.ids(), timeout=WAIT_MS)
     assert window.settings.confirm_close is False
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 256 KiB tmpfs for the captures, to fill up."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )
+    if mount.returncode:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mount.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_capture_disk_stops_the_capture_not_the_socket(
+    qtbot: Any, make_window: Callable[..., Any], full_disk: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """1 MiB into captures on a 256 KiB disk: the counters stay true, the row and the data
+    pane say the capture stopped and why, the log says it once, and sending goes on."""
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    with ControlledServer(greeting=payload) as server, caplog.at_level(logging.WARNING):
+        window = make_window(capture_dir=full_disk)
+        session = window.session
+        sid = new_socket(qtbot, window)
+        connect_to(qtbot, window, sid, server.port)
+        qtbot.waitUntil(lambda: session.counters(sid)[0] == len(payload), timeout=WAIT_MS)
+        record = session.ui(sid)
+        assert record is not None and record.capture_stopped is not None
+        assert "No space left on device" in record.capture_stopped
+        note = child(window, "dataNote", QLabel)
+        qtbot.waitUntil(note.isVisible, timeout=WAIT_MS)
+        assert "No space left on device" in note.text()
+        index = window.model.index(window.model.row_of(sid), Column.RECEIVED)
+        assert "No space left on device" in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert index.data(Qt.ItemDataRole.DecorationRole) is not None
+        send(qtbot, window, "Text", "still here")
+        qtbot.waitUntil(lambda: session.counters(sid)[1] == 10, timeout=WAIT_MS)
+        peer = server.accepted.get(timeout=5)
+        qtbot.waitUntil(lambda: peer.received.endswith(b"still here"), timeout=WAIT_MS)
+    stopped = [r for r in caplog.records if "capture stopped" in r.getMessage()]
+    assert len(stopped) == 1 and not any(r.exc_info for r in caplog.records)

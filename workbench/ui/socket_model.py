@@ -335,6 +335,9 @@ class SocketTableModel(QAbstractTableModel):
         elif column in (Column.RECEIVED, Column.SENT):
             n = ui.received if column == Column.RECEIVED else ui.sent
             lines.append(f"{n:,} bytes")
+            if ui.capture_stopped is not None:
+                lines.append(f"The capture stopped: {ui.capture_stopped}. Later bytes are "
+                             "counted, not kept.")
         elif column == Column.TLS and info.tls is not None:
             tls = info.tls
             lines += [f"{tls.version}, {tls.cipher}"]
@@ -369,6 +372,8 @@ class SocketTableModel(QAbstractTableModel):
 
     def _icon(self, sid: int, ui: SocketRecord, column: Column) -> Any:
         style = QApplication.style()
+        if column == Column.RECEIVED and ui.capture_stopped is not None:
+            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if column == Column.STATE and ui.error is not None and not ui.info.connected:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
         if column in (Column.STATE, Column.TLS) and ui.verify_off:
