@@ -957,3 +957,20 @@ async def test_a_tls_failure_is_explained_in_openssls_words_not_as_an_errno(
     assert detail is not None and detail.startswith("TLS: ")
     assert "protocol version" in detail
     assert "Operation not permitted" not in detail and "_ssl.c" not in detail
+
+
+async def test_T5_a_late_tls13_client_certificate_refusal_has_words(
+    tcp: TcpSockets, tls_server: ServeTls, pki: Pki
+) -> None:
+    """The code stays what TLS 1.3 makes it (an onReceiveError after secure() returned 0);
+    error_detail says what happened, and that TLS 1.3 works that way."""
+    server = tls_server(client_ca=pki.client_ca_file, minimum=TLS13)
+    rec = Recorder(tcp)
+    socket_id = await connected(tcp, server.port)
+    if await tcp.secure(socket_id, _client_options(pki, pki.client_untrusted)) != 0:
+        pytest.skip("this OpenSSL refused inside the handshake: covered by the T5 tests above")
+    assert await rec.wait_error(socket_id) == -117
+    detail = tcp.error_detail(socket_id, "secure")
+    assert detail is not None
+    assert detail.startswith("the server rejected the client certificate after the handshake")
+    assert "TLS 1.3" in detail and "Operation not permitted" not in detail

@@ -130,3 +130,21 @@ async def test_close_all_closes_every_socket(session: Session) -> None:
             assert await session.connect(key, "127.0.0.1", server.port) == 0
         await session.close_all()
     assert len(session.registry) == 0
+
+
+def test_a_refused_client_certificate_reads_as_words_on_the_row(tmp_path: Path) -> None:
+    from workbench.core.capture import CaptureStore
+    from workbench.core.types import SocketInfo
+    from workbench.session.record import SocketRecord
+
+    with CaptureStore(temp_dir=tmp_path) as store:
+        record = SocketRecord(
+            key=SocketKey.tcp(1), state=State.DISCONNECTED, capture=store,
+            info=SocketInfo(socket_id=1, persistent=False, paused=True, connected=False),
+        )
+        record.error = -117
+        assert state_text(record) == "Client certificate rejected"
+        record.error = -110
+        assert state_text(record) == "Client certificate needed"
+        record.error = -102
+        assert state_text(record) == "Error: CONNECTION_REFUSED"

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import encodings.idna
 import errno
-import os
-import re
 import socket
-import ssl
 import sys
 from typing import Any
 
@@ -23,11 +20,12 @@ from workbench.core.formatting import format_endpoint
 from workbench.core.types import DnsQueryType
 from workbench.net import options as sockopts
 from workbench.net.tcp_socket import Connection, TcpSocket
+from workbench.net.words import reason
 
 if sys.platform != "win32":  # Windows has no RLIMIT_NOFILE
     import resource
 
-__all__ = ["connect", "numeric_addresses", "reason"]
+__all__ = ["connect", "numeric_addresses"]
 
 # getaddrinfo imports the IDNA codec on first use; with no descriptor left, that import would
 # fail, so it is imported with this module.
@@ -185,35 +183,6 @@ def _describe(exc: OSError, where: str) -> str:
     else:
         why = "the operating system is short of memory for sockets"
     return f"{words}: {why}, so no connection to {where} could be made"
-
-
-def reason(exc: BaseException) -> str:
-    """An exception in a user's words: OSError's strerror, OpenSSL's verify message or its
-    own description of a TLS failure."""
-    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
-        return f"certificate verify failed: {exc.verify_message}"
-    if isinstance(exc, ssl.SSLError):
-        # An SSLError's errno is OpenSSL's error kind (1 = SSL_ERROR_SSL), not a system
-        # errno: os.strerror(1) would say "Operation not permitted".
-        return _tls_words(exc)
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError)) and exc.errno is None:
-        return "the peer closed the connection during the TLS handshake"
-    if isinstance(exc, OSError) and exc.errno is not None and exc.errno > 0:
-        return os.strerror(exc.errno)  # asyncio's own text is "Connect call failed (...)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-def _tls_words(exc: ssl.SSLError) -> str:
-    """``[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)`` →
-    ``"TLS: tlsv1 alert protocol version"``."""
-    if isinstance(exc, ssl.SSLEOFError):
-        return "the peer closed the connection during the TLS handshake"
-    text = exc.strerror or (str(exc.args[1]) if len(exc.args) > 1 else str(exc))
-    text = re.sub(r"^\[SSL: [A-Z0-9_]+\] ", "", text)
-    text = re.sub(r" \(_ssl\.c:\d+\)$", "", text)
-    return f"TLS: {text or exc.reason or type(exc).__name__}"
 
 
 def _format_sockaddr(address: Any) -> str:

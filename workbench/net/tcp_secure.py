@@ -9,7 +9,6 @@ import socket
 from workbench.core.errors import NetError, map_ssl_error
 from workbench.core.state import StateEvent
 from workbench.core.types import DEFAULT_HANDSHAKE_TIMEOUT, SecureOptions
-from workbench.net.tcp_connect import reason
 from workbench.net.tcp_socket import TcpSocket
 from workbench.net.tls import (
     HandshakeTrace,
@@ -18,6 +17,7 @@ from workbench.net.tls import (
     server_hostname,
     tls_info,
 )
+from workbench.net.words import reason
 
 __all__ = ["secure"]
 

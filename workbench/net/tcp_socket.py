@@ -35,6 +35,7 @@ from workbench.core.types import (
     TlsInfo,
 )
 from workbench.net.tcp_ops import Body, OpSlot
+from workbench.net.words import reason
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "Connection", "SocketEvents", "TcpSocket"]
 
@@ -42,6 +43,12 @@ _log = logging.getLogger("workbench.sockets")
 
 # 'bufferSize: The size of the buffer used to receive data. The default value is 4096.'
 DEFAULT_BUFFER_SIZE = 4096
+
+
+#: The codes with which a server refuses our client certificate (or its absence).
+_CLIENT_CERT_CODES = frozenset(
+    {NetError.SSL_CLIENT_AUTH_CERT_NEEDED, NetError.BAD_SSL_CLIENT_AUTH_CERT}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -276,6 +283,13 @@ class TcpSocket:
             code = map_os_error(exc, "io") if isinstance(exc, OSError) else NetError.FAILED
         else:
             code = map_ssl_error(exc)
+        if code in _CLIENT_CERT_CODES and exc is not None:
+            # TLS 1.3 settles the client certificate after the client's handshake is over:
+            # secure() has returned 0 when the server's verdict arrives, as this error.
+            self.details["secure"] = (
+                f"the server rejected the client certificate after the handshake "
+                f"({reason(exc)}); with TLS 1.3 that verdict comes after secure() returned 0"
+            )
         self.sends.fail(code)
         self.on_stream_end(code)
 

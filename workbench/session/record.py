@@ -98,8 +98,15 @@ def state_text(record: SocketRecord) -> str:
     if shown is RowState.SECURE and record.info.tls is not None:
         return record.info.tls.version.replace("TLSv", "TLS ")
     if shown is RowState.FAILED and record.error is not None:
-        return f"Error: {result_name(record.error)}"
+        return _ERROR_WORDS.get(record.error) or f"Error: {result_name(record.error)}"
     return _TEXT[shown]
+
+
+#: Errors a row says in words: what a user would look up the code for anyway.
+_ERROR_WORDS = {
+    -110: "Client certificate needed",  # SSL_CLIENT_AUTH_CERT_NEEDED
+    -117: "Client certificate rejected",  # BAD_SSL_CLIENT_AUTH_CERT
+}
 
 
 _TEXT = {

@@ -256,4 +256,8 @@ class Registry:
         # A peer that closes is a normal end; anything else is shown as an error on the row.
         code = info.result_code
         record.error = None if code == NetError.CONNECTION_CLOSED else code
+        if code in (NetError.SSL_CLIENT_AUTH_CERT_NEEDED, NetError.BAD_SSL_CLIENT_AUTH_CERT):
+            # TLS 1.3's late verdict on the client certificate is secure()'s real answer:
+            # the TLS tab shows it beside Secure, where the 0 was.
+            record.results["secure"] = code
         self.mark(record.key)
