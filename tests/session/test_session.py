@@ -148,3 +148,10 @@ def test_a_refused_client_certificate_reads_as_words_on_the_row(tmp_path: Path) 
         assert state_text(record) == "Client certificate needed"
         record.error = -102
         assert state_text(record) == "Error: CONNECTION_REFUSED"
+
+
+async def test_create_is_logged_under_the_socket_it_made(session: Session) -> None:
+    # A call log filtered to one socket starts with that socket's create().
+    key = await session.create()
+    entry = session.call_log.entries()[-1]
+    assert entry.text.startswith("chrome.sockets.tcp.create(") and entry.key == key

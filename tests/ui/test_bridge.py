@@ -89,7 +89,7 @@ def test_logged_calls_read_like_chrome(
     core.shutdown()
     port = echo_server.port
     assert [(e.text, e.ok, e.socket_id) for e in log.entries()] == [
-        ('chrome.sockets.tcp.create({"name":"x"}) → {"socketId":1}', True, None),
+        ('chrome.sockets.tcp.create({"name":"x"}) → {"socketId":1}', True, 1),
         (f'chrome.sockets.tcp.connect(1, "127.0.0.1", {refused_port}) → -102 '
          "(net::ERR_CONNECTION_REFUSED)", False, 1),
         (f'chrome.sockets.tcp.connect(1, "127.0.0.1", {port}, "ipv4") → 0', True, 1),
@@ -193,7 +193,7 @@ def test_reconnect_unpauses_unless_the_user_paused(
     assert session.info(sid).paused  # the core paused it (D1)
     assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
     assert not session.info(sid).paused
-    assert "contract U6" in session.call_log.entries()[-1].text
+    assert "the window resumes a socket it reconnects" in session.call_log.entries()[-1].text
 
     aio(tcp.set_paused(sid, True))
     aio(tcp.disconnect(sid))

@@ -43,7 +43,8 @@ def record(store: CaptureStore, state: State, *, paused: bool = False) -> Socket
 
 def test_nothing_applies_without_a_socket() -> None:
     assert action_states(None, []) == ActionStates(
-        connect=False, secure=False, selection=False, current=False, resume=False, send=False
+        connect=False, secure=False, selection=False, disconnect=False, current=False,
+        resume=False, send=False,
     )
 
 
@@ -82,3 +83,13 @@ def test_pause_reads_resume_only_when_every_selected_socket_is_paused(
     assert not all_paused([ended])
     assert action_states(None, [paused]).resume
     assert not action_states(None, [paused, running]).resume
+
+
+def test_disconnect_needs_a_connection_and_connect_a_single_row(store: CaptureStore) -> None:
+    created = record(store, State.CREATED)
+    connected = record(store, State.CONNECTED)
+    assert not action_states(created, [created]).disconnect  # as the Connect tab's button
+    assert action_states(created, [created, connected]).disconnect  # one of them can
+    # The tabs' forms are one socket's: with two rows highlighted, Connect waits.
+    assert action_states(created, [created]).connect
+    assert not action_states(created, [created, created]).connect

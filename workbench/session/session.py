@@ -92,7 +92,10 @@ class Session:
         args: tuple[Any, ...],
         call: Callable[[], Awaitable[T]],
         show: Callable[[T], tuple[str, bool]] | None = None,
+        key_of: Callable[[T], SocketKey] | None = None,
     ) -> T:
+        """Run ``call`` and log it; ``key_of`` names the socket from the result (``create``
+        has no key before it returns)."""
         api = (key.kind if key is not None else SocketKind.TCP).api
         try:
             result = await call()
@@ -103,6 +106,8 @@ class Session:
             self.call_log.add(key, format_call(api, method, args, f"Error: {exc}"), False)
             raise
         text, ok = show(result) if show is not None else (js_value(result), True)
+        if key_of is not None:
+            key = key_of(result)
         self.call_log.add(key, format_call(api, method, args, text), ok)
         return result
 
@@ -129,7 +134,8 @@ class Session:
 
     async def create(self, properties: SocketProperties | None = None) -> SocketKey:
         args = (properties,) if properties is not None else ()
-        info = await self._logged(None, "create", args, lambda: self.tcp.create(properties))
+        info = await self._logged(None, "create", args, lambda: self.tcp.create(properties),
+                                  key_of=lambda created: SocketKey.tcp(created.socket_id))
         return SocketKey.tcp(info.socket_id)
 
     async def update(self, key: SocketKey, properties: SocketProperties) -> None:
@@ -193,7 +199,7 @@ class Session:
             # the session resumes it unless the user paused it.
             await self._logged(
                 key, "setPaused", (key.id, False), lambda: self.tcp.set_paused(key.id, False),
-                lambda _r: ("undefined  (resumed after reconnecting, contract U6)", True),
+                lambda _r: ("undefined  (the window resumes a socket it reconnects)", True),
             )
         return code
 

@@ -125,8 +125,10 @@ class CurrentSocket(QObject):
 
     def _changed(self, sids: frozenset[int]) -> None:
         if self._sid in sids:
-            self.update_actions()
             self.update_note()
+        # Pause reads Resume once every highlighted socket is paused: any of them counts.
+        if self._sid in sids or not sids.isdisjoint(self._table.selected_ids()):
+            self.update_actions()
 
     def _data_arrived(self, sid: int) -> None:
         if sid == self._sid:

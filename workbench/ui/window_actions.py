@@ -30,8 +30,10 @@ class ActionStates:
 
     connect: bool
     secure: bool
-    #: Pause/Resume, Disconnect and Close: there are sockets to act on.
+    #: Pause/Resume and Close: there are sockets to act on.
     selection: bool
+    #: Disconnect: a highlighted socket is connected or connecting.
+    disconnect: bool
     #: Clear, Save and the copies: there is a current socket (and its data).
     current: bool
     #: every selected socket is paused: Pause reads Resume.
@@ -50,11 +52,15 @@ def action_states(
 ) -> ActionStates:
     """What applies to ``current`` (the socket the panels show) and ``selected`` (the sockets
     the table's actions act on), by the one rule the panels follow too (``enabled_controls``)."""
-    allowed = enabled_controls(current)
+    # Connect and Secure use the tabs' forms, which are one socket's: with several rows
+    # highlighted they would act on one of them only, so they wait for a single row.
+    allowed = enabled_controls(current) if len(selected) <= 1 else frozenset()
     return ActionStates(
         connect=Control.CONNECT in allowed,
         secure=Control.SECURE in allowed,
         selection=bool(selected),
+        disconnect=any(r is not None and Control.DISCONNECT in enabled_controls(r)
+                       for r in selected),
         current=current is not None,
         resume=all_paused(selected),
         send=Control.SEND in allowed,
@@ -317,8 +323,9 @@ class WindowActions:
     def update(self, states: ActionStates) -> None:
         self.connect_action.setEnabled(states.connect)
         self.secure_action.setEnabled(states.secure)
-        for action in (self.disconnect_action, self.close_action, self.pause_action):
+        for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
+        self.disconnect_action.setEnabled(states.disconnect)
         self.pause_action.setText("&Resume" if states.resume else "&Pause")
         self.pause_action.setIcon(
             self._window.style().standardIcon(
