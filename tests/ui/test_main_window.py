@@ -917,3 +917,22 @@ def test_a_full_capture_disk_stops_the_capture_not_the_socket(
         qtbot.waitUntil(lambda: peer.received.endswith(b"still here"), timeout=WAIT_MS)
     stopped = [r for r in caplog.records if "capture stopped" in r.getMessage()]
     assert len(stopped) == 1 and not any(r.exc_info for r in caplog.records)
+
+
+def test_tab_leaves_the_table_and_ctrl_f_finds_from_anywhere(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    first = new_socket(qtbot, window)
+    new_socket(qtbot, window)
+    window.select_socket(first)
+    window.table.setFocus()
+    qtbot.waitUntil(window.table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
+    assert not window.table.hasFocus()
+    assert window.current_socket() == first  # Tab did not walk to the next row
+    assert "&Find…" in [a.text() for a in window.menuBar().actions()[1].menu().actions()]
+    window.connect_panel.setFocus()
+    action(window, "findAction").trigger()
+    find = child(window, "findInput", QLineEdit)
+    qtbot.waitUntil(find.hasFocus, timeout=WAIT_MS)

@@ -275,6 +275,10 @@ class MainWindow(QMainWindow):
         elif not error:
             self.statusBar().showMessage(f"Saved the data to {path}", 5000)
 
+    def find_in_data(self, *_args: Any) -> None:
+        """Edit → Find (Ctrl+F), from anywhere in the window: the data pane's find field."""
+        self.data_pane.find_bar.focus_input()
+
     def copy_as_text(self, *_args: Any) -> None:
         if self.current.copy_as_text():
             self.statusBar().showMessage("Copied as text", 2000)

@@ -80,6 +80,7 @@ class ActionTarget(Protocol):
     def save_data(self, *args: Any) -> object: ...
     def copy_as_text(self, *args: Any) -> object: ...
     def copy_as_hex(self, *args: Any) -> object: ...
+    def find_in_data(self, *args: Any) -> object: ...
     def show_servers(self, *args: Any) -> object: ...
     def show_about(self, *args: Any) -> object: ...
     def set_theme(self, theme: str) -> None: ...
@@ -203,6 +204,13 @@ class WindowActions:
             t.copy_as_hex,
             "Ctrl+Shift+H",
         )
+        self.find_action = a(
+            "findAction",
+            "&Find…",
+            "Find text or hex bytes in the selected socket's data",
+            t.find_in_data,
+            QKeySequence.StandardKey.Find,
+        )
 
     def _build_window_actions(self, t: ActionTarget) -> None:
         a = self._action
@@ -249,6 +257,7 @@ class WindowActions:
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.copy_text_action, self.copy_hex_action])
+        edit_menu.addAction(self.find_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.clear_action)
         socket_menu = bar.addMenu("&Socket")
@@ -332,7 +341,7 @@ class WindowActions:
                 _SP.SP_MediaPlay if states.resume else _SP.SP_MediaPause
             )
         )
-        for action in self._data_actions():
+        for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
 
     def check_theme(self, theme: str) -> None:
