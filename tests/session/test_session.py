@@ -155,3 +155,17 @@ async def test_create_is_logged_under_the_socket_it_made(session: Session) -> No
     key = await session.create()
     entry = session.call_log.entries()[-1]
     assert entry.text.startswith("chrome.sockets.tcp.create(") and entry.key == key
+
+
+async def test_results_of_an_earlier_connection_are_forgotten(session: Session) -> None:
+    """A -202 beside Secure, or an OK beside Connect, describes a connection that is gone."""
+    with EchoServer() as server:
+        key = await session.create()
+        assert await session.connect(key, "127.0.0.1", server.port) == 0
+        assert await session.secure(key, SecureOptions()) != 0  # no TLS peer: it fails
+        record = session.registry[key]
+        assert "secure" in record.results
+        assert await session.connect(key, "127.0.0.1", server.port) == 0
+        assert "secure" not in record.results and record.results["connect"] == 0
+        await session.disconnect(key)
+        assert record.results == {"disconnect": 0}

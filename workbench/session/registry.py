@@ -153,6 +153,16 @@ class Registry:
         if record is not None:
             record.results[control] = code
 
+    def forget_results(self, key: SocketKey, *controls: str) -> None:
+        """Results that no longer describe the socket (a reconnect makes the last secure()'s
+        -202 and disconnect()'s OK history): the controls show nothing until called again."""
+        record = self._records.get(key)
+        if record is None:
+            return
+        dropped = [record.results.pop(c, None) for c in controls]
+        if any(code is not None for code in dropped):
+            self.mark(key)
+
     def record_sent(self, key: SocketKey, data: bytes) -> None:
         record = self._records.get(key)
         if record is None or not data:

@@ -189,6 +189,7 @@ class Session:
             record.intent.peer = (host, port, str(query))
         self._own_end.pop(key, None)
         self.registry.set_error(key, None)
+        self.registry.forget_results(key, "connect", "disconnect", "secure")
         code = await self._logged(key, "connect", args,
                                   lambda: self.tcp.connect(key.id, host, port, query), self._code)
         self._remember_result(key, "connect", code)
@@ -223,6 +224,7 @@ class Session:
             self._own_end.pop(key, None)
             raise
         self.registry.set_error(key, None)
+        self.registry.forget_results(key, "connect", "secure")
         self.registry.set_result(key, "disconnect", NetError.OK)
 
     async def send(self, key: SocketKey, data: bytes | bytearray | memoryview) -> SendInfo:
