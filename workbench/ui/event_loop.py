@@ -369,13 +369,13 @@ class EpollEventLoop(BatchedEventLoop):
         self._in_slot += 1
         try:
             deadline = time.monotonic() + TURN_BUDGET
-            if self._io_backlog or self._run_callbacks(deadline):
+            if self._io_backlog or not self._soon or self._run_callbacks(deadline):
                 self._run_io(deadline)
         finally:  # KeyboardInterrupt and SystemExit come through Handle._run
             self._in_slot -= 1
             if self._soon or self._io_backlog:
                 self._arm()
-            else:
+            elif self._turn_timer_id:
                 self._disarm()
 
     def _on_io_ready(self) -> None:
