@@ -180,9 +180,10 @@ def test_cancelling_a_delayed_callback_stops_its_qt_timer(qapp: QApplication, lo
     dispatcher = qapp.eventDispatcher()
     timers = loop._delay_timers  # the loop's own QObject for delayed callbacks
 
-    handles = [loop.call_later(60, lambda: None) for _ in range(100)]
+    handles = [loop.call_later(60, lambda: None) for _ in range(99)]
     assert isinstance(handles[0], asyncio.TimerHandle)
     assert handles[0].when() == pytest.approx(loop.time() + 60, abs=1)
+    handles.append(loop.call_later(10**9, lambda: None))  # longer than one Qt timer can be
     assert len(dispatcher.registeredTimers(timers)) == 100
     for handle in handles:
         handle.cancel()

@@ -100,6 +100,10 @@ class _TurnTimer(QObject):
         self._on_turn()
 
 
+#: The longest interval of one Qt timer (a signed 32-bit count of milliseconds: 24.8 days).
+_LONGEST_QT_INTERVAL_MS = 2**31 - 1
+
+
 class _DelayTimers(QObject):
     """One Qt timer per delayed callback; when one fires, its handle goes to ``on_due``."""
 
@@ -111,8 +115,10 @@ class _DelayTimers(QObject):
         self._timer_ids: dict[int, int] = {}
 
     def add(self, handle: asyncio.TimerHandle, delay: float) -> None:
-        # Whole milliseconds, rounded up and precise: never before the time asked for.
-        timer_id = self.startTimer(math.ceil(delay * 1000), Qt.TimerType.PreciseTimer)
+        # Whole milliseconds, rounded up and precise: never before the time asked for. A Qt
+        # interval is an int of milliseconds: a longer delay takes more than one timer.
+        interval = min(math.ceil(delay * 1000), _LONGEST_QT_INTERVAL_MS)
+        timer_id = self.startTimer(interval, Qt.TimerType.PreciseTimer)
         self._handles[timer_id] = handle
         self._timer_ids[id(handle)] = timer_id
 
@@ -132,8 +138,13 @@ class _DelayTimers(QObject):
         timer_id = event.timerId()
         self.killTimer(timer_id)
         handle = self._handles.pop(timer_id, None)
-        if handle is not None:
-            del self._timer_ids[id(handle)]
+        if handle is None:
+            return
+        del self._timer_ids[id(handle)]
+        remaining = handle.when() - time.monotonic()  # qasync's clock, the loop's time()
+        if remaining > 1:  # a delay longer than one Qt timer's
+            self.add(handle, remaining)
+        else:
             self._on_due(handle)
 
 
@@ -370,13 +381,13 @@ class EpollEventLoop(BatchedEventLoop):
         self._in_slot += 1
         try:
             deadline = time.monotonic() + TURN_BUDGET
-            if self._io_backlog or self._run_callbacks(deadline):
+            if self._io_backlog or not self._soon or self._run_callbacks(deadline):
                 self._run_io(deadline)
         finally:  # KeyboardInterrupt and SystemExit come through Handle._run
             self._in_slot -= 1
             if self._soon or self._io_backlog:
                 self._arm()
-            else:
+            elif self._turn_timer_id:
                 self._disarm()
 
     def _on_io_ready(self) -> None:
