@@ -936,3 +936,31 @@ def test_tab_leaves_the_table_and_ctrl_f_finds_from_anywhere(
     action(window, "findAction").trigger()
     find = child(window, "findInput", QLineEdit)
     qtbot.waitUntil(find.hasFocus, timeout=WAIT_MS)
+
+
+def test_a_local_servers_new_socket_is_connected_and_tls_echo_secured(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path
+) -> None:
+    window = make_window(servers=True, settings_dir=tmp_path)
+    qtbot.waitUntil(lambda: window.setup_task.done(), timeout=WAIT_MS)
+    panel = window.servers_panel
+    echo = window.server_manager.find("echo")
+    panel.newSocketRequested.emit(echo.host, echo.port, "echo")
+    qtbot.waitUntil(lambda: len(window.session.ids()) == 1, timeout=WAIT_MS)
+    (sid,) = window.session.ids()
+    qtbot.waitUntil(lambda: window.session.state_text(sid) == "Connected", timeout=WAIT_MS)
+
+    from workbench.net.servers import ServerKind, ServerSpec
+
+    # A running TLS echo, as its row's Start would make it.
+    task = window.runner.start(window.server_manager.start(ServerSpec(ServerKind.TLS_ECHO)),
+                               name="start tls-echo")
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    server = task.result()
+    panel.newSocketRequested.emit(server.host, server.port, "tls-echo")
+    qtbot.waitUntil(lambda: len(window.session.ids()) == 2, timeout=WAIT_MS)
+    second = max(window.session.ids())
+    qtbot.waitUntil(lambda: window.session.state_text(second).startswith("TLS 1."),
+                    timeout=WAIT_MS)
+    info = window.session.info(second)
+    assert info is not None and info.tls is not None and info.tls.verified

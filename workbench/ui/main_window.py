@@ -323,7 +323,10 @@ class MainWindow(QMainWindow):
         from workbench.ui.servers_dock import ServersDock
 
         dock = ServersDock(manager, self.runner, own=own, parent=self)
-        dock.panel.newSocketRequested.connect(self.new_socket_to)
+        # The servers' "New socket" gives a socket that is connected at once.
+        dock.panel.newSocketRequested.connect(
+            lambda host, port, kind: self.new_socket_to(host, port, kind, connect=True)
+        )
         dock.panel.trustCaRequested.connect(self.trust_ca)
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
@@ -337,10 +340,12 @@ class MainWindow(QMainWindow):
             return
         self.servers_dock.reveal()
 
-    def new_socket_to(self, host: str, port: int, kind: str = "") -> asyncio.Task[Any] | None:
+    def new_socket_to(
+        self, host: str, port: int, kind: str = "", *, connect: bool = False
+    ) -> asyncio.Task[Any] | None:
         manager = self.server_manager
         ca_file = str(manager.ca_file) if manager is not None else None
-        return self.commands.new_socket_to(host, port, kind, ca_file)
+        return self.commands.new_socket_to(host, port, kind, ca_file, connect=connect)
 
     def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None:
         """Remember where ``sid`` should connect; the Connect tab shows it."""

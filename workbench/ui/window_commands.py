@@ -78,16 +78,20 @@ class SocketCommands:
         return sid
 
     def new_socket_to(
-        self, host: str, port: int, kind: str = "", ca_file: str | None = None
+        self, host: str, port: int, kind: str = "", ca_file: str | None = None,
+        *, connect: bool = False,
     ) -> asyncio.Task[Any] | None:
         """A socket named ``kind`` (if any) with its Connect tab filled in; a ``tls-echo`` one
-        also gets ``ca_file`` (the built-in servers' test CA) on its TLS tab."""
+        also gets ``ca_file`` (the built-in servers' test CA) on its TLS tab. ``connect``:
+        connect it too (and secure a ``tls-echo`` one with that CA)."""
         return self._start(
-            self._new_socket_to(host, port, kind, ca_file),
+            self._new_socket_to(host, port, kind, ca_file, connect),
             f"new socket to {format_endpoint(host, port)}",
         )
 
-    async def _new_socket_to(self, host: str, port: int, kind: str, ca_file: str | None) -> int:
+    async def _new_socket_to(
+        self, host: str, port: int, kind: str, ca_file: str | None, connect: bool
+    ) -> int:
         sid: int = (await self._sockets.create(SocketProperties(name=kind or None))).socket_id
         self._current.select(sid)
         if kind == "tls-echo" and ca_file is not None:
@@ -97,6 +101,10 @@ class SocketCommands:
         self.prefill_peer(sid, host, port)
         if sid == self._current.sid:
             self._tabs.show_panel(self._tabs.connect_panel)
+        if connect and await self._sockets.connect(sid, host, port) == 0 and (
+            kind == "tls-echo" and ca_file is not None
+        ):
+            await self._sockets.secure(sid, SecureOptions(ca_file=ca_file))
         return sid
 
     def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None:
