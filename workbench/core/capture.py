@@ -163,6 +163,10 @@ class CaptureStore:
         self._total = 0
         self._in = 0
         self._out = 0
+        self._last_dir: Direction | None = None  # the last record's direction (None: none yet)
+        self._last_time = 0.0  # its first byte's time
+        self._last_first = 0  # its first byte's stream offset
+        self._hex_before = 0  # hex rows of the records before it
         self._failed: str | None = None
         self._dropped = 0
         #: Bytes held before a write (0: every append writes at once).
@@ -291,9 +295,10 @@ class CaptureStore:
         """:meth:`append` without making the :class:`Record` (the receive path's way): True
         when ``data`` is kept, False when the capture has :attr:`failed` (then it is only
         counted in :attr:`bytes_dropped`)."""
-        # Held bytes were appended to an open store: only the first of a batch asks (a closed
-        # spool: the stream's write raises).
-        if not self._held and not self._finalizer.alive:
+        held = self._held
+        # Held bytes mean an open store whose capture has not failed: only the first append of
+        # a batch asks (a closed spool: the stream's write raises).
+        if not held and not self._finalizer.alive:
             raise ValueError("I/O operation on a closed CaptureStore")
         if direction is not _IN and direction is not _OUT:
             direction = Direction(direction)  # accepts 0 and 1; anything else raises
@@ -302,7 +307,10 @@ class CaptureStore:
         if timestamp is None:
             timestamp = time.time()
         size = len(data)
-        if size and not self._keep(data, size):
+        if held:  # the flood's way: one more piece for the batch
+            held.append(data)
+            self._held_size += size
+        elif size and not self._keep(data, size):
             self._check_open()
             self._dropped += size
             return False
@@ -332,29 +340,36 @@ class CaptureStore:
 
     def _index(self, direction: Direction, timestamp: float, size: int) -> None:
         """Count ``size`` more bytes at the end of the stream: in the last record (merged) or
-        in a new one."""
+        in a new one. (The last record's direction, time and start are also kept as plain
+        attributes: once per chunk, they cost less than the arrays.)"""
         start = self._total
-        count = len(self._offsets)
+        first = self._last_first
         if (
-            count
-            and self._dirs[-1] == direction
-            and 0.0 <= timestamp - self._times[-1] < self.merge_window
-            and start - self._offsets[-1] + size <= self.max_record_size
+            direction is self._last_dir
+            and 0.0 <= timestamp - self._last_time < self.merge_window
+            and start + size - first <= self.max_record_size
         ):
-            hex_before = self._hex_end[-2] if count > 1 else 0
-            record_size = start + size - self._offsets[-1]
-            self._hex_end[-1] = hex_before + 1 + -(-record_size // HEX_ROW_BYTES)
+            self._hex_end[-1] = self._hex_before + 1 + -(-(start + size - first) // HEX_ROW_BYTES)
         else:
-            hex_before = self._hex_end[-1] if count else 0
+            hex_before = self._hex_before = self._hex_end[-1] if self._hex_end else 0
             self._offsets.append(start)
             self._times.append(timestamp)
             self._dirs.append(direction)
             self._hex_end.append(hex_before + 1 + -(-size // HEX_ROW_BYTES))
+            self._last_dir, self._last_time, self._last_first = direction, timestamp, start
         self._total = start + size
         if direction is _IN:
             self._in += size
         else:
             self._out += size
+
+    def _recall_last(self) -> None:
+        """The plain attributes of the last record, from the index."""
+        count = len(self._offsets)
+        self._last_dir = _DIRECTIONS[self._dirs[-1]] if count else None
+        self._last_time = self._times[-1] if count else 0.0
+        self._last_first = self._offsets[-1] if count else 0
+        self._hex_before = self._hex_end[-2] if count > 1 else 0
 
     def sync(self) -> None:
         """Write the bytes ``write_behind`` holds (readers and :meth:`close` do it first).
@@ -381,9 +396,10 @@ class CaptureStore:
         self._total = total
         for column in (self._offsets, self._times, self._dirs, self._hex_end):
             del column[count:]
+        self._recall_last()
         if count:  # the last record kept may have grown with held bytes: its rows as they were
-            hex_before = self._hex_end[-2] if count > 1 else 0
-            self._hex_end[-1] = hex_before + 1 + -(-(total - self._offsets[-1]) // HEX_ROW_BYTES)
+            rows = -(-(total - self._last_first) // HEX_ROW_BYTES)
+            self._hex_end[-1] = self._hex_before + 1 + rows
 
     # -- reading
 
