@@ -114,3 +114,20 @@ async def test_a_reset_is_an_error_and_a_fin_is_not(tcp: TcpSockets, tmp_path: P
         await wait_for(lambda: record.state is State.DISCONNECTED)
         assert record.error is None
     registry.close()
+
+
+async def test_a_look_writes_what_the_captures_hold(tcp: TcpSockets, tmp_path: Path) -> None:
+    path = tmp_path / "capture.raw"
+    registry = Registry(lambda: CaptureStore(path, write_behind=WRITE_BEHIND))
+    registry.watch_tcp(tcp)
+    with EchoServer() as server:
+        key = SocketKey.tcp((await tcp.create()).socket_id)
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        record = registry[key]
+        assert (await tcp.send(key.id, b"hello")).result_code == 0
+        await wait_for(lambda: record.received == 5)
+        registry.record_sent(key, b"+out")
+        assert path.read_bytes() == b""  # held
+        assert registry.take_changes() == ({key}, {key})
+        assert path.read_bytes() == b"hello+out"
+    registry.close()

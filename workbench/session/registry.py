@@ -137,14 +137,29 @@ class Registry:
 
     def take_changes(self) -> Changes:
         """(changed, grew) since the last call, for sockets still here; both then start
-        empty. ``grew`` is the sockets whose capture has new bytes (a subset of changed)."""
+        empty. ``grew`` is the sockets whose capture has new bytes (a subset of changed).
+
+        The captures that grew write the bytes they hold (``write_behind``) now: held bytes
+        do not outlive a look, however many sockets go quiet holding some, and a write that
+        fails shows on the row at the next look."""
         changed, grew, received = self._changed, self._grew, self._received
         self._changed, self._grew, self._received = set(), set(), set()
         tcp = self._tcp
         grew.update(tcp[sid].key for sid in received if sid in tcp)
         changed |= grew
         records = self._records
-        return {k for k in changed if k in records}, {k for k in grew if k in records}
+        grew = {k for k in grew if k in records}
+        for key in grew:
+            self._sync(records[key])
+        return {k for k in changed if k in records}, grew
+
+    def _sync(self, record: SocketRecord) -> None:
+        store = record.capture
+        if store.closed:
+            return
+        store.sync()
+        if store.failed is not None and record.capture_stopped is None:
+            self._write_failed(record)
 
     # -- what the session writes ------------------------------------------------------------
 
@@ -207,7 +222,9 @@ class Registry:
 
     def _insert(self, key: SocketKey, tcp: TcpSockets) -> SocketRecord:
         record = SocketRecord(
-            key=key, info=tcp.info_now(key.id), state=tcp.state_of(key.id),
+            key=key,
+            info=tcp.info_now(key.id),
+            state=tcp.state_of(key.id),
             capture=self._new_store(),
         )
         self._records[key] = record
