@@ -38,7 +38,7 @@ import time
 import weakref
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -119,13 +119,11 @@ class CaptureStore:
     why (``"No space left on device"``), and later bytes are only counted
     (:attr:`bytes_dropped`).
 
-    ``write_behind`` > 0 holds appended bytes in memory until that many are waiting (or
-    ``_MAX_PARTS`` appends), then writes them in one system call; every reader (:meth:`read`,
-    :meth:`record`, :meth:`find`, ``hex_ends``, …) and :meth:`close` write what is held first,
-    so what a reader sees is on disk. The counters and the index include the held bytes at
-    once. When such a write fails, the appends since the last write are undone: their bytes
-    count as dropped, the records they began are gone and a record they grew is as it was, so
-    the index still describes exactly the stream on disk; :attr:`failed` says why.
+    ``write_behind`` > 0 holds appends until that many bytes (or ``_MAX_PARTS`` appends) wait,
+    then writes them in one system call; every reader, :meth:`sync` and :meth:`close` write
+    them first. Counters and index include held bytes at once. A failed write undoes the
+    appends since the last one: their bytes count as dropped, the records they began go, a
+    record they grew is as it was: the index describes exactly the stream on disk.
 
     Not thread-safe: one event-loop thread owns it. Also a context manager (closes on exit).
     """
@@ -367,8 +365,9 @@ class CaptureStore:
         """The plain attributes of the last record, from the index."""
         count = len(self._offsets)
         self._last_dir = _DIRECTIONS[self._dirs[-1]] if count else None
-        self._last_time = self._times[-1] if count else 0.0
-        self._last_first = self._offsets[-1] if count else 0
+        self._last_time, self._last_first = (
+            (self._times[-1], self._offsets[-1]) if count else (0.0, 0)
+        )
         self._hex_before = self._hex_end[-2] if count > 1 else 0
 
     def sync(self) -> None:
@@ -468,35 +467,11 @@ class CaptureStore:
         """
         self.sync()
         self._check_open()
-        total = self._total
-        n = len(needle)
         block = max(self.find_block, 1)
         if backwards:
-            end = total if start is None else min(start, total)
-            if end < 0:
-                raise ValueError(f"start must be >= 0, not {start}")
-            if n == 0:
-                return end
-            while end >= n:
-                low = max(0, end - block - (n - 1))
-                hit = self.read(low, end - low).rfind(needle)
-                if hit >= 0:
-                    return low + hit
-                if low == 0:
-                    break
-                end = low + n - 1  # the next block must still hold a match that ends here
-            return None
-        pos = 0 if start is None else start
-        if pos < 0:
-            raise ValueError(f"start must be >= 0, not {start}")
-        if n == 0:
-            return pos if pos <= total else None
-        while pos + n <= total:
-            hit = self.read(pos, block + n - 1).find(needle)
-            if hit >= 0:
-                return pos + hit
-            pos += block
-        return None
+            end = self._total if start is None else min(start, self._total)
+            return _rfind(self.read, needle, end, block)
+        return _find(self.read, needle, self._total, 0 if start is None else start, block)
 
     def save_raw(self, path: Path | str, direction: Direction | None = None) -> int:
         """Write the raw bytes (all, or one direction's) to ``path``; return how many.
@@ -520,31 +495,69 @@ class CaptureStore:
             raise ValueError(f"{target} is this capture's own data file")
         written = 0
         with open(target, "wb") as out:
-            for first, end in self._ranges(direction):
+            for first, end in _ranges(self._offsets, self._dirs, self._total, direction):
                 for chunk in self._chunks(first, end, piece):
                     out.write(chunk)
                     written += len(chunk)
                     yield written
         yield written
 
-    def _ranges(self, direction: Direction | None) -> list[tuple[int, int]]:
-        """The stream ranges of one direction's bytes (all of them for None), merged where
-        they touch."""
-        total = self._total
-        if direction is None:
-            return [(0, total)]
-        ranges: list[tuple[int, int]] = []
-        wanted = _DIRECTIONS[direction]
-        for i in range(len(self._offsets)):
-            if self._dirs[i] != wanted:
-                continue
-            first = self._offsets[i]
-            end = self._offsets[i + 1] if i + 1 < len(self._offsets) else total
-            if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
-                ranges[-1] = (ranges[-1][0], end)
-            else:
-                ranges.append((first, end))
-        return ranges
+
+def _ranges(
+    offsets: Sequence[int], dirs: Sequence[int], total: int, direction: Direction | None
+) -> list[tuple[int, int]]:
+    """The stream ranges of one direction's bytes (all of them for None), merged where they
+    touch, from a store's index columns."""
+    if direction is None:
+        return [(0, total)]
+    ranges: list[tuple[int, int]] = []
+    wanted = _DIRECTIONS[direction]
+    for i in range(len(offsets)):
+        if dirs[i] != wanted:
+            continue
+        first = offsets[i]
+        end = offsets[i + 1] if i + 1 < len(offsets) else total
+        if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((first, end))
+    return ranges
+
+
+def _find(
+    read: Callable[[int, int], bytes], needle: bytes, total: int, pos: int, block: int
+) -> int | None:
+    """:meth:`CaptureStore.find` forward from ``pos`` over a stream of ``total`` bytes."""
+    n = len(needle)
+    if pos < 0:
+        raise ValueError(f"start must be >= 0, not {pos}")
+    if n == 0:
+        return pos if pos <= total else None
+    while pos + n <= total:
+        hit = read(pos, block + n - 1).find(needle)
+        if hit >= 0:
+            return pos + hit
+        pos += block
+    return None
+
+
+def _rfind(read: Callable[[int, int], bytes], needle: bytes, end: int, block: int) -> int | None:
+    """:meth:`CaptureStore.find` backwards: the last match ending at or before ``end``
+    (already within the stream)."""
+    n = len(needle)
+    if end < 0:
+        raise ValueError(f"start must be >= 0, not {end}")
+    if n == 0:
+        return end
+    while end >= n:
+        low = max(0, end - block - (n - 1))
+        hit = read(low, end - low).rfind(needle)
+        if hit >= 0:
+            return low + hit
+        if low == 0:
+            break
+        end = low + n - 1  # the next block must still hold a match that ends here
+    return None
 
 
 # ------------------------------------------------------------------------------ line index
