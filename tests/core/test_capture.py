@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from workbench.core.capture import (
     HEX_ROW_BYTES,
+    WRITE_BEHIND,
     CaptureStore,
     Direction,
     LineIndex,
@@ -338,16 +339,20 @@ appends = st.lists(
     window=st.sampled_from([0.0, 0.05, 0.1]),
     max_record=st.sampled_from([1, 64, 1 << 20]),
     reads=st.lists(st.tuples(st.integers(0, 8000), st.integers(0, 500)), max_size=10),
+    write_behind=st.sampled_from([0, 1, 300, WRITE_BEHIND]),
 )
 def test_random_appends_match_the_model(
     steps: list[tuple[Direction, bytes, float]],
     window: float,
     max_record: int,
     reads: list[tuple[int, int]],
+    write_behind: int,
 ) -> None:
     whole = bytearray()
     now = 1000.0
-    with CaptureStore(merge_window=window, max_record_size=max_record) as capture:
+    with CaptureStore(
+        merge_window=window, max_record_size=max_record, write_behind=write_behind
+    ) as capture:
         for direction, data, gap in steps:
             now += gap
             count = capture.record_count
@@ -404,12 +409,19 @@ def check_line_index(capture: CaptureStore) -> None:
     steps=appends,
     window=st.sampled_from([0.0, 0.05]),
     save=st.sampled_from([None, IN, OUT]),
+    write_behind=st.sampled_from([0, 300]),
 )
 def test_save_raw_matches_the_model(
-    steps: list[tuple[Direction, bytes, float]], window: float, save: Direction | None
+    steps: list[tuple[Direction, bytes, float]],
+    window: float,
+    save: Direction | None,
+    write_behind: int,
 ) -> None:
     expected = b"".join(data for direction, data, _ in steps if save in (None, direction))
-    with tempfile.TemporaryDirectory() as folder, CaptureStore(merge_window=window) as capture:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        CaptureStore(merge_window=window, write_behind=write_behind) as capture,
+    ):
         now = 0.0
         for direction, data, gap in steps:
             now += gap
@@ -572,3 +584,44 @@ def test_save_raw_steps_writes_piece_by_piece(tmp_path: Path) -> None:
         assert (tmp_path / "in.bin").read_bytes() == b"a" * 5000 + b"c" * 2000
         assert store.save_raw(tmp_path / "all.bin") == 10000
         assert (tmp_path / "all.bin").read_bytes()[5000:8000] == b"b" * 3000
+
+
+# -------------------------------------------------------------------------- write-behind
+
+
+def test_write_behind_holds_appends_until_enough_or_a_reader_needs_them(tmp_path: Path) -> None:
+    path = tmp_path / "capture.raw"
+    with CaptureStore(path, write_behind=100) as capture:
+        assert capture.append(IN, b"a" * 60, 1.0) == Record(0, IN, 1.0, 0, 60)
+        assert capture.append(IN, b"b" * 30, 1.01) == Record(0, IN, 1.0, 0, 90)
+        # Counted and indexed at once, on disk not yet.
+        assert (capture.total_bytes, capture.bytes_in) == (90, 90)
+        assert path.stat().st_size == 0
+        assert capture.append(OUT, b"c" * 10, 1.02) == Record(1, OUT, 1.02, 90, 10)
+        assert path.read_bytes() == b"a" * 60 + b"b" * 30 + b"c" * 10  # 100 held: written
+        assert capture.add(OUT, b"d", 1.03) is True
+        assert path.stat().st_size == 100
+        assert capture.read(99, 2) == b"cd"  # a reader writes what is held first
+        assert path.stat().st_size == 101
+        capture.append(IN, b"e", 2.0)
+    assert path.read_bytes().endswith(b"de")  # and so does close()
+
+
+def test_add_is_append_without_the_record(store: CaptureStore) -> None:
+    assert store.add(IN, bytearray(b"abc"), 5.0) is True
+    assert store.add(1, memoryview(b"de"), 5.0) is True
+    assert store.record(0) == Record(0, IN, 5.0, 0, 3)
+    assert store.record(1) == Record(1, OUT, 5.0, 3, 2)
+    assert store.read(0, 10) == b"abcde"
+    with pytest.raises(ValueError):
+        store.add(2, b"x")
+
+
+def test_a_write_behind_store_refuses_io_after_close() -> None:
+    capture = CaptureStore(write_behind=1 << 20)
+    capture.append(IN, b"held")
+    capture.close()
+    with pytest.raises(ValueError, match="closed"):
+        capture.add(IN, b"more")
+    with pytest.raises(ValueError, match="closed"):
+        capture.read(0, 4)

@@ -333,3 +333,33 @@ def test_no_descriptor_left_for_a_segment_stops_the_capture(tmp_path: Path) -> N
         tmp_path,
     )
     assert result == [os.strerror(errno.EMFILE), 1, 0, None, "y"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="RLIMIT_FSIZE is POSIX only")
+def test_a_failed_write_behind_undoes_exactly_the_held_appends(tmp_path: Path) -> None:
+    result = run(
+        """
+        import json, resource
+        from workbench.core.capture import CaptureStore
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, hard))
+        KIB = 1024
+        with CaptureStore(temp_dir=folder, write_behind=64 * KIB) as capture:
+            capture.append(0, b"a" * 200 * KIB, 0.0)  # past write_behind: written at once
+            capture.append(0, b"b" * 40 * KIB, 0.01)  # merges, held
+            capture.append(1, b"c" * 10, 0.02)  # a new record, held
+            # 80 KiB held: the write passes the file-size limit, so all three are undone
+            kept = capture.add(0, b"d" * 30 * KIB, 0.03)
+            print(json.dumps([
+                kept, capture.failed, capture.total_bytes, capture.bytes_in,
+                capture.bytes_out, capture.bytes_dropped, capture.record_count,
+                list(capture.hex_ends), capture.read(0, 1 << 20) == b"a" * 200 * KIB,
+                capture.add(0, b"late"), capture.bytes_dropped,
+            ]))
+        """,
+        tmp_path,
+    )
+    assert result == [
+        False, os.strerror(errno.EFBIG), 200 * KIB, 200 * KIB, 0, 70 * KIB + 10, 1,
+        [1 + 200 * KIB // 16], True, False, 70 * KIB + 14,
+    ]  # fmt: skip

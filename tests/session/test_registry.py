@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import wait_for
 from tests.net.peers import EchoServer
-from workbench.core.capture import CaptureStore
+from workbench.core.capture import WRITE_BEHIND, CaptureStore
 from workbench.core.state import State
 from workbench.net.tcp import TcpSockets
 from workbench.session.keys import SocketKey
 from workbench.session.registry import Registry
 
 
-def _registry(tmp_path: Path, limit: int = 1 << 30) -> Registry:
-    return Registry(lambda: CaptureStore(temp_dir=tmp_path), limit)
+def _registry(tmp_path: Path, limit: int = 1 << 30, write_behind: int = 0) -> Registry:
+    return Registry(lambda: CaptureStore(temp_dir=tmp_path, write_behind=write_behind), limit)
 
 
 async def test_sockets_made_by_anyone_are_listed(tcp: TcpSockets, tmp_path: Path) -> None:
@@ -31,8 +33,11 @@ async def test_sockets_made_by_anyone_are_listed(tcp: TcpSockets, tmp_path: Path
     registry.close()
 
 
-async def test_state_and_bytes_follow_the_core(tcp: TcpSockets, tmp_path: Path) -> None:
-    registry = _registry(tmp_path)
+@pytest.mark.parametrize("write_behind", [0, WRITE_BEHIND])
+async def test_state_and_bytes_follow_the_core(
+    tcp: TcpSockets, tmp_path: Path, write_behind: int
+) -> None:
+    registry = _registry(tmp_path, write_behind=write_behind)
     registry.watch_tcp(tcp)
     dirty: list[None] = []
     registry.dirty.add_listener(dirty.append)
@@ -50,9 +55,14 @@ async def test_state_and_bytes_follow_the_core(tcp: TcpSockets, tmp_path: Path) 
         changed, grew = registry.take_changes()
         assert changed == {key} and grew == {key}
         assert registry.take_changes() == (set(), set())
+        assert (await tcp.send(key.id, b"again")).result_code == 0
+        await wait_for(lambda: record.received == 10)
+        assert record.capture.read(0, 10) == b"helloagain"
+        assert len(dirty) == 2
+        assert registry.take_changes() == ({key}, {key})
         await tcp.disconnect(key.id)
         assert record.state is State.DISCONNECTED and registry.connected_count == 0
-        assert len(dirty) == 2
+        assert len(dirty) == 3
     registry.close()
 
 
@@ -103,4 +113,21 @@ async def test_a_reset_is_an_error_and_a_fin_is_not(tcp: TcpSockets, tmp_path: P
         server.accepted.get(timeout=5).close()
         await wait_for(lambda: record.state is State.DISCONNECTED)
         assert record.error is None
+    registry.close()
+
+
+async def test_a_look_writes_what_the_captures_hold(tcp: TcpSockets, tmp_path: Path) -> None:
+    path = tmp_path / "capture.raw"
+    registry = Registry(lambda: CaptureStore(path, write_behind=WRITE_BEHIND))
+    registry.watch_tcp(tcp)
+    with EchoServer() as server:
+        key = SocketKey.tcp((await tcp.create()).socket_id)
+        assert await tcp.connect(key.id, "127.0.0.1", server.port) == 0
+        record = registry[key]
+        assert (await tcp.send(key.id, b"hello")).result_code == 0
+        await wait_for(lambda: record.received == 5)
+        registry.record_sent(key, b"+out")
+        assert path.read_bytes() == b""  # held
+        assert registry.take_changes() == ({key}, {key})
+        assert path.read_bytes() == b"hello+out"
     registry.close()

@@ -781,3 +781,36 @@ def test_saving_onto_the_capture_file_itself_is_refused(
         assert kept.read(0, kept.total_bytes) == b"keep me"
         assert not pane.view.is_saving()
         pane.set_store(None)
+
+
+def test_a_growing_tail_moves_the_scrollbar_only_where_it_shows(
+    qtbot: Any, pane: DataPane, store: CaptureStore
+) -> None:
+    view = pane.view
+    view.set_store(store)
+    bar = view.verticalScrollBar()
+    # A small capture: each grow moves the slider, so the bar follows at once.
+    store.append(Direction.IN, bytes(2048), T0)
+    view.notify_grew()
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)  # shown by the scroll area's layout
+    small = bar.maximum()
+    assert small > 0 and bar.value() == small
+    store.append(Direction.IN, bytes(2048), T0 + 1)
+    view.notify_grew()
+    assert bar.maximum() > small and bar.value() == bar.maximum()
+
+    # A big one: the slider is as short as it gets and pinned to the end, and another 4 KiB
+    # would not move a pixel of it; the bar is left as it is, the rows are not.
+    store.append(Direction.IN, bytes(8 << 20), T0 + 2)
+    view.notify_grew()
+    big = bar.maximum()
+    assert big > bar.height() * 100 and bar.value() == big
+    store.append(Direction.OUT, b"tail!", T0 + 3)
+    view.notify_grew()
+    assert view.is_following_tail() and "|tail!|" in last_line(view)
+    assert bar.maximum() == big
+
+    # The user reaches for it: it catches up before it acts.
+    qtbot.mousePress(bar, Qt.MouseButton.LeftButton, pos=QPoint(bar.width() // 2, 1))
+    assert bar.maximum() > big
+    qtbot.mouseRelease(bar, Qt.MouseButton.LeftButton, pos=QPoint(bar.width() // 2, 1))

@@ -7,6 +7,9 @@ socket must not hold a descriptor for its capture while idle, so:
   share (a store given none makes a private one), appended with one ``os.pwrite`` per append
   into runs of room the spool hands out, and read back with ``os.pread`` on the spool's
   descriptors (only what is on screen is ever read);
+- with ``write_behind`` (what a session's stores use), appends are held in memory and written
+  together, one ``os.pwritev`` per ``write_behind`` bytes, so that a flood in 4 KiB chunks
+  makes a system call per 256 KiB, not per chunk; every reader writes what is held first;
 - the index is a handful of ``array`` columns, one entry per *record*, never per byte, plus
   one entry per *extent* (a contiguous piece of the stream in one segment: one per run that
   did not follow the last, so a flood adds one per MiB at most);
@@ -35,7 +38,7 @@ import time
 import weakref
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +47,7 @@ from workbench.core.spool import CaptureSpool, SpoolStream
 
 __all__ = [
     "HEX_ROW_BYTES",
+    "WRITE_BEHIND",
     "CaptureSpool",
     "CaptureStore",
     "Direction",
@@ -52,6 +56,11 @@ __all__ = [
 ]
 
 HEX_ROW_BYTES = 16
+#: What a session's stores hold before writing (``write_behind``): 256 KiB per system call.
+WRITE_BEHIND = 256 << 10
+#: Pieces held at most before writing, whatever their size: one ``pwritev`` takes at most
+#: ``IOV_MAX`` (1024 on Linux) of them.
+_MAX_PARTS = 512
 
 
 class Direction(enum.IntEnum):
@@ -62,6 +71,8 @@ class Direction(enum.IntEnum):
 
 
 _DIRECTIONS = (Direction.IN, Direction.OUT)
+# Module constants: on Python 3.11 ``Direction.IN`` costs ~0.3 µs a lookup, per chunk.
+_IN, _OUT = _DIRECTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,12 @@ class CaptureStore:
     why (``"No space left on device"``), and later bytes are only counted
     (:attr:`bytes_dropped`).
 
+    ``write_behind`` > 0 holds appends until that many bytes (or ``_MAX_PARTS`` appends) wait,
+    then writes them in one system call; every reader, :meth:`sync` and :meth:`close` write
+    them first. Counters and index include held bytes at once. A failed write undoes the
+    appends since the last one: their bytes count as dropped, the records they began go, a
+    record they grew is as it was: the index describes exactly the stream on disk.
+
     Not thread-safe: one event-loop thread owns it. Also a context manager (closes on exit).
     """
 
@@ -122,6 +139,7 @@ class CaptureStore:
         max_record_size: int = 1 << 20,
         temp_dir: Path | str | None = None,
         spool: CaptureSpool | None = None,
+        write_behind: int = 0,
     ) -> None:
         #: Appends this close (seconds after a record's first append) merge into it; 0: never.
         self.merge_window = merge_window
@@ -143,8 +161,18 @@ class CaptureStore:
         self._total = 0
         self._in = 0
         self._out = 0
+        self._last_dir: Direction | None = None  # the last record's direction (None: none yet)
+        self._last_time = 0.0  # its first byte's time
+        self._last_first = 0  # its first byte's stream offset
+        self._hex_before = 0  # hex rows of the records before it
         self._failed: str | None = None
         self._dropped = 0
+        #: Bytes held before a write (0: every append writes at once).
+        self.write_behind = write_behind
+        self._held: list[bytes] = []  # appended, not written yet
+        self._held_size = 0
+        # What to go back to if writing the held bytes fails: (records, total, in, out).
+        self._undo = (0, 0, 0, 0)
 
     # -- life cycle
 
@@ -153,7 +181,14 @@ class CaptureStore:
         return not self._finalizer.alive or self._spool.closed
 
     def close(self) -> None:
-        """Give the store's space back (once no other store shares its segments). Idempotent."""
+        """Give the store's space back (once no other store shares its segments). Idempotent.
+
+        Bytes held by ``write_behind`` are written first if the store has a caller's ``path``
+        (so that the file holds them all); anonymous files go with them unwritten. A store
+        dropped without ``close()`` loses them."""
+        if self._held and self.path is not None and not self.closed:
+            self.sync()
+        self._held, self._held_size = [], 0
         self._finalizer()
 
     def __enter__(self) -> CaptureStore:
@@ -188,6 +223,8 @@ class CaptureStore:
 
     @property
     def record_count(self) -> int:
+        if self._held:
+            self.sync()
         return len(self._offsets)
 
     @property
@@ -216,6 +253,8 @@ class CaptureStore:
     @property
     def hex_ends(self) -> Sequence[int]:
         """Hex-mode rows of records ``0..i`` together, per record ``i`` (:class:`LineIndex`)."""
+        if self._held:
+            self.sync()
         return self._hex_end
 
     # -- writing
@@ -234,64 +273,139 @@ class CaptureStore:
         recorded like any other (a zero-size record when it cannot merge). Once the capture
         has :attr:`failed`, ``data`` is only counted, and the record is an empty one, unkept.
         """
-        if not self._finalizer.alive:  # (a closed spool: the stream's write raises)
-            raise ValueError("I/O operation on a closed CaptureStore")
-        if direction is not Direction.IN and direction is not Direction.OUT:
+        if direction is not _IN and direction is not _OUT:
             direction = Direction(direction)  # accepts 0 and 1; anything else raises
-        if not isinstance(data, bytes):
-            data = bytes(data)
+        if timestamp is None:
+            timestamp = time.time()
+        if not self.add(direction, data, timestamp):
+            # Where the bytes would have begun; the index does not hold this record.
+            return Record(len(self._offsets), direction, timestamp, self._total, 0)
+        i = len(self._offsets) - 1
+        first = self._offsets[i]
+        return Record(i, direction, self._times[i], first, self._total - first)
+
+    def add(
+        self,
+        direction: Direction | int,
+        data: bytes | bytearray | memoryview,
+        timestamp: float | None = None,
+    ) -> bool:
+        """:meth:`append` without making the :class:`Record` (the receive path's way): True
+        when ``data`` is kept, False when the capture has :attr:`failed` (then it is only
+        counted in :attr:`bytes_dropped`)."""
+        held = self._held
+        # Held bytes mean an open store whose capture has not failed: only the first append of
+        # a batch asks (a closed spool: the stream's write raises).
+        if not held and not self._finalizer.alive:
+            raise ValueError("I/O operation on a closed CaptureStore")
+        if direction is not _IN and direction is not _OUT:
+            direction = Direction(direction)  # accepts 0 and 1; anything else raises
+        if type(data) is not bytes:
+            data = bytes(data)  # held or written: never a buffer the caller may change
         if timestamp is None:
             timestamp = time.time()
         size = len(data)
+        if held:  # the flood's way: one more piece for the batch
+            held.append(data)
+            self._held_size += size
+        elif size and not self._keep(data, size):
+            self._check_open()
+            self._dropped += size
+            return False
+        self._index(direction, timestamp, size)
+        held = self._held
+        if held and (self._held_size >= self.write_behind or len(held) >= _MAX_PARTS):
+            self._write_held()  # may undo this very append
+            return self._failed is None
+        return True
+
+    def _keep(self, data: bytes, size: int) -> bool:
+        """Write ``data``, or hold it (``write_behind``); False if the capture has failed."""
+        if self._failed is not None:
+            return False
+        if self.write_behind:
+            if not self._held:
+                self._undo = (len(self._offsets), self._total, self._in, self._out)
+            self._held.append(data)
+            self._held_size += size
+            return True
+        try:
+            self._stream.write(data)
+        except OSError as error:  # ENOSPC, EFBIG, EMFILE: the capture stops, not the socket
+            self._failed = error.strerror or str(error)
+            return False
+        return True
+
+    def _index(self, direction: Direction, timestamp: float, size: int) -> None:
+        """Count ``size`` more bytes at the end of the stream: in the last record (merged) or
+        in a new one. (The last record's direction, time and start are also kept as plain
+        attributes: once per chunk, they cost less than the arrays.)"""
         start = self._total
-        if size:
-            try:
-                if self._failed is None:
-                    self._stream.write(data)
-            except OSError as error:  # ENOSPC, EFBIG, EMFILE: the capture stops, not the socket
-                self._failed = error.strerror or str(error)
-            if self._failed is not None:
-                return self._drop(direction, timestamp, size)
-        count = len(self._offsets)
+        first = self._last_first
         if (
-            count
-            and self._dirs[-1] == direction
-            and 0.0 <= timestamp - self._times[-1] < self.merge_window
-            and start - self._offsets[-1] + size <= self.max_record_size
+            direction is self._last_dir
+            and 0.0 <= timestamp - self._last_time < self.merge_window
+            and start + size - first <= self.max_record_size
         ):
-            index = count - 1
-            first = self._offsets[-1]
-            record_size = start + size - first
-            hex_before = self._hex_end[-2] if count > 1 else 0
-            self._hex_end[-1] = hex_before + 1 + -(-record_size // HEX_ROW_BYTES)
-            timestamp = self._times[-1]
+            self._hex_end[-1] = self._hex_before + 1 + -(-(start + size - first) // HEX_ROW_BYTES)
         else:
-            index = count
-            first = start
-            record_size = size
-            hex_before = self._hex_end[-1] if count else 0
+            hex_before = self._hex_before = self._hex_end[-1] if self._hex_end else 0
             self._offsets.append(start)
             self._times.append(timestamp)
             self._dirs.append(direction)
             self._hex_end.append(hex_before + 1 + -(-size // HEX_ROW_BYTES))
+            self._last_dir, self._last_time, self._last_first = direction, timestamp, start
         self._total = start + size
-        if direction == Direction.IN:
+        if direction is _IN:
             self._in += size
         else:
             self._out += size
-        return Record(index, direction, timestamp, first, record_size)
 
-    def _drop(self, direction: Direction, timestamp: float, size: int) -> Record:
-        """Count ``size`` bytes the failed capture cannot keep; return an empty record that the
-        index does not hold (where the bytes would have begun)."""
-        self._check_open()
+    def _recall_last(self) -> None:
+        """The plain attributes of the last record, from the index."""
+        count = len(self._offsets)
+        self._last_dir = _DIRECTIONS[self._dirs[-1]] if count else None
+        self._last_time, self._last_first = (
+            (self._times[-1], self._offsets[-1]) if count else (0.0, 0)
+        )
+        self._hex_before = self._hex_end[-2] if count > 1 else 0
+
+    def sync(self) -> None:
+        """Write the bytes ``write_behind`` holds (readers and :meth:`close` do it first).
+
+        A failure does not raise: it sets :attr:`failed` and undoes the held appends."""
+        if self._held:
+            self._check_open()
+            self._write_held()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        size, self._held_size = self._held_size, 0
+        try:
+            self._stream.write_parts(held, size)
+        except OSError as error:
+            self._failed = error.strerror or str(error)
+            self._undo_held(size)
+
+    def _undo_held(self, size: int) -> None:
+        """The held ``size`` bytes could not be written: make the index as it was before the
+        first of them was appended, and count them as dropped."""
+        count, total, self._in, self._out = self._undo
         self._dropped += size
-        return Record(len(self._offsets), direction, timestamp, self._total, 0)
+        self._total = total
+        for column in (self._offsets, self._times, self._dirs, self._hex_end):
+            del column[count:]
+        self._recall_last()
+        if count:  # the last record kept may have grown with held bytes: its rows as they were
+            rows = -(-(total - self._last_first) // HEX_ROW_BYTES)
+            self._hex_end[-1] = self._hex_before + 1 + rows
 
     # -- reading
 
     def record(self, i: int) -> Record:
         """Record ``i``; negative indexes count from the end."""
+        if self._held:
+            self.sync()
         count = len(self._offsets)
         if i < 0:
             i += count
@@ -303,6 +417,8 @@ class CaptureStore:
 
     def record_at(self, stream_offset: int) -> Record:
         """The record holding the byte at ``stream_offset`` (binary search)."""
+        if self._held:
+            self.sync()
         if not 0 <= stream_offset < self._total:
             raise IndexError(f"stream offset {stream_offset} out of range (0..{self._total})")
         # The last record starting at or before the offset; zero-size records before a
@@ -312,6 +428,8 @@ class CaptureStore:
     def read(self, stream_offset: int, size: int) -> bytes:
         """Up to ``size`` bytes of the capture from ``stream_offset`` (short at the end)."""
         self._check_open()
+        if self._held:
+            self._write_held()
         if stream_offset < 0 or size < 0:
             raise ValueError(f"bad range: offset {stream_offset}, size {size}")
         end = min(stream_offset + size, self._total)
@@ -327,6 +445,7 @@ class CaptureStore:
         ``end`` None is the end of the capture when this is called, so a capture that keeps
         growing cannot make a save loop run forever.
         """
+        self.sync()
         self._check_open()
         if chunk <= 0:
             raise ValueError(f"chunk must be > 0, not {chunk}")
@@ -346,36 +465,13 @@ class CaptureStore:
         overlap by ``len(needle) - 1`` bytes, so matches across block and record boundaries
         are found; memory is one block.
         """
+        self.sync()
         self._check_open()
-        total = self._total
-        n = len(needle)
         block = max(self.find_block, 1)
         if backwards:
-            end = total if start is None else min(start, total)
-            if end < 0:
-                raise ValueError(f"start must be >= 0, not {start}")
-            if n == 0:
-                return end
-            while end >= n:
-                low = max(0, end - block - (n - 1))
-                hit = self.read(low, end - low).rfind(needle)
-                if hit >= 0:
-                    return low + hit
-                if low == 0:
-                    break
-                end = low + n - 1  # the next block must still hold a match that ends here
-            return None
-        pos = 0 if start is None else start
-        if pos < 0:
-            raise ValueError(f"start must be >= 0, not {start}")
-        if n == 0:
-            return pos if pos <= total else None
-        while pos + n <= total:
-            hit = self.read(pos, block + n - 1).find(needle)
-            if hit >= 0:
-                return pos + hit
-            pos += block
-        return None
+            end = self._total if start is None else min(start, self._total)
+            return _rfind(self.read, needle, end, block)
+        return _find(self.read, needle, self._total, 0 if start is None else start, block)
 
     def save_raw(self, path: Path | str, direction: Direction | None = None) -> int:
         """Write the raw bytes (all, or one direction's) to ``path``; return how many.
@@ -391,6 +487,7 @@ class CaptureStore:
         """``save_raw`` one ``piece`` at a time: yields the bytes written so far after each,
         so that a caller on the event loop can write a gigabyte between its other work. The
         file is complete once the iterator is exhausted (closing it early leaves a part)."""
+        self.sync()
         self._check_open()
         target = Path(path)
         own = self.path
@@ -398,31 +495,69 @@ class CaptureStore:
             raise ValueError(f"{target} is this capture's own data file")
         written = 0
         with open(target, "wb") as out:
-            for first, end in self._ranges(direction):
+            for first, end in _ranges(self._offsets, self._dirs, self._total, direction):
                 for chunk in self._chunks(first, end, piece):
                     out.write(chunk)
                     written += len(chunk)
                     yield written
         yield written
 
-    def _ranges(self, direction: Direction | None) -> list[tuple[int, int]]:
-        """The stream ranges of one direction's bytes (all of them for None), merged where
-        they touch."""
-        total = self._total
-        if direction is None:
-            return [(0, total)]
-        ranges: list[tuple[int, int]] = []
-        wanted = _DIRECTIONS[direction]
-        for i in range(len(self._offsets)):
-            if self._dirs[i] != wanted:
-                continue
-            first = self._offsets[i]
-            end = self._offsets[i + 1] if i + 1 < len(self._offsets) else total
-            if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
-                ranges[-1] = (ranges[-1][0], end)
-            else:
-                ranges.append((first, end))
-        return ranges
+
+def _ranges(
+    offsets: Sequence[int], dirs: Sequence[int], total: int, direction: Direction | None
+) -> list[tuple[int, int]]:
+    """The stream ranges of one direction's bytes (all of them for None), merged where they
+    touch, from a store's index columns."""
+    if direction is None:
+        return [(0, total)]
+    ranges: list[tuple[int, int]] = []
+    wanted = _DIRECTIONS[direction]
+    for i in range(len(offsets)):
+        if dirs[i] != wanted:
+            continue
+        first = offsets[i]
+        end = offsets[i + 1] if i + 1 < len(offsets) else total
+        if ranges and ranges[-1][1] == first:  # adjacent: one copy, not two
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((first, end))
+    return ranges
+
+
+def _find(
+    read: Callable[[int, int], bytes], needle: bytes, total: int, pos: int, block: int
+) -> int | None:
+    """:meth:`CaptureStore.find` forward from ``pos`` over a stream of ``total`` bytes."""
+    n = len(needle)
+    if pos < 0:
+        raise ValueError(f"start must be >= 0, not {pos}")
+    if n == 0:
+        return pos if pos <= total else None
+    while pos + n <= total:
+        hit = read(pos, block + n - 1).find(needle)
+        if hit >= 0:
+            return pos + hit
+        pos += block
+    return None
+
+
+def _rfind(read: Callable[[int, int], bytes], needle: bytes, end: int, block: int) -> int | None:
+    """:meth:`CaptureStore.find` backwards: the last match ending at or before ``end``
+    (already within the stream)."""
+    n = len(needle)
+    if end < 0:
+        raise ValueError(f"start must be >= 0, not {end}")
+    if n == 0:
+        return end
+    while end >= n:
+        low = max(0, end - block - (n - 1))
+        hit = read(low, end - low).rfind(needle)
+        if hit >= 0:
+            return low + hit
+        if low == 0:
+            break
+        end = low + n - 1  # the next block must still hold a match that ends here
+    return None
 
 
 # ------------------------------------------------------------------------------ line index

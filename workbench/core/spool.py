@@ -239,18 +239,28 @@ class SpoolStream:
 
         Raises ``ValueError`` when the spool is closed.
         """
-        size = len(data)
+        self.write_parts([data], len(data))
+
+    def write_parts(self, parts: list[bytes], size: int) -> None:
+        """Append the pieces ``parts`` (``size`` bytes together) with one ``os.pwritev``; on
+        ``OSError`` the stream is as it was before the call.
+
+        Raises ``ValueError`` when the spool is closed.
+        """
         if self._end - self._pos < size:
             self._new_run(size)
         segment = self._segment
         assert segment is not None  # _new_run made one
         pos = self._pos
-        # pwrite at our own idea of the end: the file and the index can never disagree about
+        # Write at our own idea of the end: the file and the index can never disagree about
         # where the next byte goes, even after a failed write.
         try:
-            written = os.pwrite(segment.fd, data, pos)
+            if len(parts) == 1:
+                written = os.pwrite(segment.fd, parts[0], pos)
+            else:
+                written = os.pwritev(segment.fd, parts, pos)
             if written < size:  # only on a full disk or a signal: finish or fail
-                view = memoryview(data)
+                view = memoryview(b"".join(parts))
                 while written < size:
                     written += os.pwrite(segment.fd, view[written:], pos + written)
         except BaseException:

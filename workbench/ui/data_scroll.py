@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QScrollBar
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QScrollBar, QStyle, QStyleOptionSlider
 
 from workbench.core.dump_layout import Row, ScrollState
 
@@ -26,6 +26,12 @@ class ViewScroller(QObject):
     The vertical bar's value is the top row's scroll value, divided by a scale when the values
     pass ``SCROLL_LIMIT``; the horizontal bar covers the widest row on screen plus ``margin``
     on both sides (``measure`` gives a text's width).
+
+    While the view follows a growing capture, the vertical bar is left *behind* when bringing
+    it up to date would not move a pixel of it (its slider pinned to the end, as long as it
+    was): a bar's range change repaints it, which under a flood costs as much as painting the
+    rows. The bar catches up before the user reaches for it (a press or a wheel on it) and
+    with any other refresh.
     """
 
     def __init__(
@@ -39,7 +45,9 @@ class ViewScroller(QObject):
         self._scale = 1  # scroll values per scroll bar step (past SCROLL_LIMIT)
         self._syncing = False
         self._wheel_rest = 0.0
+        self._behind = False  # the vertical bar was left behind (see the class docstring)
         area.verticalScrollBar().valueChanged.connect(self._on_value)
+        area.verticalScrollBar().installEventFilter(self)
         area.horizontalScrollBar().valueChanged.connect(area.viewport().update)
 
     def __repr__(self) -> str:
@@ -54,17 +62,19 @@ class ViewScroller(QObject):
             height = self._area.viewport().height()
             self.state.resize(height // line_height, height // line_height + 1)
 
-    def refresh(self, changed: bool = True) -> None:
-        """The rows or the top changed (unless ``changed`` is False): bars and a repaint."""
+    def refresh(self, changed: bool = True, *, grown: bool = False) -> None:
+        """The rows or the top changed (unless ``changed`` is False): bars and a repaint.
+
+        ``grown``: only the capture grew, so the vertical bar may stay behind."""
         if changed:
-            self.sync()
+            self.sync(grown=grown)
             self._area.viewport().update()
 
-    def sync(self) -> None:
-        """The scroll bars from the state."""
+    def sync(self, *, grown: bool = False) -> None:
+        """The scroll bars from the state (``grown``: see :meth:`refresh`)."""
         self._syncing = True
         try:
-            self._sync_vertical(self._area.verticalScrollBar())
+            self._sync_vertical(self._area.verticalScrollBar(), grown)
             hbar = self._area.horizontalScrollBar()
             width = max((self._measure(row.text) for row in self.rows()), default=0)
             viewport = self._area.viewport().width()
@@ -73,18 +83,30 @@ class ViewScroller(QObject):
         finally:
             self._syncing = False
 
-    def _sync_vertical(self, bar: QScrollBar) -> None:
+    def _sync_vertical(self, bar: QScrollBar, grown: bool = False) -> None:
         state = self.state
         values = state.values() if state is not None else None
+        self._behind = False
         if state is None or values is None:
             bar.setRange(0, 0)
             return
         value, maximum = values
-        self._scale = 1 if maximum <= SCROLL_LIMIT else -(-maximum // (SCROLL_LIMIT // 2))
-        bar.setRange(0, maximum // self._scale)
-        bar.setPageStep(state.layout.page_step(state.page_rows))
+        scale = 1 if maximum <= SCROLL_LIMIT else -(-maximum // (SCROLL_LIMIT // 2))
+        page = state.layout.page_step(state.page_rows)
+        if grown and state.follow and _looks_the_same(bar, maximum // scale, page, value // scale):
+            self._behind = True
+            return
+        self._scale = scale
+        bar.setRange(0, maximum // scale)
+        bar.setPageStep(page)
         bar.setSingleStep(1)
-        bar.setValue(value // self._scale)
+        bar.setValue(value // scale)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The user reaches for a bar left behind: bring it up to date before it acts.
+        if self._behind and event.type() in _REACHING:
+            self.sync()
+        return False
 
     def _on_value(self, value: int) -> None:
         if self._syncing or self.state is None:
@@ -136,3 +158,35 @@ class ViewScroller(QObject):
             return False
         action()
         return True
+
+
+_REACHING = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.Wheel)
+
+
+def _looks_the_same(bar: QScrollBar, maximum: int, page: int, value: int) -> bool:
+    """Whether ``bar``, at its end now, would look the same at the end of the range
+    ``[0, maximum]`` with ``page``: its slider where and as long as it is (the style says)."""
+    if not (bar.isVisible() and 0 < bar.maximum() == bar.value() and 0 < maximum == value):
+        return False  # not shown yet, not at the end, or showing or hiding the bar
+    style = bar.style()
+    option = QStyleOptionSlider()
+    option.initFrom(bar)  # what QScrollBar.initStyleOption sets, besides the values
+    option.orientation = bar.orientation()
+    option.upsideDown = bar.invertedAppearance()
+    if bar.orientation() == Qt.Orientation.Horizontal:
+        option.state |= QStyle.StateFlag.State_Horizontal
+    option.singleStep = bar.singleStep()
+    rects = []
+    for high, step in ((bar.maximum(), bar.pageStep()), (maximum, page)):
+        option.minimum, option.maximum = 0, high
+        option.sliderPosition = option.sliderValue = high
+        option.pageStep = step
+        rects.append(
+            style.subControlRect(
+                QStyle.ComplexControl.CC_ScrollBar,
+                option,
+                QStyle.SubControl.SC_ScrollBarSlider,
+                bar,
+            )
+        )
+    return rects[0] == rects[1]

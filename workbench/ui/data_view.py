@@ -191,7 +191,7 @@ class DataView(QAbstractScrollArea):
         state = self._scroller.state
         if state is not None:
             state.grew()
-            self._scroller.refresh()
+            self._scroller.refresh(grown=True)
 
     def is_following_tail(self) -> bool:
         state = self._scroller.state
