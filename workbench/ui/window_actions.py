@@ -335,12 +335,15 @@ class WindowActions:
         for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
         self.disconnect_action.setEnabled(states.disconnect)
-        self.pause_action.setText("&Resume" if states.resume else "&Pause")
-        self.pause_action.setIcon(
-            self._window.style().standardIcon(
-                _SP.SP_MediaPlay if states.resume else _SP.SP_MediaPause
+        text = "&Resume" if states.resume else "&Pause"
+        if self.pause_action.text() != text:
+            # Only on a change: a new text or icon relayouts the toolbar and the window.
+            self.pause_action.setText(text)
+            self.pause_action.setIcon(
+                self._window.style().standardIcon(
+                    _SP.SP_MediaPlay if states.resume else _SP.SP_MediaPause
+                )
             )
-        )
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
 
