@@ -28,7 +28,9 @@ qasync's loop:
   descriptor is level-triggered, so deferring them would make Qt report it again and again
   until they ran. That is asyncio's order too: callbacks queued by an I/O callback run before
   the next poll. The I/O callbacks share the turn's budget; those left over run in the next
-  turn, before anything else of the next iteration.
+  turn, before anything else of the next iteration. While they queue no callbacks (a stream
+  being read), the turn polls again within its budget, as asyncio's next iterations would,
+  instead of paying a pass of Qt's event loop per read.
 
 On Windows qasync's loop is a proactor (IOCP) with I/O of its own, which stays as it is:
 ``new_event_loop`` gives it the batching only, and so it does on macOS (kqueue), where one
