@@ -221,7 +221,18 @@ def qt_loop_factory(mode: str) -> Callable[[], asyncio.AbstractEventLoop]:
     app = _qt_app
     if mode == "core/app-loop":
         return lambda: make_event_loop(app)
-    return lambda: qasync.QEventLoop(app)  # type: ignore[no-any-return]
+    return lambda: _kept(qasync.QEventLoop(app))
+
+
+#: qasync's own loops stay alive to the end: closed, one still holds a Qt timer (the run's
+#: time-out) on a QObject that the garbage collector would otherwise free from another thread
+#: ("Timers cannot be stopped from another thread"; see tests/conftest.py).
+_STOCK_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _kept(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    _STOCK_LOOPS.append(loop)
+    return loop
 
 
 def measure(mode: str, port: int, total: int, buffer_size: int) -> tuple[float, float]:
