@@ -232,8 +232,19 @@ def loop_factory(mode: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     if mode == "qasync":
         import qasync  # type: ignore[import-untyped]
 
-        return lambda: qasync.QEventLoop(app)  # type: ignore[no-any-return]
+        return lambda: _kept(qasync.QEventLoop(app))
     raise ValueError(mode)
+
+
+#: qasync's own loops stay alive to the end: closed, one still holds a Qt timer (the run's
+#: time-out) on a QObject that the garbage collector would otherwise free from another thread
+#: ("Timers cannot be stopped from another thread"; see tests/conftest.py).
+_STOCK_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _kept(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    _STOCK_LOOPS.append(loop)
+    return loop
 
 
 def measure(mode: str, port: int, count: int) -> Stopwatch:

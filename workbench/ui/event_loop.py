@@ -28,7 +28,9 @@ qasync's loop:
   descriptor is level-triggered, so deferring them would make Qt report it again and again
   until they ran. That is asyncio's order too: callbacks queued by an I/O callback run before
   the next poll. The I/O callbacks share the turn's budget; those left over run in the next
-  turn, before anything else of the next iteration.
+  turn, before anything else of the next iteration. While they queue no callbacks (a stream
+  being read), the turn polls again within its budget, as asyncio's next iterations would,
+  instead of paying a pass of Qt's event loop per read.
 
 On Windows qasync's loop is a proactor (IOCP) with I/O of its own, which stays as it is:
 ``new_event_loop`` gives it the batching only, and so it does on macOS (kqueue), where one
@@ -382,7 +384,13 @@ class EpollEventLoop(BatchedEventLoop):
         try:
             deadline = time.monotonic() + TURN_BUDGET
             if self._io_backlog or not self._soon or self._run_callbacks(deadline):
-                self._run_io(deadline)
+                ran = self._run_io(deadline)
+                # While I/O callbacks queue nothing (a stream being read, say), poll again
+                # within the budget: asyncio's next iterations, minus a pass of Qt's loop each.
+                while ran and not self._soon and not self._io_backlog:
+                    if time.monotonic() >= deadline:
+                        break
+                    ran = self._run_io(deadline)
         finally:  # KeyboardInterrupt and SystemExit come through Handle._run
             self._in_slot -= 1
             if self._soon or self._io_backlog:
@@ -396,20 +404,20 @@ class EpollEventLoop(BatchedEventLoop):
         if not self._turn_timer_id:
             self._turn()
 
-    def _run_io(self, deadline: float) -> None:
+    def _run_io(self, deadline: float) -> bool:
         """Poll the selector (unless ready descriptors are left over) and run the I/O
-        callbacks until ``deadline``."""
+        callbacks until ``deadline``; False when there were none."""
         events = self._io_backlog
         if events:
             self._io_backlog = []
         else:
             selector = self._selector
             if selector is None:  # closed by a callback
-                return
+                return False
             try:
                 events = selector.select(0)
             except InterruptedError:
-                return
+                return False
         clock = time.monotonic
         debug = self._debug_checks
         for index, (key, mask) in enumerate(events):
@@ -433,7 +441,8 @@ class EpollEventLoop(BatchedEventLoop):
             if clock() >= deadline or self._selector is None:
                 if self._selector is not None:  # not closed by a callback: finish next turn
                     self._io_backlog = events[index + 1 :]
-                return
+                break
+        return bool(events)
 
     def _drop_cancelled(self, fd: int, handle: asyncio.Handle, event: int) -> None:
         """Unregister a handle cancelled without its reader or writer being removed, as
