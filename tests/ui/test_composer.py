@@ -18,12 +18,15 @@ from PySide6.QtWidgets import QLabel, QWidget
 import pytest
 
 from tests.conftest import TIMEOUT
+from tests.net.tls_peers import ThreadedServer
+from tests.ui.test_main_window import connect_to, new_socket, send
 from workbench.core.types import SendInfo
 from workbench.session import file_send as file_send_module
 from workbench.ui import composer as composer_module
 from workbench.ui import composer_file
 from workbench.ui.bridge import TaskRunner
 from workbench.ui.composer import SendComposer
+from workbench.ui.main_window import MainWindow
 
 WAIT_MS = int(TIMEOUT * 1000)
 
@@ -610,3 +613,22 @@ def test_a_file_send_failure_is_told_on_its_own_socket(
     assert composer.error_label.text() == ""
     composer.set_socket(1)
     assert "-101" in composer.error_label.text()
+
+
+def test_the_window_gives_each_socket_its_own_history(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    window = workbench_window
+    composer = window.composer
+    first, second = new_socket(qtbot, window), new_socket(qtbot, window)
+    for sid in (first, second):
+        window.select_socket(sid)
+        connect_to(qtbot, window, sid, echo_server.port)
+        assert composer.socket() == sid
+    window.select_socket(first)
+    send(qtbot, window, "Hex", "0x68,0x65 6c6c6F", ending="CRLF")
+    assert composer.history() == [("0x68,0x65 6c6c6F", "Hex")]
+    window.select_socket(second)
+    assert composer.socket() == second and composer.history() == []
+    window.select_socket(first)
+    assert composer.history() == [("0x68,0x65 6c6c6F", "Hex")]
