@@ -13,6 +13,7 @@ from workbench.core.compose import (
     encode_input,
     file_progress_text,
     has_lone_surrogate,
+    line_ending_applies,
     mask_surrogates,
     payload_summary,
     progress_permille,
@@ -29,8 +30,8 @@ from workbench.core.compose import (
         ("Text", "None", "a\x00b \u20ac \U0001f600", "a\x00b \u20ac \U0001f600".encode()),
         ("Hex", "None", "68 65 6c 6c 6f", b"hello"),
         ("Hex", "None", "68656C6C6F", b"hello"),
-        ("Hex", "LF", "0x68,0x65", b"he\n"),
-        ("Hex", "CRLF", "00 ff", b"\x00\xff\r\n"),
+        ("Hex", "None", "0x68,0x65", b"he"),
+        ("Hex", "None", "00 ff 0d 0a", b"\x00\xff\r\n"),
         ("Escaped", "None", r"a\r\n\t\0\\\x7fz", b"a\r\n\t\x00\\\x7fz"),
         ("Escaped", "CR", r"\xff\xfe", b"\xff\xfe\r"),
         ("Text", "CRLF", "", b"\r\n"),
@@ -56,6 +57,16 @@ def test_encode_input_says_where_the_input_is_wrong(mode: str, text: str, positi
     with pytest.raises(codecs.InputError) as caught:
         encode_input(text, mode, "LF")
     assert caught.value.position == position
+
+
+@pytest.mark.parametrize("ending", ["None", "LF", "CR", "CRLF"])
+def test_hex_mode_sends_exactly_the_bytes_typed_without_a_line_ending(ending: str) -> None:
+    # Issue 8, item 18: "0x68,0x65 6c6c6F" sent 7 bytes (the line ending was appended).
+    assert not line_ending_applies("Hex")
+    assert encode_input("0x68,0x65 6c6c6F", "Hex", ending) == b"hello"
+    assert encode_input("0d 0a", "Hex", ending) == b"\r\n"  # a line ending is typed as bytes
+    assert line_ending_applies("Text") and line_ending_applies("Escaped")
+    assert encode_input("hello", "Text", ending) == b"hello" + codecs.LINE_ENDINGS[ending]
 
 
 def test_encode_input_refuses_an_unknown_mode() -> None:

@@ -13,16 +13,20 @@ from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QTextCharFormat
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 import pytest
 
 from tests.conftest import TIMEOUT
+from tests.net.tls_peers import ThreadedServer
+from tests.ui.test_main_window import connect_to, new_socket, send
 from workbench.core.types import SendInfo
 from workbench.session import file_send as file_send_module
 from workbench.ui import composer as composer_module
+from workbench.ui import composer_file
 from workbench.ui.bridge import TaskRunner
 from workbench.ui.composer import SendComposer
+from workbench.ui.main_window import MainWindow
 
 WAIT_MS = int(TIMEOUT * 1000)
 
@@ -66,8 +70,8 @@ CASES = [
     ("Text", "CRLF", "GET / HTTP/1.0", b"GET / HTTP/1.0\r\n"),
     ("Hex", "None", "68 65 6c 6c 6f", b"hello"),
     ("Hex", "None", "68656C6C6F", b"hello"),
-    ("Hex", "LF", "0x68,0x65", b"he\n"),
-    ("Hex", "CRLF", "00 ff", b"\x00\xff\r\n"),
+    ("Hex", "None", "0x68,0x65", b"he"),
+    ("Hex", "None", "00 ff 0d 0a", b"\x00\xff\r\n"),
     ("Escaped", "None", r"a\r\n\t\0\\\x7fz", b"a\r\n\t\x00\\\x7fz"),
     ("Escaped", "CR", r"\xff\xfe", b"\xff\xfe\r"),
 ]
@@ -84,6 +88,43 @@ def test_each_mode_and_line_ending_sends_exact_bytes(
     with qtbot.waitSignal(composer.sendRequested, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
     assert blocker.args == [expected]
+
+
+def test_the_line_ending_box_has_a_label_that_leads_the_keyboard_to_it(
+    qtbot: Any, composer: SendComposer
+) -> None:
+    label = composer.findChild(QLabel, "sendLineEndingLabel")
+    assert label is not None and label.isVisible()
+    assert label.text().replace("&", "") == "Line ending:"
+    assert label.buddy() is composer.line_ending
+    # Its mnemonic (Alt+G) moves the focus to the box.
+    composer.window().activateWindow()
+    composer.input.setFocus()
+    qtbot.waitUntil(composer.input.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(composer.input, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(composer.line_ending.hasFocus, timeout=WAIT_MS)
+
+
+def test_hex_mode_sends_exactly_the_bytes_typed_and_says_the_line_ending_is_not_used(
+    qtbot: Any, composer: SendComposer
+) -> None:
+    # Issue 8, item 18: "0x68,0x65 6c6c6F" sent 7 bytes (CRLF was appended silently).
+    sent = Sent(composer)
+    composer.line_ending.setCurrentText("CRLF")
+    composer.mode.setCurrentText("Hex")
+    assert not composer.line_ending.isEnabled()
+    assert "Hex" in composer.line_ending.toolTip()
+    type_in(qtbot, composer, "0x68,0x65 6c6c6F")
+    assert composer.current_bytes() == b"hello"
+    qtbot.keyClick(composer.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert sent.items == [b"hello"]
+
+    # Text mode appends it again, and the box says so.
+    composer.mode.setCurrentText("Text")
+    assert composer.line_ending.isEnabled() and "Hex" not in composer.line_ending.toolTip()
+    type_in(qtbot, composer, "hello")
+    assert composer.send()
+    assert sent.items[-1] == b"hello\r\n"
 
 
 def test_ctrl_enter_sends_and_enter_makes_a_new_line(qtbot: Any, composer: SendComposer) -> None:
@@ -203,6 +244,38 @@ def test_history_up_and_down(qtbot: Any, composer: SendComposer) -> None:
     assert composer.input.toPlainText() == "74 68 69 72 64"
 
 
+def test_history_is_per_socket_and_each_entry_comes_back_in_its_mode(
+    qtbot: Any, composer: SendComposer
+) -> None:
+    sent = Sent(composer)
+    composer.set_socket(1)
+    composer.set_text("one", mode="Text")
+    assert composer.send()
+    composer.set_text("6f 6e 65", mode="Hex")
+    assert composer.send()
+
+    composer.set_socket(2)
+    composer.set_text("draft", mode="Text")
+    qtbot.keyClick(composer.input, Qt.Key.Key_Up)
+    assert composer.input.toPlainText() == "draft"  # socket 1's entries are not socket 2's
+    assert composer.history() == []
+    composer.set_text("two", mode="Text")
+    assert composer.send()
+    qtbot.keyClick(composer.input, Qt.Key.Key_Up)
+    assert composer.input.toPlainText() == "two"
+    qtbot.keyClick(composer.input, Qt.Key.Key_Up)
+    assert composer.input.toPlainText() == "two"  # the oldest of socket 2's
+
+    composer.set_socket(1)
+    composer.set_text("", mode="Text")
+    qtbot.keyClick(composer.input, Qt.Key.Key_Up)
+    assert (composer.input.toPlainText(), composer.mode.currentText()) == ("6f 6e 65", "Hex")
+    qtbot.keyClick(composer.input, Qt.Key.Key_Up)
+    assert (composer.input.toPlainText(), composer.mode.currentText()) == ("one", "Text")
+    assert composer.history() == [("one", "Text"), ("6f 6e 65", "Hex")]
+    assert sent.items == [b"one", b"one", b"two"]
+
+
 def test_long_input_is_validated_after_a_pause(qtbot: Any, composer: SendComposer) -> None:
     composer.mode.setCurrentText("Hex")
     text = "ab " * 5000 + "zz"
@@ -254,6 +327,29 @@ def test_a_10_mb_paste_is_held_aside_checked_in_the_background_and_sent(
     qtbot.waitUntil(composer.is_valid, timeout=WAIT_MS)
     assert composer.send()
     assert sent.items[-1] == weird.encode()
+
+
+def test_a_long_error_message_is_one_line_with_the_whole_message_reachable(
+    qtbot: Any, composer: SendComposer
+) -> None:
+    # Issue 8, item 18: the message for a large invalid paste wrapped to three lines and was
+    # clipped to the first by the composer's one row of controls.
+    composer.parentWidget().resize(600, 200)
+    composer.setGeometry(0, 0, 600, 200)
+    composer.mode.setCurrentText("Hex")
+    big = "68 65 6c 6c 6f " * 20_000
+    paste(composer, big + "6g")
+    qtbot.waitUntil(lambda: composer.error() is not None, timeout=WAIT_MS)
+    label = composer.error_label
+    message = label.text()
+    assert f"position {len(big) + 1}" in message
+    assert label.toolTip() == message and label.accessibleDescription() == message
+    metrics = label.fontMetrics()
+    assert metrics.horizontalAdvance(message) > label.contentsRect().width()  # too long...
+    shown = label.shown_text()  # ...so shown elided, on one line that is not clipped
+    assert shown.endswith("…") and shown[:-1] in message
+    assert metrics.horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.contentsRect().height() >= metrics.height()
 
 
 def test_a_paste_that_fits_goes_into_the_editor(composer: SendComposer) -> None:
@@ -453,3 +549,86 @@ def test_send_file_progress_text_fits_the_bar(
     for text, needed, width in texts:
         assert needed + 8 <= width, (text, needed, width)
     assert "bytes sent" in composer.progress.toolTip()
+
+
+class SwitchingPeer(FakePeer):
+    """``send_chunk`` that shows another socket while the file is being sent to socket 1,
+    and notes what the composer shows on each."""
+
+    def __init__(self, composer: SendComposer) -> None:
+        super().__init__()
+        self.composer = composer
+        self.seen: list[tuple[int | None, bool, bool]] = []
+
+    async def send_chunk(self, data: bytes) -> SendInfo:
+        info = await super().send_chunk(data)
+        c = self.composer
+        assert c is not None
+        if len(self.chunks) in (2, 4):
+            c.set_socket(2 if len(self.chunks) == 2 else 1)
+            self.seen.append((c.socket(), c.progress.isVisible(), c.cancel_button.isVisible()))
+        return info
+
+
+def test_file_send_progress_is_per_socket_and_clears_itself(
+    qtbot: Any,
+    composer: SendComposer,
+    runner: TaskRunner,
+    big_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 8, item 19: "Sent 10.0 MiB" never cleared, and showed on every socket.
+    monkeypatch.setattr(composer_file, "CLEAR_MS", 200)
+    peer = SwitchingPeer(composer)
+    composer.runner = runner
+    composer.send_chunk = peer.send_chunk
+    composer.set_socket(1)
+    with qtbot.waitSignal(composer.fileSendFinished, timeout=WAIT_MS):
+        composer.send_file_requested(str(big_file))
+    # On socket 2 neither the bar nor Cancel; back on socket 1, both.
+    assert peer.seen == [(2, False, False), (1, True, True)]
+    assert b"".join(peer.chunks) == big_file.read_bytes()
+    assert composer.progress.isVisible() and composer.progress.text().startswith("Sent ")
+    composer.set_socket(2)
+    assert not composer.progress.isVisible()
+    composer.set_socket(1)
+    assert composer.progress.isVisible()
+    qtbot.waitUntil(lambda: not composer.progress.isVisible(), timeout=WAIT_MS)
+    composer.set_socket(2)
+    composer.set_socket(1)
+    assert not composer.progress.isVisible()  # cleared for good
+
+
+def test_a_file_send_failure_is_told_on_its_own_socket(
+    qtbot: Any, composer: SendComposer, runner: TaskRunner, big_file: Path
+) -> None:
+    peer = FakePeer(fail_after=1)
+    composer.runner = runner
+    composer.send_chunk = peer.send_chunk
+    composer.set_socket(1)
+    composer.set_text("ok")
+    with qtbot.waitSignal(composer.fileSendFinished, timeout=WAIT_MS):
+        composer.send_file_requested(str(big_file))
+        composer.set_socket(2)
+    assert composer.error_label.text() == ""
+    composer.set_socket(1)
+    assert "-101" in composer.error_label.text()
+
+
+def test_the_window_gives_each_socket_its_own_history(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    window = workbench_window
+    composer = window.composer
+    first, second = new_socket(qtbot, window), new_socket(qtbot, window)
+    for sid in (first, second):
+        window.select_socket(sid)
+        connect_to(qtbot, window, sid, echo_server.port)
+        assert composer.socket() == sid
+    window.select_socket(first)
+    send(qtbot, window, "Hex", "0x68,0x65 6c6c6F", ending="CRLF")
+    assert composer.history() == [("0x68,0x65 6c6c6F", "Hex")]
+    window.select_socket(second)
+    assert composer.socket() == second and composer.history() == []
+    window.select_socket(first)
+    assert composer.history() == [("0x68,0x65 6c6c6F", "Hex")]

@@ -6,7 +6,8 @@ result; everything here can be tested, and used by a script, without a window.
 
 - ``encode_input(text, mode, line_ending)``: *Text* (UTF-8), *Hex* (``68 65 6c``, ``68656c``,
   ``0x68,0x65``) or *Escaped* (UTF-8 with ``\\r \\n \\t \\0 \\\\ \\xNN``), then the line ending
-  once; the parsing itself lives in ``workbench.core.codecs``.
+  once, except in Hex mode (``line_ending_applies``); the parsing itself lives in
+  ``workbench.core.codecs``.
 - ``SendHistory``: Up/Down through what was sent, with the draft kept aside.
 - ``file_progress_text`` / ``progress_permille``: what the file send's progress bar shows.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "encode_input",
     "file_progress_text",
     "has_lone_surrogate",
+    "line_ending_applies",
     "mask_surrogates",
     "payload_summary",
     "progress_permille",
@@ -56,8 +58,15 @@ def mask_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def line_ending_applies(mode: str) -> bool:
+    """Whether ``mode`` appends the line ending: Hex does not. Hex spells out every byte, so
+    ``0x68,0x65 6c6c6F`` is exactly 5 bytes; a line ending is typed as ``0d 0a``."""
+    return mode != "Hex"
+
+
 def encode_input(text: str, mode: str, line_ending: str) -> bytes:
-    """The bytes to send for ``text`` in ``mode`` plus ``line_ending``; raises InputError."""
+    """The bytes to send for ``text`` in ``mode`` plus ``line_ending`` (not in Hex mode, see
+    ``line_ending_applies``); raises InputError."""
     if mode == "Hex":
         data = codecs.parse_hex(text)
     elif mode == "Escaped":
@@ -66,6 +75,8 @@ def encode_input(text: str, mode: str, line_ending: str) -> bytes:
         data = codecs.encode_text(text, "utf-8")
     else:
         raise ValueError(f"unknown mode {mode!r}")
+    if not line_ending_applies(mode):
+        return data
     return data + codecs.LINE_ENDINGS[line_ending]
 
 

@@ -3,15 +3,19 @@
 - ``sendMode`` — *Text* (UTF-8), *Hex* (``68 65 6c``, ``68656c``, ``0x68,0x65``), *Escaped*
   (UTF-8 with ``\\r \\n \\t \\0 \\\\ \\xNN``); the bytes are made by
   ``workbench.core.compose.encode_input`` (parsing in ``workbench.core.codecs``).
-- ``sendLineEnding`` — None / LF / CR / CRLF, appended once after the data. (A line break typed
-  inside the input is sent as LF; use Escaped mode for anything else.)
+- ``sendLineEnding`` (labelled "Line ending") — None / LF / CR / CRLF, appended once after the
+  data in Text and Escaped mode. (A line break typed inside the input is sent as LF; use
+  Escaped mode for anything else.) Hex mode sends exactly the bytes typed: the box is disabled
+  there and says so.
 - Send: the button or Ctrl+Enter emits ``sendRequested(bytes)``; the window sends them.
-- History: Up on the first line / Down on the last line walk through what was sent
-  (``workbench.core.compose.SendHistory``).
+- History: Up on the first line / Down on the last line walk through what was sent to the
+  current socket (``set_socket``), each entry in the mode it was sent in
+  (``workbench.core.compose.SendHistory``, one per socket).
 - Send file…: a non-modal file dialog, then ``workbench.session.file_send.send_file`` sends the
   file in ``FILE_CHUNK`` pieces through the ``send_chunk`` callback (an ``async`` function
   returning a ``SendInfo``) with a progress bar and Cancel (``composer_file``); the file is
-  never read into memory whole.
+  never read into memory whole. Its progress shows only on the socket it goes to, and clears
+  itself a few seconds after the send.
 
 Validation as the user types: an invalid hex digit or escape is underlined (a red wavy
 underline at ``InputError.position``/``length``), a message beside the field says where and
@@ -56,6 +60,7 @@ from workbench.core.compose import (
     encode_input,
     file_progress_text,
     has_lone_surrogate,
+    line_ending_applies,
     payload_summary,
 )
 from workbench.core.formatting import format_size
@@ -63,6 +68,7 @@ from workbench.session.file_send import FILE_CHUNK, SendChunk
 from workbench.ui.composer_check import PayloadCheck
 from workbench.ui.composer_file import FileSendControl, Runner
 from workbench.ui.composer_input import LARGE_PASTE, ComposerInput, underline_error
+from workbench.ui.composer_message import MessageLabel
 
 __all__ = [
     "DEBOUNCE_MS",
@@ -113,7 +119,11 @@ class SendComposer(QWidget):
         self._target_ok = True
         self._payload: str | None = None
         self._payload_result: bytes | codecs.InputError | None = None
-        self._history = SendHistory()
+        #: The socket the composer sends to now (``set_socket``); its history is shown.
+        self._sid: int | None = None
+        self._histories: dict[int | None, SendHistory] = {}
+        #: A file send's failure for a socket that was not shown when it ended.
+        self._file_notes: dict[int | None, str] = {}
 
         # Created in focus order: the input, the controls, then the file send's and the
         # large paste's.
@@ -133,7 +143,7 @@ class SendComposer(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._connect_signals()
-        self.validate()
+        self._mode_changed(self.mode.currentText())
 
     def _build_input(self) -> None:
         self.input = ComposerInput(self, self)
@@ -159,7 +169,9 @@ class SendComposer(QWidget):
         self.line_ending.setObjectName("sendLineEnding")
         self.line_ending.addItems(list(codecs.LINE_ENDINGS))
         self.line_ending.setAccessibleName("Line ending")
-        self.line_ending.setToolTip("Appended after the data")
+        self.line_ending_label = QLabel("Line endin&g:", self)
+        self.line_ending_label.setObjectName("sendLineEndingLabel")
+        self.line_ending_label.setBuddy(self.line_ending)
 
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
@@ -171,9 +183,9 @@ class SendComposer(QWidget):
         self.file_button.setToolTip("Send the contents of a file, in chunks, with progress")
         self.file_button.setAccessibleName("Send file")
 
-        self.error_label = QLabel(self)
+        # One line, elided; the whole message in its tooltip (three wrapped lines were clipped).
+        self.error_label = MessageLabel(self)
         self.error_label.setObjectName("sendError")
-        self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("QLabel { color: #c01c28; }")
 
     def _lay_out(self) -> None:
@@ -182,6 +194,7 @@ class SendComposer(QWidget):
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.mode)
+        controls.addWidget(self.line_ending_label)
         controls.addWidget(self.line_ending)
         controls.addWidget(self.send_button)
         controls.addWidget(self.file_button)
@@ -198,7 +211,7 @@ class SendComposer(QWidget):
         self._debounce.timeout.connect(self.validate)
         self._check.finished.connect(self._payload_checked)
         self.input.textChanged.connect(self._on_text_changed)
-        self.mode.currentTextChanged.connect(lambda _m: self._revalidate())
+        self.mode.currentTextChanged.connect(self._mode_changed)
         self.line_ending.currentTextChanged.connect(lambda _e: self._revalidate())
         self.send_button.clicked.connect(self.send)
         self.file_button.clicked.connect(self.choose_file)
@@ -208,6 +221,36 @@ class SendComposer(QWidget):
         self._files.finished.connect(self._file_finished)
 
     # ------------------------------------------------------------------ state
+
+    def set_socket(self, sid: int | None) -> None:
+        """The composer now sends to socket ``sid``: Up/Down walk its history, and a file
+        send's progress shows only while its own socket is the one shown."""
+        if sid == self._sid:
+            return
+        self._sid = sid
+        self._files.set_socket(sid)
+        self.validate()
+        note = self._file_notes.pop(sid, None)
+        if note is not None and not self.error_label.text():
+            self.error_label.setText(note)
+
+    def socket(self) -> int | None:
+        return self._sid
+
+    @property
+    def _history(self) -> SendHistory:
+        return self._histories.setdefault(self._sid, SendHistory())
+
+    def _mode_changed(self, mode: str) -> None:
+        applies = line_ending_applies(mode)
+        self.line_ending.setEnabled(applies)
+        self.line_ending_label.setEnabled(applies)
+        self.line_ending.setToolTip(
+            "Appended after the data"
+            if applies
+            else "Not used in Hex mode: the bytes typed are sent exactly (type 0d 0a for CRLF)"
+        )
+        self._revalidate()
 
     def is_valid(self) -> bool:
         """Whether Send would send something now."""
@@ -410,7 +453,7 @@ class SendComposer(QWidget):
         except OSError as exc:
             self.error_label.setText(f"Cannot read {path}: {exc.strerror or exc}")
             return
-        self._files.start(path, size, self.send_chunk, self.runner)
+        self._files.start(path, size, self.send_chunk, self.runner, self._sid)
 
     def cancel_file_send(self) -> None:
         """Stop after the chunk in flight (a send is never cut in the middle)."""
@@ -421,12 +464,12 @@ class SendComposer(QWidget):
         self.fileSendStarted.emit(path)
 
     def _file_finished(self, path: str, sent: int, error: str) -> None:
-        if error:
-            self.error_label.setText(
-                f"File not sent completely ({format_size(sent)} sent): {error}"
-            )
+        note = f"File not sent completely ({format_size(sent)} sent): {error}" if error else ""
+        if self._files.target() != self._sid:  # told when its socket is shown again
+            if note:
+                self._file_notes[self._files.target()] = note
         else:
-            self.error_label.setText("")
+            self.error_label.setText(note)
         self._update_buttons()
         self.fileSendFinished.emit(path, sent, error)
 

@@ -1,5 +1,9 @@
 """Send file… for the composer: a non-modal file dialog, a progress bar and Cancel around
-``workbench.session.file_send.send_file`` (which does the reading and sending, without Qt)."""
+``workbench.session.file_send.send_file`` (which does the reading and sending, without Qt).
+
+The progress belongs to the socket the file goes to: it shows only while that socket is the
+current one (``set_socket``), and "Sent 10.0 MiB" clears itself ``CLEAR_MS`` after the send.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressBar, QPushButton, QWidget
 
 from workbench.core.compose import PROGRESS_SCALE, file_progress_text, progress_permille
 from workbench.core.formatting import format_size
 from workbench.session.file_send import SendChunk, send_file
 
-__all__ = ["FileSendControl", "Runner"]
+__all__ = ["CLEAR_MS", "FileSendControl", "Runner"]
+
+#: How long "Sent 10.0 MiB" stays after a file send ends, in milliseconds.
+CLEAR_MS = 4000
 
 #: The widest progress text the bar must show whole.
 _WIDEST_PROGRESS = file_progress_text(1023 * 2**20 + 1000 * 2**10, 1023 * 2**30 + 2**29)
@@ -65,6 +72,33 @@ class FileSendControl(QObject):
         self._stop: asyncio.Event | None = None
         self._sent = 0
         self._dialog: QFileDialog | None = None
+        #: The socket the send goes to, and the socket the composer shows now.
+        self._target: int | None = None
+        self._current: int | None = None
+        #: Whether the bar has something to say (a send running, or its result, until
+        #: ``CLEAR_MS`` after it ended).
+        self._bar_wanted = False
+        self._clear = QTimer(self)
+        self._clear.setSingleShot(True)
+        self._clear.timeout.connect(self._clear_result)
+
+    def set_socket(self, sid: int | None) -> None:
+        """The composer shows ``sid`` now: the bar and Cancel show only for their socket."""
+        self._current = sid
+        self._show()
+
+    def target(self) -> int | None:
+        """The socket the running (or last) file send goes to."""
+        return self._target
+
+    def _show(self) -> None:
+        mine = self._target == self._current
+        self.progress_bar.setVisible(self._bar_wanted and mine)
+        self.cancel_button.setVisible(self._task is not None and mine)
+
+    def _clear_result(self) -> None:
+        self._bar_wanted = False
+        self._show()
 
     def is_running(self) -> bool:
         return self._task is not None
@@ -90,8 +124,18 @@ class FileSendControl(QObject):
         dialog.open()
         return dialog
 
-    def start(self, path: str, size: int, send: SendChunk, runner: Runner | None) -> None:
-        """Send the file at ``path`` (``size`` bytes, as far as the bar is concerned)."""
+    def start(
+        self,
+        path: str,
+        size: int,
+        send: SendChunk,
+        runner: Runner | None,
+        target: int | None = None,
+    ) -> None:
+        """Send the file at ``path`` (``size`` bytes, as far as the bar is concerned) to the
+        socket ``target`` (whose progress it is)."""
+        self._clear.stop()
+        self._target = target
         self._stop = asyncio.Event()
         self._sent = 0
         coro = self._run(path, send, self._stop)
@@ -103,9 +147,9 @@ class FileSendControl(QObject):
         bar.setValue(0)
         bar.setFormat(file_progress_text(0, size))
         bar.setToolTip(f"0 of {size:,} bytes sent")
-        bar.setVisible(True)
-        self.cancel_button.setVisible(True)
+        self._bar_wanted = True
         self.cancel_button.setEnabled(True)
+        self._show()
         self.started.emit(path)
 
     def cancel(self) -> None:
@@ -144,12 +188,14 @@ class FileSendControl(QObject):
     def _done(self, path: str, sent: int, error: str) -> None:
         self._task = None
         self._stop = None
-        self.cancel_button.setVisible(False)
         bar = self.progress_bar
         if error:
-            bar.setVisible(False)
+            self._bar_wanted = False
         else:
             bar.setValue(PROGRESS_SCALE)
             bar.setFormat(f"Sent {format_size(sent)}")
             bar.setToolTip(f"Sent {sent:,} bytes")
+            # Read at each start, so that a test can make it short.
+            self._clear.start(CLEAR_MS)
+        self._show()
         self.finished.emit(path, sent, error)

@@ -100,6 +100,7 @@ class CurrentSocket(QObject):
         self._composer.send_chunk = (
             functools.partial(self._session.sockets.send, sid) if sid is not None else None
         )
+        self._composer.set_socket(sid)  # its history and its file send's progress
         self._data_pane.setEnabled(sid is not None)
         self.update_actions()
         if changed:
