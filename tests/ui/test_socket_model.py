@@ -36,8 +36,11 @@ def cell(model: Any, row: int, column: Column, role: int = Qt.ItemDataRole.Displ
 
 
 def test_model_passes_qtmodeltester(
-    qtmodeltester: Any, aio: Callable[..., Any], session: SocketSession,
-    echo_server: ThreadedServer, refused_port: int,
+    qtmodeltester: Any,
+    aio: Callable[..., Any],
+    session: SocketSession,
+    echo_server: ThreadedServer,
+    refused_port: int,
 ) -> None:
     """The tester keeps watching while sockets are added, change and go."""
     model = SocketTableModel(session)
@@ -72,17 +75,29 @@ def test_sort_proxy_passes_qtmodeltester(
 
 
 def test_columns_show_the_socket(
-    qtbot: Any, aio: Callable[..., Any], session: SocketSession, echo_server: ThreadedServer,
+    qtbot: Any,
+    aio: Callable[..., Any],
+    session: SocketSession,
+    echo_server: ThreadedServer,
     refused_port: int,
 ) -> None:
     model = SocketTableModel(session)
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
-    assert headers == ["ID", "Name", "State", "Local", "Peer", "TLS", "Received", "Sent",
-                       "Buffer size", "Persistent"]
+    assert headers == [
+        "ID",
+        "Name",
+        "State",
+        "Local",
+        "Peer",
+        "TLS",
+        "Received",
+        "Sent",
+        "Buffer size",
+        "Persistent",
+    ]
     assert model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     tcp = session.sockets
-    sid = aio(tcp.create(SocketProperties(name="web", buffer_size=512,
-                                          persistent=True))).socket_id
+    sid = aio(tcp.create(SocketProperties(name="web", buffer_size=512, persistent=True))).socket_id
     assert model.rowCount() == 1
     assert cell(model, 0, Column.ID) == str(sid)
     assert cell(model, 0, Column.STATE) == "Created"
@@ -102,14 +117,11 @@ def test_columns_show_the_socket(
     assert aio(tcp.connect(sid, "127.0.0.1", refused_port)) == -102
     session.flush()
     assert cell(model, 0, Column.STATE) == "Error: CONNECTION_REFUSED"
-    assert "-102 CONNECTION_REFUSED" in cell(model, 0, Column.STATE,
-                                              Qt.ItemDataRole.ToolTipRole)
+    assert "-102 CONNECTION_REFUSED" in cell(model, 0, Column.STATE, Qt.ItemDataRole.ToolTipRole)
     assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
 
 
-def _unverified_tls(
-    aio: Callable[..., Any], session: SocketSession, server: ThreadedServer
-) -> int:
+def _unverified_tls(aio: Callable[..., Any], session: SocketSession, server: ThreadedServer) -> int:
     sid = aio(session.sockets.create()).socket_id
     assert aio(session.sockets.connect(sid, "127.0.0.1", server.port)) == 0
     assert aio(session.sockets.secure(sid, SecureOptions(verify=False))) == 0
@@ -153,8 +165,9 @@ def test_one_data_changed_per_flush(
     payload = b"z" * 200_000
     for sid in sids:
         aio(tcp.send(sid, payload))
-    qtbot.waitUntil(lambda: all(session.counters(s)[0] == len(payload) for s in sids),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: all(session.counters(s)[0] == len(payload) for s in sids), timeout=WAIT_MS
+    )
     session.flush()
     assert changes, "the model never said the counters changed"
     # One change per flush, from the first changed row to the last, every column; never one
@@ -180,8 +193,9 @@ def test_proxy_sorts_numbers_as_numbers(
         assert aio(tcp.connect(sid, "127.0.0.1", echo_server.port)) == 0
         aio(tcp.send(sid, b"q" * n))
         sizes[sid] = n
-    qtbot.waitUntil(lambda: all(session.counters(s)[0] == n for s, n in sizes.items()),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: all(session.counters(s)[0] == n for s, n in sizes.items()), timeout=WAIT_MS
+    )
     session.flush()
     proxy.sort(Column.RECEIVED, Qt.SortOrder.AscendingOrder)
     shown = [proxy.index(r, Column.RECEIVED).data(SORT_ROLE) for r in range(proxy.rowCount())]
@@ -202,3 +216,18 @@ def test_verify_off_is_in_the_state_text_with_the_warning_icon(
     assert cell(model, 1, Column.STATE).endswith("(unverified)")
     assert cell(model, 1, Column.STATE, Qt.ItemDataRole.DecorationRole) is not None
     assert "verification is OFF" in cell(model, 1, Column.STATE, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_state_and_name_tooltips_hold_the_whole_text(
+    aio: Callable[..., Any], session: SocketSession, refused_port: int
+) -> None:
+    """The table elides long names and states in the middle; the tooltip has them whole."""
+    model = SocketTableModel(session)
+    name = "a-rather-long-socket-name-that-no-column-shows-whole"
+    sid = aio(session.sockets.create(SocketProperties(name=name))).socket_id
+    assert aio(session.sockets.connect(sid, "127.0.0.1", refused_port)) == -102
+    session.flush()
+    assert name in cell(model, 0, Column.NAME, Qt.ItemDataRole.ToolTipRole)
+    state = cell(model, 0, Column.STATE)
+    assert state == "Error: CONNECTION_REFUSED"
+    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.ToolTipRole).splitlines()[0] == state

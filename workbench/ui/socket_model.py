@@ -29,6 +29,7 @@ from workbench.ui.bridge import SocketSession
 from workbench.ui.throttle import Throttle
 
 __all__ = [
+    "HEADERS",
     "SOCKET_ID_ROLE",
     "SORT_ROLE",
     "Column",
@@ -89,7 +90,6 @@ _VERIFY_OFF_TIP = (
 )
 
 
-
 _STATE_COLORS = {
     RowState.SECURE: QColor(30, 140, 60),
     RowState.CONNECTED: QColor(30, 120, 190),
@@ -102,12 +102,20 @@ _STATE_COLORS = {
 _COLUMN = tuple(Column)
 _COLUMNS = len(_COLUMN)
 #: The roles ``data`` answers; Qt asks for others (size hints, check states) on every paint.
-_ROLES = frozenset({
-    SOCKET_ID_ROLE, SORT_ROLE, Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole,
-    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
-    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole,
-    Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.FontRole,
-})
+_ROLES = frozenset(
+    {
+        SOCKET_ID_ROLE,
+        SORT_ROLE,
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.FontRole,
+    }
+)
 
 #: How long new sockets wait to be inserted together (the session's own pace).
 INSERT_MS = 25
@@ -199,14 +207,18 @@ class SocketTableModel(QAbstractTableModel):
         repaints what it shows of that range, and nothing here costs a signal per socket."""
         self.flush()
         rows = self._rows
-        found = [row for sid in sids
-                 if (row := bisect.bisect_left(rows, sid)) < len(rows) and rows[row] == sid]
+        found = [
+            row
+            for sid in sids
+            if (row := bisect.bisect_left(rows, sid)) < len(rows) and rows[row] == sid
+        ]
         if found:
             # From the column after ID: a socket's id never changes, and a sort proxy that
             # sorts by ID (the default) then passes the change on instead of re-sorting every
             # row of the range, which at ten thousand sockets costs a tick of its own.
-            self.dataChanged.emit(self.index(min(found), Column.ID + 1),
-                                  self.index(max(found), len(Column) - 1))
+            self.dataChanged.emit(
+                self.index(min(found), Column.ID + 1), self.index(max(found), len(Column) - 1)
+            )
 
     # -- QAbstractTableModel ---------------------------------------------------------------
 
@@ -233,8 +245,9 @@ class SocketTableModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         # Called thousands of times a repaint: unknown roles leave first, and the record is
         # one dict lookup by id.
         if role not in _ROLES or not index.isValid():
@@ -339,8 +352,9 @@ class SocketTableModel(QAbstractTableModel):
             n = ui.received if column == Column.RECEIVED else ui.sent
             lines.append(f"{n:,} bytes")
             if ui.capture_stopped is not None:
-                lines.append(f"The capture stopped: {ui.capture_stopped}. Later bytes are "
-                             "counted, not kept.")
+                lines.append(
+                    f"The capture stopped: {ui.capture_stopped}. Later bytes are counted, not kept."
+                )
         elif column == Column.TLS and info.tls is not None:
             tls = info.tls
             lines += [f"{tls.version}, {tls.cipher}"]

@@ -1,16 +1,31 @@
 """The socket table: one row per socket, sorted through a proxy, several rows selectable.
 
 Its columns are sized once, from the font, to what they usually show, and ordered for a
-glance: the state and its TLS, where each socket goes and how much moved.
+glance: the state and its TLS, where each socket goes and how much moved. The columns that
+matter less at a glance start hidden; the header's context menu shows or hides any of them,
+and the choice travels with the header's saved state (``QHeaderView.saveState``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QTableView,
+    QWidget,
+)
 
-from workbench.ui.socket_model import SOCKET_ID_ROLE, Column, SocketSortProxy, SocketTableModel
+from workbench.ui.socket_model import (
+    HEADERS,
+    SOCKET_ID_ROLE,
+    Column,
+    SocketSortProxy,
+    SocketTableModel,
+)
 
 __all__ = ["SocketTable"]
 
@@ -28,6 +43,10 @@ COLUMN_ORDER = (
     Column.BUFFER,
     Column.PERSISTENT,
 )
+
+#: Hidden until the header's menu shows them: at the window's default width, ten columns left
+#: State and Name too narrow to read.
+HIDDEN_BY_DEFAULT = frozenset({Column.TLS, Column.LOCAL, Column.BUFFER, Column.PERSISTENT})
 
 
 class SocketTable(QTableView):
@@ -63,7 +82,9 @@ class SocketTable(QTableView):
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # From the middle: "Error: CONN…REFUSED" and "tls-e…o-2" keep both ends; the tooltip
+        # has the whole text.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
@@ -73,6 +94,10 @@ class SocketTable(QTableView):
         self._size_columns()
         for visual, column in enumerate(COLUMN_ORDER):
             header.moveSection(header.visualIndex(column), visual)
+        for column in HIDDEN_BY_DEFAULT:
+            header.setSectionHidden(column, True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._popup_columns_menu)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -102,6 +127,30 @@ class SocketTable(QTableView):
             # the row's icons (⚠, ✖) and their spacing
             extra = icon + 8 if column in (Column.STATE, Column.TLS) else 0
             header.resizeSection(column, metrics.horizontalAdvance(sample) + pad + extra)
+
+    # -- which columns show ----------------------------------------------------------------
+
+    def columns_menu(self) -> QMenu:
+        """The header's context menu: one checkable action per column, in the header's order,
+        that shows or hides it. The last column shown cannot be hidden."""
+        header = self.horizontalHeader()
+        menu = QMenu(self)
+        menu.setObjectName("socketColumnsMenu")
+        menu.setToolTipsVisible(True)
+        shown = [c for c in Column if not header.isSectionHidden(c)]
+        for visual in range(header.count()):
+            column = Column(header.logicalIndex(visual))
+            action = QAction(HEADERS[column], menu, checkable=True)
+            action.setObjectName(f"showColumn{HEADERS[column].title().replace(' ', '')}Action")
+            action.setChecked(column in shown)
+            action.setEnabled(shown != [column])
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+            menu.addAction(action)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        return menu
+
+    def _popup_columns_menu(self, pos: QPoint) -> None:
+        self.columns_menu().popup(self.horizontalHeader().mapToGlobal(pos))
 
     # -- selection, in socket ids -------------------------------------------------------------
 

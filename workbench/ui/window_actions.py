@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableVie
 from workbench.session import SocketRecord
 from workbench.session.controls import Control, enabled_controls, user_paused
 from workbench.session.settings import THEMES
+from workbench.ui.theme import PaletteWatcher, palette_icon
 
 __all__ = ["ActionStates", "ActionTarget", "WindowActions", "action_states", "all_paused"]
 
@@ -59,8 +60,9 @@ def action_states(
         connect=Control.CONNECT in allowed,
         secure=Control.SECURE in allowed,
         selection=bool(selected),
-        disconnect=any(r is not None and Control.DISCONNECT in enabled_controls(r)
-                       for r in selected),
+        disconnect=any(
+            r is not None and Control.DISCONNECT in enabled_controls(r) for r in selected
+        ),
         current=current is not None,
         resume=all_paused(selected),
         send=Control.SEND in allowed,
@@ -93,10 +95,13 @@ class WindowActions:
 
     def __init__(self, window: QMainWindow, target: ActionTarget, theme: str) -> None:
         self._window = window
+        #: the actions whose icon follows the palette, and that icon's name (``palette_icon``)
+        self._palette_icons: dict[QAction, str] = {}
         self._build_socket_actions(target)
         self._build_data_actions(target)
         self._build_window_actions(target)
         self._build_theme_actions(target, theme)
+        self._palette_watcher = PaletteWatcher(window, self._redraw_icons)
 
     def _action(
         self,
@@ -105,7 +110,7 @@ class WindowActions:
         tip: str,
         slot: Callable[..., object],
         shortcut: str | QKeySequence.StandardKey | None = None,
-        icon: QStyle.StandardPixmap | None = None,
+        icon: QStyle.StandardPixmap | str | None = None,
     ) -> QAction:
         action = QAction(text, self._window)
         action.setObjectName(name)
@@ -115,7 +120,11 @@ class WindowActions:
             action.setShortcut(QKeySequence(shortcut))
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({keys})")
-        if icon is not None:
+        if isinstance(icon, str):
+            # Drawn in the palette's colours (the standard ones are black on any theme).
+            self._palette_icons[action] = icon
+            action.setIcon(palette_icon(icon, self._window.palette()))
+        elif icon is not None:
             action.setIcon(self._window.style().standardIcon(icon))
         action.triggered.connect(slot)
         self._window.addAction(action)
@@ -137,7 +146,7 @@ class WindowActions:
             "Connect the selected socket to the address on the Connect tab",
             t.connect_current,
             "Ctrl+K",
-            _SP.SP_MediaPlay,
+            "play",
         )
         self.secure_action = a(
             "secureAction",
@@ -153,7 +162,7 @@ class WindowActions:
             "Pause or resume receiving on the selected sockets",
             t.toggle_pause,
             "Ctrl+P",
-            _SP.SP_MediaPause,
+            "pause",
         )
         self.disconnect_action = a(
             "disconnectAction",
@@ -161,7 +170,7 @@ class WindowActions:
             "Disconnect the selected sockets (they stay in the table)",
             t.disconnect_selected,
             "Ctrl+D",
-            _SP.SP_MediaStop,
+            "stop",
         )
         self.close_action = a(
             "closeSocketAction",
@@ -169,7 +178,7 @@ class WindowActions:
             "Close the selected sockets at once (no confirmation)",
             t.close_selected,
             QKeySequence.StandardKey.Delete,
-            _SP.SP_DialogCloseButton,
+            "close",
         )
 
     def _build_data_actions(self, t: ActionTarget) -> None:
@@ -339,13 +348,17 @@ class WindowActions:
         if self.pause_action.text() != text:
             # Only on a change: a new text or icon relayouts the toolbar and the window.
             self.pause_action.setText(text)
-            self.pause_action.setIcon(
-                self._window.style().standardIcon(
-                    _SP.SP_MediaPlay if states.resume else _SP.SP_MediaPause
-                )
-            )
+            self._palette_icons[self.pause_action] = "play" if states.resume else "pause"
+            self._set_palette_icon(self.pause_action)
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
+
+    def _redraw_icons(self) -> None:
+        for action in self._palette_icons:
+            self._set_palette_icon(action)
+
+    def _set_palette_icon(self, action: QAction) -> None:
+        action.setIcon(palette_icon(self._palette_icons[action], self._window.palette()))
 
     def check_theme(self, theme: str) -> None:
         if theme in self.theme_actions:
