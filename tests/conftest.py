@@ -41,8 +41,11 @@ from typing import Any
 import pytest
 
 # Must be set before anything imports Qt or qasync: offscreen needs no display, and with
-# several bindings installed qasync would otherwise prefer PyQt.
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# several bindings installed qasync would otherwise prefer PyQt. The screen is a desktop's
+# (1920x1200), not offscreen's default 800x600: the window fits itself onto its screen.
+os.environ["QT_QPA_PLATFORM"] = (
+    f"offscreen:configfile={os.path.join(os.path.dirname(__file__), 'offscreen-screen.json')}"
+)
 os.environ["QT_API"] = "pyside6"
 
 #: One unit of waiting, in seconds. Slow machines (CI under load, valgrind, coverage) set

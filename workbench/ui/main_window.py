@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.current.changed.connect(self.currentSocketChanged)
+        self.current.changed.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage
@@ -240,11 +241,10 @@ class MainWindow(QMainWindow):
         return self.commands.new_socket()
 
     def connect_current(self, *_args: Any) -> None:
-        self.tabs.show_panel(self.connect_panel)
+        # The current tab stays: the toolbar acts, it does not move the tabs under the mouse.
         self.connect_panel.connectButton.click()
 
     def secure_current(self, *_args: Any) -> None:
-        self.tabs.show_panel(self.tls_panel)
         self.tls_panel.secureButton.click()
 
     def toggle_pause(self, *_args: Any) -> asyncio.Task[Any] | None:

@@ -60,6 +60,14 @@ class SocketTabs(QTabWidget):
     def show_panel(self, panel: QWidget) -> None:
         self.setCurrentIndex(self.indexOf(self.scroll_of(panel)))
 
+    def scroll_to_top(self, *_args: object) -> None:
+        """Another socket is shown: every panel from its top (a TLS tab left scrolled down hid
+        Trusted CA, and typing went into the field below)."""
+        for index in range(self.count()):
+            page = self.widget(index)
+            if isinstance(page, QScrollArea):
+                page.verticalScrollBar().setValue(0)
+
     def current_panel(self) -> QWidget | None:
         """The panel on the current tab."""
         scroll = self.currentWidget()

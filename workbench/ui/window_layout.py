@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QComboBox, QMainWindow, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from workbench.session.settings import Settings
@@ -24,6 +25,9 @@ __all__ = ["WindowLayout"]
 
 #: The table header's entry in ``Settings.splitters``.
 HEADER_KEY = "tableHeader"
+
+#: Text rows the data view keeps at any window size the panels can shrink for (900x600).
+DATA_ROWS = 8
 
 
 def _b64(data: QByteArray) -> str:
@@ -37,6 +41,13 @@ def _unb64(text: str | None) -> QByteArray | None:
         return QByteArray(base64.b64decode(text.encode("ascii"), validate=True))
     except (ValueError, UnicodeError):
         return None
+
+
+def _clamped(outer: QRect, available: QRect) -> QPoint:
+    """Where ``outer`` (no bigger than ``available``) moves to lie inside ``available``."""
+    x = min(max(outer.x(), available.x()), available.x() + available.width() - outer.width())
+    y = min(max(outer.y(), available.y()), available.y() + available.height() - outer.height())
+    return QPoint(x, y)
 
 
 class WindowLayout:
@@ -77,7 +88,6 @@ class WindowLayout:
         self.splitters = {"main": main, "right": right}
         main.splitterMoved.connect(self._splitter_moved)
         right.splitterMoved.connect(self._splitter_moved)
-        tabs.currentChanged.connect(self._tab_changed)
 
     def central(self, banner: QWidget) -> QWidget:
         """The window's central widget: ``banner`` above the splitters."""
@@ -96,12 +106,39 @@ class WindowLayout:
         return self._sized and not self._settings.splitters and not self._user_split
 
     def shown(self) -> None:
-        """The window is shown: fit the splitters the first time, unless the settings hold
-        their positions."""
+        """The window is shown: the first time, fit it onto its screen, and fit the splitters
+        unless the settings hold their positions."""
         if not self._sized:
             self._sized = True
+            self.fit_to_screen()
             if not self._settings.splitters:
                 self.fit()
+
+    def _screen(self) -> QScreen:
+        """The screen the (restored) geometry is on; the window's own screen when it is on
+        none (off screen)."""
+        centre = self._window.geometry().center()
+        return QGuiApplication.screenAt(centre) or self._window.screen()
+
+    def fit_to_screen(self) -> None:
+        """Keep the window inside its screen's available geometry: the default size and a
+        restored one shrink to fit it (the minimum size too), and a window off it moves onto
+        it. A maximized or full-screen window is the window system's to place."""
+        window = self._window
+        if window.isMaximized() or window.isFullScreen():
+            return
+        available = self._screen().availableGeometry()
+        geometry, frame = window.geometry(), window.frameGeometry()
+        # The frame is known once the window was shown; before, frame == geometry.
+        margins = QSize(frame.width() - geometry.width(), frame.height() - geometry.height())
+        room = (available.size() - margins).expandedTo(QSize(1, 1))
+        window.setMinimumSize(window.minimumSize().boundedTo(room))
+        size = geometry.size().boundedTo(room)
+        outer = QRect(frame.topLeft(), size + margins)
+        if not available.contains(outer):
+            outer.moveTopLeft(_clamped(outer, available))
+        window.resize(size)
+        window.move(outer.topLeft())
 
     def resized(self) -> None:
         if self._follows_window():
@@ -122,22 +159,34 @@ class WindowLayout:
         self._fit_tabs()
 
     def _fit_tabs(self) -> None:
-        """Size the panels' pane to the panel on show: the TLS panel, with its certificate
-        details, needs twice the Connect panel's height; at most half the right side (the data
-        view keeps the rest)."""
+        """One height for the panels' pane whatever tab is shown (so the data view does not
+        jump): the tallest panel's, at most half the right side; less when the data view
+        would show fewer than ``DATA_ROWS`` text rows (the panels scroll), and the composer
+        shrinks to its minimum before the data view does."""
         right = self.splitters["right"]
         height = max(right.height(), 1)
-        panel = self._tabs.current_panel() or self._tabs.connect_panel
-        wanted = panel.sizeHint().height()
+        handles = right.handleWidth() * 2
+        wanted = max(panel.sizeHint().height() for panel in self._tabs.panels)
         tabs = min(wanted + self._tabs.tabBar().sizeHint().height() + 8, height // 2)
         composer = self._composer.minimumSizeHint().height() + 8
+        spare = height - handles - composer - self._data_height()
+        tabs = max(min(tabs, spare), self._tabs.minimumSizeHint().height())
+        composer = max(
+            min(composer, height - handles - tabs - self._data_height()),
+            self._composer.minimumSizeHint().height(),
+        )
         right.blockSignals(True)
-        right.setSizes([tabs, max(height - tabs - composer, 80), composer])
+        right.setSizes([tabs, max(height - handles - tabs - composer, 80), composer])
         right.blockSignals(False)
 
-    def _tab_changed(self, _index: int) -> None:
-        if self._follows_window():
-            self._fit_tabs()
+    def _data_height(self) -> int:
+        """The data pane's height that shows ``DATA_ROWS`` text rows: its toolbar, frame and
+        scroll bar (what the pane has besides the view's viewport) and the rows."""
+        pane, view = self._data_pane, self._data_pane.view
+        around = pane.height() - view.viewport().height()
+        if around <= 0 or not pane.isVisible():
+            around = pane.minimumSizeHint().height()
+        return around + DATA_ROWS * view.row_height()
 
     def _splitter_moved(self, *_args: object) -> None:
         self._user_split = True
