@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -39,6 +40,8 @@ FILE_NAME = "settings.json"
 THEMES = ("system", "light", "dark")
 MAX_RECENT_PEERS = 20
 FORMAT = 1
+
+_log = logging.getLogger("workbench.session")
 
 
 def default_config_dir() -> Path:
@@ -265,6 +268,9 @@ class SettingsStore:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_config_dir()
         self.path = self.directory / FILE_NAME
+        #: ``load`` told the user the directory is read-only: a failed save is then only
+        #: logged, not said again to a window that is closing (issue 8, item 24).
+        self.read_only_said = False
 
     def __repr__(self) -> str:
         return f"<SettingsStore {self.path}>"
@@ -275,7 +281,8 @@ class SettingsStore:
         Temporary files that a killed save left behind are removed first."""
         self.remove_stale_temporaries()
         settings, message = self._read()
-        if not self.writable():
+        self.read_only_said = not self.writable()
+        if self.read_only_said:
             read_only = (
                 f"The settings directory {self.directory} is read-only: changes to "
                 "the settings will not be saved."
@@ -334,7 +341,8 @@ class SettingsStore:
         return f"The settings file {self.path} is damaged ({exc}); using defaults, {where}."
 
     def save(self, settings: Settings) -> str | None:
-        """Write atomically; a message when that is not possible."""
+        """Write atomically; a message when that is not possible, unless ``load`` already
+        said that the directory is read-only."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.directory)
@@ -348,5 +356,9 @@ class SettingsStore:
                     os.unlink(tmp)
                 raise
         except OSError as exc:
-            return f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
+            message = f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
+            if self.read_only_said:
+                _log.info("%s (said at start)", message)
+                return None
+            return message
         return None
