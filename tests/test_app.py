@@ -6,11 +6,14 @@ tested in ``tests/ui/test_main_window.py``, next to the UI fixtures.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,10 +25,13 @@ from workbench.app import version_line
 WAIT_MS = int(TIMEOUT * 1000)
 
 
-
 def _env(config_dir: Path) -> dict[str, str]:
-    return dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_API="pyside6",
-                SOCKET_WORKBENCH_CONFIG_DIR=str(config_dir))
+    return dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        QT_API="pyside6",
+        SOCKET_WORKBENCH_CONFIG_DIR=str(config_dir),
+    )
 
 
 def test_version_line_names_every_version() -> None:
@@ -39,7 +45,11 @@ def test_version_line_names_every_version() -> None:
 def test_self_test_in_a_subprocess(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-m", "workbench", "--self-test"],
-        env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "self-test passed" in proc.stdout
@@ -54,7 +64,10 @@ def test_ctrl_c_in_the_terminal_closes_cleanly(tmp_path: Path, signum: int) -> N
     ready = threading.Event()
     with subprocess.Popen(
         [sys.executable, "-W", "error", "-m", "workbench"],
-        env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as proc:
 
         def read() -> None:
@@ -86,7 +99,10 @@ def _start_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-W", "error", "-m", "workbench"],
         env=dict(env, SOCKET_WORKBENCH_STARTUP_PROBE="1"),
-        capture_output=True, text=True, timeout=TIMEOUT * 12, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 12,
+        check=False,
     )
 
 
@@ -118,15 +134,114 @@ def test_unwritable_config_dir_and_home_still_start(tmp_path: Path) -> None:
     # A file where the directories should be: unwritable even for root.
     blocker = tmp_path / "blocker"
     blocker.write_text("x", encoding="utf-8")
-    env = dict(_env(blocker / "config"), HOME=str(blocker / "home"),
-               XDG_CONFIG_HOME=str(blocker / "xdg"), XDG_DATA_HOME=str(blocker / "data"))
+    env = dict(
+        _env(blocker / "config"),
+        HOME=str(blocker / "home"),
+        XDG_CONFIG_HOME=str(blocker / "xdg"),
+        XDG_DATA_HOME=str(blocker / "data"),
+    )
     proc = _start_once(env)
     _started(proc)
     assert "could not" in proc.stderr.lower(), proc.stderr
 
 
 def test_missing_ca_bundle_still_starts(tmp_path: Path) -> None:
-    env = dict(_env(tmp_path / "config"), SSL_CERT_FILE=str(tmp_path / "no-bundle.pem"),
-               SSL_CERT_DIR=str(tmp_path / "no-certs"))
+    env = dict(
+        _env(tmp_path / "config"),
+        SSL_CERT_FILE=str(tmp_path / "no-bundle.pem"),
+        SSL_CERT_DIR=str(tmp_path / "no-certs"),
+    )
     _started(_start_once(env))
 
+
+#: Run in a child process: builds the window on a read-only config directory, lets the
+#: set-up finish, echoes through the TLS echo server with its CA, and prints what it saw.
+_READ_ONLY_CHILD = r"""
+import asyncio, json, logging, os, ssl, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from workbench.app import build_main_window, make_event_loop
+from workbench.net.servers import ServerKind, ServerSpec
+from workbench.net.tcp import TcpSockets
+
+config = Path(sys.argv[1])
+seen = []
+class Keep(logging.Handler):
+    def emit(self, record): seen.append(record.getMessage())
+logging.getLogger().addHandler(Keep())
+app = QApplication([])
+
+async def main():
+    window = build_main_window(TcpSockets(), servers=True, settings_dir=config)
+    await window.setup_task
+    tls = await window.server_manager.start(ServerSpec(ServerKind.TLS_ECHO))
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(
+        tls.host, tls.port, ssl=context, server_hostname="localhost"), 20)
+    writer.write(b"ping\n")
+    echoed = await asyncio.wait_for(reader.readexactly(5), 20)
+    writer.close()
+    window.close()
+    return {"echoed": echoed.decode(), "ca_dir": str(Path(tls.ca_file).parent),
+            "naming": [m for m in seen if str(config) in m]}
+
+with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
+    print(json.dumps(runner.run(main())), flush=True)
+os._exit(0)
+"""
+
+
+def _make_read_only(directory: Path) -> Callable[[], object]:
+    """``directory`` made read-only (mode 0500; for root, whom the mode does not stop, the
+    immutable attribute), and how to undo it; a skip when that is impossible here."""
+    directory.chmod(0o500)
+    if os.geteuid() != 0:
+        return lambda: directory.chmod(0o700)
+    # Root passes mode checks; dropping to "nobody" (setpriv) was tried, but under it the
+    # window's Qt event loop never completed a TLS handshake, so the kernel stops root here.
+    chattr = shutil.which("chattr")
+    if (
+        chattr is None
+        or subprocess.run(
+            [chattr, "+i", str(directory)], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
+        directory.chmod(0o700)
+        pytest.skip(
+            "running as root, whom a 0500 directory does not stop, and chattr +i "
+            "(an immutable directory) is not available on this file system"
+        )
+
+    def undo() -> None:
+        subprocess.run([chattr, "-i", str(directory)], check=False)
+        directory.chmod(0o700)
+
+    return undo
+
+
+def test_read_only_config_dir_is_said_once_and_tls_echo_still_serves(tmp_path: Path) -> None:
+    """Issue 8, item 24: one message at start names the read-only directory, and the TLS echo
+    server keeps its CA in a temporary directory instead."""
+    config = tmp_path / "config"
+    config.mkdir()
+    undo = _make_read_only(config)
+    try:
+        env = dict(_env(config), PYTHONPATH=str(Path(workbench.__file__).parent.parent))
+        proc = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY_CHILD, str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        undo()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["echoed"] == "ping\n"
+    assert not seen["ca_dir"].startswith(str(config))
+    assert len(seen["naming"]) == 1, seen["naming"]
+    assert "read-only" in seen["naming"][0]
+    assert list(config.iterdir()) == []

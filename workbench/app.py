@@ -118,7 +118,10 @@ def build_main_window(
     if message:
         window.report_error(message)
     if servers:
-        _attach_servers(window, store.directory if store is not None else None)
+        # A config directory we cannot write to (said once, above) cannot hold the test CA
+        # either: the TLS echo then keeps it in a temporary directory (issue 8, item 24).
+        writable = store is not None and store.writable()
+        _attach_servers(window, store.directory if store is not None and writable else None)
     saved = list(settings.sockets) if restore_session else []
     wants_first_socket = first_start and servers
     window.setup_task = None
@@ -136,7 +139,8 @@ def build_main_window(
 
 def _attach_servers(window: MainWindow, config_dir: Path | None) -> None:
     """The built-in servers, with their test CA in the config directory (kept, so a user can
-    trust it once), or in a temporary one that goes with the window."""
+    trust it once), or (no config directory, or a read-only one) in a temporary one that goes
+    with the window."""
     from workbench.net.servers import ServerManager
 
     if config_dir is not None:

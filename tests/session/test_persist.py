@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,9 @@ import pytest
 from tests.net.peers import EchoServer
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.net.tcp import TcpSockets
-from workbench.session.persist import persisted_sockets, restore_sockets
+from workbench.session.persist import persisted_sockets, restore_persistent, restore_sockets
 from workbench.session.session import Session
-from workbench.session.settings import PersistedSocket
+from workbench.session.settings import PersistedSocket, SettingsStore
 
 
 @pytest.fixture
@@ -41,8 +42,15 @@ async def test_saved_as_asked_not_as_it_is(session: Session) -> None:
 
 async def test_restore_reconnects_and_reapplies(session: Session) -> None:
     with EchoServer() as server:
-        saved = [PersistedSocket(name="a", host="127.0.0.1", port=server.port,
-                                 options={"keep_alive": [True, 20]}, user_paused=True)]
+        saved = [
+            PersistedSocket(
+                name="a",
+                host="127.0.0.1",
+                port=server.port,
+                options={"keep_alive": [True, 20]},
+                user_paused=True,
+            )
+        ]
         [key] = await restore_sockets(session, saved)
         record = session.registry[key]
         assert record.info.connected and record.info.persistent and record.info.paused
@@ -56,9 +64,12 @@ async def test_a_bad_option_is_left_out_with_a_warning_and_the_rest_goes_on(
 ) -> None:
     with EchoServer() as server:
         saved = [
-            PersistedSocket(name="bad", host="127.0.0.1", port=server.port,
-                            options={"keep_alive": [True, "x"], "no_delay": [False],
-                                     "linger": [1]}),
+            PersistedSocket(
+                name="bad",
+                host="127.0.0.1",
+                port=server.port,
+                options={"keep_alive": [True, "x"], "no_delay": [False], "linger": [1]},
+            ),
             PersistedSocket(name="after", host="127.0.0.1", port=server.port),
         ]
         with caplog.at_level(logging.WARNING, logger="workbench.session"):
@@ -69,3 +80,69 @@ async def test_a_bad_option_is_left_out_with_a_warning_and_the_rest_goes_on(
     messages = [r.getMessage() for r in caplog.records]
     assert any("'bad'" in m and "keep_alive" in m for m in messages)
     assert any("'bad'" in m and "linger" in m for m in messages)
+
+
+async def test_an_entry_the_core_would_refuse_is_skipped_and_the_rest_restored(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 8, item 3: a host with a NUL or a blank server name no longer stops the
+    restore; each bad entry is skipped with a message that names it, and leaves no socket."""
+    with EchoServer() as server:
+        saved = [
+            PersistedSocket(name="first", host="127.0.0.1", port=server.port),
+            PersistedSocket(name="nul host", host="127.0.0.1\x00.example", port=server.port),
+            PersistedSocket(
+                name="blank sni",
+                host="127.0.0.1",
+                port=server.port,
+                secure={"serverName": " "},
+                was_secure=True,
+            ),
+            PersistedSocket(name="last", host="127.0.0.1", port=server.port),
+        ]
+        with caplog.at_level(logging.WARNING, logger="workbench.session"):
+            restored = await restore_persistent(session, saved)
+        names = [session.registry[k].info.name for k in restored.keys]
+        assert names == ["first", "last"]
+        assert all(session.registry[k].info.connected for k in restored.keys)
+        assert len(list(session.registry)) == 2
+    assert [entry.name for entry, _ in restored.skipped] == ["nul host", "blank sni"]
+    assert "'nul host'" in restored.messages[0] and "NUL" in restored.messages[0]
+    assert "'blank sni'" in restored.messages[1] and "server_name" in restored.messages[1]
+    logged = [r.getMessage() for r in caplog.records]
+    assert all(any(m in line for line in logged) for m in restored.messages)
+
+
+async def test_bad_entries_survive_a_settings_round_trip(session: Session, tmp_path: Path) -> None:
+    """Loaded, restored and saved again: the good entries come back as sockets, the bad ones
+    are named once at load and written back exactly as they were read."""
+    store = SettingsStore(tmp_path / "cfg")
+    with EchoServer() as server:
+        bad = [
+            {"name": "nul host", "host": "127.0.0.1\x00x", "port": server.port},
+            {
+                "name": "blank sni",
+                "host": "127.0.0.1",
+                "port": server.port,
+                "secure": {"serverName": " "},
+                "was_secure": True,
+                "extra": [1, 2],
+            },
+        ]
+        good = [{"name": n, "host": "127.0.0.1", "port": server.port} for n in ("a", "b")]
+        store.directory.mkdir()
+        store.path.write_text(json.dumps({"sockets": [good[0], *bad, good[1]]}), encoding="utf-8")
+        settings, message = store.load()
+        assert message is not None
+        assert "'nul host'" in message and "'blank sni'" in message and "'a'" not in message
+        restored = await restore_persistent(session, settings.sockets)
+        assert [session.registry[k].info.name for k in restored.keys] == ["a", "b"]
+        assert restored.skipped == []
+        settings.sockets = persisted_sockets(session)
+        assert store.save(settings) is None
+    written = json.loads(store.path.read_text(encoding="utf-8"))["sockets"]
+    assert [entry["name"] for entry in written] == ["a", "b", "nul host", "blank sni"]
+    assert written[2:] == bad
+    again, message = store.load()
+    assert [s.name for s in again.sockets] == ["a", "b"]
+    assert again.kept_sockets == bad

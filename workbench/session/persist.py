@@ -9,6 +9,7 @@ reconnected at the next start, disconnected or not at quit: persistence is the u
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -23,7 +24,14 @@ from workbench.session.settings import PersistedSocket, secure_from_json, secure
 if TYPE_CHECKING:
     from workbench.net.servers import ServerManager
 
-__all__ = ["BuiltinServers", "ManagedServers", "persisted_sockets", "restore_sockets"]
+__all__ = [
+    "BuiltinServers",
+    "ManagedServers",
+    "Restored",
+    "persisted_sockets",
+    "restore_persistent",
+    "restore_sockets",
+]
 
 _log = logging.getLogger("workbench.session")
 
@@ -52,19 +60,34 @@ def persisted_sockets(
             continue
         info, intent = record.info, record.intent
         host, port, dns = intent.peer if intent.peer is not None else (None, None, "any")
-        result.append(PersistedSocket(
-            name=info.name,
-            buffer_size=info.buffer_size,
-            host=host,
-            port=port,
-            dns=dns,
-            secure=secure_to_json(intent.secure),
-            was_secure=intent.tls,
-            options={name: list(args) for name, args in intent.options.items()},
-            user_paused=intent.paused and info.paused,
-            server=servers.kind_at(host, port) if servers is not None else None,
-        ))
+        result.append(
+            PersistedSocket(
+                name=info.name,
+                buffer_size=info.buffer_size,
+                host=host,
+                port=port,
+                dns=dns,
+                secure=secure_to_json(intent.secure),
+                was_secure=intent.tls,
+                options={name: list(args) for name, args in intent.options.items()},
+                user_paused=intent.paused and info.paused,
+                server=servers.kind_at(host, port) if servers is not None else None,
+            )
+        )
     return result
+
+
+@dataclasses.dataclass
+class Restored:
+    """What ``restore_persistent`` did: the sockets it restored, in order, and the entries it
+    skipped, each with the message that names it (the window shows them)."""
+
+    keys: list[SocketKey] = dataclasses.field(default_factory=list)
+    skipped: list[tuple[PersistedSocket, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for _, message in self.skipped]
 
 
 async def restore_sockets(
@@ -74,13 +97,53 @@ async def restore_sockets(
     on_created: Callable[[SocketKey], object] | None = None,
 ) -> list[SocketKey]:
     """Create, configure and reconnect the persistent sockets of the last session, in order.
-    ``on_created`` hears each new socket before it connects (the window pre-fills its form)."""
-    keys = []
+    ``on_created`` hears each new socket before it connects (the window pre-fills its form).
+    An entry that cannot be restored is skipped with a warning (``restore_persistent`` says
+    which); the others are restored."""
+    return (await restore_persistent(session, saved, servers, on_created)).keys
+
+
+async def restore_persistent(
+    session: Session,
+    saved: list[PersistedSocket],
+    servers: BuiltinServers | None = None,
+    on_created: Callable[[SocketKey], object] | None = None,
+) -> Restored:
+    """``restore_sockets``, saying which entries were skipped and why: one bad entry never
+    stops the others (issue 8, item 3)."""
+    restored = Restored()
     for entry in saved:
-        props = SocketProperties(name=entry.name, persistent=True, buffer_size=entry.buffer_size)
-        key = await session.create(props)
-        keys.append(key)
-        options = secure_from_json(entry.secure)
+        problem = entry.problem()
+        key = None
+        if problem is None:
+            try:
+                key = await _restore_one(session, entry, servers, on_created)
+            except (TypeError, ValueError) as exc:
+                problem = str(exc)
+        if key is not None:
+            restored.keys.append(key)
+            continue
+        message = (
+            f"The persistent socket {entry.label()} cannot be restored ({problem}); "
+            "it is kept in the settings file as it is."
+        )
+        _log.warning("%s", message)
+        restored.skipped.append((entry, message))
+    return restored
+
+
+async def _restore_one(
+    session: Session,
+    entry: PersistedSocket,
+    servers: BuiltinServers | None,
+    on_created: Callable[[SocketKey], object] | None,
+) -> SocketKey:
+    """The entry's socket, created and reconnected; on a refusal of the core it is closed
+    again before the error goes on, so that a skipped entry leaves no socket behind."""
+    options = secure_from_json(entry.secure)
+    props = SocketProperties(name=entry.name, persistent=True, buffer_size=entry.buffer_size)
+    key = await session.create(props)
+    try:
         session.set_intent(key, secure=options, tls=entry.was_secure)
         session.set_intent(key, options=_checked_options(entry))
         if entry.host is not None and entry.port is not None:
@@ -93,7 +156,10 @@ async def restore_sockets(
             on_created(key)
         if entry.host is not None and entry.port is not None:
             await _reconnect(session, key, entry, options)
-    return keys
+    except (TypeError, ValueError):
+        await session.close(key)
+        raise
+    return key
 
 
 def _checked_options(entry: PersistedSocket) -> dict[str, OptionArgs]:
@@ -107,8 +173,9 @@ def _checked_options(entry: PersistedSocket) -> dict[str, OptionArgs]:
                 raise ValueError(f"no such option {name!r}")
             options[name] = spec.check(args)
         except (TypeError, ValueError) as exc:
-            _log.warning("persistent socket %r: option %s %r left out: %s",
-                         entry.name, name, args, exc)
+            _log.warning(
+                "persistent socket %r: option %s %r left out: %s", entry.name, name, args, exc
+            )
     return options
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.formatting import format_endpoint
-from workbench.core.types import SecureOptions, TLSVersionConstraints
+from workbench.core.types import SecureOptions, SocketProperties, TLSVersionConstraints
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
 
 __all__ = [
@@ -39,6 +40,8 @@ FILE_NAME = "settings.json"
 THEMES = ("system", "light", "dark")
 MAX_RECENT_PEERS = 20
 FORMAT = 1
+
+_log = logging.getLogger("workbench.session")
 
 
 def default_config_dir() -> Path:
@@ -112,6 +115,35 @@ class PersistedSocket:
     #: the built-in server kind ("echo", "tls-echo", …) the peer was: its port changes at every
     #: start, so a restored socket is re-pointed at that server's current port.
     server: str | None = None
+    #: the JSON object the entry was read from: written back untouched when the entry cannot
+    #: be restored (issue 8, item 3: "each bad entry is skipped ... and kept in the file").
+    raw: dict[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def label(self) -> str:
+        """How messages name the entry: its name, else its peer."""
+        if self.name is not None:
+            return repr(self.name)
+        if self.host is not None and self.port is not None:
+            return format_endpoint(self.host, self.port)
+        return "(unnamed)"
+
+    def problem(self) -> str | None:
+        """Why the core would refuse to restore this entry, or ``None``: the checks of
+        ``create()``, ``connect()`` and ``secure()`` run here, before anything is created.
+        Options are not part of it: a bad option is left out and the socket restored."""
+        try:
+            SocketProperties(name=self.name, persistent=True, buffer_size=self.buffer_size)
+            if self.host is not None and "\x00" in self.host:
+                raise ValueError("the host must not contain a NUL character")
+            secure_from_json(self.secure)
+        except (TypeError, ValueError) as exc:
+            return str(exc)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        del data["raw"]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> PersistedSocket | None:
@@ -130,6 +162,7 @@ class PersistedSocket:
             options=_options(data),
             user_paused=bool(data.get("user_paused", False)),
             server=_str(data.get("server")),
+            raw=data,
         )
 
 
@@ -137,8 +170,11 @@ def _options(data: dict[str, Any]) -> dict[str, list[Any]]:
     """The ``options`` table; files written before it kept ``keep_alive: [on, delay]`` and
     ``no_delay: bool`` at the top level, read the same way."""
     found = data.get("options")
-    options = {str(k): v for k, v in found.items() if isinstance(v, list)} \
-        if isinstance(found, dict) else {}
+    options = (
+        {str(k): v for k, v in found.items() if isinstance(v, list)}
+        if isinstance(found, dict)
+        else {}
+    )
     if isinstance(data.get("keep_alive"), list):
         options.setdefault("keep_alive", data["keep_alive"])
     if "no_delay" in data and data["no_delay"] is not None:
@@ -160,6 +196,12 @@ class Settings:
     sockets: list[PersistedSocket] = dataclasses.field(default_factory=list)
     #: bytes recorded per socket capture (both directions); past it bytes are only counted.
     capture_limit: int = DEFAULT_CAPTURE_LIMIT
+    #: the entries of the file's ``sockets`` that cannot be restored, as they were read: written
+    #: back after ``sockets`` at every save, so that a bad entry is never lost.
+    kept_sockets: list[Any] = dataclasses.field(default_factory=list)
+    #: what was wrong with the file, one message each (not saved): ``SettingsStore.load``
+    #: returns them for the window to show.
+    problems: list[str] = dataclasses.field(default_factory=list, compare=False)
 
     def add_recent_peer(self, host: str, port: int) -> None:
         entry = format_endpoint(host, port)
@@ -168,6 +210,8 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        data["sockets"] = [s.to_json() for s in self.sockets] + list(self.kept_sockets)
+        del data["kept_sockets"], data["problems"]
         data["format"] = FORMAT
         return data
 
@@ -196,10 +240,26 @@ class Settings:
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             s.capture_limit = limit
         if isinstance(data.get("sockets"), list):
-            s.sockets = [
-                p for p in (PersistedSocket.from_json(d) for d in data["sockets"]) if p is not None
-            ]
+            s.read_sockets(data["sockets"])
         return s
+
+    def read_sockets(self, entries: list[Any]) -> None:
+        """The entries that can be restored into ``sockets``; the others, untouched, into
+        ``kept_sockets``, each with a message that names it. What is not a JSON object is
+        no socket at all and is dropped, as values of the wrong type are everywhere else."""
+        for data in entries:
+            entry = PersistedSocket.from_json(data)
+            if entry is None:
+                continue
+            problem = entry.problem()
+            if problem is None:
+                self.sockets.append(entry)
+                continue
+            self.kept_sockets.append(data)
+            self.problems.append(
+                f"The persistent socket {entry.label()} cannot be restored "
+                f"({problem}); it is kept in the settings file as it is."
+            )
 
 
 class SettingsStore:
@@ -208,14 +268,43 @@ class SettingsStore:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_config_dir()
         self.path = self.directory / FILE_NAME
+        #: ``load`` told the user the directory is read-only: a failed save is then only
+        #: logged, not said again to a window that is closing (issue 8, item 24).
+        self.read_only_said = False
 
     def __repr__(self) -> str:
         return f"<SettingsStore {self.path}>"
 
     def load(self) -> tuple[Settings, str | None]:
-        """The settings and, when something was wrong, a message for the user. Temporary
-        files that a killed save left behind are removed first."""
+        """The settings and, when something was wrong, a message for the user (said once, at
+        start: a directory we cannot write to is found here, not at the save on quit).
+        Temporary files that a killed save left behind are removed first."""
         self.remove_stale_temporaries()
+        settings, message = self._read()
+        self.read_only_said = not self.writable()
+        if self.read_only_said:
+            read_only = (
+                f"The settings directory {self.directory} is read-only: changes to "
+                "the settings will not be saved."
+            )
+            message = f"{message} {read_only}" if message else read_only
+        return settings, message
+
+    def writable(self) -> bool:
+        """Whether a save can write here: a file is created and removed in the directory
+        (the mode bits alone would lie to root and on read-only mounts); a directory that
+        does not exist yet counts when its nearest existing parent is writable."""
+        if not self.directory.is_dir():
+            parent = next((p for p in self.directory.parents if p.is_dir()), None)
+            return parent is not None and os.access(parent, os.W_OK)
+        try:
+            with tempfile.NamedTemporaryFile(prefix=".settings-probe-", dir=self.directory):
+                pass
+        except OSError:
+            return False
+        return True
+
+    def _read(self) -> tuple[Settings, str | None]:
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -225,9 +314,10 @@ class SettingsStore:
         except OSError as exc:
             return Settings(), f"Could not read the settings ({self.path}: {exc}); using defaults."
         try:
-            return Settings.from_json(json.loads(raw)), None
+            settings = Settings.from_json(json.loads(raw))
         except (ValueError, TypeError) as exc:
             return Settings(), self._keep_damaged(exc)
+        return settings, " ".join(settings.problems) or None
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete ``.settings-*.json`` left by a save that was killed before its rename (a
@@ -251,7 +341,8 @@ class SettingsStore:
         return f"The settings file {self.path} is damaged ({exc}); using defaults, {where}."
 
     def save(self, settings: Settings) -> str | None:
-        """Write atomically; a message when that is not possible."""
+        """Write atomically; a message when that is not possible, unless ``load`` already
+        said that the directory is read-only."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.directory)
@@ -265,5 +356,9 @@ class SettingsStore:
                     os.unlink(tmp)
                 raise
         except OSError as exc:
-            return f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
+            message = f"Could not save the settings to {self.directory}: {exc.strerror or exc}."
+            if self.read_only_said:
+                _log.info("%s (said at start)", message)
+                return None
+            return message
         return None
