@@ -130,9 +130,13 @@ def test_control_characters_are_escapes_when_the_font_has_no_pictures() -> None:
     assert display_text(raw, pictures=False) == "\\0\\e\\x01\\x7f\u2192A"
 
 
-def test_copy_text_keeps_line_breaks_real() -> None:
-    assert copy_text(b"a\r\nb\x00", "UTF-8") == "a\r\nb\u2400"
+def test_copy_text_is_the_text_as_shown() -> None:
+    data = b"a\r\nb\x00\tc\xff"
+    assert copy_text(data, "UTF-8") == "a\u240d\nb\u2400\u2192c\\xff"
+    assert copy_text(data, "UTF-8", pictures=False) == "a\\r\nb\\0\u2192c\\xff"
     assert copy_text("a\r\n".encode("utf-16le"), "UTF-16LE") == "a\u240d\n"
+    rows = [display_text(codecs.decode_visible(row, "UTF-8"), False) for row in (b"a\r\n", b"b")]
+    assert copy_text(b"a\r\nb", "UTF-8", pictures=False) == "\n".join(rows)
 
 
 def test_char_bounds_and_chars_at_round_to_characters() -> None:

@@ -485,7 +485,8 @@ def test_copy_as_hex_and_text(pane: DataPane, store: CaptureStore) -> None:
     assert view.copy_as_hex()  # nothing selected: the whole capture
     assert clipboard.text() == "68 65 6c 6c 6f 20 77 6f 72 6c 64 0d 0a 00 21"
     assert view.copy_as_text()
-    assert clipboard.text() == "hello world\r\n\u2400!"
+    # As the text view shows it: pictures where the font has them, else C escapes.
+    assert clipboard.text() in ("hello world\u240d\n\u2400!", "hello world\\r\n\\0!")
 
     view.set_selection(3, 8)  # across the record boundary
     assert view.copy_as_hex()
@@ -712,6 +713,23 @@ def test_an_empty_view_and_no_store(qtbot: Any, pane: DataPane, store: CaptureSt
     qtbot.waitUntil(lambda: len(view.visible_lines()) == 2, timeout=WAIT_MS)
 
 
+def test_copy_as_text_copies_nul_cr_and_invalid_bytes_as_the_view_shows_them(
+    pane: DataPane, store: CaptureStore
+) -> None:
+    fill(store, [(Direction.IN, b"a\x00b\r\nc\xffd")])
+    view = pane.view
+    view.set_store(store)
+    view.set_mode("Text")
+    shown = view.visible_lines()[1:]  # (after the header row)
+    assert view.copy_as_text()
+    copied = QGuiApplication.clipboard().text()
+    assert copied == "\n".join(shown)
+    if "\\0" in shown[0]:  # the font has no control pictures: C escapes, in both
+        assert copied == "a\\0b\\r\nc\\xffd"
+    else:
+        assert copied == "a\u2400b\u240d\nc\\xffd"
+
+
 def test_context_menu_copies(qtbot: Any, pane: DataPane, store: CaptureStore) -> None:
     fill(store, [(Direction.IN, b"abc")])
     pane.set_store(store)
@@ -719,7 +737,7 @@ def test_context_menu_copies(qtbot: Any, pane: DataPane, store: CaptureStore) ->
     # keyboard. The menu's contents are what matter.)
     menu = pane.view.context_menu()
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Copy as text", "Copy as hex", "", "Select all", "Save data…"]
+    assert texts == ["Copy as text (as shown)", "Copy as hex", "", "Select all", "Save data…"]
     menu.actions()[1].trigger()
     assert QGuiApplication.clipboard().text() == "61 62 63"
     menu.actions()[3].trigger()

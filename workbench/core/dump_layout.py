@@ -102,15 +102,16 @@ def display_text(decoded: str, pictures: bool = True) -> str:
     return decoded if pictures else decoded.translate(_PICTURE_ESCAPES)
 
 
-def copy_text(data: bytes, encoding: str) -> str:
-    """Bytes as Copy as text gives them: ``decode_visible``, but CR stays a real CR.
+def copy_text(data: bytes, encoding: str, pictures: bool = True) -> str:
+    """Bytes as Copy as text gives them: exactly as the text view shows them.
 
-    The view shows CR as U+240D like any control character; on the clipboard "\\r\\n" should be
-    a line break. Only for one-byte-unit encodings, where b"\\r" is always a CR.
+    The same ``decode_visible`` escapes (an invalid byte as ``\\xNN``), a tab as U+2192 (→),
+    and control characters as pictures (␀, ␍) or, with ``pictures=False``, as the C escapes the
+    view paints when its font has no pictures (``\\0``, ``\\r``). Only a newline stays real: it
+    is where the view breaks its rows. The menu says so: "Copy as text (as shown)".
     """
-    if encoding.upper().startswith("UTF-16"):
-        return codecs.decode_visible(data, encoding)
-    return "\r".join(codecs.decode_visible(part, encoding) for part in data.split(b"\r"))
+    decoded = codecs.decode_visible(data, encoding).replace("\t", "\u2192")
+    return decoded if pictures else decoded.translate(_PICTURE_ESCAPES)
 
 
 def hex_columns(line: str, n: int) -> list[int]:

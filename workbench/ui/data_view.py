@@ -75,6 +75,7 @@ from workbench.ui.data_select import ByteSelection, Hit
 __all__ = [
     "COPY_HEX_CAP",
     "COPY_TEXT_CAP",
+    "COPY_TEXT_LABEL",
     "HEX_FILTER",
     "RAW_FILTER",
     "RAW_IN_FILTER",
@@ -88,6 +89,8 @@ __all__ = [
     "header_text",
 ]
 
+#: Copy as text copies the rows as the text view shows them (escapes and all), and says so.
+COPY_TEXT_LABEL = "Copy as text (as shown)"
 #: Copy as text takes at most this many bytes of the capture (the rest: Save data…).
 COPY_TEXT_CAP = 64 * 2**20
 #: Copy as hex takes at most this many bytes (three characters a byte on the clipboard).
@@ -236,11 +239,12 @@ class DataView(QAbstractScrollArea):
         self._selection.set(None)
 
     def copy_as_text(self) -> bool:
-        """The selection (or the whole capture) decoded, on the clipboard; capped with a note."""
+        """The selection (or the whole capture) as the text view shows it (the same escapes:
+        ``\\0`` or ␀, ``\\r`` or ␍, ``\\xff``), on the clipboard; capped with a note."""
         data = self._copy_bytes(COPY_TEXT_CAP, "Copy as text")
         if data is None:
             return False
-        QGuiApplication.clipboard().setText(copy_text(data, self._encoding))
+        QGuiApplication.clipboard().setText(copy_text(data, self._encoding, self._pictures()))
         return True
 
     def copy_as_hex(self) -> bool:
@@ -468,7 +472,7 @@ class DataView(QAbstractScrollArea):
         """The right-click menu (built afresh each time; deleted when it closes)."""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("Copy as text", self.copy_as_text)
+        menu.addAction(COPY_TEXT_LABEL, self.copy_as_text)
         menu.addAction("Copy as hex", self.copy_as_hex)
         menu.addSeparator()
         menu.addAction("Select all", self.select_all).setEnabled(self._store is not None)

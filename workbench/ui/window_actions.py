@@ -59,8 +59,9 @@ def action_states(
         connect=Control.CONNECT in allowed,
         secure=Control.SECURE in allowed,
         selection=bool(selected),
-        disconnect=any(r is not None and Control.DISCONNECT in enabled_controls(r)
-                       for r in selected),
+        disconnect=any(
+            r is not None and Control.DISCONNECT in enabled_controls(r) for r in selected
+        ),
         current=current is not None,
         resume=all_paused(selected),
         send=Control.SEND in allowed,
@@ -192,8 +193,9 @@ class WindowActions:
         )
         self.copy_text_action = a(
             "copyAsTextAction",
-            "Copy as &text",
-            "Copy the selection (or all the data) as text",
+            "Copy as &text (as shown)",
+            "Copy the selection (or all the data) as the text view shows it: control characters"
+            " and undecodable bytes as the same escapes",
             t.copy_as_text,
             "Ctrl+Shift+C",
         )
