@@ -36,6 +36,7 @@ from workbench.core.dump_layout import (
     chars_at,
     copy_text,
     display_text,
+    find_folded,
     find_match,
     header_text,
     hex_columns,
@@ -487,6 +488,25 @@ def test_find_wraps_around_once(store: CaptureStore) -> None:
     assert find_match(store, b"ABCD", None, 5) == (8, False)  # from the top row
     assert find_match(store, b"nothing", None, 0) is None
     assert find_match(store, b"", None, 0) is None
+
+
+def test_find_folded_ignores_the_case_of_ascii_letters_across_blocks(
+    store: CaptureStore,
+) -> None:
+    store.append(Direction.IN, b"xxAbCdxxxaBcDxx", 1.0)
+    store.append(Direction.OUT, "Ab\u00e9".encode("utf-16le"), 2.0)
+    assert find_folded(store, b"abcd", 0, block=4) == 2
+    assert find_folded(store, b"ABCD", 3, block=4) == 9
+    assert find_folded(store, b"abcd", 10, block=4) is None
+    assert find_folded(store, b"abcd", 15, backwards=True, block=4) == 9
+    assert find_folded(store, b"abcd", 12, backwards=True, block=4) == 2
+    assert find_folded(store, b"abcd", 5, backwards=True, block=4) is None
+    assert find_folded(store, "aB".encode("utf-16le"), 0, block=4) == 15
+    assert find_folded(store, "\u00c9".encode("utf-16le"), 0, block=4) is None  # only ASCII folds
+    assert find_match(store, b"ABCD", (2, 6), 0, ignore_case=True) == (9, False)
+    assert find_match(store, b"ABCD", (9, 13), 0, ignore_case=True) == (2, True)
+    assert find_match(store, b"ABCD", (2, 6), 0, backwards=True, ignore_case=True) == (9, True)
+    assert find_match(store, b"ABCD", (2, 6), 0) is None
 
 
 def test_write_hex_dump_is_what_the_view_shows(store: CaptureStore, tmp_path: Path) -> None:

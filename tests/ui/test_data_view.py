@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 import pytest
 
@@ -368,7 +368,7 @@ def test_find_across_record_boundaries_scrolls_to_the_match(
     assert view.selected_range() == (first, first + 4)
 
     assert not view.find(b"not there")
-    assert view.selected_range() == (first, first + 4)
+    assert view.selected_range() is None  # the old match does not stay highlighted
     assert pane.message_label.text() == "Not found"
 
 
@@ -392,6 +392,40 @@ def test_find_field_takes_text_or_hex(qtbot: Any, pane: DataPane, store: Capture
     pane.find_next.click()
     assert pane.view.selected_range() == (0, 2)
     assert "position 4" in pane.message_label.text()
+
+
+def test_find_ignores_case_unless_match_case_and_not_found_clears_the_match(
+    qtbot: Any, pane: DataPane, store: CaptureStore
+) -> None:
+    fill(store, [(Direction.IN, b"Hello WORLD hello\r\n"), (Direction.OUT, b"He")])
+    pane.set_store(store)
+    match_case = pane.findChild(QCheckBox, "findMatchCase")
+    assert match_case is not None and not match_case.isChecked()  # off by default
+
+    pane.find_input.setText("world")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (6, 11)
+    pane.find_input.setText("HELLO")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (12, 17)
+    pane.find_prev.click()
+    assert pane.view.selected_range() == (0, 5)
+
+    match_case.setChecked(True)
+    pane.find_next.click()
+    assert pane.view.selected_range() is None  # nothing but the old match was there
+    assert pane.message_label.text() == "Not found"
+    pane.find_input.setText("hello")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (12, 17)
+
+    match_case.setChecked(False)
+    pane.find_input.setText("hex: 77 6f 72")  # hex is exact whatever the box says
+    pane.find_next.click()
+    assert pane.view.selected_range() is None
+    pane.find_input.setText("hex: 57 4f 52")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (6, 9)
 
 
 # ------------------------------------------------------------------------------- selection

@@ -27,6 +27,7 @@ whether the view follows the capture's tail; the view only maps it to its scroll
 from __future__ import annotations
 
 import bisect
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
@@ -54,6 +55,7 @@ __all__ = [
     "chars_at",
     "copy_text",
     "display_text",
+    "find_folded",
     "find_match",
     "header_text",
     "hex_columns",
@@ -743,29 +745,76 @@ def find_match(
     top_offset: int,
     *,
     backwards: bool = False,
+    ignore_case: bool = False,
 ) -> tuple[int, bool] | None:
     """(offset, wrapped) of the next (or previous) ``needle`` in the capture, or None.
 
     Searches from the selection (or the top row at ``top_offset``), wrapping around once, with
-    the store's streaming ``find``: the whole capture is never in memory.
+    the store's streaming ``find`` (``ignore_case``: :func:`find_folded`): the whole capture is
+    never in memory.
     """
     total = store.total_bytes
     if not needle or total == 0:
         return None
+
+    def find(start: int) -> int | None:
+        if ignore_case:
+            return find_folded(store, needle, start, backwards=backwards)
+        return store.find(needle, start, backwards=backwards)
+
     wrapped = False
     if not backwards:
         start = selection[0] + 1 if selection else top_offset
-        found = store.find(needle, start)
+        found = find(start)
         if found is None and start > 0:
-            found, wrapped = store.find(needle, 0), True
+            found, wrapped = find(0), True
     else:
         # The store finds the last match that ENDS at or before its start: this one ends at
         # the latest one byte after the selection's start, so it starts before it.
         start = min(total, selection[0] + len(needle) - 1) if selection else total
-        found = store.find(needle, start, backwards=True)
+        found = find(start)
         if found is None and start < total:
-            found, wrapped = store.find(needle, total, backwards=True), True
+            found, wrapped = find(total), True
     return None if found is None else (found, wrapped)
+
+
+#: A case-insensitive find reads this much of the capture at a time.
+FIND_BLOCK = 1 << 20
+
+
+def find_folded(
+    store: CaptureStore,
+    needle: bytes,
+    start: int,
+    *,
+    backwards: bool = False,
+    block: int = FIND_BLOCK,
+) -> int | None:
+    """``CaptureStore.find`` ignoring the case of ASCII letters (also in UTF-16 text, where
+    a letter is one byte beside a zero); other letters must match exactly.
+
+    Forward: the first match at or after ``start``; backwards: the last that ends at or before
+    it. Reads ``block`` bytes at a time, overlapping by ``len(needle) - 1``.
+    """
+    n, total = len(needle), store.total_bytes
+    if backwards:  # the reversed needle in the reversed bytes: the first is the last
+        pattern = re.compile(re.escape(needle[::-1]), re.IGNORECASE)
+        end = min(start, total)
+        while end >= n:
+            lo = max(0, end - block - n + 1)
+            m = pattern.search(store.read(lo, end - lo)[::-1])
+            if m is not None:
+                return end - m.start() - n
+            end = lo + n - 1 if lo > 0 else 0
+        return None
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    pos = max(0, start)
+    while pos + n <= total:
+        m = pattern.search(store.read(pos, min(block + n - 1, total - pos)))
+        if m is not None:
+            return pos + m.start()
+        pos += block
+    return None
 
 
 #: Hex-dump saving reads this much at a time: a multiple of 16, so rows stay aligned to

@@ -202,8 +202,11 @@ class DataView(QAbstractScrollArea):
 
     # Shadows QWidget.find(WId), a static lookup of a widget by window id that nobody calls
     # on a data view; the name is the view's public API.
-    def find(self, needle: bytes, backwards: bool = False) -> bool:  # type: ignore[override]
-        """Select the next (or previous) occurrence of ``needle`` and scroll to it.
+    def find(  # type: ignore[override]
+        self, needle: bytes, backwards: bool = False, *, ignore_case: bool = False
+    ) -> bool:
+        """Select the next (or previous) occurrence of ``needle`` and scroll to it;
+        ``ignore_case``: ASCII letters match either case. Not found: nothing stays selected.
 
         Searches from the selection (or the top row), wrapping around once. Runs through the
         store's streaming ``find``: the whole capture is never in memory.
@@ -212,8 +215,11 @@ class DataView(QAbstractScrollArea):
         if store is None or not needle or store.total_bytes == 0:
             return False
         selection, top = self._selection.range(), self.top_offset()
-        match = find_match(store, needle, selection, top, backwards=backwards)
+        match = find_match(
+            store, needle, selection, top, backwards=backwards, ignore_case=ignore_case
+        )
         if match is None:
+            self._selection.set(None)  # an old match left highlighted would look like a hit
             self.message.emit("Not found")
             return False
         found, wrapped = match
@@ -589,7 +595,8 @@ class DataPane(QWidget):
         needle = self.needle()
         if needle is None:
             return False
-        return self.view.find(needle, backwards=backwards)
+        ignore_case = self.find_bar.ignores_case()
+        return self.view.find(needle, backwards=backwards, ignore_case=ignore_case)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Find):
