@@ -25,6 +25,7 @@ from workbench.core.dump_layout import (
     CACHE_BLOCKS,
     HEADER,
     HEX_ROW_BYTES,
+    TEXT_LINE_SCAN,
     TEXT_ROW_BYTES,
     HexLayout,
     Layout,
@@ -224,14 +225,38 @@ def test_text_rows_end_after_each_newline(store: CaptureStore) -> None:
     assert [layout.value_of(r.pos) for r in rows[:4]] == [0, 1, 6, 10]
 
 
-def test_text_rows_break_every_128_bytes_without_a_newline(store: CaptureStore) -> None:
+def test_text_rows_wrap_a_long_line_every_128_bytes_of_it(store: CaptureStore) -> None:
     fill(store, b"a" * 300 + b"\nb" + b"c" * 130)
     layout = TextLayout(Reader(store), "ASCII")
     check_walks_and_mappings(layout)
-    assert [len(b) for b in data_rows(layout, 0)] == [128, 128, 45, 83, 48]
-    # The breaks are fixed: multiples of 128 from the record's start, whatever came before.
+    assert [len(b) for b in data_rows(layout, 0)] == [128, 128, 45, 128, 3]
+    # The wrap breaks count from the line's start, found from the bytes before the row.
     assert layout.row_start(0, 255) == 128 and layout.row_end(0, 256) == 301
-    assert layout.row_start(0, 301) == 301 and layout.row_end(0, 301) == 384
+    assert layout.row_start(0, 301) == 301 and layout.row_end(0, 301) == 429
+    assert layout.row_start(0, 430) == 429
+    rows = layout.rows((0, 0), 5)
+    assert [r.continued for r in rows] == [False, True, True, False, True]
+    assert rows[1].text == "a" * 128  # the mark is the view's, never in the text
+
+
+def test_chargen_lines_are_rows_whatever_their_offset(store: CaptureStore) -> None:
+    # RFC 864's 72 characters and CRLF: 74 bytes, so lines start off any 128-byte multiple.
+    lines = [bytes(33 + (i + k) % 94 for k in range(72)) + b"\r\n" for i in range(40)]
+    fill(store, b"".join(lines))
+    layout = TextLayout(Reader(store), "ASCII")
+    check_walks_and_mappings(layout)
+    assert data_rows(layout, 0) == lines
+    assert not any(r.continued for r in layout.rows((0, 0), 40))
+
+
+def test_a_line_longer_than_the_scan_breaks_at_its_multiples(store: CaptureStore) -> None:
+    fill(store, b"x" * 100 + b"\n" + b"y" * (2 * TEXT_LINE_SCAN))
+    layout = TextLayout(Reader(store), "ASCII")
+    check_walks_and_mappings(layout)
+    starts = [sum(map(len, data_rows(layout, 0)[:i])) for i in range(len(data_rows(layout, 0)))]
+    assert TEXT_LINE_SCAN in starts and 2 * TEXT_LINE_SCAN in starts
+    assert layout.row_start(0, TEXT_LINE_SCAN + 5) == TEXT_LINE_SCAN
+    assert all(r.continued for r in layout.rows((0, 101), 200)[1:])
 
 
 def test_a_break_inside_a_character_moves_past_it(store: CaptureStore) -> None:

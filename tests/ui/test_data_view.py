@@ -278,6 +278,37 @@ def test_invalid_bytes_and_controls_are_visible_in_text_mode(
         assert lines[2].startswith("\u2192after\\e")  # tab shown as →, ESC as \e
 
 
+def test_chargen_lines_are_rows_and_a_wrapped_line_is_marked(
+    qtbot: Any, pane: DataPane, store: CaptureStore
+) -> None:
+    lines = [bytes(33 + (i + k) % 94 for k in range(72)) + b"\r\n" for i in range(6)]
+    fill(store, [(Direction.IN, b"".join(lines)), (Direction.IN, b"L" * 200 + b"\n")])
+    pane.mode_combo.setCurrentText("Text")
+    view = pane.view
+    view.set_store(store)
+    view.scroll_to_start()
+    rows = view.visible_rows()
+    assert [r[3] for r in rows[1:7]] == lines  # one row a line: no break inside a line
+    assert [r[3] for r in rows[8:10]] == [b"L" * 128, b"L" * 72 + b"\n"]
+    assert view.visible_lines()[9] == "L" * 72  # the mark is painted, not part of the text
+
+    image = view.viewport().grab().toImage()
+    base = view.palette().color(QPalette.ColorRole.Base).rgb()
+    height = view.row_height()
+
+    def gutter_inked(row: int) -> bool:  # anything painted left of the row's text?
+        x1 = view.cell_rect(rows[row][2]).left()  # type: ignore[union-attr]
+        pixels = (
+            image.pixel(x, y) for x in range(x1) for y in range(row * height, (row + 1) * height)
+        )
+        return any(px != base for px in pixels)
+
+    assert not gutter_inked(1) and not gutter_inked(8)
+    assert gutter_inked(9)  # the continued row
+    view.set_selection(rows[9][2], rows[9][2] + 3)
+    assert view.copy_as_text() and QGuiApplication.clipboard().text() == "LLL"
+
+
 def test_long_lines_wrap_without_splitting_characters(
     qtbot: Any, pane: DataPane, store: CaptureStore
 ) -> None:

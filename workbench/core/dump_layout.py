@@ -11,10 +11,12 @@ arrow, ``HH:MM:SS.mmm``, size). Then:
   in the whole capture (both directions together), the format Wireshark's "Follow stream"
   made familiar. Row numbers are exact, from the store's ``LineIndex``; scroll values are row
   numbers.
-- *text* (:class:`TextLayout`) — rows end after each newline and at most every
-  ``TEXT_ROW_BYTES`` bytes; the byte breaks are fixed (multiples of ``TEXT_ROW_BYTES`` from the
-  record's start, moved past a character that straddles them), so any row can be found from
-  the bytes around it alone. Text mode therefore needs no line index: scroll values are byte
+- *text* (:class:`TextLayout`) — rows end after each newline; a longer line wraps every
+  ``TEXT_ROW_BYTES`` bytes from its start (moved past a character that straddles the break), and
+  its continued rows are marked (``Row.continued``: the view paints a mark, the text has none).
+  A row's line start is looked for at most ``TEXT_LINE_SCAN`` bytes back (a longer line also
+  breaks at multiples of it from the record's start), so any row can be found from the bytes
+  around it alone. Text mode therefore needs no line index: scroll values are byte
   offsets (plus one per header), the way large file viewers do it, and the rows are decoded
   with ``codecs.decode_visible`` (invalid bytes and control characters visible; a tab is shown
   as U+2192 →).
@@ -43,6 +45,7 @@ __all__ = [
     "CACHE_BLOCKS",
     "HEADER",
     "HEX_ROW_BYTES",
+    "TEXT_LINE_SCAN",
     "TEXT_ROW_BYTES",
     "HexLayout",
     "Layout",
@@ -62,8 +65,11 @@ __all__ = [
     "write_hex_dump",
 ]
 
-#: Text rows break after each newline and at the latest every this many bytes of a record.
+#: Text rows break after each newline; a longer line wraps every this many bytes of it.
 TEXT_ROW_BYTES = 128
+#: How far back a text row looks for its line's start: a line longer than this also breaks at
+#: multiples of it from its record's start (a multiple of ``TEXT_ROW_BYTES``).
+TEXT_LINE_SCAN = 64 * TEXT_ROW_BYTES
 #: The read cache: this many blocks of this size, aligned in the capture's stream.
 CACHE_BLOCK = 1 << 16
 CACHE_BLOCKS = 8
@@ -213,6 +219,8 @@ class Row:
     start: int  # stream offset of the row's first byte (the record's first byte for a header)
     data: bytes  # the row's bytes (empty for a header)
     text: str  # as painted
+    #: The row continues a line wrapped from the row before (the view marks it; it is not text).
+    continued: bool = False
 
     @property
     def is_header(self) -> bool:
@@ -331,7 +339,8 @@ class Layout(ABC):
             else:
                 data = reader.rec_bytes(r, off, self.row_end(r, off))
                 start = rec.stream_offset + off
-                rows.append(Row(cur, rec, start, data, self.format(data, start)))
+                text = self.format(data, start)
+                rows.append(Row(cur, rec, start, data, text, self.continues(r, off)))
             cur = self.next(cur)
         return rows
 
@@ -342,6 +351,10 @@ class Layout(ABC):
         return self._hit_data(row, x, measure)
 
     # -- per mode
+
+    def continues(self, r: int, off: int) -> bool:
+        """Whether the data row at ``off`` in record r continues a wrapped line."""
+        return False
 
     @abstractmethod
     def row_start(self, r: int, x: int) -> int:
@@ -515,24 +528,41 @@ class TextLayout(Layout):
                 return base + i + len(nl)
             start = i + 1
 
+    def _line_start(self, r: int, x: int) -> int:
+        """The hard break at or before byte x: just past the last newline before it, or the
+        last ``TEXT_LINE_SCAN`` boundary (a longer line is looked for no further back)."""
+        a = x - x % TEXT_LINE_SCAN
+        ap = self._adjust(r, a)
+        if x < ap:  # x belongs to the character that straddles the boundary
+            a -= TEXT_LINE_SCAN
+            ap = self._adjust(r, a)
+        data = self.reader.rec_bytes(r, ap, x)  # newlines ending at or before x
+        return max(ap, self._last_newline_end(data, ap))
+
     def row_start(self, r: int, x: int) -> int:
-        while True:
-            b = x - x % TEXT_ROW_BYTES
-            bp = self._adjust(r, b)
+        line = self._line_start(r, x)
+        k = (x - line) // TEXT_ROW_BYTES
+        while k > 0:  # the wrap breaks: every TEXT_ROW_BYTES from the line's start
+            bp = self._adjust(r, line + k * TEXT_ROW_BYTES)
             if x >= bp:
-                break
-            x = b - 1  # x belongs to the character that straddles b: the row before b
-        data = self.reader.rec_bytes(r, bp, x)  # newlines ending at or before x
-        end = self._last_newline_end(data, bp)
-        return max(bp, end)
+                return bp
+            k -= 1  # x belongs to the character that straddles the break: the row before
+        return line
 
     def row_end(self, r: int, start: int) -> int:
         size = self.reader.record(r).size
-        b2 = start - start % TEXT_ROW_BYTES + TEXT_ROW_BYTES
+        line = self._line_start(r, start)
+        wrap = line + ((start - line) // TEXT_ROW_BYTES + 1) * TEXT_ROW_BYTES
+        scan = start - start % TEXT_LINE_SCAN + TEXT_LINE_SCAN
+        b2 = min(wrap, scan)
         limit = size if b2 >= size else self._adjust(r, b2)
         data = self.reader.rec_bytes(r, start, limit)
         end = self._first_newline_end(data, start)
         return limit if end < 0 else end
+
+    def continues(self, r: int, off: int) -> bool:
+        nl = len(self.newline)
+        return off >= nl and self.reader.rec_bytes(r, off - nl, off) != self.newline
 
     def value_of(self, pos: Pos) -> int:
         r, off = pos

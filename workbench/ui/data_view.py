@@ -376,8 +376,10 @@ class DataView(QAbstractScrollArea):
         return self._painter.cell_rect(state.rows(), state.layout, stream_offset, x0, ascii_column)
 
     def _x0(self) -> float:
-        """Where the rows' text starts in the viewport (scrolled horizontally)."""
-        return MARGIN - self.horizontalScrollBar().value()
+        """Where the rows' text starts in the viewport (scrolled horizontally); text rows
+        leave a cell before it for the continuation mark of a wrapped line."""
+        gutter = self._painter.char_width if self._mode == "Text" else 0.0
+        return MARGIN + gutter - self.horizontalScrollBar().value()
 
     def direction_colour(self, direction: Direction) -> QColor:
         return self._painter.direction_colour(direction)
