@@ -250,12 +250,14 @@ def test_chargen_lines_are_rows_whatever_their_offset(store: CaptureStore) -> No
 
 
 def test_a_line_longer_than_the_scan_breaks_at_its_multiples(store: CaptureStore) -> None:
-    fill(store, b"x" * 100 + b"\n" + b"y" * (2 * TEXT_LINE_SCAN))
+    fill(store, b"x" * 100 + b"\n" + b"y" * (3 * TEXT_LINE_SCAN))
     layout = TextLayout(Reader(store), "ASCII")
     check_walks_and_mappings(layout)
-    starts = [sum(map(len, data_rows(layout, 0)[:i])) for i in range(len(data_rows(layout, 0)))]
-    assert TEXT_LINE_SCAN in starts and 2 * TEXT_LINE_SCAN in starts
-    assert layout.row_start(0, TEXT_LINE_SCAN + 5) == TEXT_LINE_SCAN
+    rows = data_rows(layout, 0)
+    starts = [sum(map(len, rows[:i])) for i in range(len(rows))]
+    # Two scans back from the break at 2 * TEXT_LINE_SCAN, the line's start is not found.
+    assert 2 * TEXT_LINE_SCAN in starts and TEXT_LINE_SCAN not in starts
+    assert layout.row_start(0, 2 * TEXT_LINE_SCAN + 5) == 2 * TEXT_LINE_SCAN
     assert all(r.continued for r in layout.rows((0, 101), 200)[1:])
 
 
@@ -542,3 +544,16 @@ def test_write_hex_dump_is_what_the_view_shows(store: CaptureStore, tmp_path: Pa
     layout = HexLayout(Reader(store))
     shown = [row.text for row in layout.rows((0, HEADER), 100)]
     assert target.read_text(encoding="utf-8") == "\n".join(shown) + "\n"
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16LE"])
+def test_long_lines_of_wide_characters_walk_the_same_both_ways(
+    store: CaptureStore, encoding: str
+) -> None:
+    # Scan boundaries fall inside characters and lines start anywhere around them.
+    text = "\u20ac" * 5000 + "\n" + "\U0001f600" * 1500 + "\n" + "a" * 3000
+    fill(store, text.encode(encoding))
+    layout = TextLayout(Reader(store), encoding)
+    check_walks_and_mappings(layout)
+    rows = data_rows(layout, 0)
+    assert "".join(row.decode(encoding) for row in rows) == text

@@ -14,9 +14,9 @@ arrow, ``HH:MM:SS.mmm``, size). Then:
 - *text* (:class:`TextLayout`) — rows end after each newline; a longer line wraps every
   ``TEXT_ROW_BYTES`` bytes from its start (moved past a character that straddles the break), and
   its continued rows are marked (``Row.continued``: the view paints a mark, the text has none).
-  A row's line start is looked for at most ``TEXT_LINE_SCAN`` bytes back (a longer line also
-  breaks at multiples of it from the record's start), so any row can be found from the bytes
-  around it alone. Text mode therefore needs no line index: scroll values are byte
+  A row's line start is looked for at most two ``TEXT_LINE_SCAN`` bytes back (a line longer
+  than that also breaks at a multiple of it from the record's start), so any row can be found
+  from the bytes around it alone. Text mode therefore needs no line index: scroll values are byte
   offsets (plus one per header), the way large file viewers do it, and the rows are decoded
   with ``codecs.decode_visible`` (invalid bytes and control characters visible; a tab is shown
   as U+2192 →).
@@ -67,9 +67,10 @@ __all__ = [
 
 #: Text rows break after each newline; a longer line wraps every this many bytes of it.
 TEXT_ROW_BYTES = 128
-#: How far back a text row looks for its line's start: a line longer than this also breaks at
-#: multiples of it from its record's start (a multiple of ``TEXT_ROW_BYTES``).
-TEXT_LINE_SCAN = 64 * TEXT_ROW_BYTES
+#: A text row looks for its line's start from the multiple of this (from its record's start)
+#: before its own: a line shorter than this is never broken, a longer one may also break at a
+#: multiple of it (a multiple of ``TEXT_ROW_BYTES``).
+TEXT_LINE_SCAN = 16 * TEXT_ROW_BYTES
 #: The read cache: this many blocks of this size, aligned in the capture's stream.
 CACHE_BLOCK = 1 << 16
 CACHE_BLOCKS = 8
@@ -529,15 +530,20 @@ class TextLayout(Layout):
             start = i + 1
 
     def _line_start(self, r: int, x: int) -> int:
-        """The hard break at or before byte x: just past the last newline before it, or the
-        last ``TEXT_LINE_SCAN`` boundary (a longer line is looked for no further back)."""
+        """The hard break at or before byte x: just past the last newline before it, looked
+        for from the ``TEXT_LINE_SCAN`` boundary before x's; else that boundary of x's."""
         a = x - x % TEXT_LINE_SCAN
         ap = self._adjust(r, a)
         if x < ap:  # x belongs to the character that straddles the boundary
             a -= TEXT_LINE_SCAN
             ap = self._adjust(r, a)
-        data = self.reader.rec_bytes(r, ap, x)  # newlines ending at or before x
-        return max(ap, self._last_newline_end(data, ap))
+        # Newlines ending in [a - TEXT_LINE_SCAN, x]; the record's start is a line's start.
+        lo = max(0, a - TEXT_LINE_SCAN - len(self.newline))
+        data = self.reader.rec_bytes(r, lo, x)
+        end = self._last_newline_end(data, lo)
+        if end < 0:
+            return 0 if a <= TEXT_LINE_SCAN else ap
+        return end
 
     def row_start(self, r: int, x: int) -> int:
         line = self._line_start(r, x)
@@ -554,7 +560,12 @@ class TextLayout(Layout):
         line = self._line_start(r, start)
         wrap = line + ((start - line) // TEXT_ROW_BYTES + 1) * TEXT_ROW_BYTES
         scan = start - start % TEXT_LINE_SCAN + TEXT_LINE_SCAN
-        b2 = min(wrap, scan)
+        b2 = wrap
+        # The next boundary is a hard break if the line's start is too far back to be found.
+        if scan < wrap and scan < size:
+            sp = self._adjust(r, scan)
+            if self._line_start(r, sp) == sp:
+                b2 = scan
         limit = size if b2 >= size else self._adjust(r, b2)
         data = self.reader.rec_bytes(r, start, limit)
         end = self._first_newline_end(data, start)
