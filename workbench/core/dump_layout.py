@@ -539,8 +539,10 @@ class TextLayout(Layout):
             ap = self._adjust(r, a)
         # Newlines ending in [a - TEXT_LINE_SCAN, x]; the record's start is a line's start.
         lo = max(0, a - TEXT_LINE_SCAN - len(self.newline))
-        data = self.reader.rec_bytes(r, lo, x)
-        end = self._last_newline_end(data, lo)
+        near = max(lo, x - 2 * TEXT_ROW_BYTES)
+        end = self._last_newline_end(self.reader.rec_bytes(r, near, x), near)
+        if end < 0 and near > lo:  # most lines are short: look further only if need be
+            end = self._last_newline_end(self.reader.rec_bytes(r, lo, near + 1), lo)
         if end < 0:
             return 0 if a <= TEXT_LINE_SCAN else ap
         return end
