@@ -559,7 +559,7 @@ class TextLayout(Layout):
 
     def row_end(self, r: int, start: int) -> int:
         size = self.reader.record(r).size
-        line = self._line_start(r, start)
+        line = start if self._after_newline(r, start) else self._line_start(r, start)
         wrap = line + ((start - line) // TEXT_ROW_BYTES + 1) * TEXT_ROW_BYTES
         scan = start - start % TEXT_LINE_SCAN + TEXT_LINE_SCAN
         b2 = wrap
@@ -574,8 +574,14 @@ class TextLayout(Layout):
         return limit if end < 0 else end
 
     def continues(self, r: int, off: int) -> bool:
+        return not self._after_newline(r, off)
+
+    def _after_newline(self, r: int, off: int) -> bool:
+        """Whether ``off`` starts a line: the record's start, or just after a newline unit."""
         nl = len(self.newline)
-        return off >= nl and self.reader.rec_bytes(r, off - nl, off) != self.newline
+        if off < nl or (nl == 2 and off % 2):
+            return off == 0
+        return self.reader.rec_bytes(r, off - nl, off) == self.newline
 
     def value_of(self, pos: Pos) -> int:
         r, off = pos
