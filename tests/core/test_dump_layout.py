@@ -25,6 +25,7 @@ from workbench.core.dump_layout import (
     CACHE_BLOCKS,
     HEADER,
     HEX_ROW_BYTES,
+    TEXT_LINE_SCAN,
     TEXT_ROW_BYTES,
     HexLayout,
     Layout,
@@ -36,6 +37,7 @@ from workbench.core.dump_layout import (
     chars_at,
     copy_text,
     display_text,
+    find_folded,
     find_match,
     header_text,
     hex_columns,
@@ -130,9 +132,13 @@ def test_control_characters_are_escapes_when_the_font_has_no_pictures() -> None:
     assert display_text(raw, pictures=False) == "\\0\\e\\x01\\x7f\u2192A"
 
 
-def test_copy_text_keeps_line_breaks_real() -> None:
-    assert copy_text(b"a\r\nb\x00", "UTF-8") == "a\r\nb\u2400"
+def test_copy_text_is_the_text_as_shown() -> None:
+    data = b"a\r\nb\x00\tc\xff"
+    assert copy_text(data, "UTF-8") == "a\u240d\nb\u2400\u2192c\\xff"
+    assert copy_text(data, "UTF-8", pictures=False) == "a\\r\nb\\0\u2192c\\xff"
     assert copy_text("a\r\n".encode("utf-16le"), "UTF-16LE") == "a\u240d\n"
+    rows = [display_text(codecs.decode_visible(row, "UTF-8"), False) for row in (b"a\r\n", b"b")]
+    assert copy_text(b"a\r\nb", "UTF-8", pictures=False) == "\n".join(rows)
 
 
 def test_char_bounds_and_chars_at_round_to_characters() -> None:
@@ -219,14 +225,40 @@ def test_text_rows_end_after_each_newline(store: CaptureStore) -> None:
     assert [layout.value_of(r.pos) for r in rows[:4]] == [0, 1, 6, 10]
 
 
-def test_text_rows_break_every_128_bytes_without_a_newline(store: CaptureStore) -> None:
+def test_text_rows_wrap_a_long_line_every_128_bytes_of_it(store: CaptureStore) -> None:
     fill(store, b"a" * 300 + b"\nb" + b"c" * 130)
     layout = TextLayout(Reader(store), "ASCII")
     check_walks_and_mappings(layout)
-    assert [len(b) for b in data_rows(layout, 0)] == [128, 128, 45, 83, 48]
-    # The breaks are fixed: multiples of 128 from the record's start, whatever came before.
+    assert [len(b) for b in data_rows(layout, 0)] == [128, 128, 45, 128, 3]
+    # The wrap breaks count from the line's start, found from the bytes before the row.
     assert layout.row_start(0, 255) == 128 and layout.row_end(0, 256) == 301
-    assert layout.row_start(0, 301) == 301 and layout.row_end(0, 301) == 384
+    assert layout.row_start(0, 301) == 301 and layout.row_end(0, 301) == 429
+    assert layout.row_start(0, 430) == 429
+    rows = layout.rows((0, 0), 5)
+    assert [r.continued for r in rows] == [False, True, True, False, True]
+    assert rows[1].text == "a" * 128  # the mark is the view's, never in the text
+
+
+def test_chargen_lines_are_rows_whatever_their_offset(store: CaptureStore) -> None:
+    # RFC 864's 72 characters and CRLF: 74 bytes, so lines start off any 128-byte multiple.
+    lines = [bytes(33 + (i + k) % 94 for k in range(72)) + b"\r\n" for i in range(40)]
+    fill(store, b"".join(lines))
+    layout = TextLayout(Reader(store), "ASCII")
+    check_walks_and_mappings(layout)
+    assert data_rows(layout, 0) == lines
+    assert not any(r.continued for r in layout.rows((0, 0), 40))
+
+
+def test_a_line_longer_than_the_scan_breaks_at_its_multiples(store: CaptureStore) -> None:
+    fill(store, b"x" * 100 + b"\n" + b"y" * (3 * TEXT_LINE_SCAN))
+    layout = TextLayout(Reader(store), "ASCII")
+    check_walks_and_mappings(layout)
+    rows = data_rows(layout, 0)
+    starts = [sum(map(len, rows[:i])) for i in range(len(rows))]
+    # Two scans back from the break at 2 * TEXT_LINE_SCAN, the line's start is not found.
+    assert 2 * TEXT_LINE_SCAN in starts and TEXT_LINE_SCAN not in starts
+    assert layout.row_start(0, 2 * TEXT_LINE_SCAN + 5) == 2 * TEXT_LINE_SCAN
+    assert all(r.continued for r in layout.rows((0, 101), 200)[1:])
 
 
 def test_a_break_inside_a_character_moves_past_it(store: CaptureStore) -> None:
@@ -485,6 +517,25 @@ def test_find_wraps_around_once(store: CaptureStore) -> None:
     assert find_match(store, b"", None, 0) is None
 
 
+def test_find_folded_ignores_the_case_of_ascii_letters_across_blocks(
+    store: CaptureStore,
+) -> None:
+    store.append(Direction.IN, b"xxAbCdxxxaBcDxx", 1.0)
+    store.append(Direction.OUT, "Ab\u00e9".encode("utf-16le"), 2.0)
+    assert find_folded(store, b"abcd", 0, block=4) == 2
+    assert find_folded(store, b"ABCD", 3, block=4) == 9
+    assert find_folded(store, b"abcd", 10, block=4) is None
+    assert find_folded(store, b"abcd", 15, backwards=True, block=4) == 9
+    assert find_folded(store, b"abcd", 12, backwards=True, block=4) == 2
+    assert find_folded(store, b"abcd", 5, backwards=True, block=4) is None
+    assert find_folded(store, "aB".encode("utf-16le"), 0, block=4) == 15
+    assert find_folded(store, "\u00c9".encode("utf-16le"), 0, block=4) is None  # only ASCII folds
+    assert find_match(store, b"ABCD", (2, 6), 0, ignore_case=True) == (9, False)
+    assert find_match(store, b"ABCD", (9, 13), 0, ignore_case=True) == (2, True)
+    assert find_match(store, b"ABCD", (2, 6), 0, backwards=True, ignore_case=True) == (9, True)
+    assert find_match(store, b"ABCD", (2, 6), 0) is None
+
+
 def test_write_hex_dump_is_what_the_view_shows(store: CaptureStore, tmp_path: Path) -> None:
     fill(store, bytes(range(40)), b"", b"hello")
     target = tmp_path / "dump.txt"
@@ -493,3 +544,16 @@ def test_write_hex_dump_is_what_the_view_shows(store: CaptureStore, tmp_path: Pa
     layout = HexLayout(Reader(store))
     shown = [row.text for row in layout.rows((0, HEADER), 100)]
     assert target.read_text(encoding="utf-8") == "\n".join(shown) + "\n"
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16LE"])
+def test_long_lines_of_wide_characters_walk_the_same_both_ways(
+    store: CaptureStore, encoding: str
+) -> None:
+    # Scan boundaries fall inside characters and lines start anywhere around them.
+    text = "\u20ac" * 5000 + "\n" + "\U0001f600" * 1500 + "\n" + "a" * 3000
+    fill(store, text.encode(encoding))
+    layout = TextLayout(Reader(store), encoding)
+    check_walks_and_mappings(layout)
+    rows = data_rows(layout, 0)
+    assert "".join(row.decode(encoding) for row in rows) == text

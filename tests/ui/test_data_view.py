@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 import pytest
 
@@ -278,6 +278,37 @@ def test_invalid_bytes_and_controls_are_visible_in_text_mode(
         assert lines[2].startswith("\u2192after\\e")  # tab shown as →, ESC as \e
 
 
+def test_chargen_lines_are_rows_and_a_wrapped_line_is_marked(
+    qtbot: Any, pane: DataPane, store: CaptureStore
+) -> None:
+    lines = [bytes(33 + (i + k) % 94 for k in range(72)) + b"\r\n" for i in range(6)]
+    fill(store, [(Direction.IN, b"".join(lines)), (Direction.IN, b"L" * 200 + b"\n")])
+    pane.mode_combo.setCurrentText("Text")
+    view = pane.view
+    view.set_store(store)
+    view.scroll_to_start()
+    rows = view.visible_rows()
+    assert [r[3] for r in rows[1:7]] == lines  # one row a line: no break inside a line
+    assert [r[3] for r in rows[8:10]] == [b"L" * 128, b"L" * 72 + b"\n"]
+    assert view.visible_lines()[9] == "L" * 72  # the mark is painted, not part of the text
+
+    image = view.viewport().grab().toImage()
+    base = view.palette().color(QPalette.ColorRole.Base).rgb()
+    height = view.row_height()
+
+    def gutter_inked(row: int) -> bool:  # anything painted left of the row's text?
+        x1 = view.cell_rect(rows[row][2]).left()  # type: ignore[union-attr]
+        pixels = (
+            image.pixel(x, y) for x in range(x1) for y in range(row * height, (row + 1) * height)
+        )
+        return any(px != base for px in pixels)
+
+    assert not gutter_inked(1) and not gutter_inked(8)
+    assert gutter_inked(9)  # the continued row
+    view.set_selection(rows[9][2], rows[9][2] + 3)
+    assert view.copy_as_text() and QGuiApplication.clipboard().text() == "LLL"
+
+
 def test_long_lines_wrap_without_splitting_characters(
     qtbot: Any, pane: DataPane, store: CaptureStore
 ) -> None:
@@ -368,7 +399,7 @@ def test_find_across_record_boundaries_scrolls_to_the_match(
     assert view.selected_range() == (first, first + 4)
 
     assert not view.find(b"not there")
-    assert view.selected_range() == (first, first + 4)
+    assert view.selected_range() is None  # the old match does not stay highlighted
     assert pane.message_label.text() == "Not found"
 
 
@@ -392,6 +423,40 @@ def test_find_field_takes_text_or_hex(qtbot: Any, pane: DataPane, store: Capture
     pane.find_next.click()
     assert pane.view.selected_range() == (0, 2)
     assert "position 4" in pane.message_label.text()
+
+
+def test_find_ignores_case_unless_match_case_and_not_found_clears_the_match(
+    qtbot: Any, pane: DataPane, store: CaptureStore
+) -> None:
+    fill(store, [(Direction.IN, b"Hello WORLD hello\r\n"), (Direction.OUT, b"He")])
+    pane.set_store(store)
+    match_case = pane.findChild(QCheckBox, "findMatchCase")
+    assert match_case is not None and not match_case.isChecked()  # off by default
+
+    pane.find_input.setText("world")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (6, 11)
+    pane.find_input.setText("HELLO")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (12, 17)
+    pane.find_prev.click()
+    assert pane.view.selected_range() == (0, 5)
+
+    match_case.setChecked(True)
+    pane.find_next.click()
+    assert pane.view.selected_range() is None  # nothing but the old match was there
+    assert pane.message_label.text() == "Not found"
+    pane.find_input.setText("hello")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (12, 17)
+
+    match_case.setChecked(False)
+    pane.find_input.setText("hex: 77 6f 72")  # hex is exact whatever the box says
+    pane.find_next.click()
+    assert pane.view.selected_range() is None
+    pane.find_input.setText("hex: 57 4f 52")
+    pane.find_next.click()
+    assert pane.view.selected_range() == (6, 9)
 
 
 # ------------------------------------------------------------------------------- selection
@@ -485,7 +550,8 @@ def test_copy_as_hex_and_text(pane: DataPane, store: CaptureStore) -> None:
     assert view.copy_as_hex()  # nothing selected: the whole capture
     assert clipboard.text() == "68 65 6c 6c 6f 20 77 6f 72 6c 64 0d 0a 00 21"
     assert view.copy_as_text()
-    assert clipboard.text() == "hello world\r\n\u2400!"
+    # As the text view shows it: pictures where the font has them, else C escapes.
+    assert clipboard.text() in ("hello world\u240d\n\u2400!", "hello world\\r\n\\0!")
 
     view.set_selection(3, 8)  # across the record boundary
     assert view.copy_as_hex()
@@ -712,6 +778,23 @@ def test_an_empty_view_and_no_store(qtbot: Any, pane: DataPane, store: CaptureSt
     qtbot.waitUntil(lambda: len(view.visible_lines()) == 2, timeout=WAIT_MS)
 
 
+def test_copy_as_text_copies_nul_cr_and_invalid_bytes_as_the_view_shows_them(
+    pane: DataPane, store: CaptureStore
+) -> None:
+    fill(store, [(Direction.IN, b"a\x00b\r\nc\xffd")])
+    view = pane.view
+    view.set_store(store)
+    view.set_mode("Text")
+    shown = view.visible_lines()[1:]  # (after the header row)
+    assert view.copy_as_text()
+    copied = QGuiApplication.clipboard().text()
+    assert copied == "\n".join(shown)
+    if "\\0" in shown[0]:  # the font has no control pictures: C escapes, in both
+        assert copied == "a\\0b\\r\nc\\xffd"
+    else:
+        assert copied == "a\u2400b\u240d\nc\\xffd"
+
+
 def test_context_menu_copies(qtbot: Any, pane: DataPane, store: CaptureStore) -> None:
     fill(store, [(Direction.IN, b"abc")])
     pane.set_store(store)
@@ -719,7 +802,7 @@ def test_context_menu_copies(qtbot: Any, pane: DataPane, store: CaptureStore) ->
     # keyboard. The menu's contents are what matter.)
     menu = pane.view.context_menu()
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Copy as text", "Copy as hex", "", "Select all", "Save data…"]
+    assert texts == ["Copy as text (as shown)", "Copy as hex", "", "Select all", "Save data…"]
     menu.actions()[1].trigger()
     assert QGuiApplication.clipboard().text() == "61 62 63"
     menu.actions()[3].trigger()

@@ -11,10 +11,12 @@ arrow, ``HH:MM:SS.mmm``, size). Then:
   in the whole capture (both directions together), the format Wireshark's "Follow stream"
   made familiar. Row numbers are exact, from the store's ``LineIndex``; scroll values are row
   numbers.
-- *text* (:class:`TextLayout`) — rows end after each newline and at most every
-  ``TEXT_ROW_BYTES`` bytes; the byte breaks are fixed (multiples of ``TEXT_ROW_BYTES`` from the
-  record's start, moved past a character that straddles them), so any row can be found from
-  the bytes around it alone. Text mode therefore needs no line index: scroll values are byte
+- *text* (:class:`TextLayout`) — rows end after each newline; a longer line wraps every
+  ``TEXT_ROW_BYTES`` bytes from its start (moved past a character that straddles the break), and
+  its continued rows are marked (``Row.continued``: the view paints a mark, the text has none).
+  A row's line start is looked for at most two ``TEXT_LINE_SCAN`` bytes back (a line longer
+  than that also breaks at a multiple of it from the record's start), so any row can be found
+  from the bytes around it alone. Text mode therefore needs no line index: scroll values are byte
   offsets (plus one per header), the way large file viewers do it, and the rows are decoded
   with ``codecs.decode_visible`` (invalid bytes and control characters visible; a tab is shown
   as U+2192 →).
@@ -27,6 +29,7 @@ whether the view follows the capture's tail; the view only maps it to its scroll
 from __future__ import annotations
 
 import bisect
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
@@ -42,6 +45,7 @@ __all__ = [
     "CACHE_BLOCKS",
     "HEADER",
     "HEX_ROW_BYTES",
+    "TEXT_LINE_SCAN",
     "TEXT_ROW_BYTES",
     "HexLayout",
     "Layout",
@@ -54,14 +58,19 @@ __all__ = [
     "chars_at",
     "copy_text",
     "display_text",
+    "find_folded",
     "find_match",
     "header_text",
     "hex_columns",
     "write_hex_dump",
 ]
 
-#: Text rows break after each newline and at the latest every this many bytes of a record.
+#: Text rows break after each newline; a longer line wraps every this many bytes of it.
 TEXT_ROW_BYTES = 128
+#: A text row looks for its line's start from the multiple of this (from its record's start)
+#: before its own: a line shorter than this is never broken, a longer one may also break at a
+#: multiple of it (a multiple of ``TEXT_ROW_BYTES``).
+TEXT_LINE_SCAN = 16 * TEXT_ROW_BYTES
 #: The read cache: this many blocks of this size, aligned in the capture's stream.
 CACHE_BLOCK = 1 << 16
 CACHE_BLOCKS = 8
@@ -102,15 +111,16 @@ def display_text(decoded: str, pictures: bool = True) -> str:
     return decoded if pictures else decoded.translate(_PICTURE_ESCAPES)
 
 
-def copy_text(data: bytes, encoding: str) -> str:
-    """Bytes as Copy as text gives them: ``decode_visible``, but CR stays a real CR.
+def copy_text(data: bytes, encoding: str, pictures: bool = True) -> str:
+    """Bytes as Copy as text gives them: exactly as the text view shows them.
 
-    The view shows CR as U+240D like any control character; on the clipboard "\\r\\n" should be
-    a line break. Only for one-byte-unit encodings, where b"\\r" is always a CR.
+    The same ``decode_visible`` escapes (an invalid byte as ``\\xNN``), a tab as U+2192 (→),
+    and control characters as pictures (␀, ␍) or, with ``pictures=False``, as the C escapes the
+    view paints when its font has no pictures (``\\0``, ``\\r``). Only a newline stays real: it
+    is where the view breaks its rows. The menu says so: "Copy as text (as shown)".
     """
-    if encoding.upper().startswith("UTF-16"):
-        return codecs.decode_visible(data, encoding)
-    return "\r".join(codecs.decode_visible(part, encoding) for part in data.split(b"\r"))
+    decoded = codecs.decode_visible(data, encoding).replace("\t", "\u2192")
+    return decoded if pictures else decoded.translate(_PICTURE_ESCAPES)
 
 
 def hex_columns(line: str, n: int) -> list[int]:
@@ -210,6 +220,8 @@ class Row:
     start: int  # stream offset of the row's first byte (the record's first byte for a header)
     data: bytes  # the row's bytes (empty for a header)
     text: str  # as painted
+    #: The row continues a line wrapped from the row before (the view marks it; it is not text).
+    continued: bool = False
 
     @property
     def is_header(self) -> bool:
@@ -328,7 +340,8 @@ class Layout(ABC):
             else:
                 data = reader.rec_bytes(r, off, self.row_end(r, off))
                 start = rec.stream_offset + off
-                rows.append(Row(cur, rec, start, data, self.format(data, start)))
+                text = self.format(data, start)
+                rows.append(Row(cur, rec, start, data, text, self.continues(r, off)))
             cur = self.next(cur)
         return rows
 
@@ -339,6 +352,10 @@ class Layout(ABC):
         return self._hit_data(row, x, measure)
 
     # -- per mode
+
+    def continues(self, r: int, off: int) -> bool:
+        """Whether the data row at ``off`` in record r continues a wrapped line."""
+        return False
 
     @abstractmethod
     def row_start(self, r: int, x: int) -> int:
@@ -512,24 +529,59 @@ class TextLayout(Layout):
                 return base + i + len(nl)
             start = i + 1
 
+    def _line_start(self, r: int, x: int) -> int:
+        """The hard break at or before byte x: just past the last newline before it, looked
+        for from the ``TEXT_LINE_SCAN`` boundary before x's; else that boundary of x's."""
+        a = x - x % TEXT_LINE_SCAN
+        ap = self._adjust(r, a)
+        if x < ap:  # x belongs to the character that straddles the boundary
+            a -= TEXT_LINE_SCAN
+            ap = self._adjust(r, a)
+        # Newlines ending in [a - TEXT_LINE_SCAN, x]; the record's start is a line's start.
+        lo = max(0, a - TEXT_LINE_SCAN - len(self.newline))
+        near = max(lo, x - 2 * TEXT_ROW_BYTES)
+        end = self._last_newline_end(self.reader.rec_bytes(r, near, x), near)
+        if end < 0 and near > lo:  # most lines are short: look further only if need be
+            end = self._last_newline_end(self.reader.rec_bytes(r, lo, near + 1), lo)
+        if end < 0:
+            return 0 if a <= TEXT_LINE_SCAN else ap
+        return end
+
     def row_start(self, r: int, x: int) -> int:
-        while True:
-            b = x - x % TEXT_ROW_BYTES
-            bp = self._adjust(r, b)
+        line = self._line_start(r, x)
+        k = (x - line) // TEXT_ROW_BYTES
+        while k > 0:  # the wrap breaks: every TEXT_ROW_BYTES from the line's start
+            bp = self._adjust(r, line + k * TEXT_ROW_BYTES)
             if x >= bp:
-                break
-            x = b - 1  # x belongs to the character that straddles b: the row before b
-        data = self.reader.rec_bytes(r, bp, x)  # newlines ending at or before x
-        end = self._last_newline_end(data, bp)
-        return max(bp, end)
+                return bp
+            k -= 1  # x belongs to the character that straddles the break: the row before
+        return line
 
     def row_end(self, r: int, start: int) -> int:
         size = self.reader.record(r).size
-        b2 = start - start % TEXT_ROW_BYTES + TEXT_ROW_BYTES
+        line = start if self._after_newline(r, start) else self._line_start(r, start)
+        wrap = line + ((start - line) // TEXT_ROW_BYTES + 1) * TEXT_ROW_BYTES
+        scan = start - start % TEXT_LINE_SCAN + TEXT_LINE_SCAN
+        b2 = wrap
+        # The next boundary is a hard break if the line's start is too far back to be found.
+        if scan < wrap and scan < size:
+            sp = self._adjust(r, scan)
+            if self._line_start(r, sp) == sp:
+                b2 = scan
         limit = size if b2 >= size else self._adjust(r, b2)
         data = self.reader.rec_bytes(r, start, limit)
         end = self._first_newline_end(data, start)
         return limit if end < 0 else end
+
+    def continues(self, r: int, off: int) -> bool:
+        return not self._after_newline(r, off)
+
+    def _after_newline(self, r: int, off: int) -> bool:
+        """Whether ``off`` starts a line: the record's start, or just after a newline unit."""
+        nl = len(self.newline)
+        if off < nl or (nl == 2 and off % 2):
+            return off == 0
+        return self.reader.rec_bytes(r, off - nl, off) == self.newline
 
     def value_of(self, pos: Pos) -> int:
         r, off = pos
@@ -742,29 +794,76 @@ def find_match(
     top_offset: int,
     *,
     backwards: bool = False,
+    ignore_case: bool = False,
 ) -> tuple[int, bool] | None:
     """(offset, wrapped) of the next (or previous) ``needle`` in the capture, or None.
 
     Searches from the selection (or the top row at ``top_offset``), wrapping around once, with
-    the store's streaming ``find``: the whole capture is never in memory.
+    the store's streaming ``find`` (``ignore_case``: :func:`find_folded`): the whole capture is
+    never in memory.
     """
     total = store.total_bytes
     if not needle or total == 0:
         return None
+
+    def find(start: int) -> int | None:
+        if ignore_case:
+            return find_folded(store, needle, start, backwards=backwards)
+        return store.find(needle, start, backwards=backwards)
+
     wrapped = False
     if not backwards:
         start = selection[0] + 1 if selection else top_offset
-        found = store.find(needle, start)
+        found = find(start)
         if found is None and start > 0:
-            found, wrapped = store.find(needle, 0), True
+            found, wrapped = find(0), True
     else:
         # The store finds the last match that ENDS at or before its start: this one ends at
         # the latest one byte after the selection's start, so it starts before it.
         start = min(total, selection[0] + len(needle) - 1) if selection else total
-        found = store.find(needle, start, backwards=True)
+        found = find(start)
         if found is None and start < total:
-            found, wrapped = store.find(needle, total, backwards=True), True
+            found, wrapped = find(total), True
     return None if found is None else (found, wrapped)
+
+
+#: A case-insensitive find reads this much of the capture at a time.
+FIND_BLOCK = 1 << 20
+
+
+def find_folded(
+    store: CaptureStore,
+    needle: bytes,
+    start: int,
+    *,
+    backwards: bool = False,
+    block: int = FIND_BLOCK,
+) -> int | None:
+    """``CaptureStore.find`` ignoring the case of ASCII letters (also in UTF-16 text, where
+    a letter is one byte beside a zero); other letters must match exactly.
+
+    Forward: the first match at or after ``start``; backwards: the last that ends at or before
+    it. Reads ``block`` bytes at a time, overlapping by ``len(needle) - 1``.
+    """
+    n, total = len(needle), store.total_bytes
+    if backwards:  # the reversed needle in the reversed bytes: the first is the last
+        pattern = re.compile(re.escape(needle[::-1]), re.IGNORECASE)
+        end = min(start, total)
+        while end >= n:
+            lo = max(0, end - block - n + 1)
+            m = pattern.search(store.read(lo, end - lo)[::-1])
+            if m is not None:
+                return end - m.start() - n
+            end = lo + n - 1 if lo > 0 else 0
+        return None
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    pos = max(0, start)
+    while pos + n <= total:
+        m = pattern.search(store.read(pos, min(block + n - 1, total - pos)))
+        if m is not None:
+            return pos + m.start()
+        pos += block
+    return None
 
 
 #: Hex-dump saving reads this much at a time: a multiple of 16, so rows stay aligned to

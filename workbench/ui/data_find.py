@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QToolButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from workbench.core import codecs
 
@@ -35,6 +35,13 @@ class FindBar(QWidget):
         self.find_kind.addItems(["Text", "Hex"])
         self.find_kind.setAccessibleName("Find what")
         self.find_kind.setToolTip("Search for text (in the chosen encoding) or hex bytes")
+        self.match_case = QCheckBox("Aa", self)
+        self.match_case.setObjectName("findMatchCase")
+        self.match_case.setAccessibleName("Match case")
+        self.match_case.setToolTip(
+            "Match case (text only: hex bytes always match exactly). Off: A-Z and a-z match "
+            "either case"
+        )
         self.find_prev = self._button("findPrevious", "\u25b2", "Previous match", "Shift+F3")
         self.find_next = self._button("findNext", "\u25bc", "Next match", "F3")
 
@@ -42,6 +49,7 @@ class FindBar(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.find_input, 1)
         row.addWidget(self.find_kind)
+        row.addWidget(self.match_case)
         row.addWidget(self.find_prev)
         row.addWidget(self.find_next)
 
@@ -62,12 +70,20 @@ class FindBar(QWidget):
         self.find_input.setFocus()
         self.find_input.selectAll()
 
+    def _as_hex(self) -> tuple[bool, str]:
+        """(whether the field is hex bytes, its text without a "hex:" prefix)."""
+        text = self.find_input.text()
+        if text.lower().startswith("hex:"):
+            return True, text[4:]
+        return self.find_kind.currentText() == "Hex", text
+
+    def ignores_case(self) -> bool:
+        """Text is found in either case unless Match case is ticked; hex bytes never are."""
+        return not self._as_hex()[0] and not self.match_case.isChecked()
+
     def needle(self, encoding: str) -> bytes | None:
         """The field's bytes (text encoded in ``encoding``), or None (and an error shown)."""
-        text = self.find_input.text()
-        as_hex = self.find_kind.currentText() == "Hex"
-        if text.lower().startswith("hex:"):
-            as_hex, text = True, text[4:]
+        as_hex, text = self._as_hex()
         try:
             data = codecs.parse_hex(text) if as_hex else codecs.encode_text(text, encoding)
         except codecs.InputError as exc:  # (encode_text says which character cannot be)

@@ -17,6 +17,9 @@ from workbench.ui.data_select import Hit
 
 #: Pixels between the viewport's left edge and the rows' text.
 MARGIN = 4
+#: Painted (grey, in a one-cell gutter before the text) at the start of a text row that
+#: continues a wrapped line. In Latin-1, so every font has it; it is never copied.
+CONTINUATION_MARK = "\u00bb"
 
 
 class RowPainter:
@@ -116,6 +119,9 @@ class RowPainter:
                 p.drawText(QPointF(x0, y + self._ascent), row.text)
                 p.setFont(self.font)
             else:
+                if row.continued:
+                    p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+                    p.drawText(QPointF(x0 - self.char_width, y + self._ascent), CONTINUATION_MARK)
                 p.setPen(colour)
                 self._draw_visible_part(p, x0, y, row.text, viewport.width())
                 if selection is not None and selection[0] < row.end and selection[1] > row.start:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QScrollBar, QStyle, QStyleOptionSlider
 
-from workbench.core.dump_layout import Row, ScrollState
+from workbench.core.dump_layout import Row, ScrollState, TextLayout
 
 #: A scroll position beyond this is scaled down to fit QScrollBar's int range.
 SCROLL_LIMIT = 2**31 - 1
@@ -77,6 +77,8 @@ class ViewScroller(QObject):
             self._sync_vertical(self._area.verticalScrollBar(), grown)
             hbar = self._area.horizontalScrollBar()
             width = max((self._measure(row.text) for row in self.rows()), default=0)
+            if self.state is not None and isinstance(self.state.layout, TextLayout):
+                width += self._measure("0")  # the view's gutter for continuation marks
             viewport = self._area.viewport().width()
             hbar.setRange(0, max(0, round(width) + 2 * self._margin - viewport))
             hbar.setPageStep(viewport)

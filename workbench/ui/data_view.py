@@ -75,6 +75,7 @@ from workbench.ui.data_select import ByteSelection, Hit
 __all__ = [
     "COPY_HEX_CAP",
     "COPY_TEXT_CAP",
+    "COPY_TEXT_LABEL",
     "HEX_FILTER",
     "RAW_FILTER",
     "RAW_IN_FILTER",
@@ -88,6 +89,8 @@ __all__ = [
     "header_text",
 ]
 
+#: Copy as text copies the rows as the text view shows them (escapes and all), and says so.
+COPY_TEXT_LABEL = "Copy as text (as shown)"
 #: Copy as text takes at most this many bytes of the capture (the rest: Save data…).
 COPY_TEXT_CAP = 64 * 2**20
 #: Copy as hex takes at most this many bytes (three characters a byte on the clipboard).
@@ -199,8 +202,11 @@ class DataView(QAbstractScrollArea):
 
     # Shadows QWidget.find(WId), a static lookup of a widget by window id that nobody calls
     # on a data view; the name is the view's public API.
-    def find(self, needle: bytes, backwards: bool = False) -> bool:  # type: ignore[override]
-        """Select the next (or previous) occurrence of ``needle`` and scroll to it.
+    def find(  # type: ignore[override]
+        self, needle: bytes, backwards: bool = False, *, ignore_case: bool = False
+    ) -> bool:
+        """Select the next (or previous) occurrence of ``needle`` and scroll to it;
+        ``ignore_case``: ASCII letters match either case. Not found: nothing stays selected.
 
         Searches from the selection (or the top row), wrapping around once. Runs through the
         store's streaming ``find``: the whole capture is never in memory.
@@ -209,8 +215,11 @@ class DataView(QAbstractScrollArea):
         if store is None or not needle or store.total_bytes == 0:
             return False
         selection, top = self._selection.range(), self.top_offset()
-        match = find_match(store, needle, selection, top, backwards=backwards)
+        match = find_match(
+            store, needle, selection, top, backwards=backwards, ignore_case=ignore_case
+        )
         if match is None:
+            self._selection.set(None)  # an old match left highlighted would look like a hit
             self.message.emit("Not found")
             return False
         found, wrapped = match
@@ -236,11 +245,12 @@ class DataView(QAbstractScrollArea):
         self._selection.set(None)
 
     def copy_as_text(self) -> bool:
-        """The selection (or the whole capture) decoded, on the clipboard; capped with a note."""
+        """The selection (or the whole capture) as the text view shows it (the same escapes:
+        ``\\0`` or ␀, ``\\r`` or ␍, ``\\xff``), on the clipboard; capped with a note."""
         data = self._copy_bytes(COPY_TEXT_CAP, "Copy as text")
         if data is None:
             return False
-        QGuiApplication.clipboard().setText(copy_text(data, self._encoding))
+        QGuiApplication.clipboard().setText(copy_text(data, self._encoding, self._pictures()))
         return True
 
     def copy_as_hex(self) -> bool:
@@ -366,8 +376,10 @@ class DataView(QAbstractScrollArea):
         return self._painter.cell_rect(state.rows(), state.layout, stream_offset, x0, ascii_column)
 
     def _x0(self) -> float:
-        """Where the rows' text starts in the viewport (scrolled horizontally)."""
-        return MARGIN - self.horizontalScrollBar().value()
+        """Where the rows' text starts in the viewport (scrolled horizontally); text rows
+        leave a cell before it for the continuation mark of a wrapped line."""
+        gutter = self._painter.char_width if self._mode == "Text" else 0.0
+        return MARGIN + gutter - self.horizontalScrollBar().value()
 
     def direction_colour(self, direction: Direction) -> QColor:
         return self._painter.direction_colour(direction)
@@ -468,7 +480,7 @@ class DataView(QAbstractScrollArea):
         """The right-click menu (built afresh each time; deleted when it closes)."""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("Copy as text", self.copy_as_text)
+        menu.addAction(COPY_TEXT_LABEL, self.copy_as_text)
         menu.addAction("Copy as hex", self.copy_as_hex)
         menu.addSeparator()
         menu.addAction("Select all", self.select_all).setEnabled(self._store is not None)
@@ -585,7 +597,8 @@ class DataPane(QWidget):
         needle = self.needle()
         if needle is None:
             return False
-        return self.view.find(needle, backwards=backwards)
+        ignore_case = self.find_bar.ignores_case()
+        return self.view.find(needle, backwards=backwards, ignore_case=ignore_case)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Find):

@@ -201,8 +201,9 @@ class WindowActions:
         )
         self.copy_text_action = a(
             "copyAsTextAction",
-            "Copy as &text",
-            "Copy the selection (or all the data) as text",
+            "Copy as &text (as shown)",
+            "Copy the selection (or all the data) as the text view shows it: control characters"
+            " and undecodable bytes as the same escapes",
             t.copy_as_text,
             "Ctrl+Shift+C",
         )
