@@ -234,11 +234,13 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
 
     # WORKAROUND: asyncio's TimerHandle.cancel() reports to the loop through this private
     # method (BaseEventLoop counts cancelled timers there): here it stops the Qt timer.
+    # https://github.com/python/cpython/blob/3.11/Lib/asyncio/events.py (TimerHandle.cancel)
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         self._delay_timers.cancel(handle)
 
     # WORKAROUND: asyncio's Unix signal handling (add_signal_handler) queues its callbacks
-    # through this private method, which qasync turns into a Qt timer each.
+    # through this private method (_add_callback_signalsafe), which qasync turns into a Qt
+    # timer each. https://github.com/python/cpython/blob/3.11/Lib/asyncio/base_events.py
     def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> None:
         if not handle.cancelled():
             self._queue(handle)
@@ -290,6 +292,7 @@ class BatchedEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is un
             # WORKAROUND: Handle._cancelled and Handle._run are how asyncio's own _run_once
             # skips and runs a handle; there is no public way to run one. _run passes an
             # exception to the loop's exception handler and returns.
+            # https://github.com/python/cpython/blob/3.11/Lib/asyncio/base_events.py (_run_once)
             if handle._cancelled:
                 continue
             if debug:
@@ -365,6 +368,7 @@ class EpollEventLoop(BatchedEventLoop):
     # QSocketNotifier per descriptor) in self._selector and then calls _make_self_pipe, which
     # registers the loop's first descriptor (asyncio's self-pipe). So this is where the epoll
     # selector takes its place, before anything is registered.
+    # https://github.com/python/cpython/blob/3.11/Lib/asyncio/selector_events.py
     def _make_self_pipe(self) -> None:
         self._selector = selectors.EpollSelector()
         super()._make_self_pipe()
@@ -373,6 +377,7 @@ class EpollEventLoop(BatchedEventLoop):
     # _remove_writer), which keep the handles in self._selector, instead of qasync's (see
     # _ASYNCIO_SELECTOR_LOOP). asyncio's transports call these private names directly, and
     # the public add_reader & co. call them too.
+    # https://github.com/python/cpython/blob/3.11/Lib/asyncio/selector_events.py
     _add_reader = _ASYNCIO_SELECTOR_LOOP._add_reader
     _remove_reader = _ASYNCIO_SELECTOR_LOOP._remove_reader
     _add_writer = _ASYNCIO_SELECTOR_LOOP._add_writer
