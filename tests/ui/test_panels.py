@@ -813,3 +813,39 @@ def test_tls_form_is_kept_per_socket_and_a_new_socket_starts_from_defaults(
 
     panel.set_socket(second)
     assert panel.serverName.text() == "second.example" and panel.verify.isChecked()
+
+
+def test_a_pending_handshake_can_be_cancelled(qtbot: Any, env: Env) -> None:
+    """A peer that never answers the handshake: the TLS tab offers Cancel while it runs, and
+    Cancel ends it (secure() answers -3, contract U5) instead of waiting for the time-out."""
+    with ControlledServer() as server:
+        sid = env.create()
+        connect_core(qtbot, env, sid, server.port)
+        panel = env.panel(TlsPanel, sid)
+        click_checkbox(qtbot, panel.verify)  # no certificate will come to check anyway
+        assert panel.cancelSecureButton.isHidden()
+        qtbot.waitUntil(panel.secureButton.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not panel.cancelSecureButton.isHidden(), timeout=WAIT_MS)
+        qtbot.mouseClick(panel.cancelSecureButton, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.secureResult.text().startswith("-3 "), timeout=WAIT_MS)
+        qtbot.waitUntil(panel.cancelSecureButton.isHidden, timeout=WAIT_MS)
+        assert not env.core_info(sid).connected
+
+
+def test_a_pending_connect_is_cancelled_by_the_disconnect_button_that_says_so(
+    qtbot: Any, env: Env
+) -> None:
+    from tests.net.peers import BlackHole
+
+    with BlackHole() as hole:
+        sid = env.create()
+        panel = env.panel(ConnectPanel, sid)
+        panel.set_peer("127.0.0.1", hole.port)
+        qtbot.waitUntil(panel.connectButton.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(panel.connectButton, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.disconnectButton.text() == "C&ancel", timeout=WAIT_MS)
+        qtbot.mouseClick(panel.disconnectButton, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.connectResult.text().startswith("-3 "), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: panel.disconnectButton.text() == "D&isconnect",
+                        timeout=WAIT_MS)

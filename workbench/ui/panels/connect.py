@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QPushButton, QW
 
 from workbench.core.formatting import format_endpoint
 from workbench.session.controls import Control
+from workbench.session.record import RowState, row_state
 from workbench.sockets import DnsQueryType
 from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
@@ -19,6 +20,7 @@ from workbench.ui.panels.widgets import (
     compact_form,
     describe,
     form_row,
+    set_text,
 )
 
 __all__ = ["ConnectPanel", "parse_peer"]
@@ -195,6 +197,10 @@ class ConnectPanel(Panel):
         allowed = self._allowed()
         self.connectButton.setEnabled(self._valid and Control.CONNECT in allowed)
         self.disconnectButton.setEnabled(Control.DISCONNECT in allowed)
+        # While a connect is pending, Disconnect is how it is cancelled (U5: it answers -3).
+        connecting = (record := self._record()) is not None and row_state(
+            record) is RowState.CONNECTING
+        set_text(self.disconnectButton, "C&ancel" if connecting else "D&isconnect")
 
     def _connect_clicked(self) -> None:
         # Nothing invalid reaches the core, and nothing it would refuse (U4: -23, -104).

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.types import TlsInfo
 from workbench.session.controls import Control
+from workbench.session.record import RowState, row_state
 from workbench.sockets import SecureOptions, TLSVersionConstraints
 from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
@@ -90,6 +91,13 @@ class TlsPanel(Panel):
         describe(self.secureButton, "Secure", "Start a TLS handshake on this connected socket")
         self.secureResult = self._result_label("secure", "secure", "secureResult")
         form.addRow(self.secureButton, self.secureResult)
+        # Shown while the handshake runs: it disconnects, and secure() answers -3 (U5).
+        self.cancelSecureButton = QPushButton("C&ancel handshake")
+        self.cancelSecureButton.setObjectName("cancelSecureButton")
+        describe(self.cancelSecureButton, "Cancel the TLS handshake",
+                 "Give up on the handshake: the socket is disconnected")
+        self.cancelSecureButton.hide()
+        form.addRow(self.cancelSecureButton)
         outer.addWidget(self._build_details())
         outer.addStretch(1)
 
@@ -100,6 +108,7 @@ class TlsPanel(Panel):
         self.serverName.textChanged.connect(self._validate)
         self.verify.toggled.connect(self._verify_toggled)
         self.secureButton.clicked.connect(self._secure_clicked)
+        self.cancelSecureButton.clicked.connect(self._cancel_secure_clicked)
         self._validate()
         self.refresh()
 
@@ -230,6 +239,16 @@ class TlsPanel(Panel):
     def _update_controls(self) -> None:
         # T1: secure() only on a connected, plain socket (enabled_controls says when).
         self.secureButton.setEnabled(self._valid and Control.SECURE in self._allowed())
+        record = self._record()
+        self.cancelSecureButton.setVisible(
+            record is not None and row_state(record) is RowState.SECURING
+        )
+
+    def _cancel_secure_clicked(self) -> None:
+        sid = self._sid
+        if sid is not None:
+            self._runner.start(self._session.sockets.disconnect(sid),
+                               name=f"cancel the handshake (socket {sid})")
 
     def options(self) -> SecureOptions:
         """The form as ``SecureOptions`` (only call when the form is valid)."""
