@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.recv_throughput import core_commit, load, machine
+from workbench.core.limits import raise_fd_limit
 from workbench.sockets import NetError, ReceiveInfo, TcpSockets
 
 PHASES = ("create", "connect", "echo", "close")
@@ -87,10 +88,7 @@ asyncio.run(main(int(sys.argv[1])))
 
 def raise_nofile() -> tuple[int, int]:
     """Soft RLIMIT_NOFILE up to the hard limit; the (soft, hard) now in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_fd_limit()
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 

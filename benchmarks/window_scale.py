@@ -1,9 +1,9 @@
 """The window with thousands of sockets: what each phase costs per socket, and how late the
 event loop runs meanwhile.
 
-An echo server runs in another process on loopback. The window (``build_main_window``,
-offscreen unless ``QT_QPA_PLATFORM`` says otherwise) runs on the app's own event loop
-(``workbench.app.make_event_loop`` where it exists, else qasync's ``QEventLoop``). For N
+An echo server runs in another process on loopback (``scale_core``'s). The window
+(``build_main_window``, offscreen unless ``QT_QPA_PLATFORM`` says otherwise) runs on the app's
+own event loop (``workbench.app.make_event_loop``). For N
 sockets (1,000 and 10,000 side by side), through the window's own session, as a user's clicks
 would go:
 
@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +40,9 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer  # after the environment: QT_
 from PySide6.QtWidgets import QApplication
 
 from benchmarks.recv_throughput import load, machine
+from benchmarks.scale_core import EchoServer
+from workbench.app import make_event_loop
+from workbench.core.limits import raise_fd_limit
 
 BATCH = 256
 #: A script that creates or changes sockets lets the loop run after this many.
@@ -50,34 +51,6 @@ INTERVAL_MS = 10
 TARGET_SHOW_S = 1.0
 TARGET_P99_MS = 50.0
 TARGET_CLOSE_S = 5.0
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
-def _echo_server(conn: Any) -> None:
-    """Another process: accept everything, echo everything, until the pipe closes."""
-    raise_fd_limit()
-
-    class Echo(asyncio.Protocol):
-        def connection_made(self, transport: Any) -> None:
-            self.transport = transport
-
-        def data_received(self, data: bytes) -> None:
-            self.transport.write(data)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(Echo, "127.0.0.1", 0, backlog=4096)
-        conn.send(server.sockets[0].getsockname()[1])
-        await loop.run_in_executor(None, conn.recv)  # until the parent says stop
-        server.close()
-
-    asyncio.run(main())
 
 
 @dataclass
@@ -203,18 +176,6 @@ async def run_window(n: int, port: int) -> Run:
     return run
 
 
-def _loop(app: QApplication) -> asyncio.AbstractEventLoop:
-    import workbench.app
-
-    make = getattr(workbench.app, "make_event_loop", None)
-    if make is not None:
-        loop: asyncio.AbstractEventLoop = make(app)
-        return loop
-    import qasync
-
-    return qasync.QEventLoop(app)  # type: ignore[no-any-return]
-
-
 def report(runs: list[Run]) -> str:
     lines = ["| phase | " + " | ".join(f"{r.n:,} sockets: s (µs/socket) [worst lateness, ms]"
                                        for r in runs) + " |",
@@ -257,24 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [200, 1000] if args.quick else [1000, 10_000])
-    raise_fd_limit()
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_echo_server, args=(child,), daemon=True)
-    server.start()
-    port = parent.recv()
+    raise_fd_limit()  # the echo server process inherits it
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     # Closing the window between runs must not end the application (and so the loop).
     app.setQuitOnLastWindowClosed(False)
     runs = []
-    try:
+    with EchoServer(len(sizes)) as server:
         for n in sizes:
-            loop = _loop(app)
-            with asyncio.Runner(loop_factory=lambda loop=loop: loop) as runner:
+            port = server.take_port()
+            with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
                 runs.append(runner.run(run_window(n, port)))
-    finally:
-        parent.send("stop")
-        server.join(10)
     print(f"machine: {machine()}  load: {load()}")
     print(report(runs))
     return 0
