@@ -657,7 +657,7 @@ async def test_L10_emfile_is_one_accept_error_minus_12_and_the_server_pauses(
 async def test_L11_suspend_closes_non_persistent_servers_shutdown_all(tcp: TcpSockets) -> None:
     servers = TcpServerSockets(tcp)
     kept, kept_port = await listening(servers, properties=ServerSocketProperties(persistent=True))
-    gone, gone_port = await listening(servers)
+    _, gone_port = await listening(servers)
     accepts = Accepts(servers)
     with clients() as made:
         await connect_plain(made, gone_port)
