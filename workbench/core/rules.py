@@ -235,7 +235,8 @@ class RuleFault:
 class Reaction:
     """What one event on a connection gives: the ``frames`` matched against the rules, the
     ``actions`` to carry out in order, the ``faults`` of rules that failed, and how many
-    received bytes were ``discarded`` unanswered (after close, reset or STARTTLS)."""
+    received bytes were ``discarded`` unanswered after close, reset or STARTTLS (the bytes
+    of the frames left and of a partial frame; line endings are not counted)."""
 
     frames: tuple[bytes, ...] = ()
     actions: tuple[Action, ...] = ()
@@ -303,7 +304,9 @@ class CompiledRules:
         for index in self._by_trigger[trigger]:
             compiled = self.compiled[index]
             rule = compiled.rule
-            if not rule.enabled or index in self._faults or frame_no < rule.from_frame:
+            if not rule.enabled or index in self._faults:
+                continue
+            if frame is not None and frame_no < rule.from_frame:
                 continue
             try:
                 action = self._try(index, compiled, connection, frame)
