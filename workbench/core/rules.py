@@ -428,7 +428,8 @@ class Trial:
 
     def describe(self, preview: int = 60) -> list[str]:
         """One line per frame and per action, for the panel's test output."""
-        lines = [_describe_action(a, preview) for a in self.actions if a.frame_no == 0]
+        opening = [_describe_action(a, preview) for a in self.actions if a.frame_no == 0]
+        lines = ["connection opens", *opening] if opening else []
         for number, frame in enumerate(self.frames, 1):
             lines.append(f"frame {number} {_shown(frame, preview)}")
             acts = [a for a in self.actions if a.frame_no == number]
