@@ -3,7 +3,8 @@ event loop runs meanwhile.
 
 An echo server runs in another process on loopback (``scale_core``'s). The window
 (``build_main_window``, offscreen unless ``QT_QPA_PLATFORM`` says otherwise) runs on the app's
-own event loop (``workbench.app.make_event_loop``). For N
+own event loop (``workbench.app.make_event_loop``), with the app's garbage collector thresholds
+(``workbench.core.limits.tune_gc``). For N
 sockets (1,000 and 10,000 side by side), through the window's own session, as a user's clicks
 would go:
 
@@ -42,7 +43,7 @@ from PySide6.QtWidgets import QApplication
 from benchmarks.recv_throughput import load, machine
 from benchmarks.scale_core import EchoServer
 from workbench.app import make_event_loop
-from workbench.core.limits import raise_fd_limit
+from workbench.core.limits import raise_fd_limit, tune_gc
 
 BATCH = 256
 #: A script that creates or changes sockets lets the loop run after this many.
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [200, 1000] if args.quick else [1000, 10_000])
     raise_fd_limit()  # the echo server process inherits it
+    tune_gc()  # as the app does at start (``workbench.app.main``)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     # Closing the window between runs must not end the application (and so the loop).

@@ -12,6 +12,7 @@ runs with and then drop every bundled library that nothing kept still links to.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
@@ -97,6 +98,53 @@ SYSTEM_LIBRARIES: tuple[str, ...] = (
     "libstdc++.so.*",
     "libgcc_s.so.*",
 )
+
+
+#: ICU's data items to keep in the data library (``icu_data.py`` removes the rest), as globs of
+#: the item names ``icupkg -l`` prints. Qt Core calls ICU for collation, case mapping,
+#: time-zone names and legacy encodings (``nm -D --undefined-only libQt6Core.so.6``); the
+#: program's encodings go through Python's codecs, so the converters (``*.cnv``) go, and with
+#: them the break dictionaries, transliterators, character names and the display names of
+#: languages, regions, currencies and units, which Qt takes from its own CLDR tables.
+KEEP_ICU_DATA: tuple[str, ...] = (
+    # Collation for every language: QCollator follows the user's locale (file dialogs sort
+    # with it), and a Swedish "ä" sorts after "z" only with coll/sv.res.
+    "coll/*",
+    # Normalisation (NFC is built into libicuuc; NFKC and UTS #46 are data).
+    "*.nrm",
+    # Locale data for the interface's language: root and English, and the bundles they share.
+    "root.res",
+    "en.res",
+    "en_*.res",
+    "pool.res",
+    "res_index.res",
+    # What locale lookups and calendars read: likely subtags, aliases, keyword types (the
+    # "co" in de@collation=phonebook), week data.
+    "likelySubtags.res",
+    "metadata.res",
+    "keyTypeData.res",
+    "supplementalData.res",
+    "icuver.res",
+    "icustd.res",
+    # The converters' alias table (64 KB): names still resolve; UTF-8/16/32 need no data.
+    "cnvalias.icu",
+    # Time zones: the rules, their canonical ids, and names in English.
+    "zoneinfo64.res",
+    "timezoneTypes.res",
+    "metaZones.res",
+    "windowsZones.res",
+    "zone/root.res",
+    "zone/en.res",
+    "zone/en_*.res",
+    "zone/pool.res",
+    "zone/res_index.res",
+    "zone/tzdbNames.res",
+)
+
+
+def keep_icu_item(item: str) -> bool:
+    """True for an ICU data item (``coll/de.res``, ``ibm-943_P15A-2003.cnv``) to keep."""
+    return any(fnmatch.fnmatchcase(item, pattern) for pattern in KEEP_ICU_DATA)
 
 
 def _parts(dest: str) -> tuple[str, ...]:
@@ -191,3 +239,24 @@ def prune_binaries(
         else:
             dropped.append(entry)
     return kept, dropped
+
+
+def _posix(path: str) -> str:
+    return path.replace("\\", "/")
+
+
+def drop_dangling_symlinks(entries: Iterable[Entry], files: Iterable[Entry]) -> list[Entry]:
+    """``entries`` without the symbolic links whose target is none of ``files``.
+
+    PyInstaller adds a ``SYMLINK`` entry to the top folder (``dest`` → ``src``, a path relative
+    to ``dest``'s folder) for each Qt library it collects in a sub-folder, among the data
+    files; pruning the library (``prune_binaries``) leaves its link behind, pointing at nothing.
+    """
+    targets = {posixpath.normpath(_posix(dest)) for dest, _src, tc in files if tc != "SYMLINK"}
+    kept = []
+    for entry in entries:
+        dest, src, typecode = entry
+        link = posixpath.normpath(posixpath.join(posixpath.dirname(_posix(dest)), _posix(src)))
+        if typecode != "SYMLINK" or link in targets:
+            kept.append(entry)
+    return kept

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make package-test`: smoke-test the release files in dist/ as a user would get them.
 #
-#   tarball  unpack into a temporary directory; run socket-workbench --version and
-#            --self-test from there (offscreen)
+#   tarball  its size and the unpacked folder's against the targets below; unpack into a
+#            temporary directory; run socket-workbench --version and --self-test from there
+#            (offscreen), whose last steps check collation (QCollator, and the socket table
+#            sorted by name) with the cut-down ICU data
 #   .deb     check its control fields and contents; `dpkg -x` it into a scratch root; validate
 #            its desktop file and metainfo; run <root>/opt/socket-workbench/socket-workbench
 #            --self-test, and --version through <root>/usr/bin/socket-workbench (a relative
@@ -10,7 +12,8 @@
 #
 # Every run gets a clean environment (env -i): no virtualenv, no PYTHONPATH, a PATH of system
 # directories only, a fresh HOME, and a working directory outside the source tree, so the
-# program can only use what it carries. SELF_TEST=0 runs --version only.
+# program can only use what it carries. Neither tree may hold a symbolic link to nothing.
+# SELF_TEST=0 runs --version only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -21,6 +24,9 @@ TARBALL=dist/socket-workbench-$VERSION-linux-x86_64.tar.gz
 DEB=dist/socket-workbench_${VERSION}_amd64.deb
 APP_ID=io.github.socketworkbench.SocketWorkbench
 SELF_TEST=${SELF_TEST:-1}
+# Issue 14's targets, in bytes (MB = 10^6 bytes, as assemble.py reports them).
+MAX_UNPACKED=100000000
+MAX_TARBALL=40000000
 for f in "$TARBALL" "$DEB"; do
     [[ -f $f ]] || { echo "package-test: $f is missing: run make package" >&2; exit 1; }
 done
@@ -59,11 +65,28 @@ check_version() {
 }
 
 self_test() {
-    local label=$1 program=$2
+    local label=$1 program=$2 out
     [[ $SELF_TEST == 1 ]] || return 0
-    run "$label" "$program" --self-test | sed 's/^/  /' || fail "$label: --self-test failed"
+    out=$(run "$label" "$program" --self-test) || {
+        echo "$out" | sed 's/^/  /'
+        fail "$label: --self-test failed"
+    }
+    echo "$out" | sed 's/^/  /'
+    for step in "collation (en_US)" "collation (sv_SE)" "socket table sorted by name"; do
+        [[ $out == *"✓ $step"* ]] || fail "$label: the self-test did not check $step"
+    done
     passed
 }
+
+# no_dangling_links LABEL DIR: fail on a symbolic link under DIR that points at nothing.
+no_dangling_links() {
+    local dangling
+    dangling=$(find "$2" -xtype l)
+    [[ -z $dangling ]] || fail "$1: symbolic links to nothing:" $dangling
+    passed
+}
+
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 # ------------------------------------------------------------------------------ tarball
 mkdir "$SCRATCH/unpacked"
@@ -71,7 +94,16 @@ tar -xzf "$TARBALL" -C "$SCRATCH/unpacked"
 [[ $(ls "$SCRATCH/unpacked") == "socket-workbench-$VERSION" ]] ||
     fail "the tarball's top folder is not socket-workbench-$VERSION/"
 passed
-PROGRAM=$SCRATCH/unpacked/socket-workbench-$VERSION/socket-workbench
+FOLDER=$SCRATCH/unpacked/socket-workbench-$VERSION
+unpacked=$(du -sb "$FOLDER" | cut -f1)
+packed=$(stat -c %s "$TARBALL")
+echo "package-test: [size] unpacked $(mb "$unpacked") (at most $(mb $MAX_UNPACKED)), tar.gz" \
+    "$(mb "$packed") (at most $(mb $MAX_TARBALL))"
+((unpacked <= MAX_UNPACKED)) || fail "unpacked, the program takes $(mb "$unpacked")"
+((packed <= MAX_TARBALL)) || fail "$TARBALL is $(mb "$packed")"
+passed
+no_dangling_links tarball "$FOLDER"
+PROGRAM=$FOLDER/socket-workbench
 check_version tarball "$PROGRAM"
 self_test tarball "$PROGRAM"
 
@@ -129,6 +161,7 @@ grep -q "<release version=\"$VERSION\"" "$DEBROOT/usr/share/metainfo/$APP_ID.met
     fail "deb: the metainfo's release is not $VERSION"
 echo "package-test: [deb] contents, icons, desktop file and metainfo OK"
 passed
+no_dangling_links deb "$DEBROOT"
 
 check_version "deb /usr/bin link" "$DEBROOT/usr/bin/socket-workbench"
 self_test deb "$DEBROOT/opt/socket-workbench/socket-workbench"

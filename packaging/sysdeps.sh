@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages that building and checking the package needs, beyond .ci/sysdeps.sh:
-#   binutils            strip (PyInstaller strips the bundle), readelf
+#   binutils            strip (PyInstaller strips the bundle), readelf; as and ld (icu_data.py
+#                       wraps the cut-down ICU data in a library)
+#   icu-devtools        icupkg (icu_data.py lists and removes ICU data items)
 #   desktop-file-utils  desktop-file-validate (tests/packaging)
 #   appstream           appstreamcli validate (tests/packaging)
 #   libpython3.X, python3.X-venv   only when building with Debian's own python3: PyInstaller
@@ -10,7 +12,7 @@
 set -euo pipefail
 
 PY=${PY:-python3}
-PACKAGES=(binutils desktop-file-utils appstream)
+PACKAGES=(binutils icu-devtools desktop-file-utils appstream)
 if command -v "$PY" >/dev/null 2>&1; then
     py_path=$(readlink -f "$(command -v "$PY")")
     if [[ $py_path == /usr/bin/* ]]; then
@@ -20,9 +22,9 @@ if command -v "$PY" >/dev/null 2>&1; then
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    for exe in strip readelf; do
+    for exe in strip readelf as ld icupkg; do
         command -v "$exe" >/dev/null 2>&1 || {
-            echo "package: $exe is missing: install binutils with your package manager" >&2
+            echo "package: $exe is missing: install binutils and ICU's tools with your package manager" >&2
             exit 1
         }
     done

@@ -374,11 +374,12 @@ def run_app(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from workbench.core.limits import raise_fd_limit
+    from workbench.core.limits import raise_fd_limit, tune_gc
 
     # Every socket costs a descriptor: a desktop's soft limit of 1,024 would end a test of
     # a thousand connections early, and the hard limit is there for the asking.
     raise_fd_limit()
+    tune_gc()  # no full collections of a large heap while the window should move
     parser = argparse.ArgumentParser(prog=NAME, description="Test TCP and TLS servers.")
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     parser.add_argument(

@@ -1,4 +1,5 @@
-"""workbench.core.limits: the descriptor limit the program raises at start.
+"""workbench.core.limits: the descriptor limit and the collector thresholds the program sets
+at start.
 
 Each case runs in a subprocess: the limit belongs to the process, and the test suite's own
 must stay as it is.
@@ -96,3 +97,35 @@ def test_raise_fd_limit_lets_a_process_open_more_than_its_old_soft_limit(
         print(json.dumps(len(fds)))
     """)
     assert result == 1100
+
+
+def test_tune_gc_sets_the_window_thresholds_and_returns_the_old_ones() -> None:
+    got = run(
+        """
+        import gc, json
+        from workbench.core.limits import GC_THRESHOLDS, tune_gc
+        gc.set_threshold(700, 10, 10)
+        old = tune_gc()
+        print(json.dumps([old, gc.get_threshold(), GC_THRESHOLDS]))
+        """
+    )
+    old, now, wanted = got
+    assert old == [700, 10, 10]
+    assert now == wanted
+    # A young generation far above CPython's 700, and full collections far rarer than
+    # every 10 middle ones: the point of the setting (see GC_THRESHOLDS).
+    assert wanted[0] > 700 and wanted[2] > 10
+
+
+def test_the_program_tunes_the_collector_at_start() -> None:
+    got = run(
+        """
+        import contextlib, gc, io, json
+        from workbench.app import main
+        from workbench.core.limits import GC_THRESHOLDS
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["--version"])
+        print(json.dumps([gc.get_threshold(), GC_THRESHOLDS]))
+        """
+    )
+    assert got[0] == got[1]

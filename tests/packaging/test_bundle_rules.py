@@ -135,3 +135,71 @@ def test_prune_keeps_what_is_reached_and_drops_the_rest() -> None:
         "libstdc++.so.6",  # the system's, always: Mesa's drivers need it to match
     }
     assert len(kept) + len(dropped) == len(binaries)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "coll/root.res",
+        "coll/sv.res",
+        "coll/ucadata.icu",
+        "coll/de__PHONEBOOK.res",
+        "nfkc.nrm",
+        "uts46.nrm",
+        "root.res",
+        "en.res",
+        "en_GB.res",
+        "pool.res",
+        "likelySubtags.res",
+        "supplementalData.res",
+        "zoneinfo64.res",
+        "zone/en.res",
+        "cnvalias.icu",
+    ],
+)
+def test_icu_keeps_collation_normalisation_english_and_time_zones(item: str) -> None:
+    assert rules.keep_icu_item(item)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "ibm-943_P15A-2003.cnv",
+        "gb18030.cnv",
+        "de.res",
+        "sv.res",
+        "unames.icu",
+        "brkitr/char.brk",
+        "brkitr/cjdict.dict",
+        "translit/root.res",
+        "curr/en.res",
+        "lang/root.res",
+        "zone/de.res",
+        "rbnf/en.res",
+    ],
+)
+def test_icu_drops_converters_and_what_qt_takes_elsewhere(item: str) -> None:
+    assert not rules.keep_icu_item(item)
+
+
+def test_links_to_pruned_libraries_are_dropped() -> None:
+    kept = [
+        ("PySide6/Qt/lib/libQt6Gui.so.6", "/v/libQt6Gui.so.6", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Core.so.6", "/v/libQt6Core.so.6", "BINARY"),
+    ]
+    links = [
+        ("libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "SYMLINK"),
+        ("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
+        ("PySide6/Qt/lib/libQt6Core.so", "libQt6Core.so.6", "SYMLINK"),
+        ("PySide6/Qt/lib/libQt6Svg.so", "libQt6Svg.so.6", "SYMLINK"),
+        # A link to a link is not a file: it goes too.
+        ("libGui.so", "libQt6Gui.so.6", "SYMLINK"),
+    ]
+    data = [("resources/socket-workbench.svg", "/r/socket-workbench.svg", "DATA")]
+    entries = kept + links + data
+    assert rules.drop_dangling_symlinks(entries, entries) == [
+        *kept,
+        ("libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "SYMLINK"),
+        ("PySide6/Qt/lib/libQt6Core.so", "libQt6Core.so.6", "SYMLINK"),
+        *data,
+    ]

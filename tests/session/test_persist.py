@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.net.peers import EchoServer
+from tests.session.bad_entries import BAD_ENTRIES, assert_named, bad_entries
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.net.tcp import TcpSockets
 from workbench.session.persist import persisted_sockets, restore_persistent, restore_sockets
@@ -59,56 +60,33 @@ async def test_restore_reconnects_and_reapplies(session: Session) -> None:
         assert opts is not None and opts["keep_idle"] == 20
 
 
-async def test_a_bad_option_is_left_out_with_a_warning_and_the_rest_goes_on(
-    session: Session, caplog: pytest.LogCaptureFixture
-) -> None:
-    with EchoServer() as server:
-        saved = [
-            PersistedSocket(
-                name="bad",
-                host="127.0.0.1",
-                port=server.port,
-                options={"keep_alive": [True, "x"], "no_delay": [False], "linger": [1]},
-            ),
-            PersistedSocket(name="after", host="127.0.0.1", port=server.port),
-        ]
-        with caplog.at_level(logging.WARNING, logger="workbench.session"):
-            keys = await restore_sockets(session, saved)
-        assert len(keys) == 2
-        assert all(session.registry[k].info.connected for k in keys)
-        assert session.registry[keys[0]].intent.options == {"no_delay": (False,)}
-    messages = [r.getMessage() for r in caplog.records]
-    assert any("'bad'" in m and "keep_alive" in m for m in messages)
-    assert any("'bad'" in m and "linger" in m for m in messages)
-
-
 async def test_an_entry_the_core_would_refuse_is_skipped_and_the_rest_restored(
     session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 8, item 3: a host with a NUL or a blank server name no longer stops the
-    restore; each bad entry is skipped with a message that names it, and leaves no socket."""
+    """Issue 8, item 3: no bad entry stops the restore, and none is restored in part (a bad
+    option is not left out: the socket would be saved back without it); each is skipped
+    with a message that names it, and leaves no socket."""
     with EchoServer() as server:
+        bad = [PersistedSocket.from_json(entry) for entry in bad_entries(server.port)]
         saved = [
             PersistedSocket(name="first", host="127.0.0.1", port=server.port),
-            PersistedSocket(name="nul host", host="127.0.0.1\x00.example", port=server.port),
+            *[entry for entry in bad if entry is not None],
             PersistedSocket(
-                name="blank sni",
-                host="127.0.0.1",
-                port=server.port,
-                secure={"serverName": " "},
-                was_secure=True,
+                name="last", host="127.0.0.1", port=server.port,
+                options={"keep_alive": [True, 20]},
             ),
-            PersistedSocket(name="last", host="127.0.0.1", port=server.port),
         ]
         with caplog.at_level(logging.WARNING, logger="workbench.session"):
             restored = await restore_persistent(session, saved)
         names = [session.registry[k].info.name for k in restored.keys]
         assert names == ["first", "last"]
         assert all(session.registry[k].info.connected for k in restored.keys)
+        assert session.registry[restored.keys[1]].intent.options == {"keep_alive": (True, 20)}
         assert len(list(session.registry)) == 2
-    assert [entry.name for entry, _ in restored.skipped] == ["nul host", "blank sni"]
-    assert "'nul host'" in restored.messages[0] and "NUL" in restored.messages[0]
-    assert "'blank sni'" in restored.messages[1] and "server_name" in restored.messages[1]
+    assert [entry.name for entry, _ in restored.skipped] == [e["name"] for e, _ in BAD_ENTRIES]
+    for message, (entry, problem) in zip(restored.messages, BAD_ENTRIES, strict=True):
+        assert_named(message, {"host": "127.0.0.1", "port": server.port, **entry}, problem)
+    assert restored.kept == bad_entries(server.port)
     logged = [r.getMessage() for r in caplog.records]
     assert all(any(m in line for line in logged) for m in restored.messages)
 
@@ -118,31 +96,32 @@ async def test_bad_entries_survive_a_settings_round_trip(session: Session, tmp_p
     are named once at load and written back exactly as they were read."""
     store = SettingsStore(tmp_path / "cfg")
     with EchoServer() as server:
-        bad = [
-            {"name": "nul host", "host": "127.0.0.1\x00x", "port": server.port},
-            {
-                "name": "blank sni",
-                "host": "127.0.0.1",
-                "port": server.port,
-                "secure": {"serverName": " "},
-                "was_secure": True,
-                "extra": [1, 2],
-            },
-        ]
+        bad = bad_entries(server.port)
         good = [{"name": n, "host": "127.0.0.1", "port": server.port} for n in ("a", "b")]
         store.directory.mkdir()
         store.path.write_text(json.dumps({"sockets": [good[0], *bad, good[1]]}), encoding="utf-8")
         settings, message = store.load()
-        assert message is not None
-        assert "'nul host'" in message and "'blank sni'" in message and "'a'" not in message
+        assert message is not None and "'a'" not in message and "'b'" not in message
+        for entry, (_, problem) in zip(bad, BAD_ENTRIES, strict=True):
+            assert_named(message, entry, problem)
         restored = await restore_persistent(session, settings.sockets)
         assert [session.registry[k].info.name for k in restored.keys] == ["a", "b"]
         assert restored.skipped == []
         settings.sockets = persisted_sockets(session)
         assert store.save(settings) is None
     written = json.loads(store.path.read_text(encoding="utf-8"))["sockets"]
-    assert [entry["name"] for entry in written] == ["a", "b", "nul host", "blank sni"]
+    assert [entry["name"] for entry in written] == ["a", "b", *(e["name"] for e in bad)]
     assert written[2:] == bad
     again, message = store.load()
     assert [s.name for s in again.sockets] == ["a", "b"]
     assert again.kept_sockets == bad
+    assert message is not None and message.count("cannot be restored") == len(bad)
+
+
+def test_an_entry_is_named_by_its_peer_when_it_has_no_name() -> None:
+    entry = PersistedSocket.from_json({"host": "::1", "port": 7, "options": {"no_delay": [3]}})
+    assert entry is not None
+    problem = entry.problem()
+    assert problem == "option no_delay [3]: no_delay must be a bool, not int"
+    assert entry.skip_message(problem).startswith(
+        "The persistent socket [::1]:7 cannot be restored (option no_delay [3]: ")

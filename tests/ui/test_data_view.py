@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import TIMEOUT
 from workbench.core import codecs
 from workbench.core.capture import CaptureStore, Direction, Record
-from workbench.ui import data_view
+from workbench.ui import composer_file, data_view
 from workbench.ui.data_view import DataPane, DataView, display_text, header_text
 
 WAIT_MS = int(TIMEOUT * 1000)
@@ -848,6 +848,48 @@ def test_save_received_only_sent_only_or_both(
         assert target.read_bytes() == content, name_filter
         assert f"Saved {len(content):,} bytes" in pane.message_label.text()
         dialog.reject()
+
+
+def test_saved_clears_itself_like_sent_and_leaves_later_messages(
+    qtbot: Any, pane: DataPane, store: CaptureStore, tmp_path: Path
+) -> None:
+    """Issue 8, item 19: "Saved 24 bytes…" never cleared. It goes ``composer_file.CLEAR_MS``
+    after it shows, as "Sent 10.0 MiB" does; the timer is driven here, not waited for."""
+    fill(store, [(Direction.IN, b"0123456789" * 2), (Direction.OUT, b"ping")])
+    pane.set_store(store)
+    label, timer = pane.message_label, pane.message_timer
+
+    def save(path: Path) -> None:
+        with qtbot.waitSignal(pane.view.saveFinished, timeout=WAIT_MS) as done:
+            pane.view.start_save(path, as_hex_dump=False)
+        assert done.args == [str(path), ""]
+
+    save(tmp_path / "a.bin")
+    assert label.text() == f"Saved 24 bytes to {tmp_path / 'a.bin'}" and not label.isHidden()
+    assert timer.isActive() and timer.interval() == composer_file.CLEAR_MS == 4000
+    timer.timeout.emit()  # its time is up
+    assert label.text() == "" and label.isHidden()
+
+    # A message shown after "Saved …" is not the timer's to clear.
+    save(tmp_path / "b.bin")
+    pane.find_input.setText("not there")
+    pane.find_next.click()
+    assert label.text() == "Not found"
+    timer.timeout.emit()
+    assert label.text() == "Not found" and not label.isHidden()
+
+    # A failed save's message stays: it is not "Saved …".
+    timer.stop()
+    with qtbot.waitSignal(pane.view.saveFinished, timeout=WAIT_MS):
+        pane.view.start_save(tmp_path / "no-such-dir" / "c.bin", as_hex_dump=False)
+    assert label.text().startswith("Could not save ") and not timer.isActive()
+
+    # Another capture shown clears it at once, as it does every message of this one.
+    save(tmp_path / "d.bin")
+    with CaptureStore(tmp_path / "other.raw") as other:
+        pane.set_store(other)
+        assert label.text() == "" and label.isHidden()
+        pane.set_store(None)
 
 
 def test_saving_onto_the_capture_file_itself_is_refused(

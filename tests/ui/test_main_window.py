@@ -33,6 +33,7 @@ import pytest
 
 from tests.net.peers import ControlledServer
 from tests.net.tls_peers import Pki, ThreadedServer
+from tests.session.bad_entries import BAD_ENTRIES, assert_named, bad_entries
 from tests.ui.conftest import WAIT_MS, close_window
 from workbench.session import row_state as record_state
 from workbench.ui.errors import install_hooks
@@ -437,6 +438,64 @@ def test_persistent_socket_is_restored_after_a_restart(
         assert not info.paused
     finally:
         close_window(qtbot, window)
+
+
+def test_bad_persistent_sockets_are_named_skipped_and_kept_in_the_file(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, echo_server: ThreadedServer
+) -> None:
+    """Issue 8, item 3, through the window: the sockets around the bad entries come back,
+    the banner names each bad entry, and the next save writes them back as they were."""
+    settings_dir = tmp_path / "cfg"
+    settings_dir.mkdir()
+    bad = bad_entries(echo_server.port)
+    good = [{"name": n, "host": "127.0.0.1", "port": echo_server.port} for n in ("a", "b")]
+    (settings_dir / "settings.json").write_text(
+        json.dumps({"first_start_done": True, "sockets": [good[0], *bad, good[1]]}),
+        encoding="utf-8")
+    window = make_window(restore_session=True, settings_dir=settings_dir)
+    try:
+        qtbot.waitUntil(lambda: window.setup_task is not None and window.setup_task.done(),
+                        timeout=WAIT_MS)
+        assert window.setup_task.exception() is None
+        infos = [window.session.info(sid) for sid in window.session.ids()]
+        assert [(i.name, i.connected) for i in infos] == [("a", True), ("b", True)]
+        # The banner's first 300 characters, the whole text in its tooltip and Details.
+        banner = child(window, "errorBannerText", QLabel)
+        assert banner.isVisible()
+        assert banner.text().startswith("The persistent socket 'bad keep-alive' (127.0.0.1:")
+        for entry, (_, problem) in zip(bad, BAD_ENTRIES, strict=True):
+            assert_named(banner.toolTip(), entry, problem)
+    finally:
+        close_window(qtbot, window)
+    saved = json.loads((settings_dir / "settings.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in saved["sockets"][:2]] == ["a", "b"]
+    assert saved["sockets"][2:] == bad
+
+
+def test_entries_the_restore_skips_are_shown_and_kept_too(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, echo_server: ThreadedServer
+) -> None:
+    """Entries that reach the restore (not set aside at load) and are refused there: named in
+    the banner, and written back as they were read."""
+    from workbench.session.settings import PersistedSocket
+
+    window = make_window(restore_session=True, settings_dir=tmp_path)
+    assert window.setup_task is None  # nothing saved yet: nothing to set up
+    bad = bad_entries(echo_server.port)
+    good = {"name": "good", "host": "127.0.0.1", "port": echo_server.port}
+    saved = [PersistedSocket.from_json(entry) for entry in [*bad, good]]
+    task = window.runner.start(window.restore_sockets(saved), name="restore")
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    (sid,) = task.result()
+    assert window.session.ids() == [sid] and window.session.info(sid).name == "good"
+    reported = [message for message, _ in window.error_banner.messages]
+    assert len(reported) == len(bad)
+    for message, entry, (_, problem) in zip(reported, bad, BAD_ENTRIES, strict=True):
+        assert_named(message, entry, problem)
+    close_window(qtbot, window)
+    written = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))["sockets"]
+    assert [entry["name"] for entry in written[:1]] == ["good"]
+    assert written[1:] == bad
 
 
 def test_corrupt_settings_give_defaults_and_a_message(

@@ -487,6 +487,22 @@ def test_secure_without_trust_shows_the_certificate_error(
     assert ERROR_COLOR in panel.secureResult.styleSheet()
 
 
+def test_a_secure_error_goes_when_the_socket_reconnects(
+    qtbot: Any, env: Env, tls_server: EchoServer
+) -> None:
+    # Issue 8, item 19: the -202 beside Secure stayed after reconnecting, about a connection
+    # that was gone.
+    sid = env.create()
+    connect_core(qtbot, env, sid, tls_server.port, "localhost")
+    panel = env.panel(TlsPanel, sid)
+    qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.secureResult.code is not None, timeout=WAIT_MS)
+    assert panel.secureResult.text().startswith("-202 CERT_AUTHORITY_INVALID: ")
+    connect_core(qtbot, env, sid, tls_server.port, "localhost")
+    qtbot.waitUntil(lambda: panel.secureResult.text() == "", timeout=WAIT_MS)
+    assert panel.secureResult.code is None and env.session.result(sid, "secure") is None
+
+
 def test_secure_with_no_trust_store_names_the_fix(
     qtbot: Any, env: Env, tls_server: EchoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -169,7 +169,8 @@ class CaptureStore:
         self._dropped = 0
         #: Bytes held before a write (0: every append writes at once).
         self.write_behind = write_behind
-        self._held: list[bytes] = []  # appended, not written yet
+        # Appended, not written yet: bytes, or views of bytes (immutable too).
+        self._held: list[bytes | memoryview] = []
         self._held_size = 0
         # What to go back to if writing the held bytes fails: (records, total, in, out).
         self._undo = (0, 0, 0, 0)
@@ -300,7 +301,7 @@ class CaptureStore:
             raise ValueError("I/O operation on a closed CaptureStore")
         if direction is not _IN and direction is not _OUT:
             direction = Direction(direction)  # accepts 0 and 1; anything else raises
-        if type(data) is not bytes:
+        if type(data) is not bytes and not (type(data) is memoryview and type(data.obj) is bytes):
             data = bytes(data)  # held or written: never a buffer the caller may change
         if timestamp is None:
             timestamp = time.time()
@@ -319,7 +320,7 @@ class CaptureStore:
             return self._failed is None
         return True
 
-    def _keep(self, data: bytes, size: int) -> bool:
+    def _keep(self, data: bytes | memoryview, size: int) -> bool:
         """Write ``data``, or hold it (``write_behind``); False if the capture has failed."""
         if self._failed is not None:
             return False

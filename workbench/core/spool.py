@@ -234,14 +234,14 @@ class SpoolStream:
         for segment in segments:
             self._spool.release(segment)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append ``data``; on ``OSError`` the stream is as it was before the call.
 
         Raises ``ValueError`` when the spool is closed.
         """
         self.write_parts([data], len(data))
 
-    def write_parts(self, parts: list[bytes], size: int) -> None:
+    def write_parts(self, parts: list[bytes | memoryview], size: int) -> None:
         """Append the pieces ``parts`` (``size`` bytes together) with one ``os.pwritev``; on
         ``OSError`` the stream is as it was before the call.
 

@@ -27,6 +27,7 @@ from workbench.core.events import Event
 from workbench.core.state import State, StateEvent, transition
 from workbench.core.types import (
     ChangeReason,
+    ReceivedRun,
     ReceiveErrorInfo,
     ReceiveInfo,
     SocketChange,
@@ -45,6 +46,10 @@ _log = logging.getLogger("workbench.sockets")
 DEFAULT_BUFFER_SIZE = 4096
 
 
+# The slots of a ReceiveInfo, for the receive loop to fill (see ``TcpSocket.flush``).
+_SET_SOCKET_ID = ReceiveInfo.__dict__["socket_id"].__set__
+_SET_DATA = ReceiveInfo.__dict__["data"].__set__
+
 #: The codes with which a server refuses our client certificate (or its absence).
 _CLIENT_CERT_CODES = frozenset(
     {NetError.SSL_CLIENT_AUTH_CERT_NEEDED, NetError.BAD_SSL_CLIENT_AUTH_CERT}
@@ -58,6 +63,7 @@ class SocketEvents:
     receive: Event[ReceiveInfo]
     receive_error: Event[ReceiveErrorInfo]
     changed: Event[SocketChange]
+    received_run: Event[ReceivedRun]
 
 
 class Connection(asyncio.Protocol):
@@ -306,32 +312,44 @@ class TcpSocket:
         try:
             event = self.events.receive
             new = object.__new__
+            set_id, set_data = _SET_SOCKET_ID, _SET_DATA
+            runs = self.events.received_run
             held = self._held
             sid = self.id
             # The hot loop: one iteration per chunk, so no helper calls and no copies of a
-            # whole read. The pause, close and announce flags are re-read before every chunk.
+            # whole read. The pause, close and announce flags are re-read after every chunk; a
+            # block (one read from the OS) is split with the buffer_size it began with.
             while held and self._announced and not self.paused and not self.closed:
                 head = held[0]
-                start = self._held_offset
-                end = start + (self.buffer_size or DEFAULT_BUFFER_SIZE)
-                if end >= len(head):
-                    held.popleft()
-                    self._held_offset = 0
-                    chunk = head[start:] if start else head
-                else:
-                    self._held_offset = end
-                    chunk = head[start:end]
-                # The frozen ReceiveInfo without its generated __init__, whose keyword handling
-                # is a third of the per-chunk cost at 4 KiB chunks.
-                info = new(ReceiveInfo)
-                fields = info.__dict__
-                fields["socket_id"] = sid
-                fields["data"] = chunk
-                for listener in event.listeners:
-                    try:
-                        listener(info)
-                    except Exception:
-                        event.log_failure(listener)
+                start = first = self._held_offset
+                size = self.buffer_size or DEFAULT_BUFFER_SIZE
+                last = len(head) - size  # a chunk that starts here or later ends the block
+                while True:
+                    if start >= last:
+                        held.popleft()
+                        self._held_offset = 0
+                        chunk = head[start:] if start else head
+                        stop = len(head)
+                    else:
+                        # Written before the listeners run: one may disconnect, which resets it.
+                        self._held_offset = stop = start + size
+                        chunk = head[start:stop]
+                    # The frozen ReceiveInfo without its generated __init__, whose keyword
+                    # handling is a third of the per-chunk cost at 4 KiB: its slots filled.
+                    info = new(ReceiveInfo)
+                    set_id(info, sid)
+                    set_data(info, chunk)
+                    for listener in event.listeners:
+                        try:
+                            listener(info)
+                        except Exception:
+                            event.log_failure(listener)
+                    if not self._held_offset or self.paused or self.closed or not self._announced:
+                        break
+                    start = stop
+                if runs.listeners:
+                    whole = not first and stop == len(head)
+                    runs.dispatch(ReceivedRun(sid, head if whole else memoryview(head)[first:stop]))
             if not held and self._pending_error is not None and self._can_deliver():
                 self._deliver_end(self._pending_error)
         finally:

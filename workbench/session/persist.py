@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.core.errors import NetError
-from workbench.core.options import OPTIONS, OptionArgs
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.session import Session
@@ -89,6 +88,14 @@ class Restored:
     def messages(self) -> list[str]:
         return [message for _, message in self.skipped]
 
+    @property
+    def kept(self) -> list[dict[str, Any]]:
+        """The skipped entries as the settings file had them, for ``Settings.kept_sockets``:
+        written back untouched at the next save."""
+        return [
+            entry.raw if entry.raw is not None else entry.to_json() for entry, _ in self.skipped
+        ]
+
 
 async def restore_sockets(
     session: Session,
@@ -114,19 +121,13 @@ async def restore_persistent(
     restored = Restored()
     for entry in saved:
         problem = entry.problem()
-        key = None
         if problem is None:
             try:
-                key = await _restore_one(session, entry, servers, on_created)
+                restored.keys.append(await _restore_one(session, entry, servers, on_created))
+                continue
             except (TypeError, ValueError) as exc:
                 problem = str(exc)
-        if key is not None:
-            restored.keys.append(key)
-            continue
-        message = (
-            f"The persistent socket {entry.label()} cannot be restored ({problem}); "
-            "it is kept in the settings file as it is."
-        )
+        message = entry.skip_message(problem)
         _log.warning("%s", message)
         restored.skipped.append((entry, message))
     return restored
@@ -145,7 +146,7 @@ async def _restore_one(
     key = await session.create(props)
     try:
         session.set_intent(key, secure=options, tls=entry.was_secure)
-        session.set_intent(key, options=_checked_options(entry))
+        session.set_intent(key, options=entry.checked_options())
         if entry.host is not None and entry.port is not None:
             port = entry.port
             if entry.server is not None and entry.host in LOOPBACK and servers is not None:
@@ -160,23 +161,6 @@ async def _restore_one(
         await session.close(key)
         raise
     return key
-
-
-def _checked_options(entry: PersistedSocket) -> dict[str, OptionArgs]:
-    """The entry's options that are still options and whose arguments still check; the rest
-    are left out, each with a warning that names it."""
-    options = {}
-    for name, args in entry.options.items():
-        spec = OPTIONS.get(name)
-        try:
-            if spec is None:
-                raise ValueError(f"no such option {name!r}")
-            options[name] = spec.check(args)
-        except (TypeError, ValueError) as exc:
-            _log.warning(
-                "persistent socket %r: option %s %r left out: %s", entry.name, name, args, exc
-            )
-    return options
 
 
 async def _reconnect(

@@ -22,7 +22,7 @@ from workbench.core.capture import CaptureStore, Direction
 from workbench.core.errors import NetError
 from workbench.core.events import Event
 from workbench.core.formatting import format_size
-from workbench.core.types import ChangeReason, ReceiveErrorInfo, ReceiveInfo, SocketChange
+from workbench.core.types import ChangeReason, ReceivedRun, ReceiveErrorInfo, SocketChange
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.record import SocketRecord
 
@@ -74,7 +74,7 @@ class Registry:
             raise RuntimeError("this registry already watches a TcpSockets")
         self._watched = tcp
         tcp.on_changed.add_listener(self._on_changed)
-        tcp.on_receive.add_listener(self._on_receive)
+        tcp.on_received_run.add_listener(self._on_received_run)
         tcp.on_receive_error.add_listener(self._on_receive_error)
         for sid in tcp.socket_ids():
             self._insert(SocketKey.tcp(sid), tcp)
@@ -83,7 +83,7 @@ class Registry:
         tcp, self._watched = self._watched, None
         if tcp is not None:
             tcp.on_changed.remove_listener(self._on_changed)
-            tcp.on_receive.remove_listener(self._on_receive)
+            tcp.on_received_run.remove_listener(self._on_received_run)
             tcp.on_receive_error.remove_listener(self._on_receive_error)
 
     def close(self) -> None:
@@ -207,7 +207,9 @@ class Registry:
         self._mark_grew(key)
         return record.capture
 
-    def _capture(self, record: SocketRecord, direction: Direction, data: bytes) -> None:
+    def _capture(
+        self, record: SocketRecord, direction: Direction, data: bytes | memoryview
+    ) -> None:
         """Keep ``data`` up to ``capture_limit``; past it, say why the capture stopped."""
         if record.capture_stopped is not None:
             return
@@ -284,14 +286,15 @@ class Registry:
                 record.ever_connected = True
         self.mark(key)
 
-    def _on_receive(self, info: ReceiveInfo) -> None:
-        # Once per chunk (32,768 times per 128 MiB at buffer_size 4096): the common case, a
-        # capture that keeps everything, takes the short way, with no key hashed.
-        sid = info.socket_id
+    def _on_received_run(self, run: ReceivedRun) -> None:
+        # Once per read (256 KiB at most), not per chunk: the capture and the counters take a
+        # run of on_receive events at once. The common case, a capture that keeps everything,
+        # takes the short way, with no key hashed.
+        sid = run.socket_id
         record = self._tcp.get(sid)
         if record is None:
             return
-        data = info.data
+        data = run.data
         if record.capture_stopped is None:
             store = record.capture
             if store.total_bytes + len(data) > self.capture_limit:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.formatting import format_endpoint
+from workbench.core.options import OPTIONS, OptionArgs
 from workbench.core.types import SecureOptions, SocketProperties, TLSVersionConstraints
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
 
@@ -120,25 +121,53 @@ class PersistedSocket:
     raw: dict[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def label(self) -> str:
-        """How messages name the entry: its name, else its peer."""
-        if self.name is not None:
-            return repr(self.name)
-        if self.host is not None and self.port is not None:
-            return format_endpoint(self.host, self.port)
-        return "(unnamed)"
+        """How messages name the entry: its name and its peer (``'web' (example.test:443)``),
+        or whichever of them it has. A character that cannot be shown (a NUL) is escaped."""
+        endpoint = format_endpoint(self.host, self.port)
+        endpoint = "".join(c if c.isprintable() else repr(c)[1:-1] for c in endpoint)
+        name = repr(self.name) if self.name is not None else ""
+        if name and endpoint:
+            return f"{name} ({endpoint})"
+        return name or endpoint or "(unnamed)"
 
     def problem(self) -> str | None:
         """Why the core would refuse to restore this entry, or ``None``: the checks of
-        ``create()``, ``connect()`` and ``secure()`` run here, before anything is created.
-        Options are not part of it: a bad option is left out and the socket restored."""
+        ``create()``, ``connect()``, ``secure()`` and the option calls run here, before
+        anything is created. A bad option makes the entry bad too: restored without it, the
+        socket would be saved back without it, and the entry would not be "kept in the file
+        untouched" (issue 8, item 3)."""
         try:
             SocketProperties(name=self.name, persistent=True, buffer_size=self.buffer_size)
             if self.host is not None and "\x00" in self.host:
                 raise ValueError("the host must not contain a NUL character")
             secure_from_json(self.secure)
+            self.checked_options()
         except (TypeError, ValueError) as exc:
             return str(exc)
         return None
+
+    def checked_options(self) -> dict[str, OptionArgs]:
+        """The options as the core's option calls take them; ``ValueError`` or ``TypeError``,
+        naming the option and its arguments as the file has them, for the first that does
+        not check."""
+        options = {}
+        for name, args in self.options.items():
+            spec = OPTIONS.get(name)
+            if spec is None:
+                raise ValueError(f"no such option {name!r}; one of {', '.join(OPTIONS)}")
+            try:
+                options[name] = spec.check(args)
+            except (TypeError, ValueError) as exc:
+                shown = json.dumps(args, ensure_ascii=False, default=repr)
+                raise type(exc)(f"option {name} {shown}: {exc}") from exc
+        return options
+
+    def skip_message(self, problem: str) -> str:
+        """What the user is told about an entry that is not restored."""
+        return (
+            f"The persistent socket {self.label()} cannot be restored ({problem}); "
+            "it is kept in the settings file as it is."
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -256,10 +285,7 @@ class Settings:
                 self.sockets.append(entry)
                 continue
             self.kept_sockets.append(data)
-            self.problems.append(
-                f"The persistent socket {entry.label()} cannot be restored "
-                f"({problem}); it is kept in the settings file as it is."
-            )
+            self.problems.append(entry.skip_message(problem))
 
 
 class SettingsStore:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -59,6 +59,7 @@ from workbench.core.dump_layout import (
     header_text,
 )
 from workbench.core.formatting import format_size
+from workbench.ui import composer_file
 from workbench.ui.data_find import FindBar
 from workbench.ui.data_paint import MARGIN, RowPainter
 from workbench.ui.data_save import (
@@ -496,7 +497,13 @@ class DataView(QAbstractScrollArea):
 
 
 class DataPane(QWidget):
-    """The data view and its toolbar: mode, encoding, find (text, or hex bytes)."""
+    """The data view and its toolbar: mode, encoding, find (text, or hex bytes).
+
+    The message under the view is about the capture shown: another capture clears it. A
+    finished save's "Saved …" also clears itself ``composer_file.CLEAR_MS`` after it
+    shows, as the composer's "Sent 10.0 MiB" does (issue 8, item 19); a failed save's
+    message stays until the next message or another capture.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -533,6 +540,7 @@ class DataPane(QWidget):
         self.find_bar.errorChanged.connect(self._show_find_error)
         self.view.message.connect(self._show_message)
         self.view.saveProgress.connect(self._on_save_progress)
+        self.view.saveFinished.connect(self._on_save_finished)
 
     def _build_view_choices(self) -> None:
         self.mode_combo = QComboBox(self)
@@ -553,6 +561,11 @@ class DataPane(QWidget):
         self.message_label.setObjectName("dataMessage")
         self.message_label.setWordWrap(False)
         self.message_label.setVisible(False)
+        #: Clears a finished save's "Saved …" (``_on_save_finished``).
+        self.message_timer = QTimer(self)
+        self.message_timer.setSingleShot(True)
+        self.message_timer.timeout.connect(self._clear_saved_message)
+        self._saved_message = ""
         # A standing note about the shown capture (e.g. its size limit was reached).
         self.note_label = QLabel(self)
         self.note_label.setObjectName("dataNote")
@@ -622,3 +635,18 @@ class DataPane(QWidget):
     def _on_save_progress(self, done: int, total: int) -> None:
         if total and done < total:
             self._show_message(f"Saving… {done * 100 // total}%")
+
+    def _on_save_finished(self, _path: str, error: str) -> None:
+        if error:
+            return
+        # "Saved …" (``CaptureSaver`` says it just before ``finished``) goes the way of the
+        # composer's "Sent …"; read at each save, so that a test can make it short.
+        self._saved_message = self.message_label.text()
+        self.message_timer.start(composer_file.CLEAR_MS)
+
+    def _clear_saved_message(self) -> None:
+        # Only the message the timer was started for: a later one (a find's "Not found")
+        # stays.
+        if self._saved_message and self.message_label.text() == self._saved_message:
+            self._show_message("")
+        self._saved_message = ""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from workbench.session import SocketKey
-from workbench.session.persist import ManagedServers, persisted_sockets, restore_sockets
+from workbench.session.persist import ManagedServers, persisted_sockets, restore_persistent
 from workbench.session.settings import PersistedSocket, Settings, SettingsStore
 from workbench.ui.bridge import SocketSession
 from workbench.ui.panels import ConnectPanel
@@ -72,5 +72,12 @@ class WindowSettings:
         self, saved: list[PersistedSocket], created: Callable[[SocketKey], object]
     ) -> list[SocketKey]:
         """Create, configure and reconnect ``saved``; ``created`` is called for each socket as
-        soon as it exists."""
-        return await restore_sockets(self._session.core, saved, self.builtin_servers(), created)
+        soon as it exists. An entry the core refuses after all is shown and kept in the file
+        as it was (issue 8, item 3), like the ones ``Settings`` already set aside at load."""
+        restored = await restore_persistent(
+            self._session.core, saved, self.builtin_servers(), created
+        )
+        self.settings.kept_sockets.extend(restored.kept)
+        for message in restored.messages:
+            self._report_error(message)
+        return restored.keys
