@@ -14,13 +14,11 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import faulthandler
 import logging
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -51,6 +49,8 @@ _log = logging.getLogger("workbench.app")
 
 def version_line() -> str:
     """One line: ours, then Python, Qt, PySide6, OpenSSL and the licence."""
+    import platform  # here, not at the top: a plain start does not need it (issue 14)
+
     import PySide6
     from PySide6 import QtCore
 
@@ -268,9 +268,7 @@ async def _run_window(app: Any) -> int:
     from workbench.ui.theme import apply_theme
 
     loop = asyncio.get_running_loop()
-    window = build_main_window(
-        TcpSockets(), servers=True, restore_session=True, first_start=True
-    )
+    window = build_main_window(TcpSockets(), servers=True, restore_session=True, first_start=True)
     apply_theme(app, window.settings.theme)
     window.setWindowIcon(window_icon())
     undo_hooks = install_hooks(window.report_error, loop)
@@ -285,8 +283,11 @@ async def _run_window(app: Any) -> int:
     window.show()
     if os.environ.get("SOCKET_WORKBENCH_STARTUP_PROBE") == "1":
         _probe_first_paint(window)
-    print(f"Socket Workbench {__version__} is running; Ctrl+C here closes it.",
-          file=sys.stderr, flush=True)
+    print(
+        f"Socket Workbench {__version__} is running; Ctrl+C here closes it.",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         await done
     finally:
@@ -379,10 +380,21 @@ def main(argv: list[str] | None = None) -> int:
     # Every socket costs a descriptor: a desktop's soft limit of 1,024 would end a test of
     # a thousand connections early, and the hard limit is there for the asking.
     raise_fd_limit()
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        # A plain start: argparse (about 2 ms to import) is for the command line's options.
+        return run_app([])
+    return _run_command_line(args)
+
+
+def _run_command_line(argv: list[str]) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(prog=NAME, description="Test TCP and TLS servers.")
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     parser.add_argument(
-        "--self-test", action="store_true",
+        "--self-test",
+        action="store_true",
         help="drive the window offscreen against the built-in servers, print a transcript",
     )
     args, rest = parser.parse_known_args(argv)
