@@ -305,7 +305,9 @@ _PLAIN_START = (
     + """
 import atexit
 from workbench.app import main
+import gc
 atexit.register(lambda: print("imported " + json.dumps(imported()), flush=True))
+atexit.register(lambda: print(f"gc enabled {gc.isenabled()}", flush=True))
 sys.exit(main([]))
 """
 )
@@ -345,3 +347,5 @@ def test_plain_start_imports_no_feature_module_before_it_ends(tmp_path: Path) ->
     assert lines, proc.stdout + proc.stderr
     # The echo server may have started between the first frame and the exit (peers).
     assert set(json.loads(lines[-1].removeprefix("imported "))) <= {"workbench.net.servers.peers"}
+    # main() pauses the garbage collector for the start; the first frame resumes it.
+    assert "gc enabled True" in proc.stdout

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import gc
 import logging
 import os
 import shutil
@@ -281,6 +282,7 @@ async def _run_window(app: Any) -> int:
     window.shutDown.connect(finished)
     sigint = _SigintBridge(lambda: QTimer.singleShot(0, window.close))
     window.show()
+    _resume_gc_after_first_paint(window)
     if os.environ.get("SOCKET_WORKBENCH_STARTUP_PROBE") == "1":
         _probe_first_paint(window)
     print(
@@ -297,6 +299,26 @@ async def _run_window(app: Any) -> int:
 
 
 _IMPORTED_AT = time.monotonic()
+
+
+#: The cyclic garbage collector is back on by then even if the window never paints (a
+#: start minimised, or on a platform that paints nothing for a hidden window).
+GC_PAUSE_LIMIT_S = 2.0
+
+
+def _resume_gc_after_first_paint(window: MainWindow) -> None:
+    """Turn the garbage collector back on (``main`` turned it off) once the first frame is
+    painted: until then the start allocates tens of thousands of objects (modules, classes,
+    Qt wrappers, enums) that all stay alive, so every collection it triggers finds nothing
+    and only costs time, about a tenth of the start on the machine of issue 14."""
+    from workbench.ui.startup_probe import FirstPaintProbe
+
+    def resume() -> None:
+        if not gc.isenabled():
+            gc.enable()
+
+    FirstPaintProbe(window, resume)
+    asyncio.get_running_loop().call_later(GC_PAUSE_LIMIT_S, resume)
 
 
 def _probe_first_paint(window: MainWindow) -> None:
@@ -383,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
         # A plain start: argparse (about 2 ms to import) is for the command line's options.
+        # No cyclic garbage collection until the window's first frame (_run_window resumes it).
+        gc.disable()
         return run_app([])
     return _run_command_line(args)
 
@@ -403,6 +427,7 @@ def _run_command_line(argv: list[str]) -> int:
         return 0
     if args.self_test:
         return self_test()
+    gc.disable()  # as on a plain start
     return run_app(rest)
 
 
