@@ -322,7 +322,10 @@ def _resume_gc_after_first_paint(window: MainWindow) -> None:
 
 
 def _probe_first_paint(window: MainWindow) -> None:
-    """benchmarks/startup.py: print when the window has painted its first frame, then close."""
+    """With ``SOCKET_WORKBENCH_STARTUP_PROBE=1``: print ``startup-probe window-shown <s>`` once
+    the window has painted its first frame, then close (the tests start the whole program this
+    way; ``benchmarks/startup.py`` watches the X server instead, as it does for other
+    programs)."""
     from workbench.ui.startup_probe import FirstPaintProbe
 
     def report() -> None:
