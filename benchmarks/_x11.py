@@ -11,7 +11,9 @@ the X server, the same way for every program:
   mapped: the program drew its first frame into it. Damage is requested when the window is
   created, before it is mapped, so no frame can slip past.
 
-Needs ``libX11.so.6`` and ``libXdamage.so.1`` (Debian: libx11-6, libxdamage1).
+Needs ``libX11.so.6`` (Debian: libx11-6) and, for *painted*, ``libXdamage.so.1``
+(libxdamage1); without it, or without the extension, *painted* is the moment of mapping and
+``WindowWatcher.damage`` is False.
 """
 
 from __future__ import annotations
@@ -113,7 +115,10 @@ class WindowWatcher:
 
     def __init__(self, display: str) -> None:
         x11 = _load("X11", "libX11.so.6")
-        damage = _load("Xdamage", "libXdamage.so.1")
+        try:
+            damage: ctypes.CDLL | None = _load("Xdamage", "libXdamage.so.1")
+        except X11Error:
+            damage = None
         x11.XOpenDisplay.restype = ctypes.c_void_p
         x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
         for fn in ("XDefaultRootWindow",):
@@ -132,15 +137,15 @@ class WindowWatcher:
             ctypes.POINTER(_XWindowAttributes),
         ]
         x11.XSetErrorHandler.argtypes = [ctypes.c_void_p]
-        damage.XDamageQueryExtension.argtypes = [
-            ctypes.c_void_p,
-            ctypes.POINTER(ctypes.c_int),
-            ctypes.POINTER(ctypes.c_int),
-        ]
-        damage.XDamageCreate.restype = ctypes.c_ulong
-        damage.XDamageCreate.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int]
+        if damage is not None:
+            damage.XDamageQueryExtension.argtypes = [
+                ctypes.c_void_p,
+                ctypes.POINTER(ctypes.c_int),
+                ctypes.POINTER(ctypes.c_int),
+            ]
+            damage.XDamageCreate.restype = ctypes.c_ulong
+            damage.XDamageCreate.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int]
         self._x11 = x11
-        self._damage = damage
         # A window can vanish between its CreateNotify and our requests on it (BadWindow):
         # Xlib's default handler would exit this process, so errors are ignored instead.
         self._error_handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
@@ -152,10 +157,13 @@ class WindowWatcher:
             raise X11Error(f"cannot open X display {display}")
         self._dpy = dpy
         event_base, error_base = ctypes.c_int(), ctypes.c_int()
-        if not damage.XDamageQueryExtension(
+        if damage is not None and not damage.XDamageQueryExtension(
             dpy, ctypes.byref(event_base), ctypes.byref(error_base)
         ):
-            raise X11Error("the X server has no DAMAGE extension")
+            damage = None
+        self._damage = damage
+        #: Whether *painted* is the first frame (True) or only the moment of mapping.
+        self.damage = damage is not None
         self._damage_notify = event_base.value  # + XDamageNotify (0)
         root = x11.XDefaultRootWindow(dpy)
         x11.XSelectInput(dpy, root, _SUBSTRUCTURE_NOTIFY_MASK)
@@ -189,9 +197,10 @@ class WindowWatcher:
                     created = ctypes.cast(ctypes.byref(event), ctypes.POINTER(_XCreateWindowEvent))
                     if not created.contents.override_redirect:
                         window = created.contents.window
-                        self._damage.XDamageCreate(self._dpy, window, _DAMAGE_REPORT_NON_EMPTY)
+                        if self._damage is not None:
+                            self._damage.XDamageCreate(self._dpy, window, _DAMAGE_REPORT_NON_EMPTY)
+                            x11.XFlush(self._dpy)
                         watched.add(window)
-                        x11.XFlush(self._dpy)
                 elif event.type == _MAP_NOTIFY and mapped is None:
                     shown = ctypes.cast(ctypes.byref(event), ctypes.POINTER(_XMapEvent))
                     window = shown.contents.window
@@ -202,6 +211,8 @@ class WindowWatcher:
                         continue
                     if attrs.width >= MIN_SIZE and attrs.height >= MIN_SIZE:
                         mapped = (window, now, attrs.width, attrs.height)
+                        if self._damage is None:
+                            return WindowTimes(now, now, attrs.width, attrs.height)
                 elif event.type == self._damage_notify and mapped is not None:
                     damaged = ctypes.cast(ctypes.byref(event), ctypes.POINTER(_XDamageNotifyEvent))
                     if damaged.contents.drawable == mapped[0]:

@@ -211,6 +211,8 @@ def measure(progs: list[Program], runs: int, rss_runs: int) -> None:
     """Warm up every program, then ``runs`` rounds, each starting every program once."""
     with xvfb() as display, tempfile.TemporaryDirectory(prefix="startup-homes-") as homes:
         watcher = WindowWatcher(display)
+        if not watcher.damage:
+            print("(no DAMAGE: apt-get install libxdamage1; shown is the moment of mapping)")
         envs = {}
         for i, program in enumerate(progs):
             home = Path(homes) / str(i)
