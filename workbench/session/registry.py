@@ -227,6 +227,13 @@ class Registry:
         if store.failed is not None:
             self._write_failed(record)
 
+    def check_captures(self) -> None:
+        """A capture's write failed on the spool's writer thread: every capture still
+        recording asks its store (an O(1) look each), and those that stopped say so."""
+        for record in list(self._tcp.values()):
+            if record.capture_stopped is None and record.capture.failed is not None:
+                self._write_failed(record)
+
     def _write_failed(self, record: SocketRecord) -> None:
         # The disk is full (or the folder went away): the store keeps counting, the
         # counters stay true, sending goes on; the row and the data pane say why.

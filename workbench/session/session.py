@@ -66,7 +66,12 @@ class Session:
             self.capture_dir = Path(capture_dir)
             self.capture_dir.mkdir(parents=True, exist_ok=True)
         # One spool for every capture: a socket costs one descriptor (its own), never two.
-        self.spool = CaptureSpool(self.capture_dir)
+        # Its writes run on a thread of its own: the receive path never waits for the disk. A
+        # write that fails there is told to the loop's thread, where the registry looks.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.spool = CaptureSpool(
+            self.capture_dir, threaded=True, on_write_error=self._write_failed_elsewhere
+        )
         self.registry = Registry(self._new_store, capture_limit)
         #: sockets whose connection the session itself is ending: key → "disconnect()" or
         #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
@@ -82,7 +87,17 @@ class Session:
         # The spool's segments are anonymous files in the session's directory, unlinked at
         # once, so not even a crash leaves decrypted traffic behind. Write-behind: a flood in
         # 4 KiB chunks costs a system call per 256 KiB, not per chunk.
+        if self._loop is None:  # a socket appears on the loop's thread: the writer's way back
+            with contextlib.suppress(RuntimeError):
+                self._loop = asyncio.get_running_loop()
         return CaptureStore(spool=self.spool, write_behind=WRITE_BEHIND)
+
+    def _write_failed_elsewhere(self) -> None:
+        # On the spool's writer thread: a capture's write failed. The registry finds which.
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.registry.check_captures)
 
     # -- logging ----------------------------------------------------------------------------
 
