@@ -8,13 +8,18 @@ responder reported.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import shutil
+import subprocess
 
 import pytest
 
-from tests.conftest import assert_stays, wait_for
-from tests.net.peers import ControlledServer, EchoServer, PeerConn
+from tests.conftest import Recorder, assert_stays, wait_for
+from tests.net.peers import LOOPBACK, ControlledServer, EchoServer, PeerConn
+from tests.net.test_tcp_server_tls import ThreadClient, client_context
+from tests.net.tls_peers import Pki
 from workbench.core.rules import (
     CompiledRules,
     FrameKind,
@@ -29,7 +34,14 @@ from workbench.core.rules import (
 )
 from workbench.core.rules_presets import HTTP_BODY, Preset, preset
 from workbench.net.responder import ActionRecord, FaultRecord, Responder
-from workbench.sockets import NetError, TcpSockets
+from workbench.sockets import (
+    AcceptInfo,
+    NetError,
+    SecureOptions,
+    ServerSecureOptions,
+    TcpServerSockets,
+    TcpSockets,
+)
 
 LINES = Framing(kind=FrameKind.LINE)
 
@@ -387,3 +399,132 @@ async def test_greeting_rule_opens_each_connection_on_its_own(tcp: TcpSockets) -
         second_sid, second = await side.attach(server)
         assert await first.wait_received(8) == f"hello {first_sid}\n".encode()
         assert await second.wait_received(8) == f"hello {second_sid}\n".encode()
+
+
+# -- start-tls, against the project's own TLS client and openssl s_client ----------------------
+
+
+def serving(pki: Pki) -> ServerSecureOptions:
+    return ServerSecureOptions(cert_file=str(pki.valid.cert), key_file=str(pki.valid.key))
+
+
+def smtp_with_starttls() -> RuleSet:
+    smtp = preset(Preset.SMTP)
+    starttls = Rule(
+        name="starttls",
+        match=regex(r"(?i)\ASTARTTLS\Z"),
+        reply=Reply(template="220 Ready to start TLS", line_ending="CRLF"),
+        then=Then.START_TLS,
+    )
+    rules = smtp.rules
+    return RuleSet(framing=smtp.framing, rules=(*rules[:3], starttls, *rules[3:]))
+
+
+async def listening(
+    tcp: TcpSockets, servers: TcpServerSockets, responder: Responder, *, read: bool = True
+) -> int:
+    """Listen on a free port; each accepted socket is answered by ``responder`` (attached
+    before it is unpaused, as the window does with "read at once"). The port."""
+
+    async def unpause(socket_id: int) -> None:
+        await tcp.set_paused(socket_id, False)
+
+    def on_accept(info: AcceptInfo) -> None:
+        responder.attach(info.client_socket_id)
+        if read:
+            asyncio.get_running_loop().create_task(unpause(info.client_socket_id))
+
+    servers.on_accept.add_listener(on_accept)
+    sid = (await servers.create()).socket_id
+    assert await servers.listen(sid, LOOPBACK, 0) == 0
+    port = (await servers.get_info(sid)).local_port
+    assert port is not None
+    return port
+
+
+async def test_tls_echo_preset_secures_and_echoes_with_the_projects_client(
+    tcp: TcpSockets, pki: Pki
+) -> None:
+    recorder = Recorder(tcp)
+    side = Answering(tcp, Responder(tcp, CompiledRules(preset(Preset.TLS_ECHO)), tls=serving(pki)))
+    async with TcpServerSockets(tcp) as servers:
+        port = await listening(tcp, servers, side.responder, read=False)
+        me = (await tcp.create()).socket_id
+        assert await tcp.connect(me, "localhost", port) == 0
+        await wait_for(lambda: side.responder.attached())
+        (accepted,) = side.responder.attached()
+        assert await tcp.secure(me, SecureOptions(ca_file=str(pki.ca_file))) == 0
+        records = await side.wait_actions(1)
+        assert [(r.rule_name, r.frame_no, r.then, r.result_code) for r in records] == [
+            ("start TLS", 0, Then.START_TLS, 0)
+        ]
+        info = await tcp.get_info(accepted)
+        assert info.tls is not None
+        assert info.paused  # accepted sockets start paused, and the handshake leaves it so
+        await tcp.set_paused(accepted, False)
+        assert (await tcp.send(me, b"over tls")).result_code == 0
+        assert await recorder.wait_bytes(me, 8) == b"over tls"
+        assert recorder.received(accepted) == b"over tls"  # the decrypted bytes, not TLS
+
+
+async def test_starttls_drops_plaintext_pipelined_behind_the_command(
+    tcp: TcpSockets, pki: Pki
+) -> None:
+    # CVE-2011-0411: "NOOP" comes in the same packet as STARTTLS; answering it over TLS
+    # ("502 ...") would let an attacker inject commands. Only "QUIT", sent over TLS, is.
+    side = Answering(tcp, Responder(tcp, CompiledRules(smtp_with_starttls()), tls=serving(pki)))
+    greeting = b"220 localhost ESMTP Socket Workbench\r\n"
+    async with TcpServerSockets(tcp) as servers:
+        client = ThreadClient(
+            await listening(tcp, servers, side.responder),
+            client_context(pki.ca_file),
+            plaintext=b"STARTTLS\r\nNOOP\r\n",
+            expect_plain=greeting + b"220 Ready to start TLS\r\n",
+            send=b"QUIT\r\n",
+        ).start()
+        await client.finished()
+        records = await side.wait_actions(3)
+    assert client.error is None, client.error
+    assert client.plain_received == greeting + b"220 Ready to start TLS\r\n"
+    assert client.received == b"221 Bye\r\n"
+    assert [(r.rule_name, r.then, r.result_code) for r in records] == [
+        ("greeting", Then.NOTHING, 0),
+        ("starttls", Then.START_TLS, 0),
+        ("quit", Then.CLOSE, 0),
+    ]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+async def test_smtp_starttls_with_openssl_s_client(tcp: TcpSockets, pki: Pki) -> None:
+    side = Answering(tcp, Responder(tcp, CompiledRules(smtp_with_starttls()), tls=serving(pki)))
+    async with TcpServerSockets(tcp) as servers:
+        port = await listening(tcp, servers, side.responder)
+        command = ["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", "-starttls", "smtp",
+                   "-servername", "localhost", "-CAfile", str(pki.ca_file),
+                   "-verify_return_error", "-quiet", "-crlf"]  # fmt: skip
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(b"EHLO again.example\nQUIT\n")  # read after the handshake
+            proc.stdin.close()
+            await wait_for(lambda: proc.poll() is not None, message="s_client did not end")
+            assert proc.stdout is not None and proc.stderr is not None
+            out, err = proc.stdout.read(), proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        assert out == b"250 localhost greets again.example\r\n221 Bye\r\n", err
+        records = await side.wait_actions(5)  # the last once its disconnect() returned
+    assert [(r.rule_name, r.then, r.result_code) for r in records] == [
+        ("greeting", Then.NOTHING, 0),
+        ("ehlo", Then.NOTHING, 0),  # s_client's own EHLO, in plaintext
+        ("starttls", Then.START_TLS, 0),
+        ("ehlo", Then.NOTHING, 0),
+        ("quit", Then.CLOSE, 0),
+    ]

@@ -41,13 +41,18 @@ import asyncio
 import collections
 import dataclasses
 import logging
-from typing import Any, Protocol
 
 from workbench.core.errors import NetError
 from workbench.core.events import Event
 from workbench.core.rules import Action, CompiledRules, ConnectionRules, Reaction, RuleFault, Then
 from workbench.core.state import State
-from workbench.core.types import ChangeReason, ReceiveErrorInfo, ReceiveInfo, SocketChange
+from workbench.core.types import (
+    ChangeReason,
+    ReceiveErrorInfo,
+    ReceiveInfo,
+    ServerSecureOptions,
+    SocketChange,
+)
 from workbench.net.tcp import TcpSockets
 
 __all__ = ["ActionRecord", "FaultRecord", "Responder"]
@@ -77,12 +82,6 @@ class FaultRecord:
 
     socket_id: int
     fault: RuleFault
-
-
-class _ServerTls(Protocol):
-    """What ``start-tls`` needs of the sockets: the server-side TLS extension (row LS1)."""
-
-    async def secure_server(self, socket_id: int, options: Any) -> int: ...
 
 
 class _Connection:
@@ -132,8 +131,8 @@ class Responder:
     """Answers sockets of ``tcp`` by ``rules`` (one server's :class:`CompiledRules`; their hit
     counts and faults are across every socket this responder answers).
 
-    ``tls`` is what ``start-tls`` passes to ``tcp.secure_server`` (a ``ServerSecureOptions``);
-    without it a ``start-tls`` fails with -2 (FAILED) and ends that connection's actions.
+    ``tls`` is what ``start-tls`` passes to ``tcp.secure_server``; without it a ``start-tls``
+    fails with -2 (FAILED) and ends that connection's actions.
 
     ``attach(id)`` starts answering a connected socket (its ``open`` rules run at once),
     ``detach(id)`` stops, ``close()`` detaches every socket. A socket that is closed, or
@@ -143,7 +142,9 @@ class Responder:
     done or has failed) and ``on_fault`` (:class:`FaultRecord`, a rule that failed).
     """
 
-    def __init__(self, tcp: TcpSockets, rules: CompiledRules, *, tls: object | None = None) -> None:
+    def __init__(
+        self, tcp: TcpSockets, rules: CompiledRules, *, tls: ServerSecureOptions | None = None
+    ) -> None:
         self.tcp = tcp
         self.rules = rules
         self.tls = tls
@@ -291,7 +292,7 @@ class Responder:
                 connection.sleeping = False
         sent = 0
         try:
-            if action.then is Then.START_TLS and self._can_start_tls():
+            if action.then is Then.START_TLS and self.tls is not None:
                 await self._hold_for_tls(connection)
             if action.data:
                 result = await self.tcp.send(sid, action.data)
@@ -330,16 +331,12 @@ class Responder:
             return await self._start_tls(connection)
         return NetError.OK
 
-    def _can_start_tls(self) -> bool:
-        return self.tls is not None and hasattr(self.tcp, "secure_server")
-
     async def _start_tls(self, connection: _Connection) -> int:
         sid = connection.socket_id
-        if not self._can_start_tls():
+        if self.tls is None:
             _log.warning("socket %d: start-tls without server TLS options", sid)
             return NetError.FAILED
-        tls: _ServerTls = self.tcp  # type: ignore[assignment]
-        code = await tls.secure_server(sid, self.tls)
+        code = await self.tcp.secure_server(sid, self.tls)
         connection.discarding = False
         if code == NetError.OK and not connection.paused_before_tls:
             await self.tcp.set_paused(sid, False)
