@@ -9,6 +9,7 @@ responder reported.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import shutil
@@ -528,3 +529,33 @@ async def test_smtp_starttls_with_openssl_s_client(tcp: TcpSockets, pki: Pki) ->
         ("ehlo", Then.NOTHING, 0),
         ("quit", Then.CLOSE, 0),
     ]
+
+
+async def test_starttls_drops_plaintext_that_arrives_while_the_reply_waits(
+    tcp: TcpSockets, pki: Pki
+) -> None:
+    # The plaintext comes in a read of its own, after the command and before the handshake:
+    # the engine has already answered STARTTLS, so the runner is the one that must drop it.
+    smtp = smtp_with_starttls()
+    slow = dataclasses.replace(smtp.rules[3], delay_ms=1000)
+    rules = RuleSet(framing=smtp.framing, rules=(*smtp.rules[:3], slow, *smtp.rules[4:]))
+    recorder = Recorder(tcp)
+    side = Answering(tcp, Responder(tcp, CompiledRules(rules), tls=serving(pki)))
+    greeting = b"220 localhost ESMTP Socket Workbench\r\n"
+    async with TcpServerSockets(tcp) as servers:
+        port = await listening(tcp, servers, side.responder)
+        me = (await tcp.create()).socket_id
+        assert await tcp.connect(me, "localhost", port) == 0
+        await recorder.wait_bytes(me, len(greeting))
+        (accepted,) = side.responder.attached()
+        await tcp.send(me, b"STARTTLS\r\n")
+        await wait_for(lambda: side.responder.busy(accepted))
+        await tcp.send(me, b"NOOP\r\n")
+        await recorder.wait_bytes(accepted, len(b"STARTTLS\r\nNOOP\r\n"))
+        # NOOP was delivered before the reply went out: it is what the runner must drop.
+        assert recorder.received(me) == greeting and side.responder.busy(accepted)
+        await recorder.wait_bytes(me, len(greeting) + 24)
+        assert await tcp.secure(me, SecureOptions(ca_file=str(pki.ca_file))) == 0
+        await tcp.send(me, b"QUIT\r\n")
+        await recorder.wait_error(me)
+    assert recorder.received(me) == greeting + b"220 Ready to start TLS\r\n221 Bye\r\n"

@@ -303,8 +303,8 @@ class Responder:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a closed id, the write quota: the connection is over
-            _log.info("socket %d: %s: %s", sid, type(exc).__name__, exc)
-            return self._failed(connection, action, NetError.FAILED, "action", sent)
+            what = f"action ({type(exc).__name__}: {exc})"
+            return self._failed(connection, action, NetError.FAILED, what, sent)
         if code != NetError.OK:
             return self._failed(connection, action, code, action.then.value, sent)
         self._record(connection, action, sent, NetError.OK)
