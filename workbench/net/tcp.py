@@ -9,6 +9,7 @@ What each call may do in each state, and every change of state, is the table in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
 from types import TracebackType
@@ -264,6 +265,19 @@ class TcpSockets:
         await _settle()
         if reading:
             s.report_closed_later()
+
+    async def reset(self, socket_id: int) -> None:
+        """An extension (Chrome has no way to send a reset): ``disconnect()``, but the peer
+        sees a reset (RST, ``ECONNRESET``) instead of a FIN. SO_LINGER is set to 0 first, so
+        the close aborts the connection; bytes still queued in the OS are thrown away, as an
+        RST does. Otherwise exactly ``disconnect()``: the id stays valid, a socket that was
+        reading reports -100. On a socket with no connection it is just ``disconnect()``."""
+        s = self._get(socket_id)
+        if s.sock is not None and s.state.connected:
+            # An OSError: the connection is already gone, and there is nothing to reset.
+            with contextlib.suppress(OSError):
+                sockopts.set_linger_zero(s.sock)
+        await self.disconnect(socket_id)
 
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
         """'Start a TLS client connection over the connected TCP client socket.'"""
