@@ -184,11 +184,10 @@ class LoggedServers:
             await self.raw.shutdown()
 
     def detach(self) -> None:
-        """Stop answering the core's events (the session is ending)."""
+        """Stop answering the core's events (the session is ending). A resume already under
+        way finishes on its own: it is one synchronous core call, and its loop may be gone."""
         self.raw.on_accept.remove_listener(self._on_accept)
         self.raw.on_accept_error.remove_listener(self._on_accept_error)
-        for task in self._resuming:
-            task.cancel()
 
     # -- events -------------------------------------------------------------------------------
 
