@@ -16,7 +16,8 @@ say where the behaviour deliberately differs from Chrome. Extensions for the ses
 Listening sockets are Chrome's ``chrome.sockets.tcpServer``: ``TcpServerSockets(tcp)``, whose
 accepted connections become (paused) sockets of ``tcp``; ``tcp.secure_server(id,
 ServerSecureOptions(cert_file=..., key_file=...))`` runs TLS as the server on one of them
-(an extension; ``sockets-server-udp-contract.md``).
+(an extension; ``sockets-server-udp-contract.md``). Extensions for the session layer:
+``servers.on_changed`` (``ServerChange``), ``servers.info_now(id)``, ``servers.server_ids()``.
 """
 
 from workbench.core.errors import (
@@ -37,6 +38,7 @@ from workbench.core.types import (
     ReceiveInfo,
     SecureOptions,
     SendInfo,
+    ServerChange,
     ServerSecureOptions,
     ServerSocketInfo,
     ServerSocketProperties,
@@ -61,6 +63,7 @@ __all__ = [
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "ServerChange",
     "ServerSecureOptions",
     "ServerSocketInfo",
     "ServerSocketProperties",

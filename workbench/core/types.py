@@ -24,6 +24,7 @@ __all__ = [
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "ServerChange",
     "ServerSecureOptions",
     "ServerSocketInfo",
     "ServerSocketProperties",
@@ -150,10 +151,12 @@ class SocketInfo:
 
 
 class ChangeReason(enum.Enum):
-    """Why ``TcpSockets.on_changed`` fired (an extension for the session layer)."""
+    """Why ``TcpSockets.on_changed`` or ``TcpServerSockets.on_changed`` fired (an extension for
+    the session layer)."""
 
     CREATED = "created"  # create() made the socket
-    STATE = "state"  # its State changed (TLS info appears with SECURE)
+    # its State changed (TLS info appears with SECURE); a server started or stopped listening
+    STATE = "state"
     PAUSED = "paused"  # the paused flag changed: set_paused(), or the core paused it (D1, R3)
     PROPERTIES = "properties"  # update() ran
     CLOSED = "closed"  # close(), suspend() or shutdown() removed it
@@ -303,6 +306,21 @@ class ServerSocketInfo:
     name: str | None = None
     local_address: str | None = None
     local_port: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerChange:
+    """One change of one listening socket, as ``TcpServerSockets.on_changed`` reports it (an
+    extension for the session layer, as ``SocketChange`` is for ``TcpSockets``).
+
+    ``reason`` is ``CREATED``, ``STATE`` (listening started or stopped), ``PAUSED``,
+    ``PROPERTIES`` or ``CLOSED``; ``info`` is a snapshot taken when the change happened,
+    ``None`` once the server is closed.
+    """
+
+    socket_id: int
+    reason: ChangeReason
+    info: ServerSocketInfo | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,9 @@ from workbench.core.events import Event
 from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
+    ChangeReason,
     CreateInfo,
+    ServerChange,
     ServerSocketInfo,
     ServerSocketProperties,
     check_bool,
@@ -47,6 +49,9 @@ class TcpServerSockets:
     from 1, never reused (contract L1: in Chrome they come from another resource manager than
     ``chrome.sockets.tcp``'s). Events: ``on_accept`` (``AcceptInfo``) and ``on_accept_error``
     (``AcceptErrorInfo``); a listener that raises is logged and the others still run.
+    ``on_changed`` (``ServerChange``) is an extension for the session layer, as
+    ``TcpSockets.on_changed`` is: one event per change of one server (created, listening
+    started or stopped, paused or resumed, properties, closed), whoever made it.
     """
 
     def __init__(self, tcp: TcpSockets) -> None:
@@ -55,7 +60,8 @@ class TcpServerSockets:
         self.tcp = tcp
         self.on_accept: Event[AcceptInfo] = Event("onAccept")
         self.on_accept_error: Event[AcceptErrorInfo] = Event("onAcceptError")
-        self._events = ServerEvents(tcp, self.on_accept, self.on_accept_error)
+        self.on_changed: Event[ServerChange] = Event("onChanged")
+        self._events = ServerEvents(tcp, self.on_accept, self.on_accept_error, self.on_changed)
         self._servers: dict[int, ServerSocket] = {}
         self._next_id = 1
 
@@ -76,7 +82,8 @@ class TcpServerSockets:
         _check_properties(properties)
         sid = self._next_id
         self._next_id += 1
-        self._servers[sid] = ServerSocket(self._events, sid, properties)
+        server = self._servers[sid] = ServerSocket(self._events, sid, properties)
+        server.notify(ChangeReason.CREATED)
         return CreateInfo(socket_id=sid)
 
     async def update(self, socket_id: int, properties: ServerSocketProperties) -> None:
@@ -121,8 +128,15 @@ class TcpServerSockets:
     async def close(self, socket_id: int) -> None:
         """'Disconnects and destroys the socket. ... The socket id is no longer valid as soon
         at the function is called.' (contract L9)"""
-        server = self._get(socket_id)
+        await self._remove(self._get(socket_id))
+
+    async def _remove(self, server: ServerSocket) -> None:
+        """Out of the registry first (the id is gone at once), then ``CLOSED``, then the
+        port is freed; a closing server reports no ``STATE`` of its own."""
         del self._servers[server.id]
+        server.closed = True
+        if self.on_changed.listeners:
+            self.on_changed.dispatch(ServerChange(server.id, ChangeReason.CLOSED, None))
         await self._stop(server)
 
     async def _stop(self, server: ServerSocket) -> None:
@@ -145,6 +159,11 @@ class TcpServerSockets:
         """An extension for the session layer: ``get_info()`` without the await."""
         return self._get(socket_id).info()
 
+    def server_ids(self) -> list[int]:
+        """An extension for the session layer: the ids of every server not yet closed, in
+        ascending order (what ``get_sockets()`` lists), read synchronously."""
+        return sorted(self._servers)
+
     def error_detail(self, socket_id: int) -> str | None:
         """An extension for people: why the last ``listen()`` or accept failed, in the
         operating system's words (``"[Errno 98] Address already in use"``), or ``None``."""
@@ -162,8 +181,7 @@ class TcpServerSockets:
     async def _close_all(self, which: Callable[[ServerSocket], bool]) -> None:
         doomed = [s for _, s in sorted(self._servers.items()) if which(s)]
         for server in doomed:
-            del self._servers[server.id]
-            await self._stop(server)
+            await self._remove(server)
         await asyncio.sleep(0)  # let the cancelled accept tasks finish
 
     async def __aenter__(self) -> TcpServerSockets:

@@ -30,6 +30,8 @@ from workbench.core.events import Event
 from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
+    ChangeReason,
+    ServerChange,
     ServerSocketInfo,
     ServerSocketProperties,
 )
@@ -60,6 +62,7 @@ class ServerEvents:
     tcp: TcpSockets
     accept: Event[AcceptInfo]
     accept_error: Event[AcceptErrorInfo]
+    changed: Event[ServerChange]
 
 
 class ServerSocket:
@@ -80,6 +83,9 @@ class ServerSocket:
         self._ready: collections.deque[int] = collections.deque()
         self._reading = False
         self._pump: asyncio.Task[None] | None = None
+        #: Set when the server leaves its registry: it reports nothing more (``CLOSED`` is
+        #: ``TcpServerSockets``' to say).
+        self.closed = False
 
     def __repr__(self) -> str:
         where = f" {self.local[0]}:{self.local[1]}" if self.local else ""
@@ -97,6 +103,12 @@ class ServerSocket:
             local_port=local[1] if local else None,
         )
 
+    def notify(self, reason: ChangeReason) -> None:
+        """Tell ``on_changed`` listeners, with a fresh snapshot; no listener, no snapshot."""
+        changed = self.events.changed
+        if changed.listeners and not self.closed:
+            changed.dispatch(ServerChange(self.id, reason, self.info()))
+
     def update(self, properties: ServerSocketProperties) -> None:
         """'If a property value is not specified, ... the existing value if preserved when
         calling update.'"""
@@ -104,6 +116,7 @@ class ServerSocket:
             self.name = properties.name
         if properties.persistent is not None:
             self.persistent = properties.persistent
+        self.notify(ChangeReason.PROPERTIES)
 
     # -- listen ----------------------------------------------------------------------------
 
@@ -143,6 +156,7 @@ class ServerSocket:
         self.local = (str(local[0]), int(local[1]))
         self.detail = None
         self._watch()
+        self.notify(ChangeReason.STATE)
         return NetError.OK
 
     def stop(self) -> list[int]:
@@ -162,6 +176,8 @@ class ServerSocket:
             self._pending.popleft().close()
         orphans = list(self._ready)
         self._ready.clear()
+        if sock is not None:
+            self.notify(ChangeReason.STATE)
         return orphans
 
     # -- pause -----------------------------------------------------------------------------
@@ -178,6 +194,7 @@ class ServerSocket:
             # reported first, in arrival order, then the backlog is read again.
             self._watch()
             self._start_pump()
+        self.notify(ChangeReason.PAUSED)
 
     # -- accepting -------------------------------------------------------------------------
 
@@ -226,6 +243,8 @@ class ServerSocket:
         code = map_os_error(exc, "io")
         self.paused = True
         self._unwatch()  # no busy loop of errors: nothing reads until set_paused(False)
+        # Paused first, then the event, as TcpSockets reports a receive error (R3).
+        self.notify(ChangeReason.PAUSED)
         self.events.accept_error.dispatch(AcceptErrorInfo(socket_id=self.id, result_code=code))
 
     def _start_pump(self) -> None:
