@@ -11,6 +11,7 @@ the window, the headless runner and the tests drive the same object.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import tempfile
