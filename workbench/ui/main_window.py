@@ -398,10 +398,29 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------- closing
 
+    def quit_window(self, *_args: Any) -> None:
+        """File → Quit (Ctrl+Q): every capture goes with the window, so ask first when any
+        holds data (``confirm_close``); then close."""
+        self.close_confirmation.ask_quit(*self.captured_in_all(), self.close)
+
+    def captured_in_all(self) -> tuple[int, int]:
+        """(sockets whose capture holds data, bytes they hold): what quitting throws away.
+        Persistent sockets count too: only their settings come back, never their data."""
+        held = [n for sid in self.session.ids() if (n := self.session.captures(sid).total_bytes)]
+        return len(held), sum(held)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
             event.accept()
             return
+        if event.spontaneous() and self.settings.confirm_close:
+            # The window manager's close button asks as Quit does; close() from the program
+            # (Ctrl+C or SIGTERM in the terminal, Quit once answered, tests) does not.
+            sockets, captured = self.captured_in_all()
+            if captured:
+                event.ignore()
+                self.close_confirmation.ask_quit(sockets, captured, self.close)
+                return
         self._closing = True
         self.commands.stop()
         try:

@@ -86,7 +86,7 @@ class ActionTarget(Protocol):
     def show_servers(self, *args: Any) -> object: ...
     def show_about(self, *args: Any) -> object: ...
     def set_theme(self, theme: str) -> None: ...
-    def close(self) -> bool: ...
+    def quit_window(self, *args: Any) -> object: ...
 
 
 class WindowActions:
@@ -227,8 +227,8 @@ class WindowActions:
         self.quit_action = a(
             "quitAction",
             "&Quit",
-            "Close all sockets and quit",
-            t.close,
+            "Close all sockets and quit (asks first when their captures hold data)",
+            t.quit_window,
             QKeySequence.StandardKey.Quit,
         )
         self.servers_action = a(
