@@ -263,7 +263,18 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------- data
 
     def clear_data(self, *_args: Any) -> None:
-        self.current.clear_data()
+        """Edit → Clear data (Ctrl+L): a capture that holds data asks first (no undo)."""
+        sid = self.current.sid
+        if sid is None or sid not in self.session:
+            return
+        captured = self.session.captures(sid).total_bytes
+
+        def clear() -> None:
+            # Still the socket it was asked about (the box is not modal).
+            if self.current.sid == sid:
+                self.current.clear_data()
+
+        self.close_confirmation.ask_clear(sid, captured, clear)
 
     def save_data(self, *_args: Any) -> QFileDialog | None:
         """Ask where (a non-modal dialog), then save in slices without blocking the loop."""

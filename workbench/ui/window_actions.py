@@ -186,7 +186,7 @@ class WindowActions:
         self.clear_action = a(
             "clearDataAction",
             "Clear &data",
-            "Forget the selected socket's captured data",
+            "Forget the selected socket's captured data (asks first; there is no undo)",
             t.clear_data,
             "Ctrl+L",
             _SP.SP_DialogResetButton,
