@@ -56,6 +56,9 @@ class CurrentSocket(QObject):
         session.socketRemoved.connect(self._removed)
         session.socketsChanged.connect(self._changed)
         session.dataArrived.connect(self._data_arrived)
+        # The toolbar's Connect and Secure follow their tab's form as the tab's buttons do.
+        tabs.connect_panel.formErrorChanged.connect(self.update_actions)
+        tabs.tls_panel.formErrorChanged.connect(self.update_actions)
 
     @property
     def sid(self) -> int | None:
@@ -184,5 +187,9 @@ class CurrentSocket(QObject):
         current = self._session.ui(self._sid) if self._sid is not None else None
         selected = [self._session.ui(sid) for sid in self.selected()]
         states = action_states(current, selected)
-        self._actions.update(states)
+        self._actions.update(
+            states,
+            connect_problem=self._tabs.connect_panel.form_error(),
+            secure_problem=self._tabs.tls_panel.form_error(),
+        )
         self._composer.set_target_available(states.send)
