@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from workbench.ui.bridge import SocketSession
+from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
 from workbench.ui.data_view import DataPane
 from workbench.ui.socket_table import SocketTable
@@ -140,10 +141,21 @@ class CurrentSocket(QObject):
 
     # -- its data ---------------------------------------------------------------------------
 
-    def clear_data(self) -> None:
-        """Forget the captured data (Clear data): the view shows the new, empty capture."""
+    def clear_data(self, confirmation: CloseConfirmation | None = None) -> None:
+        """Forget the captured data (Clear data): the view shows the new, empty capture.
+        With ``confirmation``, a capture that holds data is cleared once the user agrees."""
         sid = self._sid
         if sid is None:
+            return
+        if confirmation is not None:
+            captured = self._session.captures(sid).total_bytes
+
+            def clear() -> None:
+                # The box is not modal: only the socket asked about, if still the one shown.
+                if self._sid == sid:
+                    self.clear_data()
+
+            confirmation.ask_clear(sid, captured, clear)
             return
         self._data_pane.set_store(None)
         self._data_pane.set_store(self._session.clear_capture(sid))

@@ -264,17 +264,7 @@ class MainWindow(QMainWindow):
 
     def clear_data(self, *_args: Any) -> None:
         """Edit → Clear data (Ctrl+L): a capture that holds data asks first (no undo)."""
-        sid = self.current.sid
-        if sid is None or sid not in self.session:
-            return
-        captured = self.session.captures(sid).total_bytes
-
-        def clear() -> None:
-            # Still the socket it was asked about (the box is not modal).
-            if self.current.sid == sid:
-                self.current.clear_data()
-
-        self.close_confirmation.ask_clear(sid, captured, clear)
+        self.current.clear_data(self.close_confirmation)
 
     def save_data(self, *_args: Any) -> QFileDialog | None:
         """Ask where (a non-modal dialog), then save in slices without blocking the loop."""
@@ -412,13 +402,7 @@ class MainWindow(QMainWindow):
     def quit_window(self, *_args: Any) -> None:
         """File → Quit (Ctrl+Q): every capture goes with the window, so ask first when any
         holds data (``confirm_close``); then close."""
-        self.close_confirmation.ask_quit(*self.captured_in_all(), self.close)
-
-    def captured_in_all(self) -> tuple[int, int]:
-        """(sockets whose capture holds data, bytes they hold): what quitting throws away.
-        Persistent sockets count too: only their settings come back, never their data."""
-        held = [n for sid in self.session.ids() if (n := self.session.captures(sid).total_bytes)]
-        return len(held), sum(held)
+        self.close_confirmation.ask_quit(*self.session.captured_in_all(), self.close)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
@@ -427,7 +411,7 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and self.settings.confirm_close:
             # The window manager's close button asks as Quit does; close() from the program
             # (Ctrl+C or SIGTERM in the terminal, Quit once answered, tests) does not.
-            sockets, captured = self.captured_in_all()
+            sockets, captured = self.session.captured_in_all()
             if captured:
                 event.ignore()
                 self.close_confirmation.ask_quit(sockets, captured, self.close)
