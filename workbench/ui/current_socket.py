@@ -13,6 +13,7 @@ import functools
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from workbench.session.controls import send_refusal
 from workbench.ui.bridge import SocketSession
 from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
@@ -204,4 +205,4 @@ class CurrentSocket(QObject):
             connect_problem=self._tabs.connect_panel.form_error(),
             secure_problem=self._tabs.tls_panel.form_error(),
         )
-        self._composer.set_target_available(states.send)
+        self._composer.set_target_available(states.send, send_refusal(current) or "")

@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         self.current.changed.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
         self.commands = SocketCommands(
-            self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage
+            self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage,
+            self.composer.show_send_result,
         )
         self.session.receiveError.connect(self._receive_error)
         self.data_view.saveFinished.connect(self._save_finished)
