@@ -292,6 +292,28 @@ def test_refused_connect_shows_102_in_the_log_and_on_the_row(
     assert "-102" in result and "CONNECTION_REFUSED" in result
 
 
+def test_a_peer_that_closes_is_closed_by_peer_on_the_row_and_the_connect_tab(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    with ControlledServer(greeting=b"bye", after_greeting="fin") as server:
+        sid = new_socket(qtbot, window)
+        connect_to(qtbot, window, sid, server.port)
+        qtbot.waitUntil(lambda: row_state(window, sid) == "Closed by peer", timeout=WAIT_MS)
+    result = child(window, "connectResult", QLabel)
+    qtbot.waitUntil(
+        lambda: result.text() == "-100 CONNECTION_CLOSED: the peer closed the connection",
+        timeout=WAIT_MS,
+    )
+    # The user's own Disconnect still reads "Disconnected".
+    with ControlledServer() as server:
+        connect_to(qtbot, window, sid, server.port)
+        qtbot.waitUntil(lambda: result.text() == "OK", timeout=WAIT_MS)
+        click(qtbot, child(window, "disconnectButton", QPushButton))
+        qtbot.waitUntil(lambda: row_state(window, sid) == "Disconnected", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: result.text() == "", timeout=WAIT_MS)  # panels refresh at 40 Hz
+
+
 def test_invalid_hex_is_refused_and_nothing_is_sent(
     qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
 ) -> None:
