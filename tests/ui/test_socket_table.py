@@ -68,17 +68,16 @@ def shown_text(window: MainWindow, sid: int, column: Column) -> str:
     option.initFrom(table)
     option.rect = table.visualRect(index)
     table.itemDelegateForColumn(column).initStyleOption(option, index)
-    room = table.style().subElementRect(
-        QStyle.SubElement.SE_ItemViewItemText, option, table
-    ).width()
+    style = table.style()
+    room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table).width()
     return option.fontMetrics.elidedText(option.text, option.textElideMode, room)
 
 
 def test_an_error_state_shows_its_name_from_the_start(
     qtbot: Any, workbench_window: MainWindow, refused_port: int, aio: Callable[..., Any]
 ) -> None:
-    """"Error: CO…N_REFUSED" (elided in the middle) hid the error's name: the State column
-    elides at the right, and is wide enough for most of it at the default size."""
+    """Elided in the middle, it read "Error: CO…N_REFUSED", the error's name cut in half: the
+    State column elides at the right, and is wide enough for most of it at the default size."""
     window = workbench_window
     table = window.table
     sid = aio(window.sockets.create()).socket_id
