@@ -82,8 +82,9 @@ def test_an_error_state_shows_its_name_from_the_start(
     table = window.table
     sid = aio(window.sockets.create()).socket_id
     assert aio(window.sockets.connect(sid, "127.0.0.1", refused_port)) == -102
-    qtbot.waitUntil(lambda: window.session.state_text(sid) == "Error: CONNECTION_REFUSED",
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.session.state_text(sid) == "Error: CONNECTION_REFUSED", timeout=WAIT_MS
+    )
     qtbot.waitUntil(lambda: table.viewport().width() > 300, timeout=WAIT_MS)
     shown = shown_text(window, sid, Column.STATE)
     assert shown.startswith("Error: CONNECTION_"), shown

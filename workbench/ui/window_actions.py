@@ -366,9 +366,7 @@ class WindowActions:
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
 
-    def _follow_form(
-        self, action: QAction, allowed: bool, problem: str | None, tab: str
-    ) -> None:
+    def _follow_form(self, action: QAction, allowed: bool, problem: str | None, tab: str) -> None:
         action.setEnabled(allowed and problem is None)
         tool_tip, status_tip = self._tips[action]
         if allowed and problem is not None:
