@@ -27,8 +27,13 @@ sysdeps:
 	@.ci/sysdeps.sh
 
 # The venv is (re)installed when pyproject.toml (or the version, which the installed metadata
-# copies) is newer than the stamp.
+# copies) is newer than the stamp. pip compiles the bytecode of what it installs, but an
+# editable install (-e) leaves workbench/ itself uncompiled, and a start without .pyc files
+# compiles about 400 KB of source every time (issue 14): compileall does it here, on every
+# `make venv` (a few stat calls when nothing changed), so that a development start (`make
+# run`) is as quick as an installed one even where PYTHONDONTWRITEBYTECODE is set.
 venv: $(STAMP)
+	@$(VPY) -m compileall -q -j 0 workbench
 
 $(STAMP): pyproject.toml workbench/__init__.py
 	@test -x $(VPY) || $(PY) -m venv $(VENV)

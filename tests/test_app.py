@@ -245,3 +245,107 @@ def test_read_only_config_dir_is_said_once_and_tls_echo_still_serves(tmp_path: P
     assert len(seen["naming"]) == 1, seen["naming"]
     assert "read-only" in seen["naming"][0]
     assert list(config.iterdir()) == []
+
+
+# ------------------------------------------------------------------ a quick start (issue 14)
+
+#: Imported by PySide6's own signature loader (argparse) or by nothing yet; popped from
+#: ``sys.modules`` before the program is imported, so that their return means our code did it.
+_PRELOADED = ("argparse", "platform")
+#: What only one feature needs: the command line's options, the About box and --version, the
+#: test CA (cryptography, trustme), and a running built-in server.
+_NOT_AT_START = (
+    "argparse",
+    "platform",
+    "cryptography",
+    "trustme",
+    "workbench.net.servers.peers",
+    "workbench.net.servers.certificates",
+)
+
+_PRELUDE = f"""
+import json, sys
+import PySide6.QtWidgets, qasync  # what a bare PySide6 + qasync window imports too
+for name in {_PRELOADED!r}:
+    sys.modules.pop(name, None)
+def imported():
+    return sorted(n for n in {_NOT_AT_START!r} if n in sys.modules)
+"""
+
+_BUILD_WINDOW = (
+    _PRELUDE
+    + """
+import asyncio
+from pathlib import Path
+from workbench.app import _application, build_main_window, make_event_loop
+from workbench.sockets import TcpSockets
+
+async def build():
+    window = build_main_window(
+        TcpSockets(), servers=True, restore_session=True, first_start=True,
+        settings_dir=Path(sys.argv[1]),
+    )
+    found = imported()  # before anything else runs: what building the window imported
+    names = sorted(w.objectName() for w in window.findChildren(PySide6.QtWidgets.QWidget))
+    await window.setup_task
+    echo = window.server_manager.find("echo")
+    window.close()
+    while not window.shut_down:
+        await asyncio.sleep(0.01)
+    print(json.dumps({"imported": found, "names": names, "echo": echo is not None}))
+
+app = _application(["test"])
+with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
+    runner.run(build())
+"""
+)
+
+_PLAIN_START = (
+    _PRELUDE
+    + """
+import atexit
+from workbench.app import main
+import gc
+atexit.register(lambda: print("imported " + json.dumps(imported()), flush=True))
+atexit.register(lambda: print(f"gc enabled {gc.isenabled()}", flush=True))
+sys.exit(main([]))
+"""
+)
+
+
+def test_build_main_window_imports_no_feature_module(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _BUILD_WINDOW, str(tmp_path)],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 12,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["imported"] == []
+    # Still the whole window: the servers' dock (a stable object name) is there at once, and
+    # the echo server starts once the loop runs (and imports what it needs then).
+    assert {"serversDock", "socketTable", "callLogDock"} <= set(result["names"])
+    assert result["echo"] is True
+
+
+def test_plain_start_imports_no_feature_module_before_it_ends(tmp_path: Path) -> None:
+    # The whole program, from main() with no arguments to its first frame (the probe closes
+    # it there); the echo server, started once the window shows, needs none of these either.
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _PLAIN_START],
+        env=dict(_env(tmp_path), SOCKET_WORKBENCH_STARTUP_PROBE="1"),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 12,
+        check=False,
+    )
+    _started(proc)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("imported ")]
+    assert lines, proc.stdout + proc.stderr
+    # The echo server may have started between the first frame and the exit (peers).
+    assert set(json.loads(lines[-1].removeprefix("imported "))) <= {"workbench.net.servers.peers"}
+    # main() pauses the garbage collector for the start; the first frame resumes it.
+    assert "gc enabled True" in proc.stdout

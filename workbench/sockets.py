@@ -12,6 +12,12 @@ Names are Chrome's in snake_case; ``../shared/spec/sockets-tcp-contract.md`` (an
 say where the behaviour deliberately differs from Chrome. Extensions for the session layer:
 ``tcp.on_changed`` (``SocketChange`` with a ``ChangeReason``), ``tcp.info_now(id)`` and
 ``tcp.state_of(id)`` (a ``State``).
+
+Listening sockets are Chrome's ``chrome.sockets.tcpServer``: ``TcpServerSockets(tcp)``, whose
+accepted connections become (paused) sockets of ``tcp``; ``tcp.secure_server(id,
+ServerSecureOptions(cert_file=..., key_file=...))`` runs TLS as the server on one of them
+(an extension; ``sockets-server-udp-contract.md``). Extensions for the session layer:
+``servers.on_changed`` (``ServerChange``), ``servers.info_now(id)``, ``servers.server_ids()``.
 """
 
 from workbench.core.errors import (
@@ -23,6 +29,8 @@ from workbench.core.errors import (
 )
 from workbench.core.state import State
 from workbench.core.types import (
+    AcceptErrorInfo,
+    AcceptInfo,
     ChangeReason,
     CreateInfo,
     DnsQueryType,
@@ -30,6 +38,10 @@ from workbench.core.types import (
     ReceiveInfo,
     SecureOptions,
     SendInfo,
+    ServerChange,
+    ServerSecureOptions,
+    ServerSocketInfo,
+    ServerSocketProperties,
     SocketChange,
     SocketInfo,
     SocketProperties,
@@ -38,8 +50,11 @@ from workbench.core.types import (
     to_json,
 )
 from workbench.net.tcp import TcpSockets
+from workbench.net.tcp_server import TcpServerSockets
 
 __all__ = [
+    "AcceptErrorInfo",
+    "AcceptInfo",
     "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
@@ -48,12 +63,17 @@ __all__ = [
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "ServerChange",
+    "ServerSecureOptions",
+    "ServerSocketInfo",
+    "ServerSocketProperties",
     "SocketChange",
     "SocketInfo",
     "SocketNotFoundError",
     "SocketProperties",
     "State",
     "TLSVersionConstraints",
+    "TcpServerSockets",
     "TcpSockets",
     "TlsInfo",
     "WriteQuotaExceededError",

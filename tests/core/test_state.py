@@ -38,6 +38,7 @@ LEGAL: dict[tuple[State, StateEvent], State] = {
     (S.DISCONNECTED, E.CONNECT_STARTED): S.CONNECTING,
     (S.CONNECTING, E.CONNECT_SUCCEEDED): S.CONNECTED,
     (S.CONNECTING, E.CONNECT_FAILED): S.DISCONNECTED,
+    (S.CREATED, E.ACCEPTED): S.CONNECTED,
     (S.CONNECTED, E.SECURE_STARTED): S.SECURING,
     (S.SECURING, E.SECURE_SUCCEEDED): S.SECURE,
     (S.SECURING, E.SECURE_SETUP_FAILED): S.CONNECTED,
@@ -134,6 +135,21 @@ def test_the_life_of_a_socket() -> None:
         S.DISCONNECTED,
         S.DISCONNECTED,
     ]
+
+
+def test_the_life_of_an_accepted_socket() -> None:
+    # sockets-server-udp-contract.md L5/L6: an accepted connection is connected from the start,
+    # then lives as any connected socket does; it cannot be accepted twice, nor once connected.
+    life = [E.ACCEPTED, E.SECURE_STARTED, E.SECURE_SUCCEEDED, E.STREAM_ENDED, E.CONNECT_STARTED]
+    state = S.CREATED
+    seen = [state]
+    for event in life:
+        state = transition(state, event)
+        seen.append(state)
+    assert seen == [S.CREATED, S.CONNECTED, S.SECURING, S.SECURE, S.DISCONNECTED, S.CONNECTING]
+    for other in (S.CONNECTING, S.CONNECTED, S.SECURE, S.DISCONNECTED):
+        with pytest.raises(StateTransitionError):
+            transition(other, E.ACCEPTED)
 
 
 def test_every_state_is_reachable_and_none_is_a_trap() -> None:

@@ -1017,7 +1017,10 @@ def test_a_full_capture_disk_stops_the_capture_not_the_socket(
         connect_to(qtbot, window, sid, server.port)
         qtbot.waitUntil(lambda: session.counters(sid)[0] == len(payload), timeout=WAIT_MS)
         record = session.ui(sid)
-        assert record is not None and record.capture_stopped is not None
+        assert record is not None
+        # The capture's writes run on the spool's writer thread: the failure comes back a
+        # moment after the bytes were counted.
+        qtbot.waitUntil(lambda: record.capture_stopped is not None, timeout=WAIT_MS)
         assert "No space left on device" in record.capture_stopped
         note = child(window, "dataNote", QLabel)
         qtbot.waitUntil(note.isVisible, timeout=WAIT_MS)

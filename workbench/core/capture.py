@@ -32,6 +32,7 @@ Records, offsets and rows:
 
 from __future__ import annotations
 
+import abc
 import collections
 import enum
 import time
@@ -104,7 +105,100 @@ def _release(stream: SpoolStream, own_spool: CaptureSpool | None) -> None:
             own_spool.close()
 
 
-class CaptureStore:
+class CaptureExport(abc.ABC):
+    """Reading a whole capture out: in pieces, searching it, saving it. What it needs of a
+    store is its reads (the abstract methods); :class:`CaptureStore` is the one there is."""
+
+    #: Block size of :meth:`find`'s streaming search (bytes read per ``pread``).
+    find_block: int = 1 << 20
+
+    @property
+    @abc.abstractmethod
+    def total_bytes(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def path(self) -> Path | None: ...
+
+    @abc.abstractmethod
+    def sync(self) -> None: ...
+
+    @abc.abstractmethod
+    def _check_open(self) -> None: ...
+
+    @abc.abstractmethod
+    def read(self, stream_offset: int, size: int) -> bytes: ...
+
+    @abc.abstractmethod
+    def ranges(self, direction: Direction | None = None) -> list[tuple[int, int]]: ...
+
+    def iter_chunks(
+        self, start: int = 0, end: int | None = None, chunk: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """The bytes of ``[start, end)`` in pieces of ``chunk`` bytes (the last one shorter).
+
+        ``end`` None is the end of the capture when this is called, so a capture that keeps
+        growing cannot make a save loop run forever.
+        """
+        self.sync()
+        self._check_open()
+        if chunk <= 0:
+            raise ValueError(f"chunk must be > 0, not {chunk}")
+        stop = self.total_bytes if end is None else min(end, self.total_bytes)
+        return self._chunks(max(start, 0), stop, chunk)
+
+    def _chunks(self, start: int, stop: int, chunk: int) -> Iterator[bytes]:
+        for offset in range(start, stop, chunk):
+            yield self.read(offset, min(chunk, stop - offset))
+
+    def find(self, needle: bytes, start: int | None = None, backwards: bool = False) -> int | None:
+        """Stream offset of ``needle``, or None; reads ``find_block`` bytes at a time.
+
+        Forward (``start`` None: 0): the first match at or after ``start``, like
+        ``capture.find(needle, start)``. Backwards (``start`` None: the end): the last match
+        that ends at or before ``start``, like ``capture.rfind(needle, 0, start)``. Blocks
+        overlap by ``len(needle) - 1`` bytes, so matches across block and record boundaries
+        are found; memory is one block.
+        """
+        self.sync()
+        self._check_open()
+        block = max(self.find_block, 1)
+        if backwards:
+            end = self.total_bytes if start is None else min(start, self.total_bytes)
+            return _rfind(self.read, needle, end, block)
+        return _find(self.read, needle, self.total_bytes, 0 if start is None else start, block)
+
+    def save_raw(self, path: Path | str, direction: Direction | None = None) -> int:
+        """Write the raw bytes (all, or one direction's) to ``path``; return how many.
+
+        Reads in 1 MiB pieces, so memory stays flat for any capture size.
+        """
+        steps = self.save_raw_steps(path, direction)
+        return collections.deque(steps, maxlen=1)[0]  # run it to the end; the last count
+
+    def save_raw_steps(
+        self, path: Path | str, direction: Direction | None = None, piece: int = 1 << 20
+    ) -> Iterator[int]:
+        """``save_raw`` one ``piece`` at a time: yields the bytes written so far after each,
+        so that a caller on the event loop can write a gigabyte between its other work. The
+        file is complete once the iterator is exhausted (closing it early leaves a part)."""
+        self.sync()
+        self._check_open()
+        target = Path(path)
+        own = self.path
+        if own is not None and target.exists() and target.samefile(own):
+            raise ValueError(f"{target} is this capture's own data file")
+        written = 0
+        with open(target, "wb") as out:
+            for first, end in self.ranges(direction):
+                for chunk in self._chunks(first, end, piece):
+                    out.write(chunk)
+                    written += len(chunk)
+                    yield written
+        yield written
+
+
+class CaptureStore(CaptureExport):
     """An append-only capture of one socket's bytes in both directions.
 
     The bytes go to ``spool``, shared with the session's other stores, so that an idle store
@@ -127,9 +221,6 @@ class CaptureStore:
 
     Not thread-safe: one event-loop thread owns it. Also a context manager (closes on exit).
     """
-
-    #: Block size of :meth:`find`'s streaming search (bytes read per ``pread``).
-    find_block: int = 1 << 20
 
     def __init__(
         self,
@@ -174,6 +265,10 @@ class CaptureStore:
         self._held_size = 0
         # What to go back to if writing the held bytes fails: (records, total, in, out).
         self._undo = (0, 0, 0, 0)
+        # On a threaded spool, the writes on their way: (write number, its batch's _undo).
+        self._inflight: collections.deque[tuple[int, tuple[int, int, int, int]]] = (
+            collections.deque()
+        )
 
     # -- life cycle
 
@@ -244,6 +339,8 @@ class CaptureStore:
     @property
     def failed(self) -> str | None:
         """Why the capture stopped (the ``strerror`` of the failed write), or None."""
+        if self._inflight:
+            self._poll()
         return self._failed
 
     @property
@@ -309,6 +406,9 @@ class CaptureStore:
         if held:  # the flood's way: one more piece for the batch
             held.append(data)
             self._held_size += size
+        elif self._inflight and self._poll():
+            self._dropped += size  # a write on its way failed: the capture stopped
+            return False
         elif size and not self._keep(data, size):
             self._check_open()
             self._dropped += size
@@ -374,25 +474,63 @@ class CaptureStore:
     def sync(self) -> None:
         """Write the bytes ``write_behind`` holds (readers and :meth:`close` do it first).
 
-        A failure does not raise: it sets :attr:`failed` and undoes the held appends."""
+        A failure does not raise: it sets :attr:`failed` and undoes the held appends. On a
+        threaded spool the write is queued, and a failure found later undoes from it on."""
         if self._held:
             self._check_open()
             self._write_held()
+        if self._inflight:
+            self._poll()
+
+    def wait_written(self) -> None:
+        """Write what is held and, on a threaded spool, wait until the writer has done every
+        write of this store (or one failed: then :attr:`failed` says so)."""
+        self.sync()
+        writer = self._spool.writer
+        if writer is not None:
+            writer.wait(self._stream.ticket)
+            self._poll()
 
     def _write_held(self) -> None:
         held, self._held = self._held, []
         size, self._held_size = self._held_size, 0
+        ticket = self._stream.ticket
+        number = ticket.submitted
         try:
             self._stream.write_parts(held, size)
         except OSError as error:
             self._failed = error.strerror or str(error)
-            self._undo_held(size)
+            self._undo_to(self._undo)
+            return
+        if ticket.submitted > number:  # queued for the spool's writer thread
+            self._inflight.append((number, self._undo))
 
-    def _undo_held(self, size: int) -> None:
-        """The held ``size`` bytes could not be written: make the index as it was before the
-        first of them was appended, and count them as dropped."""
-        count, total, self._in, self._out = self._undo
-        self._dropped += size
+    def _poll(self) -> bool:
+        """What the spool's writer did with our writes: forget the finished ones; after a
+        failure, stop the capture and undo from the first failed write on (later writes of
+        this stream were not tried). True when the capture has stopped so."""
+        ticket = self._stream.ticket
+        inflight = self._inflight
+        if ticket.error is None:
+            finished = ticket.finished
+            while inflight and inflight[0][0] < finished:
+                inflight.popleft()
+            return False
+        number, error = ticket.error
+        while len(inflight) > 1 and inflight[0][0] < number:
+            inflight.popleft()
+        undo = inflight[0][1]
+        inflight.clear()
+        self._held, self._held_size = [], 0
+        self._failed = error.strerror or str(error)
+        self._undo_to(undo)
+        return True
+
+    def _undo_to(self, undo: tuple[int, int, int, int]) -> None:
+        """Bytes appended since ``undo`` was taken could not be written: make the index as it
+        was then, and count them as dropped."""
+        count, total, self._in, self._out = undo
+        self._dropped += self._total - total
         self._total = total
         for column in (self._offsets, self._times, self._dirs, self._hex_end):
             del column[count:]
@@ -431,6 +569,8 @@ class CaptureStore:
         self._check_open()
         if self._held:
             self._write_held()
+        if self._inflight:
+            self._poll()  # a failed write on its way: its bytes are no longer in the index
         if stream_offset < 0 or size < 0:
             raise ValueError(f"bad range: offset {stream_offset}, size {size}")
         end = min(stream_offset + size, self._total)
@@ -438,70 +578,12 @@ class CaptureStore:
             return b""
         return self._stream.read(stream_offset, end)
 
-    def iter_chunks(
-        self, start: int = 0, end: int | None = None, chunk: int = 1 << 20
-    ) -> Iterator[bytes]:
-        """The bytes of ``[start, end)`` in pieces of ``chunk`` bytes (the last one shorter).
-
-        ``end`` None is the end of the capture when this is called, so a capture that keeps
-        growing cannot make a save loop run forever.
-        """
-        self.sync()
-        self._check_open()
-        if chunk <= 0:
-            raise ValueError(f"chunk must be > 0, not {chunk}")
-        stop = self._total if end is None else min(end, self._total)
-        return self._chunks(max(start, 0), stop, chunk)
-
-    def _chunks(self, start: int, stop: int, chunk: int) -> Iterator[bytes]:
-        for offset in range(start, stop, chunk):
-            yield self.read(offset, min(chunk, stop - offset))
-
-    def find(self, needle: bytes, start: int | None = None, backwards: bool = False) -> int | None:
-        """Stream offset of ``needle``, or None; reads ``find_block`` bytes at a time.
-
-        Forward (``start`` None: 0): the first match at or after ``start``, like
-        ``capture.find(needle, start)``. Backwards (``start`` None: the end): the last match
-        that ends at or before ``start``, like ``capture.rfind(needle, 0, start)``. Blocks
-        overlap by ``len(needle) - 1`` bytes, so matches across block and record boundaries
-        are found; memory is one block.
-        """
-        self.sync()
-        self._check_open()
-        block = max(self.find_block, 1)
-        if backwards:
-            end = self._total if start is None else min(start, self._total)
-            return _rfind(self.read, needle, end, block)
-        return _find(self.read, needle, self._total, 0 if start is None else start, block)
-
-    def save_raw(self, path: Path | str, direction: Direction | None = None) -> int:
-        """Write the raw bytes (all, or one direction's) to ``path``; return how many.
-
-        Reads in 1 MiB pieces, so memory stays flat for any capture size.
-        """
-        steps = self.save_raw_steps(path, direction)
-        return collections.deque(steps, maxlen=1)[0]  # run it to the end; the last count
-
-    def save_raw_steps(
-        self, path: Path | str, direction: Direction | None = None, piece: int = 1 << 20
-    ) -> Iterator[int]:
-        """``save_raw`` one ``piece`` at a time: yields the bytes written so far after each,
-        so that a caller on the event loop can write a gigabyte between its other work. The
-        file is complete once the iterator is exhausted (closing it early leaves a part)."""
-        self.sync()
-        self._check_open()
-        target = Path(path)
-        own = self.path
-        if own is not None and target.exists() and target.samefile(own):
-            raise ValueError(f"{target} is this capture's own data file")
-        written = 0
-        with open(target, "wb") as out:
-            for first, end in _ranges(self._offsets, self._dirs, self._total, direction):
-                for chunk in self._chunks(first, end, piece):
-                    out.write(chunk)
-                    written += len(chunk)
-                    yield written
-        yield written
+    def ranges(self, direction: Direction | None = None) -> list[tuple[int, int]]:
+        """The stream ranges ``[first, end)`` of one direction's bytes (all for None),
+        merged where they touch."""
+        if self._held:
+            self.sync()
+        return _ranges(self._offsets, self._dirs, self._total, direction)
 
 
 def _ranges(

@@ -96,7 +96,7 @@ class Trigger(enum.StrEnum):
 
 class Then(enum.StrEnum):
     NOTHING = "nothing"
-    CLOSE = "close"  # FIN: write_eof, keep reading
+    CLOSE = "close"  # FIN after the reply; the connection ends (the API has no half-close)
     RESET = "reset"  # RST: SO_LINGER 0, then close
     START_TLS = "start-tls"  # secure_server on this socket, in place
     PAUSE = "pause"  # stop reading from the socket (set_paused)

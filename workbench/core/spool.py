@@ -23,11 +23,15 @@ are in them.
 - **Descriptors.** One per open segment, and none at all while no store has a byte: the first
   segment opens with the first byte. A session of 10,000 chatty sockets holds one or two.
 
-Single-threaded like the stores: the event-loop thread owns the spool.
+Single-threaded like the stores: the event-loop thread owns the spool. With ``threaded=True``
+the writes themselves run on one writer thread (``spool_writer``): a store's index counts its
+bytes at once, reads take the bytes still on their way from memory, and a failed write comes
+back through the stream's ``ticket`` for the store to undo.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import os
@@ -36,9 +40,12 @@ import tempfile
 import weakref
 from array import array
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+from workbench.core.spool_writer import SpoolWriter, WriteJob, WriteTicket, write_all
 
 __all__ = ["CaptureSpool", "Segment", "SpoolStream"]
 
@@ -74,9 +81,11 @@ class Segment:
                     os.unlink(self.unlink)
 
 
-def _close_all(live: set[Segment]) -> None:
+def _close_all(live: set[Segment], writer: SpoolWriter | None) -> None:
     # A finalizer, not a method: it must not keep the spool alive, and it also runs when a
-    # spool is dropped without close().
+    # spool is dropped without close(). The writer stops first: no write after a close.
+    if writer is not None:
+        writer.stop()
     for segment in list(live):
         segment.close()
     live.clear()
@@ -89,6 +98,9 @@ class CaptureSpool:
     ``path``: instead of segments, one named file, created (mode 0600) or truncated at once and
     kept after close; it never rolls over, so a single store on it writes the file as its plain
     byte stream (what ``CaptureStore(path)`` makes).
+    ``threaded``: writes run on a writer thread of the spool's own (anonymous segments only: a
+    caller's named file holds its bytes when a write returns); ``on_write_error`` is called
+    ON THAT THREAD after a write failed, so that the owner can look at its stores.
 
     Also a context manager (closes on exit). Closing the spool ends every store on it: their
     indexes stay readable, their I/O raises ``ValueError``.
@@ -104,7 +116,11 @@ class CaptureSpool:
         *,
         segment_size: int = SEGMENT_SIZE,
         path: Path | str | None = None,
+        threaded: bool = False,
+        on_write_error: Callable[[], object] | None = None,
     ) -> None:
+        if threaded and path is not None:
+            raise ValueError("a spool with a named file writes on the caller's thread")
         if segment_size <= 0:
             raise ValueError(f"segment_size must be > 0, not {segment_size}")
         self.temp_dir = None if temp_dir is None else Path(temp_dir)
@@ -117,7 +133,9 @@ class CaptureSpool:
         self.segment_size = sys.maxsize if path is not None else segment_size
         self._live: set[Segment] = set()
         self._current: Segment | None = None
-        self._finalizer = weakref.finalize(self, _close_all, self._live)
+        #: The thread that writes, or None: writes run where they are asked for.
+        self.writer = SpoolWriter(on_error=on_write_error) if threaded else None
+        self._finalizer = weakref.finalize(self, _close_all, self._live, self.writer)
         if self._path is not None:
             flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
             self._current = Segment(os.open(self._path, flags, 0o600), pinned=True)
@@ -226,9 +244,20 @@ class SpoolStream:
         self._places = array("q")  # its file offset in its segment
         self._extent_segments: list[Segment] = []
         self.size = 0
+        #: What the spool's writer thread did with our writes (threaded spools).
+        self.ticket = WriteTicket()
+        # Writes handed to the writer and maybe not done: (number, stream offset, parts).
+        self._pending: collections.deque[tuple[int, int, list[bytes | memoryview]]] = (
+            collections.deque()
+        )
 
     def release(self) -> None:
-        """Give every segment back to the spool. Idempotent."""
+        """Give every segment back to the spool. Idempotent. Writes still queued for this
+        stream are dropped; one being written finishes first."""
+        writer = self._spool.writer
+        if writer is not None:
+            writer.forget(self.ticket)
+        self._pending.clear()
         segments, self.segments = self.segments, []
         self._segment = None
         for segment in segments:
@@ -243,7 +272,8 @@ class SpoolStream:
 
     def write_parts(self, parts: list[bytes | memoryview], size: int) -> None:
         """Append the pieces ``parts`` (``size`` bytes together) with one ``os.pwritev``; on
-        ``OSError`` the stream is as it was before the call.
+        ``OSError`` the stream is as it was before the call. On a threaded spool the write is
+        queued instead, and its outcome comes in :attr:`ticket` (the parts must not change).
 
         Raises ``ValueError`` when the spool is closed.
         """
@@ -252,22 +282,22 @@ class SpoolStream:
         segment = self._segment
         assert segment is not None  # _new_run made one
         pos = self._pos
-        # Write at our own idea of the end: the file and the index can never disagree about
-        # where the next byte goes, even after a failed write.
-        try:
-            if len(parts) == 1:
-                written = os.pwrite(segment.fd, parts[0], pos)
-            else:
-                written = os.pwritev(segment.fd, parts, pos)
-            if written < size:  # only on a full disk or a signal: finish or fail
-                view = memoryview(b"".join(parts))
-                while written < size:
-                    written += os.pwrite(segment.fd, view[written:], pos + written)
-        except BaseException:
-            if segment.fd < 0:
-                raise ValueError("I/O operation on a closed CaptureSpool") from None
-            self._cut(segment, pos)
-            raise
+        writer = self._spool.writer
+        if writer is not None:
+            # The writer does it; until then read() takes these bytes from memory.
+            job = WriteJob(segment, parts, pos, size, self.ticket)
+            writer.submit(job)
+            self._pending.append((job.number, self.size, parts))
+        else:
+            # Write at our own idea of the end: the file and the index can never disagree
+            # about where the next byte goes, even after a failed write.
+            try:
+                write_all(segment.fd, parts, pos, size)
+            except BaseException:
+                if segment.fd < 0:
+                    raise ValueError("I/O operation on a closed CaptureSpool") from None
+                self._cut(segment, pos)
+                raise
         if not self._contiguous:
             self._starts.append(self.size)
             self._places.append(pos)
@@ -297,6 +327,25 @@ class SpoolStream:
 
     def read(self, offset: int, end: int) -> bytes:
         """The bytes of ``[offset, end)``, which must lie within ``[0, size)``."""
+        pending = self._pending
+        while pending and pending[0][0] < self.ticket.finished:
+            pending.popleft()  # on disk now (a failed one: the store undid its bytes)
+        if pending and end > pending[0][1]:
+            return self._read_pending(offset, end)
+        return self._read_file(offset, end)
+
+    def _read_pending(self, offset: int, end: int) -> bytes:
+        # The part before the first write still on its way is in the file, the rest in memory.
+        first = self._pending[0][1]
+        parts = [self._read_file(offset, first)] if offset < first else []
+        for _number, start, pieces in list(self._pending):
+            block = b"".join(pieces)
+            if start + len(block) <= offset or start >= end:
+                continue
+            parts.append(block[max(offset - start, 0) : end - start])
+        return b"".join(parts)
+
+    def _read_file(self, offset: int, end: int) -> bytes:
         starts = self._starts
         last = len(starts) - 1
         i = bisect_right(starts, offset) - 1

@@ -43,7 +43,8 @@ __all__ = [
 
 class State(enum.Enum):
     """Where a socket is in its life (``created → connecting → connected → securing → secure →
-    disconnected``, and back to ``connecting`` from ``disconnected``)."""
+    disconnected``, and back to ``connecting`` from ``disconnected``). A socket accepted by a
+    listening socket goes from ``created`` straight to ``connected``."""
 
     CREATED = "created"
     CONNECTING = "connecting"
@@ -64,6 +65,7 @@ class StateEvent(enum.Enum):
     CONNECT_STARTED = "connect_started"  # connect() passed its checks
     CONNECT_SUCCEEDED = "connect_succeeded"  # TCP handshake done, socket set up
     CONNECT_FAILED = "connect_failed"  # no address resolved, or none could be reached
+    ACCEPTED = "accepted"  # a listening socket accepted it: connected from the start
     SECURE_STARTED = "secure_started"  # secure() passed its checks
     SECURE_SUCCEEDED = "secure_succeeded"  # TLS handshake done
     SECURE_SETUP_FAILED = "secure_setup_failed"  # the options made no TLS context; nothing sent
@@ -91,6 +93,10 @@ _TRANSITIONS: Final[Mapping[tuple[State, StateEvent], State]] = {
     (_S.DISCONNECTED, _E.CONNECT_STARTED): _S.CONNECTING,
     (_S.CONNECTING, _E.CONNECT_SUCCEEDED): _S.CONNECTED,
     (_S.CONNECTING, _E.CONNECT_FAILED): _S.DISCONNECTED,
+    # 'The client socket identifier, i.e. the socket identifier of the newly established
+    # connection.' (sockets_tcp_server.idl, AcceptInfo): an accepted connection is a new socket
+    # that is connected from the start, and connects no more.
+    (_S.CREATED, _E.ACCEPTED): _S.CONNECTED,
     # 'Start a TLS client connection over the connected TCP client socket.' (T2)
     (_S.CONNECTED, _E.SECURE_STARTED): _S.SECURING,
     (_S.SECURING, _E.SECURE_SUCCEEDED): _S.SECURE,

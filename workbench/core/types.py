@@ -15,6 +15,8 @@ from workbench.core.state import State
 
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
+    "AcceptErrorInfo",
+    "AcceptInfo",
     "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
@@ -22,6 +24,10 @@ __all__ = [
     "ReceiveInfo",
     "SecureOptions",
     "SendInfo",
+    "ServerChange",
+    "ServerSecureOptions",
+    "ServerSocketInfo",
+    "ServerSocketProperties",
     "SocketChange",
     "SocketInfo",
     "SocketProperties",
@@ -145,10 +151,12 @@ class SocketInfo:
 
 
 class ChangeReason(enum.Enum):
-    """Why ``TcpSockets.on_changed`` fired (an extension for the session layer)."""
+    """Why ``TcpSockets.on_changed`` or ``TcpServerSockets.on_changed`` fired (an extension for
+    the session layer)."""
 
     CREATED = "created"  # create() made the socket
-    STATE = "state"  # its State changed (TLS info appears with SECURE)
+    # its State changed (TLS info appears with SECURE); a server started or stopped listening
+    STATE = "state"
     PAUSED = "paused"  # the paused flag changed: set_paused(), or the core paused it (D1, R3)
     PROPERTIES = "properties"  # update() ran
     CLOSED = "closed"  # close(), suspend() or shutdown() removed it
@@ -270,6 +278,109 @@ def check_server_name(name: str) -> None:
             )
         if label != label.strip():
             raise ValueError(f"server_name {name!r} has spaces around a label")
+
+
+# -- chrome.sockets.tcpServer (sockets-server-udp-contract.md) -------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServerSocketProperties:
+    """'Each property is optional. If a property value is not specified, a default value is
+    used when calling create, or the existing value if preserved when calling update.'"""
+
+    name: str | None = None
+    persistent: bool | None = None
+
+    def __post_init__(self) -> None:
+        _check_optional(self.name, str, "name")
+        _check_optional(self.persistent, bool, "persistent")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServerSocketInfo:
+    """'If the socket is listening, contains its local IPv4/6 address.' (and port)"""
+
+    socket_id: int
+    persistent: bool
+    paused: bool
+    name: str | None = None
+    local_address: str | None = None
+    local_port: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerChange:
+    """One change of one listening socket, as ``TcpServerSockets.on_changed`` reports it (an
+    extension for the session layer, as ``SocketChange`` is for ``TcpSockets``).
+
+    ``reason`` is ``CREATED``, ``STATE`` (listening started or stopped), ``PAUSED``,
+    ``PROPERTIES`` or ``CLOSED``; ``info`` is a snapshot taken when the change happened,
+    ``None`` once the server is closed.
+    """
+
+    socket_id: int
+    reason: ChangeReason
+    info: ServerSocketInfo | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AcceptInfo:
+    """'Data from an onAccept event.' ``client_socket_id`` is a socket of ``TcpSockets``."""
+
+    socket_id: int
+    client_socket_id: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AcceptErrorInfo:
+    """'Data from an onAcceptError event.'"""
+
+    socket_id: int
+    result_code: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServerSecureOptions:
+    """An extension Chrome lacks (contract LS1): what ``TcpSockets.secure_server`` needs to
+    run a TLS handshake as the server. ``ca_file`` makes a client certificate signed by it
+    required."""
+
+    cert_file: str
+    key_file: str
+    ca_file: str | None = None
+    tls_version: TLSVersionConstraints | None = None
+    #: As in ``SecureOptions``: seconds before the handshake gives up with -7; None means
+    #: ``DEFAULT_HANDSHAKE_TIMEOUT``.
+    handshake_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("cert_file", "key_file"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        _check_optional(self.ca_file, str, "ca_file")
+        _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
+        check_handshake_timeout(self.handshake_timeout)
+        for name in ("cert_file", "key_file", "ca_file"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                raise ValueError(f"{name} must not contain a NUL character")
+            if value is not None and not value:
+                raise ValueError(f"{name} must name a file, not ''")
+
+
+def check_handshake_timeout(value: object) -> None:
+    """A handshake time limit: ``None`` or seconds in (0, ``MAX_HANDSHAKE_TIMEOUT``]."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = type(value).__name__
+        raise TypeError(f"handshake_timeout must be a number of seconds, not {kind}")
+    if not 0 < value <= MAX_HANDSHAKE_TIMEOUT:
+        raise ValueError(
+            f"handshake_timeout must be more than 0 and at most "
+            f"{MAX_HANDSHAKE_TIMEOUT} seconds, not {value}"
+        )
 
 
 def _camel(name: str) -> str:

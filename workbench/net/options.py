@@ -4,14 +4,23 @@
 from __future__ import annotations
 
 import socket
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any, Final
 
 from workbench.core.options import DEFAULT_KEEP_ALIVE_DELAY, OPTIONS
 
-__all__ = ["DEFAULT_KEEP_ALIVE_DELAY", "SETTERS", "apply", "apply_defaults", "read_options",
-           "set_keep_alive", "set_no_delay"]
+__all__ = [
+    "DEFAULT_KEEP_ALIVE_DELAY",
+    "SETTERS",
+    "apply",
+    "apply_defaults",
+    "read_options",
+    "set_keep_alive",
+    "set_linger_zero",
+    "set_no_delay",
+]
 
 
 def set_no_delay(sock: socket.socket, no_delay: bool) -> None:
@@ -30,6 +39,13 @@ def set_keep_alive(sock: socket.socket, enable: bool, delay: int) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, 0x10, delay)
         if hasattr(socket, "TCP_KEEPINTVL"):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, delay)
+
+
+def set_linger_zero(sock: socket.socket) -> None:
+    """SO_LINGER on with a timeout of 0: closing the socket then aborts the connection, and
+    the peer sees a reset (RST) instead of a FIN. Not an option of ``OPTIONS`` (Chrome has
+    none): what ``TcpSockets.reset`` does before it disconnects."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 #: How each option reaches the kernel: the setter takes the socket and the option's checked

@@ -9,6 +9,7 @@ What each call may do in each state, and every change of state, is the table in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
 from types import TracebackType
@@ -31,6 +32,7 @@ from workbench.core.types import (
     ReceiveInfo,
     SecureOptions,
     SendInfo,
+    ServerSecureOptions,
     SocketChange,
     SocketInfo,
     SocketProperties,
@@ -230,6 +232,32 @@ class TcpSockets:
             return int(rule.code)
         return await tcp_connect.connect(s, peer_address, peer_port, query)
 
+    async def adopt_accepted(self, sock: socket.socket) -> int:
+        """An extension used by ``TcpServerSockets``: make ``sock``, a connection a listening
+        socket accepted, a new socket of this instance and return its id. The socket is
+        connected, and paused ('Note the client socket is initially paused and must be
+        explictly un-paused by the application to start receiving data.'); ids come from the
+        same sequence as ``create()``'s (contract L5, L6). ``on_changed`` reports ``CREATED``
+        (paused, not yet connected) and then ``STATE`` (connected).
+
+        The OS refusing to take it on (out of memory) raises that ``OSError``, with ``sock``
+        closed and no socket added; the caller turns it into a result code."""
+        if not isinstance(sock, socket.socket):
+            raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
+        if sock.type != socket.SOCK_STREAM:
+            raise ValueError("sock must be a TCP (SOCK_STREAM) socket")
+        sid = self._next_id
+        self._next_id += 1  # never reused, even if the adoption fails
+        s = TcpSocket(self._events, sid, SocketProperties())
+        s.paused = True
+        s.closed = True  # not in the registry yet: it reports nothing until it is
+        await tcp_connect.adopt_accepted(s, sock)
+        s.closed = False
+        self._sockets[sid] = s
+        s.notify(ChangeReason.CREATED)
+        tcp_connect.accepted(s)
+        return sid
+
     async def disconnect(self, socket_id: int) -> None:
         """'Disconnects the socket.' The id stays valid (contract D1)."""
         s = self._get(socket_id)
@@ -237,6 +265,19 @@ class TcpSockets:
         await _settle()
         if reading:
             s.report_closed_later()
+
+    async def reset(self, socket_id: int) -> None:
+        """An extension (Chrome has no way to send a reset): ``disconnect()``, but the peer
+        sees a reset (RST, ``ECONNRESET``) instead of a FIN. SO_LINGER is set to 0 first, so
+        the close aborts the connection; bytes still queued in the OS are thrown away, as an
+        RST does. Otherwise exactly ``disconnect()``: the id stays valid, a socket that was
+        reading reports -100. On a socket with no connection it is just ``disconnect()``."""
+        s = self._get(socket_id)
+        if s.sock is not None and s.state.connected:
+            # An OSError: the connection is already gone, and there is nothing to reset.
+            with contextlib.suppress(OSError):
+                sockopts.set_linger_zero(s.sock)
+        await self.disconnect(socket_id)
 
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
         """'Start a TLS client connection over the connected TCP client socket.'"""
@@ -253,6 +294,27 @@ class TcpSockets:
         if blocker is not None:
             return blocker
         return await tcp_secure.secure(s, options)
+
+    async def secure_server(self, socket_id: int, options: ServerSecureOptions) -> int:
+        """An extension Chrome lacks (contract LS1): run the TLS handshake as the server on a
+        connected socket, in place (an accepted one, or a STARTTLS server's after its "go
+        ahead"). The client speaks first, so nothing is read from the OS before the handshake;
+        bytes already held are plaintext and come first. 0 and ``get_info().tls`` filled on
+        success; -4 when the socket is not connected and plain (as ``secure()``, T1) or a file
+        of ``options`` cannot be used (nothing sent, the socket stays plain); handshake
+        failures as in T5, with a required client certificate missing -110 or untrusted -117.
+        """
+        check_socket_id(socket_id)
+        if not isinstance(options, ServerSecureOptions):
+            raise TypeError(f"options must be ServerSecureOptions, not {type(options).__name__}")
+        s = self._get(socket_id)
+        rule = verdict(s.state, Op.SECURE)
+        if isinstance(rule, Refuse):
+            return int(rule.code)
+        blocker = s.secure_blocker()
+        if blocker is not None:
+            return blocker
+        return await tcp_secure.secure_server(s, options)
 
     async def send(self, socket_id: int, data: bytes | bytearray | memoryview) -> SendInfo:
         """'Sends data on the given TCP socket.' Completes once every byte is with the OS."""

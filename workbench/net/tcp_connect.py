@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.core.errors import NetError, map_os_error
 from workbench.core.formatting import format_endpoint
+from workbench.core.state import StateEvent
 from workbench.core.types import DnsQueryType
 from workbench.net import options as sockopts
 from workbench.net.tcp_socket import Connection, TcpSocket
@@ -25,7 +26,7 @@ from workbench.net.words import reason
 if sys.platform != "win32":  # Windows has no RLIMIT_NOFILE
     import resource
 
-__all__ = ["connect", "numeric_addresses"]
+__all__ = ["adopt_accepted", "connect", "numeric_addresses"]
 
 # getaddrinfo imports the IDNA codec on first use; with no descriptor left, that import would
 # fail, so it is imported with this module.
@@ -56,6 +57,45 @@ async def connect(s: TcpSocket, host: str, port: int, query: DnsQueryType) -> in
     if code == NetError.OK:
         s.announce()
     return code
+
+
+async def adopt_accepted(s: TcpSocket, sock: socket.socket) -> None:
+    """Make the accepted OS socket ``sock`` the connection of ``s``, a new socket that is not
+    in its registry yet: after this ``s`` has its transport, its addresses and the options of
+    a connected socket (contract K2), and its state is still ``CREATED``; the caller registers
+    it and then ``accepted(s)``. On failure ``sock`` is closed and the ``OSError`` raised.
+
+    'Note the client socket is initially paused and must be explictly un-paused by the
+    application to start receiving data.' (sockets_tcp_server.idl, AcceptInfo): the caller
+    sets ``paused`` first, so that ``Connection.connection_made`` stops asyncio's first read.
+    """
+    conn = Connection(s)
+    s.conn = conn
+    try:
+        sock.setblocking(False)
+        transport, _ = await s.loop.connect_accepted_socket(lambda: conn, sock=sock)
+    except BaseException:
+        s.conn = None
+        sock.close()
+        raise
+    s.adopt(sock, transport)
+    try:
+        sockopts.apply_defaults(sock)
+        s.local = _address(sock.getsockname())
+        s.peer = _address(sock.getpeername())
+    except OSError:
+        s.teardown(NetError.CONNECTION_FAILED)
+        raise
+    # secure() as a client on an accepted socket names the peer by its address.
+    s.host = s.peer[0]
+
+
+def accepted(s: TcpSocket) -> None:
+    """The registered socket ``s`` is connected from here on (its ``CREATED`` has been
+    announced): it may deliver what it holds, once unpaused (contract L5)."""
+    s.advance(StateEvent.ACCEPTED)
+    s.announce()
+    s.update_reading()
 
 
 async def _connect(

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.core.errors import NetError
-from workbench.core.types import SecureOptions, TlsInfo
+from workbench.core.types import SecureOptions, TlsInfo, TLSVersionConstraints
 
 __all__ = [
     "NO_TRUST_MESSAGE",
     "HandshakeTrace",
     "TlsSetupError",
+    "apply_versions",
     "build_context",
     "load_default_trust",
     "server_hostname",
@@ -155,16 +156,21 @@ class HandshakeTrace:
             ctx._msg_callback = None  # type: ignore[attr-defined]
 
 
-def build_context(options: SecureOptions) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+def apply_versions(ctx: ssl.SSLContext, constraints: TLSVersionConstraints | None) -> None:
+    """TLS 1.2 to 1.3 unless ``constraints`` say otherwise (contract T3); client and server
+    contexts alike."""
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    constraints = options.tls_version
     if constraints is not None:
         if constraints.min is not None and constraints.min in _MIN_VERSIONS:
             ctx.minimum_version = _MIN_VERSIONS[constraints.min]
         if constraints.max is not None and constraints.max in _MAX_VERSIONS:
             ctx.maximum_version = _MAX_VERSIONS[constraints.max]
+
+
+def build_context(options: SecureOptions) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    apply_versions(ctx, options.tls_version)
     if options.verify:
         ctx.check_hostname = True
         ctx.verify_mode = ssl.CERT_REQUIRED

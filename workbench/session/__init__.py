@@ -6,7 +6,17 @@ No Qt: the window is an adapter over it, and scripts and tests drive it directly
 from workbench.session.call_log import CallLog, CallLogEntry
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged import LoggedTcp
-from workbench.session.record import RowState, SocketIntent, SocketRecord, row_state, state_text
+from workbench.session.logged_servers import LoggedServers, server_key
+from workbench.session.record import (
+    RowState,
+    ServerIntent,
+    ServerRecord,
+    SocketIntent,
+    SocketRecord,
+    row_state,
+    server_text,
+    state_text,
+)
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 from workbench.session.session import Session
 
@@ -14,14 +24,19 @@ __all__ = [
     "DEFAULT_CAPTURE_LIMIT",
     "CallLog",
     "CallLogEntry",
+    "LoggedServers",
     "LoggedTcp",
     "Registry",
     "RowState",
+    "ServerIntent",
+    "ServerRecord",
     "Session",
     "SocketIntent",
     "SocketKey",
     "SocketKind",
     "SocketRecord",
     "row_state",
+    "server_key",
+    "server_text",
     "state_text",
 ]

@@ -5,18 +5,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from workbench.core.errors import net_error_text
 from workbench.core.events import Event
 from workbench.core.types import DnsQueryType, to_json
 from workbench.session.keys import SocketKey
 
-__all__ = ["CallLog", "CallLogEntry", "format_call", "js_value", "result_with_name"]
+__all__ = [
+    "CallLog",
+    "CallLogEntry",
+    "format_call",
+    "format_event",
+    "js_value",
+    "logged_call",
+    "result_with_name",
+]
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,3 +103,40 @@ def result_with_name(code: int) -> str:
 def format_call(api: str, method: str, args: Iterable[Any], result: str) -> str:
     """``chrome.sockets.tcp.connect(3, "localhost", 7) → 0``."""
     return f"{api}.{method}({', '.join(js_value(a) for a in args)}) → {result}"
+
+
+def format_event(api: str, event: str, info: Any, code: int | None = None, why: str = "") -> str:
+    """``chrome.sockets.tcpServer.onAccept {"socketId":1,"clientSocketId":7}``; with a
+    failing ``code``, its name and why: ``… {"socketId":1,"resultCode":-12}
+    (net::ERR_INSUFFICIENT_RESOURCES: <why>)``."""
+    text = f"{api}.{event} {to_json(info)}"
+    if code is not None:
+        text += f"  ({net_error_text(code)}: {why})"
+    return text
+
+
+async def logged_call(
+    log: CallLog,
+    api: str,
+    key: SocketKey | None,
+    call: tuple[str, tuple[Any, ...], Callable[[], Awaitable[T]]],
+    show: Callable[[T], tuple[str, bool]] | None = None,
+    key_of: Callable[[T], SocketKey] | None = None,
+) -> T:
+    """Run ``call`` — (method, args, the coroutine function) — and log it under ``api``, with
+    what ``show`` makes of its result (``js_value`` by default), or the error it raised;
+    ``key_of`` names the socket from the result (``create`` has no key before it returns)."""
+    method, args, run = call
+    try:
+        result = await run()
+    except asyncio.CancelledError:
+        log.add(key, format_call(api, method, args, "cancelled"), False)
+        raise
+    except Exception as exc:
+        log.add(key, format_call(api, method, args, f"Error: {exc}"), False)
+        raise
+    text, ok = show(result) if show is not None else (js_value(result), True)
+    if key_of is not None:
+        key = key_of(result)
+    log.add(key, format_call(api, method, args, text), ok)
+    return result

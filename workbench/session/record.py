@@ -1,4 +1,9 @@
-"""What the session knows about one socket, and the one place its row state is decided."""
+"""What the session knows about one socket, and the one place its row state is decided.
+
+A TCP socket has a ``SocketRecord``; a listening socket (``chrome.sockets.tcpServer``) a
+``ServerRecord``: it has no ``State``, no capture and no bytes, but accept counts and the
+address it listens on.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,22 @@ import enum
 
 from workbench.core.capture import CaptureStore
 from workbench.core.errors import NetError
-from workbench.core.formatting import result_name
+from workbench.core.formatting import format_endpoint, result_name
 from workbench.core.options import OptionArgs
 from workbench.core.state import State
-from workbench.core.types import SecureOptions, SocketInfo
+from workbench.core.types import SecureOptions, ServerSocketInfo, SocketInfo
 from workbench.session.keys import SocketKey
 
-__all__ = ["RowState", "SocketIntent", "SocketRecord", "row_state", "state_text"]
+__all__ = [
+    "RowState",
+    "ServerIntent",
+    "ServerRecord",
+    "SocketIntent",
+    "SocketRecord",
+    "row_state",
+    "server_text",
+    "state_text",
+]
 
 
 @dataclasses.dataclass
@@ -52,6 +66,9 @@ class SocketRecord:
     intent: SocketIntent = dataclasses.field(default_factory=SocketIntent)
     #: why the capture stopped keeping bytes (later bytes are counted, not kept), or None.
     capture_stopped: str | None = None
+    #: the listening socket that accepted this one (kept after that server is closed), or
+    #: None for a socket the user created.
+    server: SocketKey | None = None
 
     def __repr__(self) -> str:
         return f"<SocketRecord {self.key} {state_text(self)} in={self.received} out={self.sent}>"
@@ -62,6 +79,57 @@ class SocketRecord:
         never flagged, whatever its drafted TLS settings say."""
         tls = self.info.tls if self.info.connected else None
         return tls is not None and not tls.verified
+
+
+@dataclasses.dataclass
+class ServerIntent:
+    """What the user asked of a listening socket: what a restore replays and the Listen panel
+    shows."""
+
+    #: (address, port, backlog) of the last listen() the user asked for.
+    listen: tuple[str, int, int | None] | None = None
+    #: unpause each accepted socket at once (Chrome starts them paused: 'the client socket is
+    #: initially paused and must be explictly un-paused by the application to start receiving
+    #: data'); off leaves them paused, for back-pressure tests.
+    read_at_once: bool = True
+    #: the user paused the server (no accepts until resumed).
+    paused: bool = False
+
+
+@dataclasses.dataclass(eq=False)
+class ServerRecord:
+    key: SocketKey
+    info: ServerSocketInfo
+    #: connections reported by onAccept since the server was created.
+    accepted: int = 0
+    #: accepted sockets that are still connected.
+    open: int = 0
+    #: the last onAcceptError's result code, cleared by a listen() or a resume that works.
+    accept_error: int | None = None
+    #: the last result per control ("listen", "disconnect", "pause", …).
+    results: dict[str, int] = dataclasses.field(default_factory=dict)
+    intent: ServerIntent = dataclasses.field(default_factory=ServerIntent)
+
+    def __repr__(self) -> str:
+        return f"<ServerRecord {self.key} {server_text(self)} accepted={self.accepted}>"
+
+    @property
+    def listening(self) -> bool:
+        return self.info.local_port is not None
+
+    @property
+    def endpoint(self) -> str:
+        """``127.0.0.1:8080``, ``[::1]:8080``; ``""`` when not listening."""
+        return format_endpoint(self.info.local_address, self.info.local_port)
+
+
+def server_text(record: ServerRecord) -> str:
+    """Listening on 127.0.0.1:8080, Paused on …, Not listening, Error: NAME."""
+    if record.accept_error is not None:
+        return f"Error: {result_name(record.accept_error)}"
+    if not record.listening:
+        return "Not listening"
+    return f"{'Paused' if record.info.paused else 'Listening'} on {record.endpoint}"
 
 
 class RowState(enum.Enum):

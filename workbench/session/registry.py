@@ -4,6 +4,11 @@ views last looked.
 It learns about sockets from the core's own events (``TcpSockets.on_changed``, ``on_receive``,
 ``on_receive_error``), so it lists every socket of the ``TcpSockets`` it watches, whoever
 created it: the user, a restored session, a script or a test calling the core directly.
+``watch_servers`` does the same for the listening sockets of a ``TcpServerSockets``
+(``session.server_book``): their records are ``ServerRecord``s, kept apart from the TCP
+``SocketRecord``s (``get``, ``__iter__`` and ``len`` are the TCP sockets'; ``server``,
+``server_keys`` and ``server_count`` the servers'), but their keys travel on the same
+``inserted``, ``removed`` and ``dirty`` events and come back from the same ``take_changes``.
 
 Structure changes (a socket inserted or removed) are events at once; everything else is
 coalesced: a change marks the socket, the first mark after a ``take_changes()`` dispatches
@@ -24,10 +29,12 @@ from workbench.core.events import Event
 from workbench.core.formatting import format_size
 from workbench.core.types import ChangeReason, ReceivedRun, ReceiveErrorInfo, SocketChange
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.record import SocketRecord
+from workbench.session.record import ServerRecord, SocketRecord
+from workbench.session.server_book import ServerBook
 
 if TYPE_CHECKING:
     from workbench.net.tcp import TcpSockets
+    from workbench.net.tcp_server import TcpServerSockets
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "Changes", "Registry"]
 
@@ -62,6 +69,7 @@ class Registry:
         self._received: set[int] = set()
         self._connected = 0
         self._watched: TcpSockets | None = None
+        self._servers = ServerBook(self)
 
     def __repr__(self) -> str:
         return f"<Registry sockets={len(self._records)} connected={self._connected}>"
@@ -79,7 +87,15 @@ class Registry:
         for sid in tcp.socket_ids():
             self._insert(SocketKey.tcp(sid), tcp)
 
+    def watch_servers(self, servers: TcpServerSockets) -> None:
+        """List every listening socket of ``servers`` (those it has now and those it creates
+        later) as a ``ServerRecord`` keyed ``SocketKey(SocketKind.TCP_SERVER, id)``, and link
+        each socket it accepts to its server (``SocketRecord.server``). ``servers`` should
+        accept into the ``TcpSockets`` this registry watches."""
+        self._servers.watch(servers)
+
     def unwatch(self) -> None:
+        self._servers.unwatch()
         tcp, self._watched = self._watched, None
         if tcp is not None:
             tcp.on_changed.remove_listener(self._on_changed)
@@ -117,6 +133,18 @@ class Registry:
     @property
     def connected_count(self) -> int:
         return self._connected
+
+    def server(self, key: SocketKey) -> ServerRecord | None:
+        """The record of listening socket ``key`` (a ``TCP_SERVER`` key), or None."""
+        return self._servers.get(key.id) if key.kind is SocketKind.TCP_SERVER else None
+
+    def server_keys(self) -> list[SocketKey]:
+        """The listening sockets' keys, in id order."""
+        return list(self._servers)
+
+    @property
+    def server_count(self) -> int:
+        return len(self._servers)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -156,7 +184,7 @@ class Registry:
         grew = {k for k in grew if k in records}
         for key in grew:
             self._sync(records[key])
-        return {k for k in changed if k in records}, grew
+        return {k for k in changed if k in records or self.server(k) is not None}, grew
 
     def _sync(self, record: SocketRecord) -> None:
         store = record.capture
@@ -227,6 +255,13 @@ class Registry:
         if store.failed is not None:
             self._write_failed(record)
 
+    def check_captures(self) -> None:
+        """A capture's write failed on the spool's writer thread: every capture still
+        recording asks its store (an O(1) look each), and those that stopped say so."""
+        for record in list(self._tcp.values()):
+            if record.capture_stopped is None and record.capture.failed is not None:
+                self._write_failed(record)
+
     def _write_failed(self, record: SocketRecord) -> None:
         # The disk is full (or the folder went away): the store keeps counting, the
         # counters stay true, sending goes on; the row and the data pane say why.
@@ -259,6 +294,7 @@ class Registry:
         self._tcp.pop(key.id, None)
         if record.state.connected:
             self._connected -= 1
+            self._servers.client_connected(record, -1)
         self._changed.discard(key)
         self._grew.discard(key)
         if key.kind is SocketKind.TCP:
@@ -284,6 +320,8 @@ class Registry:
             self._connected += int(now) - int(was)
             if now:
                 record.ever_connected = True
+            if now != was:
+                self._servers.client_connected(record, int(now) - int(was))
         self.mark(key)
 
     def _on_received_run(self, run: ReceivedRun) -> None:

@@ -1,8 +1,10 @@
 """The session: what a user (or a script) does with sockets, each call logged and remembered.
 
-A ``Session`` wraps one ``TcpSockets``. Every method is one logged call to the core, followed
-by what the session remembers of it: the result beside the control that made it, what the user
-asked for (the socket's intent, which a restore replays), and the row's error. The registry
+A ``Session`` wraps one ``TcpSockets``, and the listening sockets accepting into it: ``servers``
+(``LoggedServers`` over a ``TcpServerSockets`` of the same ``tcp``). Every method is one logged
+call to the core, followed by what the session remembers of it: the result beside the control
+that made it, what the user asked for (the socket's intent, which a restore replays), and the
+row's error. The registry
 (``session.registry``) holds the records; the call log (``session.call_log``) the calls. No Qt:
 the window, the headless runner and the tests drive the same object.
 """
@@ -36,8 +38,10 @@ from workbench.core.types import (
     to_json,
 )
 from workbench.net.tcp import TcpSockets
-from workbench.session.call_log import CallLog, format_call, js_value, result_with_name
+from workbench.net.tcp_server import TcpServerSockets
+from workbench.session.call_log import CallLog, format_event, logged_call, result_with_name
 from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.logged_servers import LoggedServers
 from workbench.session.record import SocketRecord
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 
@@ -51,7 +55,8 @@ T = TypeVar("T")
 
 
 class Session:
-    """Every socket of one ``TcpSockets``, the calls made on them, and their records."""
+    """Every socket of one ``TcpSockets`` and every listening socket accepting into it, the
+    calls made on them, and their records."""
 
     def __init__(
         self,
@@ -70,7 +75,12 @@ class Session:
             self.capture_dir = Path(capture_dir)
             self.capture_dir.mkdir(parents=True, exist_ok=True)
         # One spool for every capture: a socket costs one descriptor (its own), never two.
-        self.spool = CaptureSpool(self.capture_dir)
+        # Its writes run on a thread of its own: the receive path never waits for the disk. A
+        # write that fails there is told to the loop's thread, where the registry looks.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.spool = CaptureSpool(
+            self.capture_dir, threaded=True, on_write_error=self._write_failed_elsewhere
+        )
         self.registry = Registry(self._new_store, capture_limit)
         #: sockets whose connection the session itself is ending: key → "disconnect()" or
         #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
@@ -78,15 +88,36 @@ class Session:
         self._closed = False
         tcp.on_receive_error.add_listener(self._on_receive_error)
         self.registry.watch_tcp(tcp)
+        servers = TcpServerSockets(tcp)
+        # The registry first: it links an accepted socket to its server before the session
+        # logs the accept and resumes the socket.
+        self.registry.watch_servers(servers)
+        self._servers = LoggedServers(servers, self.call_log, self.registry)
 
     def __repr__(self) -> str:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
+
+    @property
+    def servers(self) -> LoggedServers:
+        """``chrome.sockets.tcpServer`` for this session: its calls logged and remembered;
+        accepted sockets are sockets of ``tcp``. ``servers.raw`` is the unlogged core."""
+        return self._servers
 
     def _new_store(self) -> CaptureStore:
         # The spool's segments are anonymous files in the session's directory, unlinked at
         # once, so not even a crash leaves decrypted traffic behind. Write-behind: a flood in
         # 4 KiB chunks costs a system call per 256 KiB, not per chunk.
+        if self._loop is None:  # a socket appears on the loop's thread: the writer's way back
+            with contextlib.suppress(RuntimeError):
+                self._loop = asyncio.get_running_loop()
         return CaptureStore(spool=self.spool, write_behind=WRITE_BEHIND)
+
+    def _write_failed_elsewhere(self) -> None:
+        # On the spool's writer thread: a capture's write failed. The registry finds which.
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.registry.check_captures)
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -102,19 +133,7 @@ class Session:
         """Run ``call`` and log it; ``key_of`` names the socket from the result (``create``
         has no key before it returns)."""
         api = (key.kind if key is not None else SocketKind.TCP).api
-        try:
-            result = await call()
-        except asyncio.CancelledError:
-            self.call_log.add(key, format_call(api, method, args, "cancelled"), False)
-            raise
-        except Exception as exc:
-            self.call_log.add(key, format_call(api, method, args, f"Error: {exc}"), False)
-            raise
-        text, ok = show(result) if show is not None else (js_value(result), True)
-        if key_of is not None:
-            key = key_of(result)
-        self.call_log.add(key, format_call(api, method, args, text), ok)
-        return result
+        return await logged_call(self.call_log, api, key, (method, args, call), show, key_of)
 
     @staticmethod
     def _code(result: int) -> tuple[str, bool]:
@@ -261,7 +280,9 @@ class Session:
         await self._logged(key, "close", (key.id,), lambda: self.tcp.close(key.id))
 
     async def close_all(self, *, log: bool = False) -> None:
-        """Close every socket (the window is closing): one core call for all of them."""
+        """Close every listening socket, then every socket (the window is closing): one core
+        call for each kind unless ``log``."""
+        await self._servers.close_all(log=log)
         if log:
             for key in self.registry:
                 with contextlib.suppress(SocketNotFoundError):
@@ -291,12 +312,8 @@ class Session:
             record.peer_end = code
             if code not in _SECURE_VERDICTS:
                 record.results["connect"] = code
-        self.call_log.add(
-            key,
-            f"{SocketKind.TCP.api}.onReceiveError {to_json(info)}  ({net_error_text(code)}: "
-            f"{reason})",
-            ok=own is not None,
-        )
+        text = format_event(SocketKind.TCP.api, "onReceiveError", info, code, reason)
+        self.call_log.add(key, text, ok=own is not None)
 
     # -- end ----------------------------------------------------------------------------------
 
@@ -307,6 +324,7 @@ class Session:
             return
         self._closed = True
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
+        self._servers.detach()
         self.registry.close()
         self.spool.close()
         if self._own_dir:

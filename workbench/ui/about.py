@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import ssl
 from pathlib import Path
 
@@ -20,6 +19,8 @@ LICENCE = "MIT"
 
 
 def version_info() -> dict[str, str]:
+    import platform  # here, not at the top: only the About box needs it (issue 14)
+
     import PySide6
     from PySide6 import QtCore
 

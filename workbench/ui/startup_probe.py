@@ -1,4 +1,5 @@
-"""What ``benchmarks/startup.py`` times: the first frame the window paints."""
+"""The first frame the window paints: when the start is over (``workbench/app.py`` resumes the
+garbage collector then, and its start-up probe reports it)."""
 
 from __future__ import annotations
 

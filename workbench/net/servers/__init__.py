@@ -24,18 +24,17 @@ without reading cannot make it buffer without bound.
 
 The modules: ``spec`` (what to start), ``manager`` (``ServerManager``, ``RunningServer``),
 ``peers`` (one protocol per kind) and ``certificates`` (the test CA). Importing this package
-does not import cryptography or trustme: the first tls-echo start does (see ``certificates``).
+imports ``spec`` and ``manager`` only: the first server start imports ``peers``, and
+``certificates`` is imported when its names are first used (the first tls-echo start, or
+``ServerManager.ca_file``); cryptography and trustme only when the test CA is made or checked.
 """
 
 from __future__ import annotations
 
-from workbench.net.servers.certificates import (
-    CA_COMMON_NAME,
-    CertificateFiles,
-    ensure_certificates,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from workbench.net.servers.manager import CLOSE_TIMEOUT, RunningServer, ServerManager
-from workbench.net.servers.peers import TLS_HANDSHAKE_TIMEOUT
 from workbench.net.servers.spec import (
     CHARGEN_LINE_LENGTH,
     KIND_DESCRIPTIONS,
@@ -44,6 +43,31 @@ from workbench.net.servers.spec import (
     ServerSpec,
     chargen_cycle,
 )
+
+if TYPE_CHECKING:
+    from workbench.net.servers.certificates import (
+        CA_COMMON_NAME,
+        CertificateFiles,
+        ensure_certificates,
+    )
+    from workbench.net.servers.peers import TLS_HANDSHAKE_TIMEOUT
+
+#: Names of the modules that only a running server needs, imported on first use (PEP 562):
+#: the window imports this package before its first paint and starts a server after it.
+_LAZY = {
+    "CA_COMMON_NAME": "certificates",
+    "CertificateFiles": "certificates",
+    "ensure_certificates": "certificates",
+    "TLS_HANDSHAKE_TIMEOUT": "peers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "CA_COMMON_NAME",

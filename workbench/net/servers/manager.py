@@ -12,12 +12,19 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from workbench.core.events import Event
 from workbench.core.formatting import format_endpoint
-from workbench.net.servers.certificates import CertificateFiles, ensure_certificates
-from workbench.net.servers.peers import PEERS, Peer
 from workbench.net.servers.spec import ServerKind, ServerSpec
+
+if TYPE_CHECKING:
+    from workbench.net.servers.certificates import CertificateFiles
+    from workbench.net.servers.peers import Peer
+
+# The window makes its ServerManager before its first paint and starts the first server
+# after it: ``peers`` and ``certificates`` are imported by the first start, not here (issue 14:
+# nothing that only one feature needs is imported before the first paint).
 
 __all__ = ["CLOSE_TIMEOUT", "RunningServer", "ServerManager"]
 
@@ -121,6 +128,8 @@ class RunningServer:
 
     async def listen(self) -> None:
         """Bind and listen; ``host`` and ``port`` then say where."""
+        from workbench.net.servers.peers import PEERS
+
         loop = asyncio.get_running_loop()
         factory = PEERS[self.spec.kind]
         self.running = True
@@ -199,10 +208,14 @@ class ServerManager:
     @property
     def ca_file(self) -> Path:
         """Where the test CA's certificate is (or will be, before the first tls-echo)."""
+        from workbench.net.servers.certificates import CertificateFiles
+
         return CertificateFiles.in_directory(self.cert_dir).ca_file
 
     def certificates(self) -> CertificateFiles:
         """Create (or reuse) the test CA and the localhost certificate now."""
+        from workbench.net.servers.certificates import ensure_certificates
+
         return ensure_certificates(self.cert_dir)
 
     def find(self, kind: ServerKind | str) -> RunningServer | None:
