@@ -15,7 +15,7 @@ from workbench.core.capture import CaptureStore
 from workbench.core.state import State
 from workbench.core.types import SocketInfo, TlsInfo
 from workbench.net.tcp import TcpSockets
-from workbench.session.controls import Control, enabled_controls, user_paused
+from workbench.session.controls import Control, enabled_controls, send_refusal, user_paused
 from workbench.session.keys import SocketKey
 from workbench.session.record import RowState, SocketRecord, row_state
 from workbench.session.session import Session
@@ -81,7 +81,8 @@ CASES: list[tuple[RowState, dict[str, object], set[Control]]] = [
         {"state": State.SECURE, "paused": True, "tls": True},
         CONNECTED | {C.RESUME},
     ),
-    (RowState.SECURING, {"state": State.SECURING}, CONNECTED | {C.PAUSE}),
+    # S5: the core lets a send wait for the handshake; the window does not offer one.
+    (RowState.SECURING, {"state": State.SECURING}, CONNECTED - {C.SEND} | {C.PAUSE}),
     (RowState.SECURE, {"state": State.SECURE, "tls": True}, CONNECTED | {C.PAUSE}),
     (
         # R3: the stream ended, the core paused it: nothing to resume, Pause is for later.
@@ -161,3 +162,17 @@ async def test_the_rule_follows_a_real_socket_through_its_life(session: Session)
         await wait_for(lambda: record.info.paused and not record.info.connected)
         assert record.state is State.DISCONNECTED
         assert enabled_controls(record) == ALWAYS | {C.CONNECT, C.PAUSE}
+
+
+def test_send_refusal_says_why_send_is_not_offered(store: CaptureStore) -> None:
+    assert send_refusal(None) == "no socket is selected."
+    assert send_refusal(make_record(store, State.CONNECTED)) is None
+    assert send_refusal(make_record(store, State.SECURE, tls=True)) is None
+    # S5: the core would let it wait for the handshake; the window does not offer it.
+    assert send_refusal(make_record(store, State.SECURING)) == (
+        "the TLS handshake is still running; Send waits until it is done."
+    )
+    assert send_refusal(make_record(store, State.CONNECTING)) == "the socket is still connecting."
+    assert send_refusal(make_record(store, State.CREATED)) == (
+        "the socket is not connected (the Connect tab connects it)."
+    )

@@ -47,6 +47,10 @@ from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 
 __all__ = ["Session"]
 
+#: TLS 1.3's late verdicts on the client certificate: secure()'s answer (the registry shows it
+#: beside Secure), not the connection's.
+_SECURE_VERDICTS = (NetError.SSL_CLIENT_AUTH_CERT_NEEDED, NetError.BAD_SSL_CLIENT_AUTH_CERT)
+
 T = TypeVar("T")
 
 
@@ -207,6 +211,7 @@ class Session:
         record = self.registry.get(key)
         if record is not None:
             record.intent.peer = (host, port, str(query))
+            record.peer_end = None
         self._own_end.pop(key, None)
         self.registry.set_error(key, None)
         self.registry.forget_results(key, "connect", "disconnect", "secure")
@@ -299,6 +304,14 @@ class Session:
         # The core reports the session's own disconnect()/close() as -100 (D1, D2): say so,
         # rather than blame the peer.
         reason = f"after the window's {own}" if own is not None else net_error_description(code)
+        record = self.registry.get(key)
+        if own is None and record is not None:
+            # The peer (or the network) ended it: the row says so, and the Connect tab's
+            # result no longer says OK for a connection that is gone. (The registry, which
+            # hears the event next, marks the row.)
+            record.peer_end = code
+            if code not in _SECURE_VERDICTS:
+                record.results["connect"] = code
         text = format_event(SocketKind.TCP.api, "onReceiveError", info, code, reason)
         self.call_log.add(key, text, ok=own is not None)
 

@@ -86,7 +86,7 @@ class ActionTarget(Protocol):
     def show_servers(self, *args: Any) -> object: ...
     def show_about(self, *args: Any) -> object: ...
     def set_theme(self, theme: str) -> None: ...
-    def close(self) -> bool: ...
+    def quit_window(self, *args: Any) -> object: ...
 
 
 class WindowActions:
@@ -97,6 +97,8 @@ class WindowActions:
         self._window = window
         #: the actions whose icon follows the palette, and that icon's name (``palette_icon``)
         self._palette_icons: dict[QAction, str] = {}
+        #: each action's own (tool tip, status tip), shown while no form problem replaces them
+        self._tips: dict[QAction, tuple[str, str]] = {}
         self._build_socket_actions(target)
         self._build_data_actions(target)
         self._build_window_actions(target)
@@ -120,6 +122,7 @@ class WindowActions:
             action.setShortcut(QKeySequence(shortcut))
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({keys})")
+        self._tips[action] = (action.toolTip(), tip)
         if isinstance(icon, str):
             # Drawn in the palette's colours (the standard ones are black on any theme).
             self._palette_icons[action] = icon
@@ -186,7 +189,7 @@ class WindowActions:
         self.clear_action = a(
             "clearDataAction",
             "Clear &data",
-            "Forget the selected socket's captured data",
+            "Forget the selected socket's captured data (asks first; there is no undo)",
             t.clear_data,
             "Ctrl+L",
             _SP.SP_DialogResetButton,
@@ -227,8 +230,8 @@ class WindowActions:
         self.quit_action = a(
             "quitAction",
             "&Quit",
-            "Close all sockets and quit",
-            t.close,
+            "Close all sockets and quit (asks first when their captures hold data)",
+            t.quit_window,
             QKeySequence.StandardKey.Quit,
         )
         self.servers_action = a(
@@ -339,9 +342,18 @@ class WindowActions:
 
     # -- state ------------------------------------------------------------------------------
 
-    def update(self, states: ActionStates) -> None:
-        self.connect_action.setEnabled(states.connect)
-        self.secure_action.setEnabled(states.secure)
+    def update(
+        self,
+        states: ActionStates,
+        *,
+        connect_problem: str | None = None,
+        secure_problem: str | None = None,
+    ) -> None:
+        """Enable what ``states`` allows. ``connect_problem``/``secure_problem``: why the
+        Connect/TLS tab's form cannot be used (its button is greyed): the action is greyed
+        too, with that reason as its tips, rather than doing nothing when triggered."""
+        self._follow_form(self.connect_action, states.connect, connect_problem, "Connect")
+        self._follow_form(self.secure_action, states.secure, secure_problem, "TLS")
         for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
         self.disconnect_action.setEnabled(states.disconnect)
@@ -353,6 +365,15 @@ class WindowActions:
             self._set_palette_icon(self.pause_action)
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
+
+    def _follow_form(self, action: QAction, allowed: bool, problem: str | None, tab: str) -> None:
+        action.setEnabled(allowed and problem is None)
+        tool_tip, status_tip = self._tips[action]
+        if allowed and problem is not None:
+            tool_tip = status_tip = f"{problem} (the {tab} tab)"
+        if action.toolTip() != tool_tip:
+            action.setToolTip(tool_tip)
+            action.setStatusTip(status_tip)
 
     def _redraw_icons(self) -> None:
         for action in self._palette_icons:
