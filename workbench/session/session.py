@@ -212,7 +212,6 @@ class Session:
         if record is not None:
             record.intent.peer = (host, port, str(query))
             record.peer_end = None
-        self._own_end.pop(key, None)
         self.registry.set_error(key, None)
         self.registry.forget_results(key, "connect", "disconnect", "secure")
         code = await self._logged(key, "connect", args,
@@ -242,7 +241,7 @@ class Session:
         return code
 
     async def disconnect(self, key: SocketKey) -> None:
-        self._own_end[key] = "disconnect()"
+        self._expect_own_end(key, "disconnect()")
         try:
             await self._logged(key, "disconnect", (key.id,), lambda: self.tcp.disconnect(key.id))
         except BaseException:
@@ -274,10 +273,16 @@ class Session:
         return await self._logged(None, "getSockets", (), self.tcp.get_sockets)
 
     async def close(self, key: SocketKey) -> None:
-        record = self.registry.get(key)
-        if record is not None and record.info.connected:
-            self._own_end[key] = "close()"
+        self._expect_own_end(key, "close()")
         await self._logged(key, "close", (key.id,), lambda: self.tcp.close(key.id))
+
+    def _expect_own_end(self, key: SocketKey, call: str) -> None:
+        # 'disconnect() on a connected socket that is reading: on_receive_error(-100)' (D1;
+        # D2 for close()): only then does a -100 follow, and it may come after the next
+        # connect() has begun, so the mark waits for it rather than for that connect.
+        record = self.registry.get(key)
+        if record is not None and record.info.connected and not record.info.paused:
+            self._own_end[key] = call
 
     async def close_all(self, *, log: bool = False) -> None:
         """Close every listening socket, then every socket (the window is closing): one core

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QWidget
 
 from workbench.core.formatting import format_size
@@ -23,6 +24,18 @@ class CloseConfirmation:
         self._parent = parent
         self._settings = settings
         self.box: QMessageBox | None = None
+        #: The Edit menu's way back from "Don't ask again": the same setting, checkable.
+        self.ask_action = QAction("&Ask before discarding captured data", parent)
+        self.ask_action.setObjectName("confirmDiscardAction")
+        self.ask_action.setCheckable(True)
+        self.ask_action.setChecked(settings.confirm_close)
+        self.ask_action.setToolTip(
+            "Ask before closing a socket, clearing its data or quitting throws captured data away"
+        )
+        self.ask_action.toggled.connect(self._set_asking)
+
+    def _set_asking(self, on: bool) -> None:
+        self._settings.confirm_close = on
 
     def ask(self, sids: Sequence[int], captured: int, close: Callable[[], object]) -> bool:
         """Run ``close`` now when nothing would be lost or the user said not to ask; else ask,
@@ -93,7 +106,7 @@ class CloseConfirmation:
             self.box = None
             if box.clickedButton() is accept:
                 if again.isChecked():
-                    self._settings.confirm_close = False
+                    self.ask_action.setChecked(False)  # and so the setting
                 run()
 
         box.finished.connect(answered)

@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         self.current.changed.connect(self.currentSocketChanged)
         self.current.changed.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
+        self.window_actions.add_edit_toggle(self.close_confirmation.ask_action)
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage,
             self.composer.show_send_result,

@@ -273,6 +273,7 @@ class WindowActions:
         edit_menu.addAction(self.find_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.clear_action)
+        self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
         socket_menu.addActions([self.new_action, *self._socket_actions()])
         view_menu = bar.addMenu("&View")
@@ -286,6 +287,11 @@ class WindowActions:
         help_menu.addAction(self.about_action)
         for menu in (file_menu, edit_menu, socket_menu, view_menu, tools_menu, help_menu):
             menu.setToolTipsVisible(True)
+
+    def add_edit_toggle(self, action: QAction) -> None:
+        """Put a setting's checkable action at the end of the Edit menu, after a separator."""
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(action)
 
     def add_view_toggle(self, action: QAction) -> None:
         """Put a dock's show/hide action in the View menu, after the call log's."""
