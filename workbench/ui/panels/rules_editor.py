@@ -103,7 +103,11 @@ class RuleEditor(QWidget):
         self.setObjectName("ruleEditor")
         self._filling = False
         self._enabled = True
-        form = compact_form(QFormLayout(self))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        form = compact_form(QFormLayout())
+        outer.addLayout(form)
+        outer.addStretch(1)  # the fields keep their height; the space goes below them
         self._build_head(form)
         self._build_match(form)
         self._build_reply(form)
