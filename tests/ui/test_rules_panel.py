@@ -232,3 +232,26 @@ def test_the_panel_follows_its_server(qtbot: Any, env: Env) -> None:
     qtbot.waitUntil(lambda: panel.ruleset() == preset(Preset.REDIS), timeout=WAIT_MS)
     env.aio(env.servers.close(env.sid))
     assert panel.server_id() is None and not panel.isEnabled()
+
+
+def test_a_rule_that_fails_is_marked_and_the_next_rule_answers(qtbot: Any, env: Env) -> None:
+    # 300 copies of a 60 kB frame are over the 16 MiB a reply may be: "big" fails at run time.
+    rules = RuleSet(
+        framing=Framing(kind=FrameKind.LINE),
+        rules=(
+            Rule(
+                name="big",
+                match=Match(kind=MatchKind.REGEX, pattern=r"\Abig"),
+                reply=Reply(template="{frame}" * 300),
+            ),
+            Rule(name="ok", reply=Reply(template="ok", line_ending="LF")),
+        ),
+    )
+    env.panel.set_ruleset(rules)
+    assert env.panel.apply() == []
+    sock = env.client()
+    assert env.exchange(sock, b"big" + b"x" * 60_000 + b"\n", 3) == b"ok\n"
+    qtbot.waitUntil(lambda: "failed, disabled" in env.item_texts()[0], timeout=WAIT_MS)
+    assert env.item_texts()[1].endswith("· 1 hit")
+    item = env.panel.rules_list.view.item(0)
+    assert item.toolTip() == "ValueError: the reply is over 16,777,216 bytes"
