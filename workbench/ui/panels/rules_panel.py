@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.errors import SocketNotFoundError
 from workbench.core.rules import (
     MAX_FRAME_LIMIT,
     FrameKind,
@@ -265,7 +266,11 @@ class RulesPanel(QWidget):
         sid = self._sid
         if sid is None:
             return []
-        problems = self._problems or self._rules.set_rules(sid, self.ruleset())
+        try:
+            problems = self._problems or self._rules.set_rules(sid, self.ruleset())
+        except SocketNotFoundError:  # closed meanwhile: its removal clears the panel next
+            self.result.show_message("Not applied: the server was closed.", ERROR_COLOR)
+            return []
         if problems:
             noun = "problem" if len(problems) == 1 else "problems"
             self.result.show_message(
@@ -372,9 +377,9 @@ class RulesPanel(QWidget):
         self._show_selected_problem()
         self.apply_button.setEnabled(self._sid is not None and not self._problems)
         self.revert_button.setEnabled(self._sid is not None and self._draft.edited)
-        self.refresh_hits_now()
+        self._show_state()
 
-    def refresh_hits_now(self) -> None:
+    def _show_state(self) -> None:
         sid = self._sid
         hits = self._rules.hit_counts(sid) if sid is not None else ()
         faults = self._rules.faults(sid) if sid is not None else {}
