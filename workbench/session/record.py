@@ -94,6 +94,10 @@ class ServerIntent:
     read_at_once: bool = True
     #: the user paused the server (no accepts until resumed).
     paused: bool = False
+    #: the server's response rules as ``workbench.core.rules_store.ruleset_to_dict`` saves
+    #: them (plain JSON), or None: no rules. Kept in the saved form so that persistence
+    #: writes it as is; ``session.rules`` (``ServerRules``) keeps it up to date.
+    rules: dict[str, object] | None = None
 
 
 @dataclasses.dataclass(eq=False)

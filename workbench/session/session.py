@@ -44,6 +44,7 @@ from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged_servers import LoggedServers
 from workbench.session.record import SocketRecord
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
+from workbench.session.server_rules import ServerRules
 
 __all__ = ["Session"]
 
@@ -93,6 +94,8 @@ class Session:
         # logs the accept and resumes the socket.
         self.registry.watch_servers(servers)
         self._servers = LoggedServers(servers, self.call_log, self.registry)
+        #: each server's response rules, answering the sockets it accepts.
+        self.rules = ServerRules(tcp, self._servers)
 
     def __repr__(self) -> str:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
@@ -329,6 +332,7 @@ class Session:
             return
         self._closed = True
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
+        self.rules.close()
         self._servers.detach()
         self.registry.close()
         self.spool.close()
