@@ -306,6 +306,10 @@ class UdpSocket:
                     retried = True  # an earlier datagram's ICMP error, not this one's
                     continue
                 self.detail = reason(exc)
+                if exc.errno in (errno.EACCES, errno.EPERM):
+                    # A broadcast address without set_broadcast(True), or a firewall: Chromium
+                    # says ERR_ACCESS_DENIED (-10), a code the core does not have.
+                    return SendInfo(result_code=NetError.NETWORK_ACCESS_DENIED)
                 return SendInfo(result_code=map_os_error(exc, "io"))
             return SendInfo(result_code=NetError.OK, bytes_sent=sent)
 
