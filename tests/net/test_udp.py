@@ -96,17 +96,17 @@ class Peer:
     def send(self, data: bytes, port: int, host: str | None = None) -> None:
         self.sock.sendto(data, (host or self.host, port))
 
-    def _poll(self) -> None:
+    def poll(self) -> int:
+        """Take what arrived; the number of datagrams received so far."""
         while True:
             try:
                 self.got.append(self.sock.recvfrom(70000))
             except BlockingIOError:
-                return
+                return len(self.got)
 
     async def wait(self, n: int) -> list[tuple[bytes, tuple[Any, ...]]]:
         def enough() -> bool:
-            self._poll()
-            return len(self.got) >= n
+            return self.poll() >= n
 
         await wait_for(enough, message=lambda: f"peer got {len(self.got)} of {n}")
         return self.got[:n]
