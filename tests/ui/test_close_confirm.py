@@ -116,3 +116,29 @@ def test_quit_does_not_ask_when_confirm_close_is_off(
     window_manager_close(window)
     assert window.close_confirmation.box is None
     qtbot.waitUntil(lambda: window.shut_down, timeout=WAIT_MS)
+
+
+def test_dont_ask_again_can_be_taken_back_from_the_edit_menu(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    """A tester ticked "Don't ask again" and found no way back in the window."""
+    window = workbench_window
+    toggle = action(window, "confirmDiscardAction")
+    edit_menu = next(
+        a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Edit"
+    )
+    assert toggle in edit_menu.actions()
+    assert toggle.isCheckable() and toggle.isChecked()
+    sid = _capture(qtbot, window, echo_server.port, "x")
+    window.clear_data()
+    _answer(window, go=True, dont_ask=True)
+    assert window.settings.confirm_close is False
+    assert not toggle.isChecked()  # the menu says so too
+    toggle.trigger()  # ask again
+    assert window.settings.confirm_close is True
+    send(qtbot, window, "Text", "y")
+    store = window.session.captures(sid)
+    qtbot.waitUntil(lambda: store.bytes_in == 1, timeout=WAIT_MS)
+    window.clear_data()
+    assert _box_text(window).startswith("Clear the ")
+    _answer(window, go=False)
