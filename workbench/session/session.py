@@ -245,13 +245,15 @@ class Session:
 
     async def disconnect(self, key: SocketKey) -> None:
         self._expect_own_end(key, "disconnect()")
+        # The last connection's results go now, not after the call: a connect that this
+        # disconnect cancels answers -3 while it runs (U5), and that answer must stay.
+        self.registry.set_error(key, None)
+        self.registry.forget_results(key, "connect", "secure")
         try:
             await self._logged(key, "disconnect", (key.id,), lambda: self.tcp.disconnect(key.id))
         except BaseException:
             self._own_end.pop(key, None)
             raise
-        self.registry.set_error(key, None)
-        self.registry.forget_results(key, "connect", "secure")
         self.registry.set_result(key, "disconnect", NetError.OK)
 
     async def send(self, key: SocketKey, data: bytes | bytearray | memoryview) -> SendInfo:
