@@ -82,6 +82,23 @@ async def test_redis_ping_is_answered_pong(session: Session) -> None:
         assert session.rules.hit_counts(sid) == (2,)
 
 
+async def test_what_a_rule_sends_is_in_the_accepted_socket_s_capture_and_count(
+    session: Session,
+) -> None:
+    async with listening(session) as (sid, port):
+        assert session.rules.set_rules(sid, preset(Preset.REDIS)) == []
+        with clients() as made:
+            client = await connect_plain(made, port)
+            await send(client, b"PING\r\n")
+            assert await recv_exactly(client, 7) == b"+PONG\r\n"
+            records = [session.registry.get(key) for key in session.registry]
+            accepted = next(r for r in records if r is not None and r.server == server_key(sid))
+            await wait_for(lambda: accepted.sent == 7)
+            store = accepted.capture
+            assert store.bytes_out == 7 and store.bytes_in == 6
+            assert store.read(0, 13) == b"PING\r\n+PONG\r\n"
+
+
 async def test_a_regex_rule_answers_with_a_captured_group(session: Session) -> None:
     rules = RuleSet(
         framing=LINES,

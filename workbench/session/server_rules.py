@@ -34,7 +34,7 @@ from workbench.core.events import Event
 from workbench.core.rules import CompiledRules, RuleError, RuleSet, check_rules
 from workbench.core.rules_store import LoadResult, ruleset_from_dict, ruleset_to_dict
 from workbench.core.types import AcceptInfo, ServerSecureOptions
-from workbench.net.responder import FaultRecord, Responder
+from workbench.net.responder import ActionRecord, FaultRecord, Responder
 from workbench.net.tcp import TcpSockets
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged_servers import LoggedServers, server_key
@@ -195,8 +195,14 @@ class ServerRules:
         self._retire(server_id)
         responder = Responder(self.tcp, compiled, tls=self._tls.get(server_id))
         rules = self._rules[server_id] = _Rules(ruleset, compiled, responder)
-        responder.on_action.add_listener(lambda _record: self._moved(server_id, rules))
+        responder.on_action.add_listener(lambda record: self._acted(server_id, rules, record))
         responder.on_fault.add_listener(lambda fault: self._fault(server_id, rules, fault))
+        self._moved(server_id, rules)
+
+    def _acted(self, server_id: int, rules: _Rules, record: ActionRecord) -> None:
+        # What a rule sent is the socket's traffic like any other: in its capture and count.
+        if record.sent:
+            self.registry.record_sent(SocketKey.tcp(record.socket_id), record.data[: record.sent])
         self._moved(server_id, rules)
 
     def _retire(self, server_id: int) -> None:
