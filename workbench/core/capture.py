@@ -51,6 +51,8 @@ __all__ = [
     "WRITE_BEHIND",
     "CaptureSpool",
     "CaptureStore",
+    "Datagram",
+    "DatagramStore",
     "Direction",
     "LineIndex",
     "Record",
@@ -584,6 +586,93 @@ class CaptureStore(CaptureExport):
         if self._held:
             self.sync()
         return _ranges(self._offsets, self._dirs, self._total, direction)
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """One datagram of a :class:`DatagramStore`: its record, its peer (the sender of one
+    received, the destination of one sent) and, when ``buffer_size`` cut it, the length it
+    had (``record.size`` is what was kept)."""
+
+    record: Record
+    address: str
+    port: int
+    original_length: int | None = None
+
+
+class DatagramStore(CaptureStore):
+    """A capture that keeps datagram boundaries (a UDP socket's): one record per datagram
+    (``merge_window`` 0: nothing merges), and beside each record its peer and, where
+    ``buffer_size`` cut it, its original length.
+
+    A subclass rather than an argument of :meth:`CaptureStore.append`: a TCP store's receive
+    path (:meth:`add`, per chunk) stays exactly as it was, without a parameter or a branch,
+    and the side table lives and goes with its store (clearing a capture replaces both).
+
+    The side table is two ``array`` columns (12 bytes a datagram) and the peers, each kept
+    once. It only grows with a datagram the store kept; a failed write that later undoes
+    records (see :class:`CaptureStore`) leaves entries past :attr:`record_count`, never
+    before it, and nothing is kept after it: entry ``i`` always describes record ``i``.
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        temp_dir: Path | str | None = None,
+        spool: CaptureSpool | None = None,
+        write_behind: int = 0,
+    ) -> None:
+        super().__init__(
+            path, merge_window=0.0, temp_dir=temp_dir, spool=spool, write_behind=write_behind
+        )
+        self._peer_of = array("l")  # per datagram: its peer's index in _peers
+        self._lengths = array("q")  # per datagram: its original length, -1 when whole
+        self._peers: list[tuple[str, int]] = []
+        self._peer_index: dict[tuple[str, int], int] = {}
+
+    def add_datagram(
+        self,
+        direction: Direction | int,
+        data: bytes | bytearray | memoryview,
+        address: str,
+        port: int,
+        original_length: int | None = None,
+        timestamp: float | None = None,
+    ) -> bool:
+        """Keep one datagram as a record of its own (:meth:`add`'s way: False when the capture
+        has :attr:`failed` and it was only counted)."""
+        if not super().add(direction, data, timestamp):
+            return False
+        peer = (address, port)
+        index = self._peer_index.get(peer)
+        if index is None:
+            index = self._peer_index[peer] = len(self._peers)
+            self._peers.append(peer)
+        self._peer_of.append(index)
+        self._lengths.append(-1 if original_length is None else original_length)
+        return True
+
+    def add(
+        self,
+        direction: Direction | int,
+        data: bytes | bytearray | memoryview,
+        timestamp: float | None = None,
+    ) -> bool:
+        """A datagram whose peer is not known (``""``, port 0): :meth:`append` and :meth:`add`
+        keep the side table in step too."""
+        return self.add_datagram(direction, data, "", 0, None, timestamp)
+
+    def datagram(self, i: int) -> Datagram:
+        """Datagram ``i`` (record ``i``); negative indexes count from the end."""
+        record = self.record(i)
+        address, port = self._peers[self._peer_of[record.index]]
+        length = self._lengths[record.index]
+        return Datagram(record, address, port, None if length < 0 else length)
+
+    def datagram_at(self, stream_offset: int) -> Datagram:
+        """The datagram holding the byte at ``stream_offset``."""
+        return self.datagram(self.record_at(stream_offset).index)
 
 
 def _ranges(
