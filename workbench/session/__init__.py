@@ -7,19 +7,24 @@ from workbench.session.call_log import CallLog, CallLogEntry
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged import LoggedTcp
 from workbench.session.logged_servers import LoggedServers, server_key
+from workbench.session.logged_udp import LoggedUdp
 from workbench.session.record import (
     RowState,
     ServerIntent,
     ServerRecord,
     SocketIntent,
     SocketRecord,
+    UdpIntent,
+    UdpRecord,
     row_state,
     server_text,
     state_text,
+    udp_text,
 )
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 from workbench.session.server_rules import ServerRules
 from workbench.session.session import Session
+from workbench.session.udp_book import udp_key
 
 __all__ = [
     "DEFAULT_CAPTURE_LIMIT",
@@ -27,6 +32,7 @@ __all__ = [
     "CallLogEntry",
     "LoggedServers",
     "LoggedTcp",
+    "LoggedUdp",
     "Registry",
     "RowState",
     "ServerIntent",
@@ -37,8 +43,12 @@ __all__ = [
     "SocketKey",
     "SocketKind",
     "SocketRecord",
+    "UdpIntent",
+    "UdpRecord",
     "row_state",
     "server_key",
     "server_text",
     "state_text",
+    "udp_key",
+    "udp_text",
 ]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from workbench.core.errors import net_error_text
 from workbench.core.events import Event
-from workbench.core.types import DnsQueryType, to_json
+from workbench.core.types import DnsQueryType, SendInfo, to_json
 from workbench.session.keys import SocketKey
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "js_value",
     "logged_call",
     "result_with_name",
+    "send_result",
 ]
 
 T = TypeVar("T")
@@ -95,9 +96,24 @@ def js_value(value: Any) -> str:
     return str(value)
 
 
-def result_with_name(code: int) -> str:
-    """``-102`` → ``"-102 (net::ERR_CONNECTION_REFUSED)"``; ``0`` → ``"0"``."""
-    return f"{code} ({net_error_text(code)})" if code else "0"
+def result_with_name(code: int, why: str | None = None) -> str:
+    """``-102`` → ``"-102 (net::ERR_CONNECTION_REFUSED)"``; ``0`` → ``"0"``; with ``why``:
+    ``"-15 (net::ERR_SOCKET_NOT_CONNECTED: the socket must be bound first)"``."""
+    return f"{code} ({_error_words(code, why)})" if code else "0"
+
+
+def send_result(info: SendInfo, why: str | None = None) -> str:
+    """``{"resultCode":0,"bytesSent":5}``; a failure adds its name (and ``why``):
+    ``{"resultCode":-15} (net::ERR_SOCKET_NOT_CONNECTED: …)``."""
+    text = to_json(info)
+    if info.result_code:
+        text += f" ({_error_words(info.result_code, why)})"
+    return text
+
+
+def _error_words(code: int, why: str | None) -> str:
+    name = net_error_text(code)
+    return f"{name}: {why}" if why else name
 
 
 def format_call(api: str, method: str, args: Iterable[Any], result: str) -> str:

@@ -2,7 +2,9 @@
 
 A TCP socket has a ``SocketRecord``; a listening socket (``chrome.sockets.tcpServer``) a
 ``ServerRecord``: it has no ``State``, no capture and no bytes, but accept counts and the
-address it listens on.
+address it listens on. A UDP socket (``chrome.sockets.udp``) has a ``UdpRecord``: no
+``State`` either (it is bound or not, paused or not), but a capture that keeps datagram
+boundaries, and counts of datagrams beside the bytes.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from workbench.core.capture import CaptureStore
+from workbench.core.capture import CaptureStore, DatagramStore
 from workbench.core.errors import NetError
 from workbench.core.formatting import format_endpoint, result_name
 from workbench.core.options import OptionArgs
 from workbench.core.state import State
-from workbench.core.types import SecureOptions, ServerSocketInfo, SocketInfo
+from workbench.core.types import SecureOptions, ServerSocketInfo, SocketInfo, UdpSocketInfo
 from workbench.session.keys import SocketKey
 
 __all__ = [
@@ -24,9 +26,12 @@ __all__ = [
     "ServerRecord",
     "SocketIntent",
     "SocketRecord",
+    "UdpIntent",
+    "UdpRecord",
     "row_state",
     "server_text",
     "state_text",
+    "udp_text",
 ]
 
 
@@ -134,6 +139,71 @@ def server_text(record: ServerRecord) -> str:
     if not record.listening:
         return "Not listening"
     return f"{'Paused' if record.info.paused else 'Listening'} on {record.endpoint}"
+
+
+@dataclasses.dataclass
+class UdpIntent:
+    """What the user asked of a UDP socket: what a restore replays and the panels show."""
+
+    #: (address, port) of the last bind() the user asked for (port 0: any).
+    bind: tuple[str, int] | None = None
+    #: the user paused it.
+    paused: bool = False
+    #: the groups the user joined and has not left, in the order joined.
+    groups: list[str] = dataclasses.field(default_factory=list)
+    #: the last setMulticastTimeToLive, setMulticastLoopbackMode, setBroadcast that worked.
+    ttl: int | None = None
+    loopback: bool | None = None
+    broadcast: bool | None = None
+
+
+@dataclasses.dataclass(eq=False)
+class UdpRecord:
+    key: SocketKey
+    info: UdpSocketInfo
+    capture: DatagramStore
+    #: bytes and datagrams received (as delivered: cut to ``buffer_size``) and sent.
+    received: int = 0
+    sent: int = 0
+    datagrams_in: int = 0
+    datagrams_out: int = 0
+    #: the last onReceiveError's result code (the core paused the socket, D8), cleared when
+    #: the socket is resumed.
+    error: int | None = None
+    #: the last result per control: "bind", "send", "join", "leave", "ttl", "loopback",
+    #: "broadcast", "pause", "update".
+    results: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: why a control's last call failed, in the operating system's (or the core's) words,
+    #: for the controls whose last result is not 0.
+    reasons: dict[str, str] = dataclasses.field(default_factory=dict)
+    intent: UdpIntent = dataclasses.field(default_factory=UdpIntent)
+    #: why the capture stopped keeping datagrams (later ones are counted, not kept), or None.
+    capture_stopped: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<UdpRecord {self.key} {udp_text(self)} in={self.datagrams_in}/{self.received} "
+            f"out={self.datagrams_out}/{self.sent}>"
+        )
+
+    @property
+    def bound(self) -> bool:
+        return self.info.local_port is not None
+
+    @property
+    def endpoint(self) -> str:
+        """``127.0.0.1:5353``, ``[::1]:5353``; ``""`` when not bound."""
+        return format_endpoint(self.info.local_address, self.info.local_port)
+
+
+def udp_text(record: UdpRecord) -> str:
+    """Bound to 127.0.0.1:5353, Paused on …, Not bound, Error: NAME (a receive error; the
+    core paused the socket)."""
+    if record.error is not None:
+        return f"Error: {result_name(record.error)}"
+    if not record.bound:
+        return "Not bound"
+    return f"{'Paused on' if record.info.paused else 'Bound to'} {record.endpoint}"
 
 
 class RowState(enum.Enum):

@@ -9,6 +9,8 @@ created it: the user, a restored session, a script or a test calling the core di
 ``SocketRecord``s (``get``, ``__iter__`` and ``len`` are the TCP sockets'; ``server``,
 ``server_keys`` and ``server_count`` the servers'), but their keys travel on the same
 ``inserted``, ``removed`` and ``dirty`` events and come back from the same ``take_changes``.
+``watch_udp`` lists the sockets of a ``UdpSockets`` (``session.udp_book``) the same way, as
+``UdpRecord``s (``udp``, ``udp_record``, ``udp_keys``, ``udp_count``).
 
 Structure changes (a socket inserted or removed) are events at once; everything else is
 coalesced: a change marks the socket, the first mark after a ``take_changes()`` dispatches
@@ -23,18 +25,20 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from workbench.core.capture import CaptureStore, Direction
+from workbench.core.capture import CaptureStore, DatagramStore, Direction
 from workbench.core.errors import NetError
 from workbench.core.events import Event
 from workbench.core.formatting import format_size
 from workbench.core.types import ChangeReason, ReceivedRun, ReceiveErrorInfo, SocketChange
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.record import ServerRecord, SocketRecord
+from workbench.session.record import ServerRecord, SocketRecord, UdpRecord
 from workbench.session.server_book import ServerBook
+from workbench.session.udp_book import UdpBook
 
 if TYPE_CHECKING:
     from workbench.net.tcp import TcpSockets
     from workbench.net.tcp_server import TcpServerSockets
+    from workbench.net.udp import UdpSockets
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "Changes", "Registry"]
 
@@ -49,10 +53,17 @@ Changes = tuple[set[SocketKey], set[SocketKey]]
 
 class Registry:
     """Events: ``inserted`` (key), ``removed`` (key, after the record is gone, before its
-    capture is closed), ``dirty`` (None: something changed since the last ``take_changes``)."""
+    capture is closed), ``dirty`` (None: something changed since the last ``take_changes``).
+
+    ``new_store`` makes a TCP socket's capture, ``new_datagram_store`` a UDP socket's
+    (by default a ``DatagramStore`` of its own in the system's temporary folder)."""
 
     def __init__(
-        self, new_store: Callable[[], CaptureStore], capture_limit: int = DEFAULT_CAPTURE_LIMIT
+        self,
+        new_store: Callable[[], CaptureStore],
+        capture_limit: int = DEFAULT_CAPTURE_LIMIT,
+        *,
+        new_datagram_store: Callable[[], DatagramStore] = DatagramStore,
     ) -> None:
         self.inserted: Event[SocketKey] = Event("inserted")
         self.removed: Event[SocketKey] = Event("removed")
@@ -70,6 +81,7 @@ class Registry:
         self._connected = 0
         self._watched: TcpSockets | None = None
         self._servers = ServerBook(self)
+        self._udp = UdpBook(self, new_datagram_store)
 
     def __repr__(self) -> str:
         return f"<Registry sockets={len(self._records)} connected={self._connected}>"
@@ -94,8 +106,15 @@ class Registry:
         accept into the ``TcpSockets`` this registry watches."""
         self._servers.watch(servers)
 
+    def watch_udp(self, udp: UdpSockets) -> None:
+        """List every socket of ``udp`` (those it has now and those it creates later) as a
+        ``UdpRecord`` keyed ``SocketKey(SocketKind.UDP, id)``, with its capture (one record
+        per datagram, with its peer and original length) and counters."""
+        self._udp.watch(udp)
+
     def unwatch(self) -> None:
         self._servers.unwatch()
+        self._udp.unwatch()
         tcp, self._watched = self._watched, None
         if tcp is not None:
             tcp.on_changed.remove_listener(self._on_changed)
@@ -107,6 +126,7 @@ class Registry:
         self.unwatch()
         for record in self._records.values():
             record.capture.close()
+        self._udp.close()
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -146,22 +166,38 @@ class Registry:
     def server_count(self) -> int:
         return len(self._servers)
 
+    def udp(self, key: SocketKey) -> UdpRecord | None:
+        """The record of UDP socket ``key`` (a ``UDP`` key), or None."""
+        return self._udp.get(key.id) if key.kind is SocketKind.UDP else None
+
+    def udp_record(self, socket_id: int) -> UdpRecord | None:
+        return self._udp.get(socket_id)
+
+    def udp_keys(self) -> list[SocketKey]:
+        """The UDP sockets' keys, in id order."""
+        return list(self._udp)
+
+    @property
+    def udp_count(self) -> int:
+        return len(self._udp)
+
     # -- changes ----------------------------------------------------------------------------
 
-    def _unmarked(self) -> bool:
+    def unmarked(self) -> bool:
         """Nothing marked since the last ``take_changes``: the next mark dispatches ``dirty``."""
-        return not self._changed and not self._grew and not self._received
+        return not self._changed and not self._grew and not self._received and not self._udp.grown
 
     def mark(self, key: SocketKey) -> None:
         """Something about ``key`` changed that views show."""
-        if self._unmarked():
+        if self.unmarked():
             self._changed.add(key)
             self.dirty.dispatch(None)
         else:
             self._changed.add(key)
 
-    def _mark_grew(self, key: SocketKey) -> None:
-        if self._unmarked():
+    def mark_grew(self, key: SocketKey) -> None:
+        """The capture of ``key`` has new bytes (and views show that)."""
+        if self.unmarked():
             self._grew.add(key)
             self.dirty.dispatch(None)
         else:
@@ -179,20 +215,28 @@ class Registry:
         self._changed, self._grew, self._received = set(), set(), set()
         tcp = self._tcp
         grew.update(tcp[sid].key for sid in received if sid in tcp)
+        grew |= self._udp.take_grown()
         changed |= grew
         records = self._records
-        grew = {k for k in grew if k in records}
-        for key in grew:
-            self._sync(records[key])
-        return {k for k in changed if k in records or self.server(k) is not None}, grew
+        kept = {k for k in grew if k in records or self.udp(k) is not None}
+        for key in kept:
+            self._sync(records.get(key) or self._udp.get(key.id))
+        here = {
+            k
+            for k in changed
+            if k in records or self.server(k) is not None or self.udp(k) is not None
+        }
+        return here, kept
 
-    def _sync(self, record: SocketRecord) -> None:
+    def _sync(self, record: SocketRecord | UdpRecord | None) -> None:
+        if record is None:
+            return
         store = record.capture
         if store.closed:
             return
         store.sync()
         if store.failed is not None and record.capture_stopped is None:
-            self._write_failed(record)
+            self.capture_failed(record)
 
     # -- what the session writes ------------------------------------------------------------
 
@@ -223,16 +267,27 @@ class Registry:
             return
         self._capture(record, Direction.OUT, data)
         record.sent += len(data)
-        self._mark_grew(key)
+        self.mark_grew(key)
+
+    def record_sent_datagram(self, key: SocketKey, data: bytes, address: str, port: int) -> None:
+        """A datagram sent on UDP socket ``key`` to ``address``:``port``: into its capture,
+        with its destination as its peer, and counted."""
+        if key.kind is SocketKind.UDP:
+            self._udp.record_sent(key.id, data, address, port)
 
     def clear_capture(self, key: SocketKey) -> CaptureStore:
         """Replace the socket's capture with an empty one (Clear data); the counters stay,
-        and recording starts again if it had stopped."""
+        and recording starts again if it had stopped. A UDP socket's is a
+        ``DatagramStore``."""
+        if key.kind is SocketKind.UDP:
+            if self._udp.get(key.id) is None:
+                raise KeyError(key)
+            return self._udp.clear_capture(key.id)
         record = self._records[key]
         old, record.capture = record.capture, self._new_store()
         record.capture_stopped = None
         old.close()
-        self._mark_grew(key)
+        self.mark_grew(key)
         return record.capture
 
     def _capture(
@@ -246,23 +301,29 @@ class Registry:
         if len(data) > room:
             if room > 0:
                 store.append(direction, data[:room])
-            record.capture_stopped = (
-                f"the capture limit of {format_size(self.capture_limit)} was reached"
-            )
-            self.mark(record.key)
+            self.capture_full(record)
             return
         store.append(direction, data)
         if store.failed is not None:
-            self._write_failed(record)
+            self.capture_failed(record)
 
     def check_captures(self) -> None:
         """A capture's write failed on the spool's writer thread: every capture still
         recording asks its store (an O(1) look each), and those that stopped say so."""
         for record in list(self._tcp.values()):
             if record.capture_stopped is None and record.capture.failed is not None:
-                self._write_failed(record)
+                self.capture_failed(record)
+        self._udp.check_captures()
 
-    def _write_failed(self, record: SocketRecord) -> None:
+    def capture_full(self, record: SocketRecord | UdpRecord) -> None:
+        """The capture reached ``capture_limit``: later bytes are counted, not kept."""
+        record.capture_stopped = (
+            f"the capture limit of {format_size(self.capture_limit)} was reached"
+        )
+        self.mark(record.key)
+
+    def capture_failed(self, record: SocketRecord | UdpRecord) -> None:
+        """The capture's write failed: it stops, and the row says why."""
         # The disk is full (or the folder went away): the store keeps counting, the
         # counters stay true, sending goes on; the row and the data pane say why.
         failed = record.capture.failed
@@ -338,11 +399,11 @@ class Registry:
             if store.total_bytes + len(data) > self.capture_limit:
                 self._capture(record, _IN, data)  # keeps what fits, says why it stopped
             elif not store.add(_IN, data):
-                self._write_failed(record)
+                self.capture_failed(record)
         record.received += len(data)
         received = self._received
         if sid not in received:
-            if self._unmarked():
+            if self.unmarked():
                 received.add(sid)
                 self.dirty.dispatch(None)
             else:

@@ -1,7 +1,8 @@
 """The session: what a user (or a script) does with sockets, each call logged and remembered.
 
 A ``Session`` wraps one ``TcpSockets``, and the listening sockets accepting into it: ``servers``
-(``LoggedServers`` over a ``TcpServerSockets`` of the same ``tcp``). Every method is one logged
+(``LoggedServers`` over a ``TcpServerSockets`` of the same ``tcp``), and one ``UdpSockets``:
+``udp`` (``LoggedUdp``; the session makes it unless one is passed in). Every method is one logged
 call to the core, followed by what the session remembers of it: the result beside the control
 that made it, what the user asked for (the socket's intent, which a restore replays), and the
 row's error. The registry
@@ -19,12 +20,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.core.capture import WRITE_BEHIND, CaptureStore
+from workbench.core.capture import WRITE_BEHIND, CaptureStore, DatagramStore
 from workbench.core.errors import (
     NetError,
     SocketNotFoundError,
     net_error_description,
-    net_error_text,
 )
 from workbench.core.options import OPTIONS
 from workbench.core.spool import CaptureSpool
@@ -35,13 +35,20 @@ from workbench.core.types import (
     SendInfo,
     SocketInfo,
     SocketProperties,
-    to_json,
 )
 from workbench.net.tcp import TcpSockets
 from workbench.net.tcp_server import TcpServerSockets
-from workbench.session.call_log import CallLog, format_event, logged_call, result_with_name
+from workbench.net.udp import UdpSockets
+from workbench.session.call_log import (
+    CallLog,
+    format_event,
+    logged_call,
+    result_with_name,
+    send_result,
+)
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged_servers import LoggedServers
+from workbench.session.logged_udp import LoggedUdp
 from workbench.session.record import SocketRecord
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 from workbench.session.server_rules import ServerRules
@@ -56,8 +63,9 @@ T = TypeVar("T")
 
 
 class Session:
-    """Every socket of one ``TcpSockets`` and every listening socket accepting into it, the
-    calls made on them, and their records."""
+    """Every socket of one ``TcpSockets`` and every listening socket accepting into it, every
+    socket of one ``UdpSockets`` (``udp``: the caller's, or one the session makes), the calls
+    made on them, and their records."""
 
     def __init__(
         self,
@@ -66,6 +74,7 @@ class Session:
         call_log: CallLog | None = None,
         capture_dir: Path | None = None,
         capture_limit: int = DEFAULT_CAPTURE_LIMIT,
+        udp: UdpSockets | None = None,
     ) -> None:
         self.tcp = tcp
         self.call_log = call_log if call_log is not None else CallLog()
@@ -82,7 +91,9 @@ class Session:
         self.spool = CaptureSpool(
             self.capture_dir, threaded=True, on_write_error=self._write_failed_elsewhere
         )
-        self.registry = Registry(self._new_store, capture_limit)
+        self.registry = Registry(
+            self._new_store, capture_limit, new_datagram_store=self._new_datagram_store
+        )
         #: sockets whose connection the session itself is ending: key → "disconnect()" or
         #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
         self._own_end: dict[SocketKey, str] = {}
@@ -99,6 +110,9 @@ class Session:
         self._servers = LoggedServers(servers, self.call_log, self.registry)
         #: each server's response rules, answering the sockets it accepts.
         self.rules = ServerRules(tcp, self._servers)
+        raw_udp = udp if udp is not None else UdpSockets()
+        self.registry.watch_udp(raw_udp)  # first: the record has the error when it is logged
+        self._udp = LoggedUdp(raw_udp, self.call_log, self.registry)
 
     def __repr__(self) -> str:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
@@ -109,13 +123,27 @@ class Session:
         accepted sockets are sockets of ``tcp``. ``servers.raw`` is the unlogged core."""
         return self._servers
 
+    @property
+    def udp(self) -> LoggedUdp:
+        """``chrome.sockets.udp`` for this session: its calls logged and remembered.
+        ``udp.raw`` is the unlogged core."""
+        return self._udp
+
+    def _new_datagram_store(self) -> DatagramStore:
+        # As _new_store, with datagram boundaries kept (one record per datagram).
+        self._note_loop()
+        return DatagramStore(spool=self.spool, write_behind=WRITE_BEHIND)
+
+    def _note_loop(self) -> None:
+        if self._loop is None:  # a socket appears on the loop's thread: the writer's way back
+            with contextlib.suppress(RuntimeError):
+                self._loop = asyncio.get_running_loop()
+
     def _new_store(self) -> CaptureStore:
         # The spool's segments are anonymous files in the session's directory, unlinked at
         # once, so not even a crash leaves decrypted traffic behind. Write-behind: a flood in
         # 4 KiB chunks costs a system call per 256 KiB, not per chunk.
-        if self._loop is None:  # a socket appears on the loop's thread: the writer's way back
-            with contextlib.suppress(RuntimeError):
-                self._loop = asyncio.get_running_loop()
+        self._note_loop()
         return CaptureStore(spool=self.spool, write_behind=WRITE_BEHIND)
 
     def _write_failed_elsewhere(self) -> None:
@@ -265,10 +293,7 @@ class Session:
         payload = bytes(data)
 
         def show(info: SendInfo) -> tuple[str, bool]:
-            text = to_json(info)
-            if info.result_code:
-                text += f" ({net_error_text(info.result_code)})"
-            return text, info.result_code == 0
+            return send_result(info), info.result_code == 0
 
         info = await self._logged(key, "send", (key.id, payload),
                                   lambda: self.tcp.send(key.id, payload), show)
@@ -295,8 +320,8 @@ class Session:
             self._own_end[key] = call
 
     async def close_all(self, *, log: bool = False) -> None:
-        """Close every listening socket, then every socket (the window is closing): one core
-        call for each kind unless ``log``."""
+        """Close every listening socket, then every TCP socket, then every UDP socket (the
+        window is closing): one core call for each kind unless ``log``."""
         await self._servers.close_all(log=log)
         if log:
             for key in self.registry:
@@ -304,6 +329,7 @@ class Session:
                     await self.close(key)
         else:
             await self.tcp.shutdown()
+        await self._udp.close_all(log=log)
 
     def _remember_result(self, key: SocketKey, control: str, code: int) -> None:
         self.registry.set_result(key, control, code)
@@ -343,6 +369,7 @@ class Session:
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
         self.rules.close()
         self._servers.detach()
+        self._udp.detach()
         self.registry.close()
         self.spool.close()
         if self._own_dir:
