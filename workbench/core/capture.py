@@ -642,7 +642,7 @@ class DatagramStore(CaptureStore):
     ) -> bool:
         """Keep one datagram as a record of its own (:meth:`add`'s way: False when the capture
         has :attr:`failed` and it was only counted)."""
-        if not super().add(direction, data, timestamp):
+        if not CaptureStore.add(self, direction, data, timestamp):  # not super(): per datagram
             return False
         peer = (address, port)
         index = self._peer_index.get(peer)

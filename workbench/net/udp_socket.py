@@ -12,7 +12,12 @@ with everything else. That gives the API what it asks for (sockets-server-udp-co
   queue is drained (``MSG_ERRQUEUE``), or epoll would report the socket forever.
 
 The OS socket is made at ``bind()``, when the address family is known; multicast TTL and
-loopback set before that are kept and applied there.
+loopback set before that are kept and applied there. It asks for a receive buffer of
+``RECEIVE_BUFFER`` (4 MiB): the usual default (Linux's ``net.core.rmem_default``, 208 KiB)
+holds a few hundred small datagrams, 3 ms of a 100,000-a-second flood, so any pause of the
+loop (a repaint, a paused socket) would lose datagrams the OS delivered. The kernel caps the
+request at ``net.core.rmem_max`` without saying so; ``get_info()`` does not report it (Chrome's
+``SocketInfo`` has no such field).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from workbench.core.types import (
 from workbench.net import udp_options
 from workbench.net.words import reason
 
-__all__ = ["DEFAULT_BUFFER_SIZE", "READ_BATCH", "UdpEvents", "UdpSocket"]
+__all__ = ["DEFAULT_BUFFER_SIZE", "READ_BATCH", "RECEIVE_BUFFER", "UdpEvents", "UdpSocket"]
 
 _log = logging.getLogger("workbench.sockets")
 
@@ -47,6 +52,8 @@ _log = logging.getLogger("workbench.sockets")
 DEFAULT_BUFFER_SIZE = 4096
 #: recvfrom() calls per readiness of the socket.
 READ_BATCH = 64
+#: SO_RCVBUF asked for at bind (never lowered: a larger system default stays).
+RECEIVE_BUFFER = 4 << 20
 #: No datagram is longer (the IPv4 and IPv6 length fields are 16 bits; jumbograms aside), so
 #: a larger buffer_size reads with this much.
 _MAX_READ = 65535
@@ -155,6 +162,7 @@ class UdpSocket:
         except OSError as exc:  # EMFILE and friends: an outcome, not a bug
             self.detail = reason(exc)
             return map_os_error(exc, "io")
+        _raise_receive_buffer(sock)
         try:
             udp_options.enable_receive_errors(sock)
             if self.ttl is not None:
@@ -374,6 +382,16 @@ class UdpSocket:
             self.detail = reason(exc)
             return map_os_error(exc, "io")
         return NetError.OK
+
+
+def _raise_receive_buffer(sock: socket.socket) -> None:
+    """Ask for ``RECEIVE_BUFFER`` bytes of receive buffer unless the socket has more. A
+    refusal is no reason to fail the bind: the socket works with the default."""
+    try:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < RECEIVE_BUFFER:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    except OSError as exc:
+        _log.debug("SO_RCVBUF %d refused: %s", RECEIVE_BUFFER, exc)
 
 
 def _buffer_size_or_none(value: int | None) -> int | None:

@@ -192,7 +192,14 @@ class UdpBook:
         if record is None:
             return
         data = info.data
-        self._keep(record, _IN, data, info.remote_address, info.remote_port, info.original_length)
+        if record.capture_stopped is None:  # _keep(), inlined: this runs per datagram
+            store = record.capture
+            if store.total_bytes + len(data) > self._registry.capture_limit:
+                self._registry.capture_full(record)
+            elif not store.add_datagram(
+                _IN, data, info.remote_address, info.remote_port, info.original_length
+            ):
+                self._registry.capture_failed(record)
         record.received += len(data)
         record.datagrams_in += 1
         grown = self._grown
