@@ -44,6 +44,14 @@ from workbench.core.types import (
 from workbench.net import udp_options
 from workbench.net.words import reason
 
+_new = object.__new__
+_SLOTS = UdpReceiveInfo.__dict__
+_SET_ID = _SLOTS["socket_id"].__set__
+_SET_DATA = _SLOTS["data"].__set__
+_SET_ADDRESS = _SLOTS["remote_address"].__set__
+_SET_PORT = _SLOTS["remote_port"].__set__
+_SET_ORIGINAL = _SLOTS["original_length"].__set__
+
 __all__ = ["DEFAULT_BUFFER_SIZE", "READ_BATCH", "RECEIVE_BUFFER", "UdpEvents", "UdpSocket"]
 
 _log = logging.getLogger("workbench.sockets")
@@ -245,16 +253,16 @@ class UdpSocket:
                 self._drain_error_queue(sock)
                 self._receive_failed(exc.errno or 0)
                 return
-            kept = min(length, size)
-            receive.dispatch(
-                UdpReceiveInfo(
-                    socket_id=self.id,
-                    data=bytes(memoryview(self._buffer)[:kept]),
-                    remote_address=str(address[0]),
-                    remote_port=int(address[1]),
-                    original_length=length if length > size else None,
-                )
-            )
+            # The frozen UdpReceiveInfo without its generated __init__ (keywords and
+            # object.__setattr__ per field: a third of the cost of a small datagram): its slots
+            # filled directly, as TcpSocket.flush does for ReceiveInfo.
+            info = _new(UdpReceiveInfo)
+            _SET_ID(info, self.id)
+            _SET_DATA(info, bytes(memoryview(self._buffer)[: min(length, size)]))
+            _SET_ADDRESS(info, address[0])  # recvfrom gives (str, int, ...) for IP families
+            _SET_PORT(info, address[1])
+            _SET_ORIGINAL(info, length if length > size else None)
+            receive.dispatch(info)
         else:
             return  # a full batch: the loop comes back while more waits
         # Nothing more to read: an ICMP error may wait in the error queue (its sendto() took
