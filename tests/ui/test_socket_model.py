@@ -94,6 +94,8 @@ def test_columns_show_the_socket(
         "Sent",
         "Buffer size",
         "Persistent",
+        "Kind",
+        "Server",
     ]
     assert model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     tcp = session.sockets

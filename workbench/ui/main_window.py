@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.connect_panel = self.tabs.connect_panel
         self.tls_panel = self.tabs.tls_panel
         self.tcp_panel = self.tabs.tcp_panel
+        self.listen_panel = self.tabs.listen_panel
         self.panels = self.tabs.panels
         self.data_pane = DataPane()
         self.data_view: DataView = self.data_pane.view
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         actions.build_toolbar()
         self.window_actions = actions
         self.new_action = actions.new_action
+        self.new_server_action = actions.new_server_action
         self.connect_action = actions.connect_action
         self.secure_action = actions.secure_action
         self.pause_action = actions.pause_action
@@ -206,7 +208,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.current.changed.connect(self.currentSocketChanged)
-        self.current.changed.connect(self.tabs.scroll_to_top)
+        self.current.keyChanged.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage
@@ -239,6 +241,9 @@ class MainWindow(QMainWindow):
 
     def new_socket(self, *_args: Any) -> asyncio.Task[Any] | None:
         return self.commands.new_socket()
+
+    def new_server(self, *_args: Any) -> asyncio.Task[Any] | None:
+        return self.commands.new_server()
 
     def connect_current(self, *_args: Any) -> None:
         # The current tab stays: the toolbar acts, it does not move the tabs under the mouse.
