@@ -264,7 +264,9 @@ class SocketTableModel(QAbstractTableModel):
     # -- QAbstractTableModel ---------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
+        if parent is not None and parent.isValid():
+            return 0
+        return len(self._rows) + len(self._servers)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(Column)
