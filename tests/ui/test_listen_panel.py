@@ -136,9 +136,16 @@ def test_listen_on_port_0_and_a_client_s_bytes_arrive_on_its_accepted_row(
     assert tcp_cell(window, sid, Column.SERVER) == f"S{server_id}"
     assert tcp_cell(window, sid, Column.PEER) == "{}:{}".format(*client.getsockname())
     assert tcp_cell(window, sid, Column.STATE) == "Connected"
-    assert server_cell(window, server_id, Column.PEER) == "1 open / 1 accepted"
-    # The link shows: the Server column appeared with the first server.
-    assert not window.table.horizontalHeader().isSectionHidden(Column.SERVER)
+    assert server_cell(window, server_id, Column.PEER) == "1 of 1 open"
+    # The link shows: the Server column appeared with the first server, and the State column
+    # has room for what the server listens on.
+    header = window.table.horizontalHeader()
+    assert not header.isSectionHidden(Column.SERVER)
+    state = server_cell(window, server_id, Column.STATE)
+    assert header.sectionSize(Column.STATE) >= window.table.fontMetrics().horizontalAdvance(state)
+    qtbot.waitUntil(
+        lambda: window.socket_count.text() == "1 socket, 1 connected, 1 server", timeout=WAIT_MS
+    )
 
     # The accepted row is a TCP socket like any other: its own tabs, data and composer.
     window.select_socket(sid)
@@ -270,12 +277,14 @@ def test_all_interfaces_is_an_explicit_choice_the_row_shows_in_amber(
     combo.setCurrentIndex(combo.findText("0.0.0.0"))
     port = listen(qtbot, window, server_id)
     text = server_cell(window, server_id, Column.STATE)
-    assert text == f"Listening on 0.0.0.0:{port} (all interfaces)"
+    assert text == f"All interfaces :{port}"
     brush = server_cell(window, server_id, Column.STATE, Qt.ItemDataRole.ForegroundRole)
     assert brush.color().name() == "#c87800"  # amber
     tip = server_cell(window, server_id, Column.STATE, Qt.ItemDataRole.ToolTipRole)
+    assert f"Listening on 0.0.0.0:{port} (all interfaces)" in tip
     assert "other machines" in tip
-    assert "all interfaces" in child(window, "listenStatus", QLabel).text()
+    status = child(window, "listenStatus", QLabel).text()
+    assert f"Listening on 0.0.0.0:{port} (all interfaces)" in status
 
 
 def test_a_server_row_offers_only_a_server_s_actions(

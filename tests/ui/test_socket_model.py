@@ -276,7 +276,8 @@ def test_a_server_row_shows_what_it_listens_on_and_its_connections(
     assert cell(model, 0, Column.KIND) == "Server"
     assert cell(model, 0, Column.STATE) == "Not listening"
     assert cell(model, 0, Column.PEER) == ""
-    assert cell(model, 0, Column.ID, Qt.ItemDataRole.DecorationRole) is not None
+    assert cell(model, 0, Column.NAME, Qt.ItemDataRole.DecorationRole) is not None
+    assert cell(model, 0, Column.ID, Qt.ItemDataRole.DecorationRole) is None
     assert aio(servers.listen(sid, "127.0.0.1", 0)) == 0
     record = session.server(sid)
     assert record is not None
@@ -284,7 +285,7 @@ def test_a_server_row_shows_what_it_listens_on_and_its_connections(
     session.flush()
     assert cell(model, 0, Column.STATE) == f"Listening on 127.0.0.1:{port}"
     assert cell(model, 0, Column.LOCAL) == f"127.0.0.1:{port}"
-    assert cell(model, 0, Column.PEER) == "0 open / 0 accepted"
+    assert cell(model, 0, Column.PEER) == "0 accepted"
     assert cell(model, 0, Column.RECEIVED) == ""
     client = aio(session.sockets.create()).socket_id
     assert aio(session.sockets.connect(client, "127.0.0.1", port)) == 0
@@ -292,7 +293,7 @@ def test_a_server_row_shows_what_it_listens_on_and_its_connections(
     session.flush()
     rows = {model.key(r): r for r in range(model.rowCount())}
     server_row = rows[SocketKey(SocketKind.TCP_SERVER, sid)]
-    assert cell(model, server_row, Column.PEER) == "1 open / 1 accepted"
+    assert cell(model, server_row, Column.PEER) == "1 of 1 open"
     (accepted,) = (k for k in rows if k.kind is SocketKind.TCP and k.id != client)
     assert cell(model, rows[accepted], Column.SERVER) == f"S{sid}"
     assert cell(model, rows[accepted], Column.SERVER, SORT_ROLE) == sid

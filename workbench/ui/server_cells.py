@@ -2,9 +2,12 @@
 table, and the Server cell of the TCP rows it accepted.
 
 A server row has no bytes, peer or TLS of its own: its State says what it listens on
-(``server_text``), its Peer cell counts its connections ("2 open / 7 accepted"), its ID is
-shown with its kind ("S1"), because servers count their ids from 1 like TCP sockets do.
-Listening on every interface is an explicit choice the row shows in amber.
+(``server_text``: "Listening on 127.0.0.1:8080"), its Peer cell counts its connections ("2 of
+7 open": two of the seven it accepted are connected now), its ID is shown with its kind
+("S1"), because servers count their ids from 1 like TCP sockets do, and its Name cell has the
+server icon. Listening on every interface is an explicit choice the row shows in amber, in
+words short enough for the State column: "All interfaces :8080" (the tooltip, the Local
+column and the Listen tab have the address).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon
+from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from workbench.core.formatting import describe_result
@@ -23,8 +26,10 @@ __all__ = [
     "WILDCARD_ADDRESSES",
     "accepted_by_tip",
     "all_interfaces",
+    "connections_text",
     "server_cell",
     "server_label",
+    "short_state_text",
     "state_text",
 ]
 
@@ -56,10 +61,20 @@ def state_text(record: ServerRecord) -> str:
     return f"{text} (all interfaces)" if all_interfaces(record) else text
 
 
-def _connections(record: ServerRecord) -> str:
-    if not record.accepted and not record.listening:
-        return ""
-    return f"{record.open} open / {record.accepted} accepted"
+def short_state_text(record: ServerRecord) -> str:
+    """The State cell: ``state_text``, but "All interfaces :8080" (or "Paused, all interfaces
+    :8080") on a wildcard address, which fits the column where the long form would elide."""
+    if not all_interfaces(record):
+        return server_text(record)
+    where = f"all interfaces :{record.info.local_port}"
+    return f"Paused, {where}" if record.info.paused else where[0].upper() + where[1:]
+
+
+def connections_text(record: ServerRecord) -> str:
+    """"2 of 7 open", "0 accepted"; "" for a server that never listened nor accepted."""
+    if not record.accepted:
+        return "0 accepted" if record.listening else ""
+    return f"{record.open} of {record.accepted} open"
 
 
 def _display(record: ServerRecord, column: Column) -> str:
@@ -67,13 +82,13 @@ def _display(record: ServerRecord, column: Column) -> str:
     if column == Column.ID:
         return server_label(record.key)
     if column == Column.STATE:
-        return state_text(record)
+        return short_state_text(record)
     if column == Column.NAME:
         return info.name or ""
     if column == Column.LOCAL:
         return record.endpoint
     if column == Column.PEER:
-        return _connections(record)
+        return connections_text(record)
     if column == Column.KIND:
         return "Server"
     if column == Column.PERSISTENT:
@@ -95,7 +110,7 @@ def _tooltip(record: ServerRecord, column: Column) -> str:
     if column == Column.PEER:
         return (
             f"{record.accepted} connections accepted since the server was created; "
-            f"{record.open} of them still connected"
+            f"{record.open} of them connected now"
         )
     return f"{HEADERS[column]}: {_display(record, column) or '—'}"
 
@@ -112,11 +127,12 @@ def _foreground(record: ServerRecord, column: Column) -> Any:
 
 def _icon(record: ServerRecord, column: Column) -> QIcon | None:
     style = QApplication.style()
-    if column == Column.ID:
+    if column == Column.NAME:
+        # In the Name cell, not the ID's: "S1" and the icon would not both fit there.
         return style.standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon)
     if column == Column.STATE and record.accept_error is not None:
         return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
-    if column == Column.STATE and all_interfaces(record):
+    if column == Column.STATE and all_interfaces(record) and not record.info.paused:
         return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
     return None
 
@@ -143,10 +159,8 @@ def server_cell(record: ServerRecord, column: Column, role: int) -> Any:
         return _foreground(record, column)
     if role == Qt.ItemDataRole.DecorationRole:
         return _icon(record, column)
-    if role == Qt.ItemDataRole.FontRole and column == Column.STATE:
-        font = QFont()
-        font.setBold(record.accept_error is None)
-        return font
+    # The State cell is in the regular weight (a TCP row's is bold): "Listening on
+    # 127.0.0.1:65535" fits the column so, and a server row reads apart at a glance.
     return None
 
 

@@ -177,7 +177,12 @@ class SocketTable(QTableView):
         if self._server_column_chosen or self._model.key(last).kind is SocketKind.TCP:
             return
         self._server_column_chosen = True  # once: hiding it again is the user's choice
-        self.horizontalHeader().setSectionHidden(Column.SERVER, False)
+        header = self.horizontalHeader()
+        header.setSectionHidden(Column.SERVER, False)
+        # Room for "Listening on 127.0.0.1:65535" (regular weight) in the State column.
+        wide = self.fontMetrics().horizontalAdvance("Listening on 127.0.0.1:65535") + 24
+        if header.sectionSize(Column.STATE) < wide:
+            header.resizeSection(Column.STATE, wide)
 
     def _popup_columns_menu(self, pos: QPoint) -> None:
         self.columns_menu().popup(self.horizontalHeader().mapToGlobal(pos))

@@ -41,7 +41,12 @@ from workbench.ui.panels.widgets import (
     form_row,
     set_text,
 )
-from workbench.ui.server_cells import all_interfaces, server_label, state_text
+from workbench.ui.server_cells import (
+    all_interfaces,
+    connections_text,
+    server_label,
+    state_text,
+)
 
 __all__ = ["DEFAULT_LISTEN_ADDRESS", "LISTEN_ADDRESSES", "ListenPanel"]
 
@@ -205,8 +210,8 @@ class ListenPanel(Panel):
             self.status.setStyleSheet("")
             return
         text = f"{server_label(record.key)}: {state_text(record)}"
-        if record.accepted or record.listening:
-            text += f"; {record.open} open / {record.accepted} accepted"
+        if connections := connections_text(record):
+            text += f"; {connections}"
         set_text(self.status, text)
         style = "color: #bc4c00; font-weight: bold;" if all_interfaces(record) else ""
         if self.status.styleSheet() != style:
