@@ -8,7 +8,7 @@ and the choice travels with the header's saved state (``QHeaderView.saveState``)
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -166,6 +166,25 @@ class SocketTable(QTableView):
             menu.addAction(action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         return menu
+
+    # -- the header's saved state ---------------------------------------------------------------
+
+    def restore_header(self, state: QByteArray, columns: int) -> bool:
+        """Restore a header state saved when the model had ``columns`` columns. Qt shows the
+        columns added since at the end (``restoreState`` knows nothing of them): they go
+        where ``COLUMN_ORDER`` puts them, shown or hidden as by default."""
+        header = self.horizontalHeader()
+        if not header.restoreState(state):
+            return False
+        for column in COLUMN_ORDER:
+            if column < columns:
+                continue
+            before = COLUMN_ORDER[COLUMN_ORDER.index(column) - 1]
+            target = header.visualIndex(before) + 1
+            current = header.visualIndex(column)
+            header.moveSection(current, target if target <= current else target - 1)
+            header.setSectionHidden(column, column in HIDDEN_BY_DEFAULT)
+        return True
 
     def _choose_column(self, column: Column, shown: bool) -> None:
         if column == Column.SERVER:
