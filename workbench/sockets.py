@@ -18,6 +18,10 @@ accepted connections become (paused) sockets of ``tcp``; ``tcp.secure_server(id,
 ServerSecureOptions(cert_file=..., key_file=...))`` runs TLS as the server on one of them
 (an extension; ``sockets-server-udp-contract.md``). Extensions for the session layer:
 ``servers.on_changed`` (``ServerChange``), ``servers.info_now(id)``, ``servers.server_ids()``.
+
+UDP is Chrome's ``chrome.sockets.udp``: ``UdpSockets()``, one ``on_receive``
+(``UdpReceiveInfo``) per datagram; ``udp.on_changed`` (``UdpChange``), ``udp.info_now(id)``,
+``udp.socket_ids()`` and ``udp.error_detail(id)`` are its extensions for the session layer.
 """
 
 from workbench.core.errors import (
@@ -47,10 +51,15 @@ from workbench.core.types import (
     SocketProperties,
     TlsInfo,
     TLSVersionConstraints,
+    UdpChange,
+    UdpReceiveInfo,
+    UdpSocketInfo,
+    UdpSocketProperties,
     to_json,
 )
 from workbench.net.tcp import TcpSockets
 from workbench.net.tcp_server import TcpServerSockets
+from workbench.net.udp import UdpSockets
 
 __all__ = [
     "AcceptErrorInfo",
@@ -76,6 +85,11 @@ __all__ = [
     "TcpServerSockets",
     "TcpSockets",
     "TlsInfo",
+    "UdpChange",
+    "UdpReceiveInfo",
+    "UdpSocketInfo",
+    "UdpSocketProperties",
+    "UdpSockets",
     "WriteQuotaExceededError",
     "net_error_description",
     "net_error_text",

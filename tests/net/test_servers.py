@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import socket
 import ssl
 import stat
 import subprocess
@@ -129,6 +130,27 @@ async def test_stop_closes_client_connections(tcp: Any, tmp_path: Path) -> None:
         again = await tcp.create()
         assert await tcp.connect(again.socket_id, "127.0.0.1", server.port) == -102
         await manager.stop(server)  # stopping twice is harmless
+
+
+async def test_a_server_started_again_gets_its_old_port_back_when_it_is_free(
+    tcp: Any, tmp_path: Path
+) -> None:
+    """A tester stopped and started Echo and its sockets pointed at a dead port."""
+    rec = Recorder(tcp)
+    async with ServerManager(tmp_path) as manager:
+        first = await manager.start(ServerSpec(ServerKind.ECHO))
+        port = first.port
+        await manager.stop(first)
+        again = await manager.start(ServerSpec(ServerKind.ECHO))
+        assert again.port == port and again.running
+        sid = await _connect(tcp, again)
+        assert (await tcp.send(sid, b"back")).result_code == 0
+        assert await rec.wait_bytes(sid, 4) == b"back"
+        await manager.stop(again)
+        # Someone else took the port meanwhile: any free port, as a start always asked for.
+        with socket.create_server(("127.0.0.1", port)):
+            third = await manager.start(ServerSpec(ServerKind.ECHO))
+            assert third.port not in (0, port) and third.running
 
 
 async def test_echo_stops_reading_while_its_writes_are_blocked(tcp: Any, tmp_path: Path) -> None:

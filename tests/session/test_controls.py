@@ -15,7 +15,13 @@ from workbench.core.capture import CaptureStore
 from workbench.core.state import State
 from workbench.core.types import ServerSocketInfo, SocketInfo, TlsInfo
 from workbench.net.tcp import TcpSockets
-from workbench.session.controls import Control, disabled_reason, enabled_controls, user_paused
+from workbench.session.controls import (
+    Control,
+    disabled_reason,
+    enabled_controls,
+    send_refusal,
+    user_paused,
+)
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
 from workbench.session.session import Session
@@ -81,7 +87,8 @@ CASES: list[tuple[RowState, dict[str, object], set[Control]]] = [
         {"state": State.SECURE, "paused": True, "tls": True},
         CONNECTED | {C.RESUME},
     ),
-    (RowState.SECURING, {"state": State.SECURING}, CONNECTED | {C.PAUSE}),
+    # S5: the core lets a send wait for the handshake; the window does not offer one.
+    (RowState.SECURING, {"state": State.SECURING}, CONNECTED - {C.SEND} | {C.PAUSE}),
     (RowState.SECURE, {"state": State.SECURE, "tls": True}, CONNECTED | {C.PAUSE}),
     (
         # R3: the stream ended, the core paused it: nothing to resume, Pause is for later.
@@ -163,6 +170,20 @@ async def test_the_rule_follows_a_real_socket_through_its_life(session: Session)
         assert enabled_controls(record) == ALWAYS | {C.CONNECT, C.PAUSE}
 
 
+def test_send_refusal_says_why_send_is_not_offered(store: CaptureStore) -> None:
+    assert send_refusal(None) == "no socket is selected."
+    assert send_refusal(make_record(store, State.CONNECTED)) is None
+    assert send_refusal(make_record(store, State.SECURE, tls=True)) is None
+    # S5: the core would let it wait for the handshake; the window does not offer it.
+    assert send_refusal(make_record(store, State.SECURING)) == (
+        "the TLS handshake is still running; Send waits until it is done."
+    )
+    assert send_refusal(make_record(store, State.CONNECTING)) == "the socket is still connecting."
+    assert send_refusal(make_record(store, State.CREATED)) == (
+        "the socket is not connected (the Connect tab connects it)."
+    )
+
+
 # ------------------------------------------------------------------------- listening sockets
 
 
@@ -201,3 +222,6 @@ def test_a_server_never_connects_secures_or_sends_and_says_why() -> None:
         assert disabled_reason(record, control)
     assert disabled_reason(record, C.CLOSE) is None
     assert disabled_reason(None, C.CONNECT) is None
+    assert send_refusal(record) == (
+        "a server has no data of its own; select one of its connections."
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_for
-from tests.net.peers import EchoServer, closed_port
+from tests.net.peers import ControlledServer, EchoServer, closed_port
 from workbench.core.state import State
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.net.tcp import TcpSockets
@@ -169,3 +169,28 @@ async def test_results_of_an_earlier_connection_are_forgotten(session: Session) 
         assert "secure" not in record.results and record.results["connect"] == 0
         await session.disconnect(key)
         assert record.results == {"disconnect": 0}
+
+
+async def test_a_peer_that_closes_reads_closed_by_peer_not_disconnected(
+    session: Session,
+) -> None:
+    with ControlledServer(greeting=b"bye", after_greeting="fin") as server:
+        key = await session.create()
+        assert await session.connect(key, "127.0.0.1", server.port) == 0
+        record = session.registry[key]
+        await wait_for(lambda: not record.info.connected)
+    assert record.peer_end == -100 and record.error is None
+    assert row_state(record) is RowState.DISCONNECTED
+    assert state_text(record) == "Closed by peer"
+    # The Connect tab's result is the end of the connection, no longer the connect's OK.
+    assert record.results["connect"] == -100
+
+    # A new connection, ended by the user's own Disconnect: just "Disconnected".
+    with EchoServer() as server:
+        assert await session.connect(key, "127.0.0.1", server.port) == 0
+        assert record.peer_end is None and record.results["connect"] == 0
+        await session.disconnect(key)
+        await wait_for(lambda: any("after the window's disconnect()" in t
+                                   for t in _texts(session)))
+    assert record.peer_end is None and "connect" not in record.results
+    assert state_text(record) == "Disconnected"

@@ -627,6 +627,31 @@ def test_save_dialog_is_not_modal(
     dialog.reject()
 
 
+def test_the_save_dialog_remembers_its_folder_and_gives_the_type_its_extension(
+    qtbot: Any, pane: DataPane, store: CaptureStore, tmp_path: Path
+) -> None:
+    """A tester saved "dump" as a hex dump and got a file without ".txt", and every dialog
+    opened in the working folder again."""
+    fill(store, [(Direction.IN, b"abc")])
+    pane.set_store(store)
+    dialog = pane.save_data_dialog()
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    assert dialog.defaultSuffix() == "bin"  # the first type: raw bytes
+    dialog.filterSelected.emit(data_view.HEX_FILTER)  # as when the user picks it
+    assert dialog.defaultSuffix() == "txt"
+    folder = tmp_path / "saves"
+    folder.mkdir()
+    dialog.selectNameFilter(data_view.RAW_FILTER)
+    with qtbot.waitSignal(pane.view.saveFinished, timeout=WAIT_MS):
+        dialog.fileSelected.emit(str(folder / "a.bin"))
+    dialog.reject()
+    again = pane.save_data_dialog()
+    qtbot.waitUntil(again.isVisible, timeout=WAIT_MS)
+    assert again is not dialog
+    assert Path(again.directory().absolutePath()) == folder
+    again.reject()
+
+
 # ------------------------------------------------------------------------------- big captures
 
 

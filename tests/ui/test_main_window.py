@@ -292,6 +292,28 @@ def test_refused_connect_shows_102_in_the_log_and_on_the_row(
     assert "-102" in result and "CONNECTION_REFUSED" in result
 
 
+def test_a_peer_that_closes_is_closed_by_peer_on_the_row_and_the_connect_tab(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    with ControlledServer(greeting=b"bye", after_greeting="fin") as server:
+        sid = new_socket(qtbot, window)
+        connect_to(qtbot, window, sid, server.port)
+        qtbot.waitUntil(lambda: row_state(window, sid) == "Closed by peer", timeout=WAIT_MS)
+    result = child(window, "connectResult", QLabel)
+    qtbot.waitUntil(
+        lambda: result.text() == "-100 CONNECTION_CLOSED: the peer closed the connection",
+        timeout=WAIT_MS,
+    )
+    # The user's own Disconnect still reads "Disconnected".
+    with ControlledServer() as server:
+        connect_to(qtbot, window, sid, server.port)
+        qtbot.waitUntil(lambda: result.text() == "OK", timeout=WAIT_MS)
+        click(qtbot, child(window, "disconnectButton", QPushButton))
+        qtbot.waitUntil(lambda: row_state(window, sid) == "Disconnected", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: result.text() == "", timeout=WAIT_MS)  # panels refresh at 40 Hz
+
+
 def test_invalid_hex_is_refused_and_nothing_is_sent(
     qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
 ) -> None:
@@ -354,7 +376,22 @@ def test_copy_actions_use_the_clipboard(
     assert clipboard.text() == "hihi"
 
 
-def test_clear_data_empties_the_view(
+def clear_data_answered(window: MainWindow, *, go: bool = True) -> None:
+    """Edit → Clear data, and the answer to its question (the capture holds data)."""
+    action(window, "clearDataAction").trigger()
+    box = window.close_confirmation.box
+    assert box is not None and box.isVisible()
+    if go:
+        button = window.close_confirmation.accept_button()
+        assert button is not None and button.text().replace("&", "") == "Clear"
+    else:
+        button = box.button(QMessageBox.StandardButton.Cancel)
+    button.click()
+    assert window.close_confirmation.box is None
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+def test_clear_data_asks_then_empties_the_view(
     qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
 ) -> None:
     window = workbench_window
@@ -363,6 +400,22 @@ def test_clear_data_empties_the_view(
     send(qtbot, window, "Text", "gone soon")
     qtbot.waitUntil(lambda: window.session.captures(sid).bytes_in == 9, timeout=WAIT_MS)
     action(window, "clearDataAction").trigger()
+    box = window.close_confirmation.box
+    assert box is not None and box.isVisible()
+    assert box.text() == f"Clear the 18 bytes captured on socket {sid}? There is no undo."
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.session.captures(sid).total_bytes == 18
+    clear_data_answered(window)
+    assert window.session.captures(sid).total_bytes == 0
+    # An empty capture has nothing to lose: cleared without a question.
+    action(window, "clearDataAction").trigger()
+    assert window.close_confirmation.box is None
+    # "Don't ask again" (the setting Close socket and Quit share) stops the question.
+    send(qtbot, window, "Text", "again")
+    qtbot.waitUntil(lambda: window.session.captures(sid).bytes_in == 5, timeout=WAIT_MS)
+    window.settings.confirm_close = False
+    action(window, "clearDataAction").trigger()
+    assert window.close_confirmation.box is None
     assert window.session.captures(sid).total_bytes == 0
     assert window.data_view.store() is window.session.captures(sid)
 
@@ -808,6 +861,7 @@ def _spec(kind: str) -> Any:
     return ServerSpec(ServerKind(kind))
 
 
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 def test_capture_limit_keeps_counting_shows_a_note_and_clear_data_resets_it(
     qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, echo_server: ThreadedServer
 ) -> None:
@@ -838,7 +892,7 @@ def test_capture_limit_keeps_counting_shows_a_note_and_clear_data_resets_it(
     qtbot.waitUntil(note.isVisible, timeout=WAIT_MS)
     assert other != sid
 
-    action(window, "clearDataAction").trigger()
+    clear_data_answered(window)
     assert not note.isVisible()
     send(qtbot, window, "Text", "again")
     qtbot.waitUntil(lambda: session.captures(sid).bytes_in == 5, timeout=WAIT_MS)

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QStandardItemModel
-from PySide6.QtWidgets import QApplication, QMenu, QTableView
+from PySide6.QtWidgets import QApplication, QMenu, QStyle, QStyleOptionViewItem, QTableView
 
 import pytest
 
@@ -54,8 +54,41 @@ def test_the_shown_columns_fit_the_table_at_the_default_window_size(
 
 
 def test_long_text_elides_in_the_middle(workbench_window: MainWindow) -> None:
-    # "Error: CONN…REFUSED" and "tls-e…cho-2": both ends stay readable; the tooltip has it all.
+    # "tls-e…cho-2": both ends stay readable; the tooltip has it all.
     assert workbench_window.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+
+
+def shown_text(window: MainWindow, sid: int, column: Column) -> str:
+    """What the cell paints: its text as its delegate elides it into the text's room."""
+    table = window.table
+    row = window.model.row_of(sid)
+    assert row is not None
+    index = window.proxy.mapFromSource(window.model.index(row, column))
+    option = QStyleOptionViewItem()
+    option.initFrom(table)
+    option.rect = table.visualRect(index)
+    table.itemDelegateForColumn(column).initStyleOption(option, index)
+    style = table.style()
+    room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table).width()
+    return option.fontMetrics.elidedText(option.text, option.textElideMode, room)
+
+
+def test_an_error_state_shows_its_name_from_the_start(
+    qtbot: Any, workbench_window: MainWindow, refused_port: int, aio: Callable[..., Any]
+) -> None:
+    """Elided in the middle, it read "Error: CO…N_REFUSED", the error's name cut in half: the
+    State column elides at the right, and is wide enough for most of it at the default size."""
+    window = workbench_window
+    table = window.table
+    sid = aio(window.sockets.create()).socket_id
+    assert aio(window.sockets.connect(sid, "127.0.0.1", refused_port)) == -102
+    qtbot.waitUntil(
+        lambda: window.session.state_text(sid) == "Error: CONNECTION_REFUSED", timeout=WAIT_MS
+    )
+    qtbot.waitUntil(lambda: table.viewport().width() > 300, timeout=WAIT_MS)
+    shown = shown_text(window, sid, Column.STATE)
+    assert shown.startswith("Error: CONNECTION_"), shown
+    assert shown == "Error: CONNECTION_REFUSED" or shown.endswith("…"), shown
 
 
 def test_the_columns_menu_lists_every_column_in_header_order_checked_when_shown(

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EMPTY_ADDRESS = "Enter a host name or an IP address."
 BAD_CHARS_ADDRESS = "An address cannot contain spaces or control characters."
 BAD_IPV6 = "Not a valid IPv6 address (give the port in the Port field)."
+PORT_AFTER_ADDRESS = "Give the port in the Port field, not after the address."
 EMPTY_LABEL = "A host name cannot have an empty label (two dots in a row)."
 EMPTY_PORT = "Enter a port (1-65535)."
 NOT_A_NUMBER = "A port is a whole number from 1 to 65535."
@@ -150,8 +151,9 @@ def test_address_accepted(text: str) -> None:
         ("::1::2", BAD_IPV6),
         ("[::1", BAD_IPV6),
         ("::g", BAD_IPV6),
-        ("127.0.0.1:80", BAD_IPV6),  # host:port typed into the address field
-        ("localhost:7", BAD_IPV6),
+        ("127.0.0.1:80", PORT_AFTER_ADDRESS),  # host:port typed into the address field
+        ("localhost:7", PORT_AFTER_ADDRESS),
+        ("::1:x", BAD_IPV6),
         ("a..b", EMPTY_LABEL),
         (".example.com", EMPTY_LABEL),
         ("example..com.", EMPTY_LABEL),

@@ -56,7 +56,7 @@ def test_nothing_applies_without_a_socket() -> None:
         (State.CREATED, True, False, False),
         (State.CONNECTING, False, False, False),  # busy: neither until the connect ends
         (State.CONNECTED, False, True, True),
-        (State.SECURING, False, False, True),  # busy, and connected
+        (State.SECURING, False, False, False),  # busy: Send waits for the handshake (S5)
         (State.SECURE, False, False, True),  # TLS already
         (State.DISCONNECTED, True, False, False),
     ],

@@ -48,6 +48,7 @@ class NetError(enum.IntEnum):
     BAD_SSL_CLIENT_AUTH_CERT = -117
     CONNECTION_TIMED_OUT = -118
     NETWORK_ACCESS_DENIED = -138
+    MSG_TOO_BIG = -142
     ADDRESS_IN_USE = -147
     NO_BUFFER_SPACE = -176
     CERT_COMMON_NAME_INVALID = -200
@@ -85,6 +86,7 @@ _DESCRIPTIONS: dict[NetError, str] = {
     NetError.BAD_SSL_CLIENT_AUTH_CERT: "the server rejected the client certificate",
     NetError.CONNECTION_TIMED_OUT: "the peer did not answer the connection attempt",
     NetError.NETWORK_ACCESS_DENIED: "the operating system denied access to the network",
+    NetError.MSG_TOO_BIG: "the datagram is too large for the protocol",
     NetError.ADDRESS_IN_USE: "the address is already in use",
     NetError.NO_BUFFER_SPACE: "no socket buffer space is available",
     NetError.CERT_COMMON_NAME_INVALID: "the certificate is not valid for this host name",
@@ -140,6 +142,8 @@ _OS_ERRORS: dict[int, NetError] = {
     errno.EADDRNOTAVAIL: NetError.ADDRESS_INVALID,
     errno.EADDRINUSE: NetError.ADDRESS_IN_USE,
     errno.ENETDOWN: NetError.INTERNET_DISCONNECTED,
+    # A datagram larger than the protocol (or the path) allows.
+    errno.EMSGSIZE: NetError.MSG_TOO_BIG,
     # Running out of descriptors, buffers or memory is an outcome like any other.
     errno.EMFILE: NetError.INSUFFICIENT_RESOURCES,
     errno.ENFILE: NetError.INSUFFICIENT_RESOURCES,

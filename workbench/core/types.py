@@ -33,6 +33,10 @@ __all__ = [
     "SocketProperties",
     "TLSVersionConstraints",
     "TlsInfo",
+    "UdpChange",
+    "UdpReceiveInfo",
+    "UdpSocketInfo",
+    "UdpSocketProperties",
     "check_bool",
     "check_int",
     "check_socket_id",
@@ -381,6 +385,77 @@ def check_handshake_timeout(value: object) -> None:
             f"handshake_timeout must be more than 0 and at most "
             f"{MAX_HANDSHAKE_TIMEOUT} seconds, not {value}"
         )
+
+
+# -- chrome.sockets.udp (sockets-server-udp-contract.md) -------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UdpSocketProperties:
+    """'Each property is optional. If a property value is not specified, a default value is
+    used when calling create, or the existing value if preserved when calling update.'
+    ``buffer_size``: 'The size of the buffer used to receive data. If the buffer is too small
+    to receive the UDP packet, data is lost. The default value is 4096.'"""
+
+    name: str | None = None
+    persistent: bool | None = None
+    buffer_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_optional(self.name, str, "name")
+        _check_optional(self.persistent, bool, "persistent")
+        _check_optional(self.buffer_size, int, "buffer_size")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UdpSocketInfo:
+    """'If the underlying socket is bound, contains its local IPv4/6 address.' (and port);
+    ``buffer_size``: 'If no buffer size has been specified explictly, the value is not
+    provided.'"""
+
+    socket_id: int
+    persistent: bool
+    paused: bool
+    name: str | None = None
+    buffer_size: int | None = None
+    local_address: str | None = None
+    local_port: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class UdpReceiveInfo:
+    """'Data from an onReceive event.': one datagram, 'The UDP packet content (truncated to the
+    current buffer size).', from ``remote_address`` (an IP literal) and ``remote_port``.
+
+    ``original_length`` is an extension Chrome lacks: the datagram's length as it arrived when
+    ``buffer_size`` cut it (so ``len(data) < original_length``), ``None`` when nothing was cut
+    or the operating system cannot tell (it can on Linux)."""
+
+    # Slots: one is made per datagram, and a flood is tens of thousands a second.
+    socket_id: int
+    data: bytes
+    remote_address: str
+    remote_port: int
+    original_length: int | None = None
+
+    def __repr__(self) -> str:
+        cut = f", original_length={self.original_length}" if self.original_length else ""
+        return (
+            f"UdpReceiveInfo(socket_id={self.socket_id}, data=<{len(self.data)} bytes>, "
+            f"remote_address={self.remote_address!r}, remote_port={self.remote_port}{cut})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UdpChange:
+    """One change of one UDP socket, as ``UdpSockets.on_changed`` reports it (an extension for
+    the session layer). ``reason`` is a ``ChangeReason``: ``CREATED``, ``STATE`` (bound:
+    ``info.local_address`` appeared), ``PAUSED``, ``PROPERTIES``, ``CLOSED``. ``info`` is a
+    snapshot taken when the change happened, ``None`` once the socket is closed."""
+
+    socket_id: int
+    reason: ChangeReason
+    info: UdpSocketInfo | None
 
 
 def _camel(name: str) -> str:

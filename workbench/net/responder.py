@@ -65,7 +65,8 @@ class ActionRecord:
     """One action carried out (or that could not be) on socket ``socket_id``: made by rule
     ``rule_index`` (0-based) named ``rule_name`` for frame ``frame_no`` (0: on open); ``sent``
     bytes are with the OS, then ``then`` was done. ``result_code`` is 0, or the negative
-    code of the send or the ``then`` that failed, which ended the connection's actions."""
+    code of the send or the ``then`` that failed, which ended the connection's actions.
+    ``data`` is the reply the action was to send; its first ``sent`` bytes went out."""
 
     socket_id: int
     rule_index: int
@@ -74,6 +75,7 @@ class ActionRecord:
     sent: int
     then: Then
     result_code: int
+    data: bytes = b""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -367,5 +369,6 @@ class Responder:
                     sent,
                     action.then,
                     code,
+                    action.data,
                 )
             )

@@ -18,6 +18,7 @@ from workbench.session.record import (
     state_text,
 )
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
+from workbench.session.server_rules import ServerRules
 from workbench.session.session import Session
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "RowState",
     "ServerIntent",
     "ServerRecord",
+    "ServerRules",
     "Session",
     "SocketIntent",
     "SocketKey",

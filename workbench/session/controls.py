@@ -17,7 +17,7 @@ import enum
 
 from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
 
-__all__ = ["Control", "disabled_reason", "enabled_controls", "user_paused"]
+__all__ = ["Control", "disabled_reason", "enabled_controls", "send_refusal", "user_paused"]
 
 
 class Control(enum.StrEnum):
@@ -52,8 +52,10 @@ _BY_STATE: dict[RowState, frozenset[Control]] = {
     # T1: secure() only on a connected, plain socket.
     RowState.CONNECTED: _CONNECTED | {Control.SECURE},
     RowState.PAUSED: _CONNECTED,
-    # S5: a send during the handshake waits for it; K1: options work on TLS sockets too.
-    RowState.SECURING: _CONNECTED,
+    # S5: "send() while secure() runs | waits for the handshake, then goes over TLS": the core
+    # accepts it, but a send that sits until the handshake ends (up to its 30 s time-out) is
+    # not something to offer: Send waits for TLS. K1: options work on TLS sockets too.
+    RowState.SECURING: _CONNECTED - {Control.SEND},
     RowState.SECURE: _CONNECTED,
 }
 
@@ -118,3 +120,26 @@ def enabled_controls(record: SocketRecord | ServerRecord | None) -> frozenset[Co
         controls.add(Control.SECURE)
     controls.add(Control.RESUME if user_paused(record) else Control.PAUSE)
     return frozenset(controls)
+
+
+_NOT_CONNECTED = "the socket is not connected (the Connect tab connects it)."
+#: Completes "Cannot send now: …".
+_SEND_REFUSALS = {
+    RowState.CREATED: _NOT_CONNECTED,
+    RowState.DISCONNECTED: _NOT_CONNECTED,
+    RowState.FAILED: _NOT_CONNECTED,
+    RowState.CONNECTING: "the socket is still connecting.",
+    RowState.SECURING: "the TLS handshake is still running; Send waits until it is done.",
+}
+
+
+def send_refusal(record: SocketRecord | ServerRecord | None) -> str | None:
+    """Why ``SEND`` is not offered on ``record`` now (None when it is): the Send button's
+    tip and the composer's message, completing "Cannot send now: …"."""
+    if record is None:
+        return "no socket is selected."
+    if isinstance(record, ServerRecord):
+        return "a server has no data of its own; select one of its connections."
+    if Control.SEND in enabled_controls(record):
+        return None
+    return _SEND_REFUSALS.get(row_state(record), "the socket cannot send.")

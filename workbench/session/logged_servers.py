@@ -9,6 +9,11 @@ It also answers the events: ``onAccept`` and ``onAcceptError`` are logged, and e
 socket of a server whose intent says "read at once" (the default) is resumed at once, because
 Chrome starts them paused ('the client socket is initially paused and must be explictly
 un-paused by the application to start receiving data').
+
+``accepting`` (an ``Event[AcceptInfo]``) is dispatched for each socket a session server accepts,
+synchronously inside ``onAccept``, before the resume is even scheduled: a listener that starts
+reading the socket (the response rules attach their responder there) is in place before the
+first byte is delivered. Only sockets the registry knows, of servers it knows, are announced.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from workbench.core.errors import NetError, SocketNotFoundError, net_error_description
+from workbench.core.events import Event
 from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
@@ -49,7 +55,11 @@ def _code(result: int) -> tuple[str, bool]:
 
 class LoggedServers:
     """``TcpServerSockets``' calls, logged in ``call_log`` and remembered in ``registry``
-    (which must watch ``raw``: ``Registry.watch_servers``); ``raw`` is the unlogged core."""
+    (which must watch ``raw``: ``Registry.watch_servers``); ``raw`` is the unlogged core.
+
+    Event: ``accepting`` (``AcceptInfo``): a session server accepted a socket, which is still
+    paused; dispatched synchronously, before "read at once" schedules its resume.
+    """
 
     def __init__(self, raw: TcpServerSockets, call_log: CallLog, registry: Registry) -> None:
         self.raw = raw
@@ -57,6 +67,7 @@ class LoggedServers:
         self.registry = registry
         # Resumes of accepted sockets under way: kept so that they are not collected.
         self._resuming: set[asyncio.Task[None]] = set()
+        self.accepting: Event[AcceptInfo] = Event("accepting")
         raw.on_accept.add_listener(self._on_accept)
         raw.on_accept_error.add_listener(self._on_accept_error)
 
@@ -198,6 +209,9 @@ class LoggedServers:
         client = self.registry.tcp_record(info.client_socket_id)
         if record is None or client is None:
             return
+        # Before the resume below is scheduled (and a listener that raises cannot stop it:
+        # Event logs it and goes on).
+        self.accepting.dispatch(info)
         if not record.intent.read_at_once:
             client.intent.paused = True  # the user wants it paused: a reconnect keeps it so
             return

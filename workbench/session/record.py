@@ -11,6 +11,7 @@ import dataclasses
 import enum
 
 from workbench.core.capture import CaptureStore
+from workbench.core.errors import NetError
 from workbench.core.formatting import format_endpoint, result_name
 from workbench.core.options import OptionArgs
 from workbench.core.state import State
@@ -56,6 +57,9 @@ class SocketRecord:
     sent: int = 0
     #: the last failing result (connect, secure or a receive error), cleared by success.
     error: int | None = None
+    #: how the peer ended the last connection (``onReceiveError``'s code when neither the
+    #: user's disconnect() nor close() ended it), cleared by the next connect.
+    peer_end: int | None = None
     ever_connected: bool = False
     #: the last result per control ("connect", "secure", "pause", …), shown beside it.
     results: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -90,6 +94,10 @@ class ServerIntent:
     read_at_once: bool = True
     #: the user paused the server (no accepts until resumed).
     paused: bool = False
+    #: the server's response rules as ``workbench.core.rules_store.ruleset_to_dict`` saves
+    #: them (plain JSON), or None: no rules. Kept in the saved form so that persistence
+    #: writes it as is; ``session.rules`` (``ServerRules``) keeps it up to date.
+    rules: dict[str, object] | None = None
 
 
 @dataclasses.dataclass(eq=False)
@@ -161,12 +169,16 @@ def row_state(record: SocketRecord) -> RowState:
 
 
 def state_text(record: SocketRecord) -> str:
-    """Created, Connecting…, Connected, Paused, TLS 1.3, Disconnected, Error: NAME."""
+    """Created, Connecting…, Connected, Paused, TLS 1.3, Disconnected, Closed by peer,
+    Error: NAME."""
     shown = row_state(record)
     if shown is RowState.SECURE and record.info.tls is not None:
         return record.info.tls.version.replace("TLSv", "TLS ")
     if shown is RowState.FAILED and record.error is not None:
         return _ERROR_WORDS.get(record.error) or f"Error: {result_name(record.error)}"
+    if shown is RowState.DISCONNECTED and record.peer_end == NetError.CONNECTION_CLOSED:
+        # Not the user's own Disconnect: the peer sent its FIN (a reset is an error above).
+        return "Closed by peer"
     return _TEXT[shown]
 
 

@@ -44,8 +44,13 @@ from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.logged_servers import LoggedServers
 from workbench.session.record import SocketRecord
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
+from workbench.session.server_rules import ServerRules
 
 __all__ = ["Session"]
+
+#: TLS 1.3's late verdicts on the client certificate: secure()'s answer (the registry shows it
+#: beside Secure), not the connection's.
+_SECURE_VERDICTS = (NetError.SSL_CLIENT_AUTH_CERT_NEEDED, NetError.BAD_SSL_CLIENT_AUTH_CERT)
 
 T = TypeVar("T")
 
@@ -89,6 +94,8 @@ class Session:
         # logs the accept and resumes the socket.
         self.registry.watch_servers(servers)
         self._servers = LoggedServers(servers, self.call_log, self.registry)
+        #: each server's response rules, answering the sockets it accepts.
+        self.rules = ServerRules(tcp, self._servers)
 
     def __repr__(self) -> str:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
@@ -207,7 +214,7 @@ class Session:
         record = self.registry.get(key)
         if record is not None:
             record.intent.peer = (host, port, str(query))
-        self._own_end.pop(key, None)
+            record.peer_end = None
         self.registry.set_error(key, None)
         self.registry.forget_results(key, "connect", "disconnect", "secure")
         code = await self._logged(key, "connect", args,
@@ -237,14 +244,16 @@ class Session:
         return code
 
     async def disconnect(self, key: SocketKey) -> None:
-        self._own_end[key] = "disconnect()"
+        self._expect_own_end(key, "disconnect()")
+        # The last connection's results go now, not after the call: a connect that this
+        # disconnect cancels answers -3 while it runs (U5), and that answer must stay.
+        self.registry.set_error(key, None)
+        self.registry.forget_results(key, "connect", "secure")
         try:
             await self._logged(key, "disconnect", (key.id,), lambda: self.tcp.disconnect(key.id))
         except BaseException:
             self._own_end.pop(key, None)
             raise
-        self.registry.set_error(key, None)
-        self.registry.forget_results(key, "connect", "secure")
         self.registry.set_result(key, "disconnect", NetError.OK)
 
     async def send(self, key: SocketKey, data: bytes | bytearray | memoryview) -> SendInfo:
@@ -269,10 +278,16 @@ class Session:
         return await self._logged(None, "getSockets", (), self.tcp.get_sockets)
 
     async def close(self, key: SocketKey) -> None:
-        record = self.registry.get(key)
-        if record is not None and record.info.connected:
-            self._own_end[key] = "close()"
+        self._expect_own_end(key, "close()")
         await self._logged(key, "close", (key.id,), lambda: self.tcp.close(key.id))
+
+    def _expect_own_end(self, key: SocketKey, call: str) -> None:
+        # 'disconnect() on a connected socket that is reading: on_receive_error(-100)' (D1;
+        # D2 for close()): only then does a -100 follow, and it may come after the next
+        # connect() has begun, so the mark waits for it rather than for that connect.
+        record = self.registry.get(key)
+        if record is not None and record.info.connected and not record.info.paused:
+            self._own_end[key] = call
 
     async def close_all(self, *, log: bool = False) -> None:
         """Close every listening socket, then every socket (the window is closing): one core
@@ -299,6 +314,14 @@ class Session:
         # The core reports the session's own disconnect()/close() as -100 (D1, D2): say so,
         # rather than blame the peer.
         reason = f"after the window's {own}" if own is not None else net_error_description(code)
+        record = self.registry.get(key)
+        if own is None and record is not None:
+            # The peer (or the network) ended it: the row says so, and the Connect tab's
+            # result no longer says OK for a connection that is gone. (The registry, which
+            # hears the event next, marks the row.)
+            record.peer_end = code
+            if code not in _SECURE_VERDICTS:
+                record.results["connect"] = code
         text = format_event(SocketKind.TCP.api, "onReceiveError", info, code, reason)
         self.call_log.add(key, text, ok=own is not None)
 
@@ -311,6 +334,7 @@ class Session:
             return
         self._closed = True
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
+        self.rules.close()
         self._servers.detach()
         self.registry.close()
         self.spool.close()

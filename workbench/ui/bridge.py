@@ -199,6 +199,12 @@ class SocketSession(QObject):
     def captures(self, sid: int) -> CaptureStore:
         return self.registry[SocketKey.tcp(sid)].capture
 
+    def captured_in_all(self) -> tuple[int, int]:
+        """(sockets whose capture holds data, bytes they hold): what quitting throws away.
+        Persistent sockets count too: only their settings come back, never their data."""
+        held = [n for sid in self.ids() if (n := self.captures(sid).total_bytes)]
+        return len(held), sum(held)
+
     def counters(self, sid: int) -> tuple[int, int]:
         record = self.registry.get(SocketKey.tcp(sid))
         return (record.received, record.sent) if record is not None else (0, 0)

@@ -1,53 +1,129 @@
-"""Closing a socket with captured data asks first: its capture goes with it, and there is no
-undo. A non-modal box (``open()``, never ``exec()``), with "Don't ask again" kept in the
-settings."""
+"""Closing a socket, clearing its data or quitting throws captured data away for good, so each
+asks first when there is data to lose. A non-modal box (``open()``, never ``exec()``), with
+"Don't ask again" kept in the settings (one setting, ``confirm_close``, for all three)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QWidget
 
 from workbench.core.formatting import format_size
 from workbench.session.settings import Settings
 
 __all__ = ["CloseConfirmation"]
 
+_Button = QMessageBox.StandardButton
+
 
 class CloseConfirmation:
+    """The window's confirmations; ``box`` is the one open now (``None`` when none is)."""
+
     def __init__(self, parent: QWidget, settings: Settings) -> None:
         self._parent = parent
         self._settings = settings
         self.box: QMessageBox | None = None
+        #: The Edit menu's way back from "Don't ask again": the same setting, checkable.
+        self.ask_action = QAction("&Ask before discarding captured data", parent)
+        self.ask_action.setObjectName("confirmDiscardAction")
+        self.ask_action.setCheckable(True)
+        self.ask_action.setChecked(settings.confirm_close)
+        self.ask_action.setToolTip(
+            "Ask before closing a socket, clearing its data or quitting throws captured data away"
+        )
+        self.ask_action.toggled.connect(self._set_asking)
+
+    def _set_asking(self, on: bool) -> None:
+        self._settings.confirm_close = on
 
     def ask(self, sids: Sequence[int], captured: int, close: Callable[[], object]) -> bool:
         """Run ``close`` now when nothing would be lost or the user said not to ask; else ask,
         and run it once the user says Close. True when it ran (or will not be asked)."""
-        if captured == 0 or not self._settings.confirm_close:
-            close()
-            return True
         which = f"socket {sids[0]}" if len(sids) == 1 else f"{len(sids)} sockets"
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Close sockets",
+        return self._ask(
+            captured,
+            "Close sockets",
             f"Close {which}? {format_size(captured)} of captured data will be gone; "
             "there is no undo.",
-            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
-            self._parent,
+            _Button.Close,
+            close,
         )
+
+    def ask_quit(self, sockets: int, captured: int, quit_now: Callable[[], object]) -> bool:
+        """Quitting: ``sockets`` sockets hold ``captured`` bytes in all (persistent ones too:
+        only their settings outlive the window, never their captures)."""
+        holds = "1 socket holds" if sockets == 1 else f"{sockets} sockets hold"
+        return self._ask(
+            captured,
+            "Quit",
+            f"Quit? {holds} {format_size(captured)} of captured data; it will be gone.",
+            "&Quit",
+            quit_now,
+        )
+
+    def ask_clear(self, sid: int, captured: int, clear: Callable[[], object]) -> bool:
+        """Clear data on socket ``sid``, whose capture holds ``captured`` bytes."""
+        return self._ask(
+            captured,
+            "Clear data",
+            f"Clear the {format_size(captured)} captured on socket {sid}? There is no undo.",
+            "C&lear",
+            clear,
+        )
+
+    def _ask(
+        self,
+        captured: int,
+        title: str,
+        text: str,
+        yes: QMessageBox.StandardButton | str,
+        run: Callable[[], object],
+    ) -> bool:
+        if captured == 0 or not self._settings.confirm_close:
+            run()
+            return True
+        if self.box is not None:
+            # One question at a time: a second Ctrl+Q while the box is open only raises it.
+            self.box.raise_()
+            self.box.activateWindow()
+            return False
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, _Button.NoButton, self._parent)
         box.setObjectName("closeConfirmation")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        accept: QAbstractButton | None
+        if isinstance(yes, str):
+            accept = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+        else:
+            box.addButton(yes)
+            accept = box.button(yes)
+        box.addButton(_Button.Cancel)
+        box.setDefaultButton(_Button.Cancel)
         again = QCheckBox("Don't ask again")
         again.setObjectName("closeConfirmationDontAsk")
         box.setCheckBox(again)
 
-        def answered(button: int) -> None:
-            if button == QMessageBox.StandardButton.Close:
-                if again.isChecked():
-                    self._settings.confirm_close = False
-                close()
+        def answered(_result: int) -> None:
             self.box = None
+            if box.clickedButton() is accept:
+                if again.isChecked():
+                    self.ask_action.setChecked(False)  # and so the setting
+                run()
 
         box.finished.connect(answered)
         self.box = box
         box.open()
         return False
+
+    def accept_button(self) -> QAbstractButton | None:
+        """The open box's button that goes ahead (Close, Quit or Clear)."""
+        box = self.box
+        if box is None:
+            return None
+        for button in box.buttons():
+            if (
+                box.buttonRole(button)
+                in (QMessageBox.ButtonRole.AcceptRole, QMessageBox.ButtonRole.RejectRole)
+                and box.standardButton(button) != _Button.Cancel
+            ):
+                return button
+        return None

@@ -68,7 +68,7 @@ from workbench.session.file_send import FILE_CHUNK, SendChunk
 from workbench.ui.composer_check import PayloadCheck
 from workbench.ui.composer_file import FileSendControl, Runner
 from workbench.ui.composer_input import LARGE_PASTE, ComposerInput, underline_error
-from workbench.ui.composer_message import MessageLabel
+from workbench.ui.composer_message import SEND_TIP, MessageLabel, SendTarget
 
 __all__ = [
     "DEBOUNCE_MS",
@@ -116,7 +116,6 @@ class SendComposer(QWidget):
         self.send_chunk: SendChunk | None = send_chunk
         self._valid = False
         self._error: codecs.InputError | None = None
-        self._target_ok = True
         self._payload: str | None = None
         self._payload_result: bytes | codecs.InputError | None = None
         #: The socket the composer sends to now (``set_socket``); its history is shown.
@@ -175,7 +174,7 @@ class SendComposer(QWidget):
 
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Ctrl+Enter)")
+        self.send_button.setToolTip(SEND_TIP)
         self.send_button.setAccessibleName("Send")
 
         self.file_button = QPushButton("Send file…", self)
@@ -187,6 +186,7 @@ class SendComposer(QWidget):
         self.error_label = MessageLabel(self)
         self.error_label.setObjectName("sendError")
         self.error_label.setStyleSheet("QLabel { color: #c01c28; }")
+        self._target = SendTarget(self.send_button, self.error_label)
 
     def _lay_out(self) -> None:
         # The input on top; below it one row: the controls, then the error message beside
@@ -259,10 +259,19 @@ class SendComposer(QWidget):
     def error(self) -> codecs.InputError | None:
         return self._error
 
-    def set_target_available(self, ok: bool) -> None:
-        """The window says whether there is a socket to send to (Send is disabled if not)."""
-        self._target_ok = ok
+    def set_target_available(self, ok: bool, reason: str = "") -> None:
+        """The window says whether the socket can be sent to now (Send is disabled if not),
+        and if not, why (the Send button's tip; said beside it when a send is tried)."""
+        self._target.set(ok, reason)
         self._update_buttons()
+
+    def show_send_result(self, sid: int | None, text: str) -> None:
+        """How a send on ``sid`` went ("" for well): said beside Send, where the user sent
+        from; a failure on a socket not shown now is said once it is shown again."""
+        if sid == self._sid:
+            self.error_label.setText(text)
+        elif text:
+            self._file_notes[sid] = text
 
     def text(self) -> str:
         return self._payload if self._payload is not None else self.input.toPlainText()
@@ -363,8 +372,8 @@ class SendComposer(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.send_button.setEnabled(self._valid and self._target_ok)
-        self.file_button.setEnabled(self._target_ok and not self._files.is_running())
+        self.send_button.setEnabled(self._valid and self._target.ok)
+        self.file_button.setEnabled(self._target.ok and not self._files.is_running())
 
     def _start_payload_check(self) -> None:
         payload = self._payload
@@ -395,7 +404,7 @@ class SendComposer(QWidget):
 
     def send(self) -> bool:
         """Emit ``sendRequested`` with the input's bytes, if valid; return whether it did."""
-        if not self._target_ok or not self.validate():
+        if self._target.refused() or not self.validate():
             return False
         data = self.current_bytes()
         if data is None:
@@ -465,11 +474,7 @@ class SendComposer(QWidget):
 
     def _file_finished(self, path: str, sent: int, error: str) -> None:
         note = f"File not sent completely ({format_size(sent)} sent): {error}" if error else ""
-        if self._files.target() != self._sid:  # told when its socket is shown again
-            if note:
-                self._file_notes[self._files.target()] = note
-        else:
-            self.error_label.setText(note)
+        self.show_send_result(self._files.target(), note)
         self._update_buttons()
         self.fileSendFinished.emit(path, sent, error)
 

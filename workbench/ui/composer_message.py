@@ -12,10 +12,12 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-__all__ = ["MIN_CHARS", "MessageLabel"]
+__all__ = ["MIN_CHARS", "SEND_TIP", "MessageLabel", "SendTarget"]
 
 #: The least width the message gets, in average characters.
 MIN_CHARS = 16
+#: the Send button's tip while the socket can be sent to.
+SEND_TIP = "Send (Ctrl+Enter)"
 
 
 class MessageLabel(QLabel):
@@ -60,3 +62,28 @@ class MessageLabel(QLabel):
             self.shown_text(),
             QPalette.ColorRole.WindowText,
         )
+
+
+class SendTarget:
+    """Whether the composer's socket can be sent to now, and if not why: the Send button's
+    tip, and the message beside it when a send is tried anyway (Ctrl+Enter)."""
+
+    def __init__(self, button: QWidget, message: MessageLabel) -> None:
+        self._button = button
+        self._message = message
+        self.ok = True
+        self._refusal = ""
+
+    def set(self, ok: bool, reason: str) -> None:
+        self.ok = ok
+        self._refusal = "" if ok else reason
+        tip = f"Cannot send now: {reason}" if not ok and reason else SEND_TIP
+        if self._button.toolTip() != tip:
+            self._button.setToolTip(tip)
+            self._button.setAccessibleDescription(tip)
+
+    def refused(self) -> bool:
+        """True (and the reason shown beside Send) when a send cannot go now."""
+        if not self.ok and self._refusal:
+            self._message.setText(f"Cannot send now: {self._refusal}")
+        return not self.ok

@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
+from workbench.session.controls import send_refusal
 from workbench.ui.bridge import SocketSession
+from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
 from workbench.ui.data_view import DataPane
 from workbench.ui.socket_table import SocketTable
@@ -73,6 +75,9 @@ class CurrentSocket(QObject):
         session.serverAdded.connect(self._server_added)
         session.serverRemoved.connect(self._server_removed)
         session.serversChanged.connect(self._servers_changed)
+        # The toolbar's Connect and Secure follow their tab's form as the tab's buttons do.
+        tabs.connect_panel.formErrorChanged.connect(self.update_actions)
+        tabs.tls_panel.formErrorChanged.connect(self.update_actions)
 
     @property
     def sid(self) -> int | None:
@@ -194,10 +199,21 @@ class CurrentSocket(QObject):
 
     # -- its data ---------------------------------------------------------------------------
 
-    def clear_data(self) -> None:
-        """Forget the captured data (Clear data): the view shows the new, empty capture."""
+    def clear_data(self, confirmation: CloseConfirmation | None = None) -> None:
+        """Forget the captured data (Clear data): the view shows the new, empty capture.
+        With ``confirmation``, a capture that holds data is cleared once the user agrees."""
         sid = self._sid
         if sid is None:
+            return
+        if confirmation is not None:
+            captured = self._session.captures(sid).total_bytes
+
+            def clear() -> None:
+                # The box is not modal: only the socket asked about, if still the one shown.
+                if self._sid == sid:
+                    self.clear_data()
+
+            confirmation.ask_clear(sid, captured, clear)
             return
         self._data_pane.set_store(None)
         self._data_pane.set_store(self._session.clear_capture(sid))
@@ -247,5 +263,9 @@ class CurrentSocket(QObject):
             record_of(key) for key in self.selected_keys()
         ]
         states = action_states(current, selected)
-        self._actions.update(states)
-        self._composer.set_target_available(states.send)
+        self._actions.update(
+            states,
+            connect_problem=self._tabs.connect_panel.form_error(),
+            secure_problem=self._tabs.tls_panel.form_error(),
+        )
+        self._composer.set_target_available(states.send, send_refusal(current) or "")

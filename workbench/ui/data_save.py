@@ -36,6 +36,12 @@ SAVE_FILTERS: dict[str, tuple[bool, Direction | None]] = {
     HEX_FILTER: (True, None),
 }
 
+def suffix_of(name_filter: str) -> str:
+    """The extension a file type's filter names: "txt" for "Hex dump as text (*.txt)"."""
+    pattern = name_filter.rpartition("(*.")[2]
+    return pattern.rstrip(")") if pattern != name_filter else ""
+
+
 #: What a chosen file is saved as: (path, as hex dump?, direction or None for both).
 StartSave = Callable[[str, bool, "Direction | None"], None]
 
@@ -74,6 +80,8 @@ class CaptureSaver(QObject):
         self._path = ""
         self._total = 0
         self._dialog: QFileDialog | None = None
+        #: Where the last save went: the next dialog opens there (the working folder at first).
+        self.last_folder = ""
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._step)
@@ -167,12 +175,17 @@ class CaptureSaver(QObject):
             and self._dialog.isVisible()
         ):
             return self._dialog
-        dialog = QFileDialog(parent, "Save data", "", ";;".join(SAVE_FILTERS))
+        dialog = QFileDialog(parent, "Save data", self.last_folder, ";;".join(SAVE_FILTERS))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # A name typed without an extension gets the chosen type's: "dump" saved as a hex
+        # dump is "dump.txt".
+        dialog.filterSelected.connect(lambda name: dialog.setDefaultSuffix(suffix_of(name)))
+        dialog.setDefaultSuffix(suffix_of(dialog.selectedNameFilter()))
 
         def chosen(path: str) -> None:
+            self.last_folder = os.path.dirname(path)
             as_hex_dump, direction = SAVE_FILTERS.get(dialog.selectedNameFilter(), (False, None))
             start(path, as_hex_dump, direction)
 

@@ -210,8 +210,10 @@ class MainWindow(QMainWindow):
         self.current.changed.connect(self.currentSocketChanged)
         self.current.keyChanged.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
+        self.window_actions.add_edit_toggle(self.close_confirmation.ask_action)
         self.commands = SocketCommands(
-            self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage
+            self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage,
+            self.composer.show_send_result,
         )
         self.session.receiveError.connect(self._receive_error)
         self.data_view.saveFinished.connect(self._save_finished)
@@ -268,7 +270,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------- data
 
     def clear_data(self, *_args: Any) -> None:
-        self.current.clear_data()
+        """Edit → Clear data (Ctrl+L): a capture that holds data asks first (no undo)."""
+        self.current.clear_data(self.close_confirmation)
 
     def save_data(self, *_args: Any) -> QFileDialog | None:
         """Ask where (a non-modal dialog), then save in slices without blocking the loop."""
@@ -403,10 +406,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------- closing
 
+    def quit_window(self, *_args: Any) -> None:
+        """File → Quit (Ctrl+Q): every capture goes with the window, so ask first when any
+        holds data (``confirm_close``); then close."""
+        self.close_confirmation.ask_quit(*self.session.captured_in_all(), self.close)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
             event.accept()
             return
+        if event.spontaneous() and self.settings.confirm_close:
+            # The window manager's close button asks as Quit does; close() from the program
+            # (Ctrl+C or SIGTERM in the terminal, Quit once answered, tests) does not.
+            sockets, captured = self.session.captured_in_all()
+            if captured:
+                event.ignore()
+                self.close_confirmation.ask_quit(sockets, captured, self.close)
+                return
         self._closing = True
         self.commands.stop()
         try:

@@ -8,13 +8,23 @@ and the choice travels with the header's saved state (``QHeaderView.saveState``)
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QMenu,
     QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QWidget,
 )
@@ -58,6 +68,17 @@ HIDDEN_BY_DEFAULT = frozenset(
 )
 
 
+class _ElideRight(QStyledItemDelegate):
+    """The State column elides at the right: "Error: CONNECTION_REF…" names the error from
+    its start, where the middle elision of the other columns gave "Error: CO…N_REFUSED"."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
 class SocketTable(QTableView):
     """The sockets' table over ``proxy`` (which sorts ``model``), spoken to in TCP socket
     ids, or in ``SocketKey``s for rows of any kind (servers too).
@@ -95,9 +116,11 @@ class SocketTable(QTableView):
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
         self.setWordWrap(False)
-        # From the middle: "Error: CONN…REFUSED" and "tls-e…o-2" keep both ends; the tooltip
-        # has the whole text.
+        # From the middle: "tls-e…o-2" and "192.168…:443" keep both ends; the tooltip has the
+        # whole text. The State column elides at the right (an error's name starts it).
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self._state_delegate = _ElideRight(self)
+        self.setItemDelegateForColumn(Column.STATE, self._state_delegate)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
@@ -130,7 +153,9 @@ class SocketTable(QTableView):
             Column.KIND: (fm, "Server"),
             Column.SERVER: (fm, "S88"),
             Column.NAME: (fm, "tls-echo·"),
-            # Long states ("Error: CONNECTION_REFUSED") elide; the tooltip has them in full.
+            # Long states elide at the right ("Error: CONNECTION_REFUS…"); the tooltip has them
+            # in full. Wide enough for "Error: CONNECTION_REFUSED", State would push the glance
+            # columns past the table's width at the default window size (with TLS shown too).
             Column.STATE: (bold, "TLS 1.3 (unverified)"),
             Column.LOCAL: (fm, "127.0.0.1:65535"),
             Column.PEER: (fm, "127.0.0.1:65535"),

@@ -65,6 +65,10 @@ def address_error(text: str) -> str | None:
         try:
             ipaddress.IPv6Address(address)
         except ValueError:
+            host, _, port = address.rpartition(":")
+            if port.isascii() and port.isdigit() and ":" not in host:
+                # "127.0.0.1:8080" or "example.com:80": one colon and a number after it.
+                return "Give the port in the Port field, not after the address."
             return "Not a valid IPv6 address (give the port in the Port field)."
         return None
     if any(not label for label in address.rstrip(".").split(".")):

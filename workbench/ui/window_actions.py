@@ -104,7 +104,7 @@ class ActionTarget(Protocol):
     def show_servers(self, *args: Any) -> object: ...
     def show_about(self, *args: Any) -> object: ...
     def set_theme(self, theme: str) -> None: ...
-    def close(self) -> bool: ...
+    def quit_window(self, *args: Any) -> object: ...
 
 
 class WindowActions:
@@ -115,9 +115,9 @@ class WindowActions:
         self._window = window
         #: the actions whose icon follows the palette, and that icon's name (``palette_icon``)
         self._palette_icons: dict[QAction, str] = {}
+        #: each action's own (tool tip, status tip), shown while no form problem replaces them
+        self._tips: dict[QAction, tuple[str, str]] = {}
         self._build_socket_actions(target)
-        #: the tooltips a server row's reasons replace while it is current
-        self._base_tips = {a: a.toolTip() for a in (self.connect_action, self.secure_action)}
         self._build_data_actions(target)
         self._build_window_actions(target)
         self._build_theme_actions(target, theme)
@@ -140,6 +140,7 @@ class WindowActions:
             action.setShortcut(QKeySequence(shortcut))
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({keys})")
+        self._tips[action] = (action.toolTip(), tip)
         if isinstance(icon, str):
             # Drawn in the palette's colours (the standard ones are black on any theme).
             self._palette_icons[action] = icon
@@ -215,7 +216,7 @@ class WindowActions:
         self.clear_action = a(
             "clearDataAction",
             "Clear &data",
-            "Forget the selected socket's captured data",
+            "Forget the selected socket's captured data (asks first; there is no undo)",
             t.clear_data,
             "Ctrl+L",
             _SP.SP_DialogResetButton,
@@ -256,8 +257,8 @@ class WindowActions:
         self.quit_action = a(
             "quitAction",
             "&Quit",
-            "Close all sockets and quit",
-            t.close,
+            "Close all sockets and quit (asks first when their captures hold data)",
+            t.quit_window,
             QKeySequence.StandardKey.Quit,
         )
         self.servers_action = a(
@@ -299,6 +300,7 @@ class WindowActions:
         edit_menu.addAction(self.find_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.clear_action)
+        self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
         socket_menu.addActions([self.new_action, self.new_server_action, *self._socket_actions()])
         view_menu = bar.addMenu("&View")
@@ -312,6 +314,11 @@ class WindowActions:
         help_menu.addAction(self.about_action)
         for menu in (file_menu, edit_menu, socket_menu, view_menu, tools_menu, help_menu):
             menu.setToolTipsVisible(True)
+
+    def add_edit_toggle(self, action: QAction) -> None:
+        """Put a setting's checkable action at the end of the Edit menu, after a separator."""
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(action)
 
     def add_view_toggle(self, action: QAction) -> None:
         """Put a dock's show/hide action in the View menu, after the call log's."""
@@ -368,17 +375,25 @@ class WindowActions:
 
     # -- state ------------------------------------------------------------------------------
 
-    def update(self, states: ActionStates) -> None:
-        self.connect_action.setEnabled(states.connect)
-        self.secure_action.setEnabled(states.secure)
+    def update(
+        self,
+        states: ActionStates,
+        *,
+        connect_problem: str | None = None,
+        secure_problem: str | None = None,
+    ) -> None:
+        """Enable what ``states`` allows. ``connect_problem``/``secure_problem``: why the
+        Connect/TLS tab's form cannot be used (its button is greyed): the action is greyed
+        too, with that reason as its tips, rather than doing nothing when triggered. On a
+        server row, the tips say why a server never connects or secures (``states.reasons``)."""
         reasons = dict(states.reasons)
-        for control, action in (
-            (Control.CONNECT, self.connect_action),
-            (Control.SECURE, self.secure_action),
-        ):
-            tip = reasons.get(control) or self._base_tips[action]
-            if action.toolTip() != tip:
-                action.setToolTip(tip)
+        self._follow_form(
+            self.connect_action, states.connect, connect_problem, "Connect",
+            reasons.get(Control.CONNECT),
+        )
+        self._follow_form(
+            self.secure_action, states.secure, secure_problem, "TLS", reasons.get(Control.SECURE)
+        )
         for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
         self.disconnect_action.setEnabled(states.disconnect)
@@ -390,6 +405,24 @@ class WindowActions:
             self._set_palette_icon(self.pause_action)
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
+
+    def _follow_form(
+        self,
+        action: QAction,
+        allowed: bool,
+        problem: str | None,
+        tab: str,
+        reason: str | None = None,
+    ) -> None:
+        action.setEnabled(allowed and problem is None)
+        tool_tip, status_tip = self._tips[action]
+        if reason is not None:
+            tool_tip = status_tip = reason
+        elif allowed and problem is not None:
+            tool_tip = status_tip = f"{problem} (the {tab} tab)"
+        if action.toolTip() != tool_tip:
+            action.setToolTip(tool_tip)
+            action.setStatusTip(status_tip)
 
     def _redraw_icons(self) -> None:
         for action in self._palette_icons:

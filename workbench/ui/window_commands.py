@@ -59,6 +59,7 @@ class SocketCommands:
         current: CurrentSocket,
         tabs: SocketTabs,
         show_message: ShowMessage,
+        send_failed: Callable[[int, str], object] | None = None,
     ) -> None:
         self._session = session
         self._sockets = session.sockets
@@ -66,6 +67,8 @@ class SocketCommands:
         self._current = current
         self._tabs = tabs
         self._show_message = show_message
+        #: ``(sid, text)``: a send failed; the composer says so beside its Send.
+        self._send_failed = send_failed
         self._stopped = False
 
     def stop(self) -> None:
@@ -186,6 +189,9 @@ class SocketCommands:
         except SocketNotFoundError:
             return
         if info.result_code:
-            self._show_message(f"send on socket {sid}: {describe_result(info.result_code)}", 8000)
+            text = f"Send on socket {sid} failed: {describe_result(info.result_code)}"
+            self._show_message(text, 8000)
+            if self._send_failed is not None:
+                self._send_failed(sid, text)
         else:
             self._show_message(f"Sent {format_size(len(data))} on socket {sid}", 3000)

@@ -7,6 +7,7 @@ on whatever loop is running, plain asyncio in tests or qasync in the window.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from collections.abc import Callable
@@ -195,6 +196,9 @@ class ServerManager:
         self.cert_dir = Path(cert_dir)
         self.close_timeout = close_timeout
         self._servers: list[RunningServer] = []
+        # The port each kind last listened on, per address: a server stopped and started
+        # again asks for it first, so that the sockets pointed at it still reach it.
+        self._last_ports: dict[tuple[ServerKind, str], int] = {}
         self._changes: Event[RunningServer] = Event("servers.onChange")
 
     def __repr__(self) -> str:
@@ -241,11 +245,33 @@ class ServerManager:
             files = self.certificates()
             context = _server_context(files)
             ca_file = str(files.ca_file)
-        server = RunningServer(spec, ca_file=ca_file, ssl_context=context, notify=self._changed)
-        await server.listen()
+        server = await self._listen(spec, ca_file, context)
+        self._last_ports[(spec.kind, spec.host)] = server.port
         self._servers.append(server)
         _log.info("started %r", server)
         self._changed(server)
+        return server
+
+    async def _listen(
+        self, spec: ServerSpec, ca_file: str | None, context: ssl.SSLContext | None
+    ) -> RunningServer:
+        """A listening server; "any free port" means the port this kind had last, if free."""
+        last = self._last_ports.get((spec.kind, spec.host)) if spec.port == 0 else None
+        if last is not None:
+            again = RunningServer(
+                dataclasses.replace(spec, port=last),
+                ca_file=ca_file,
+                ssl_context=context,
+                notify=self._changed,
+            )
+            try:
+                await again.listen()
+            except OSError:
+                pass  # taken meanwhile: any free port, as asked
+            else:
+                return again
+        server = RunningServer(spec, ca_file=ca_file, ssl_context=context, notify=self._changed)
+        await server.listen()
         return server
 
     async def stop(self, server: RunningServer) -> None:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import shiboken6
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from workbench.session.controls import Control, enabled_controls
@@ -34,8 +35,14 @@ class Panel(QWidget):
     """The selected socket, calls through the runner, results per socket and control.
 
     Subclasses build their form, call ``_start`` from their buttons, and override the hooks
-    ``refresh``, ``_switched``, ``_forget``, ``_call_ended`` and ``_update_controls``.
+    ``refresh``, ``_switched``, ``_forget``, ``_call_ended`` and ``_update_controls``; a panel
+    whose form can be wrong says why with ``_set_form_error``.
+
+    Signals:
+        formErrorChanged(): ``form_error()`` changed (the toolbar's action follows it).
     """
+
+    formErrorChanged = Signal()
 
     #: How a task's name calls the socket the panel shows ("connect (socket 3)").
     NOUN = "socket"
@@ -52,6 +59,7 @@ class Panel(QWidget):
         self._local: dict[int, dict[str, tuple[str, str | None]]] = {}
         # (socket, control) → the core's error_detail() for the last failed connect/secure.
         self._details: dict[tuple[int, str], str] = {}
+        self._form_error: str | None = None
         self._watch(session)
         self.setEnabled(False)
 
@@ -135,6 +143,18 @@ class Panel(QWidget):
 
     def _forget(self, sid: int) -> None:
         """Hook: drop per-socket state of a closed socket."""
+
+    # -- the form ----------------------------------------------------------------------
+
+    def form_error(self) -> str | None:
+        """Why the form cannot be used now (the first field's message), or None. The window's
+        action for this panel's button is disabled with this reason too: one rule."""
+        return self._form_error
+
+    def _set_form_error(self, error: str | None) -> None:
+        if error != self._form_error:
+            self._form_error = error
+            self.formErrorChanged.emit()
 
     # -- calls ---------------------------------------------------------------------------
 

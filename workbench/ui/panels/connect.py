@@ -190,6 +190,7 @@ class ConnectPanel(Panel):
         self.addressError.set_error(address_error)
         self.portError.set_error(port_error)
         self._valid = address_error is None and port_error is None
+        self._set_form_error(address_error or port_error)
         self._update_controls()
         return self._valid
 

@@ -233,6 +233,7 @@ class TlsPanel(Panel):
             name_error,
         ]
         self._valid = all(error is None for error in errors)
+        self._set_form_error(next((error for error in errors if error is not None), None))
         self._update_controls()
         return self._valid
 

@@ -1,0 +1,407 @@
+"""The response rules of one listening socket (objectName ``responseRules``; docs/rules.md).
+
+The panel drafts a server's rules: its framing (``rulesFraming``: per chunk, per line, or a
+fixed length), the ordered rule list (``rules_list``) and, for the selected rule, its editor
+(``rules_editor``). Nothing reaches the server until Apply (``applyRulesButton``), which calls
+``ServerRules.set_rules`` (``session.rules``): all or nothing, for the connections accepted from
+then on. Every edit checks the whole draft (``check_rules``): a problem is shown beside its
+field and marked on its row, and Apply is disabled while there is one. Revert brings back the
+rules in force. The draft of each server is kept while the panel lives, so switching servers
+loses no edit.
+
+Presets (``rulesPresetsButton``) fill the draft with a built-in server's rules or one of the
+README's examples; the Test area (``rules_trial``) runs the draft on sample input.
+
+Live hit counts: ``ServerRules.hits_moved`` tells at most once between two reads of the counts,
+and the panel reads them at the window's coalescing rate (``TICK_MS``), never per frame.
+
+The panel works standalone: ``RulesPanel(session)`` with the window's ``SocketSession`` or a
+plain ``Session``, then ``set_server(key_or_id)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import shiboken6
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.errors import SocketNotFoundError
+from workbench.core.rules import (
+    MAX_FRAME_LIMIT,
+    FrameKind,
+    Framing,
+    RuleError,
+    RuleSet,
+    check_rules,
+)
+from workbench.core.rules_presets import Preset, preset
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.registry import Registry
+from workbench.session.server_rules import ServerRules
+from workbench.session.session import Session
+from workbench.ui.bridge import TICK_MS, SocketSession
+from workbench.ui.panels.rules_editor import RuleEditor, stacked
+from workbench.ui.panels.rules_list import DraftRule, RulesList
+from workbench.ui.panels.rules_trial import RulesTrial
+from workbench.ui.panels.widgets import (
+    ERROR_COLOR,
+    OK_COLOR,
+    FieldError,
+    ResultLabel,
+    compact_form,
+    describe,
+    form_row,
+    line,
+)
+from workbench.ui.throttle import Throttle
+
+__all__ = ["PRESET_MENU", "PRESET_N", "RulesPanel"]
+
+#: The N of the "after N" presets (then edit the rule's "From frame").
+PRESET_N = 3
+
+#: The presets menu, in order: (preset, label).
+PRESET_MENU: tuple[tuple[Preset, str], ...] = (
+    (Preset.ECHO, "Echo"),
+    (Preset.DISCARD, "Discard"),
+    (Preset.CLOSE_AFTER, f"Close after {PRESET_N} frames"),
+    (Preset.RESET_AFTER, f"Reset after {PRESET_N} frames"),
+    (Preset.SMTP, "SMTP greeting"),
+    (Preset.REDIS, "Redis PING → +PONG"),
+    (Preset.HTTP, "HTTP 200"),
+)
+
+_FRAMINGS = {
+    FrameKind.CHUNK: "Per received chunk",
+    FrameKind.LINE: "Per line (LF or CRLF)",
+    FrameKind.FIXED: "Fixed length",
+}
+
+
+class _Draft:
+    """A server's rules as drafted: framing and rows; ``applied`` is the rule set in force
+    when the draft was made (or last applied), so the panel sees rules changed elsewhere."""
+
+    def __init__(self, applied: RuleSet | None) -> None:
+        shown = applied if applied is not None else RuleSet()
+        self.framing = shown.framing
+        self.rows = [DraftRule(rule, index) for index, rule in enumerate(shown.rules)]
+        self.applied = applied
+        self.edited = False
+
+    def ruleset(self) -> RuleSet:
+        return RuleSet(framing=self.framing, rules=tuple(row.rule for row in self.rows))
+
+
+class RulesPanel(QWidget):
+    """A server's response rules; see the module docstring."""
+
+    def __init__(self, session: SocketSession | Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("responseRules")
+        core = session.core if isinstance(session, SocketSession) else session
+        self._rules = core.rules
+        self._registry = core.registry
+        self._sid: int | None = None
+        self._drafts: dict[int, _Draft] = {}
+        self._draft = _Draft(None)
+        self._problems: list[RuleError] = []
+        self._filling = False
+        self._throttle = Throttle(self.refresh_hits, TICK_MS, self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.addLayout(self._build_framing())
+        box.addLayout(self._build_rules(), 1)
+        box.addLayout(self._build_apply())
+        self.trial = RulesTrial(self._valid_draft)
+        test = QGroupBox("Test")
+        QVBoxLayout(test).addWidget(self.trial)
+        box.addWidget(test)
+        self._rules.hits_moved.add_listener(self._hits_moved)
+        self._registry.removed.add_listener(self._removed)
+        self.destroyed.connect(
+            partial(_unlisten, self._rules, self._registry, self._hits_moved, self._removed)
+        )
+        self.set_server(None)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _build_framing(self) -> QFormLayout:
+        form = compact_form(QFormLayout())
+        self.framing = QComboBox()
+        self.framing.setObjectName("rulesFraming")
+        for kind, label in _FRAMINGS.items():
+            self.framing.addItem(label, kind.value)
+        describe(self.framing, "Framing", "How received bytes are cut into the frames rules match")
+        self.frame_length = QSpinBox()
+        self.frame_length.setObjectName("rulesFrameLength")
+        self.frame_length.setRange(1, MAX_FRAME_LIMIT)
+        self.frame_length.setSuffix(" bytes")
+        describe(self.frame_length, "Frame length", "The length of each frame (fixed framing)")
+        self.framing_error = FieldError(self.framing, "framing")
+        self.framing_error.setObjectName("rulesFramingError")
+        form_row(
+            form,
+            "F&raming:",
+            stacked(line(self.framing, self.frame_length), self.framing_error),
+            self.framing,
+        )
+        self.framing.currentIndexChanged.connect(self._framing_edited)
+        self.frame_length.valueChanged.connect(self._framing_edited)
+        return form
+
+    def _build_rules(self) -> QHBoxLayout:
+        self.rules_list = RulesList()
+        self.presets = QToolButton()
+        self.presets.setObjectName("rulesPresetsButton")
+        self.presets.setText("&Presets")
+        self.presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        describe(self.presets, "Presets", "Fill the list with a built-in server's rules")
+        menu = QMenu(self.presets)
+        menu.setObjectName("rulesPresetsMenu")
+        self.preset_actions: dict[Preset, QAction] = {}
+        for kind, label in PRESET_MENU:
+            action = menu.addAction(label)
+            action.setObjectName(f"rulesPreset_{kind.value}")
+            action.triggered.connect(partial(self.load_preset, kind))
+            self.preset_actions[kind] = action
+        self.presets.setMenu(menu)
+        left = QVBoxLayout()
+        left.addWidget(self.rules_list, 1)
+        left.addLayout(line(self.presets))
+        self.editor = RuleEditor()
+        row = QHBoxLayout()
+        row.addLayout(left, 2)
+        row.addWidget(self.editor, 3)
+        self.rules_list.selected.connect(self._selected)
+        self.rules_list.changed.connect(self._rows_changed)
+        self.editor.edited.connect(self._rule_edited)
+        return row
+
+    def _build_apply(self) -> QHBoxLayout:
+        self.apply_button = QPushButton("Appl&y rules")
+        self.apply_button.setObjectName("applyRulesButton")
+        describe(
+            self.apply_button,
+            "Apply rules",
+            "Use these rules for the connections the server accepts from now on",
+        )
+        self.revert_button = QPushButton("Re&vert")
+        self.revert_button.setObjectName("revertRulesButton")
+        describe(self.revert_button, "Revert", "Bring back the rules in force")
+        self.result = ResultLabel("rules")
+        self.result.setObjectName("rulesResult")
+        self.result.setToolTip("Whether the rules were applied, or why not")
+        self.apply_button.clicked.connect(self.apply)
+        self.revert_button.clicked.connect(self.revert)
+        return line(self.apply_button, self.revert_button, self.result, stretch=2)
+
+    # -- the server ----------------------------------------------------------------------------
+
+    def server_id(self) -> int | None:
+        return self._sid
+
+    def set_server(self, server: SocketKey | int | None) -> None:
+        """Show the rules of listening socket ``server`` (its key or id; ``None``: none, the
+        panel disables itself). Its draft is kept: coming back shows the edits."""
+        if isinstance(server, SocketKey):
+            if server.kind is not SocketKind.TCP_SERVER:
+                raise ValueError(f"not a listening socket: {server}")
+            server = server.id
+        if server is not None and server == self._sid:
+            return
+        self._sid = server
+        if server is None:
+            self._draft = _Draft(None)
+        else:
+            self._draft = self._drafts.setdefault(server, _Draft(self._rules.ruleset(server)))
+        self.setEnabled(server is not None)
+        self.result.clear_result()
+        self.trial.clear()
+        self._show_draft()
+
+    def ruleset(self) -> RuleSet:
+        """The rules as drafted now (applied or not)."""
+        return self._draft.ruleset()
+
+    def problems(self) -> list[RuleError]:
+        """The draft's problems (Apply is refused while there is one)."""
+        return list(self._problems)
+
+    def set_ruleset(self, ruleset: RuleSet) -> None:
+        """Replace the draft by ``ruleset`` (not applied: Apply does that)."""
+        draft = _Draft(None)
+        draft.framing = ruleset.framing
+        draft.rows = [DraftRule(rule) for rule in ruleset.rules]
+        draft.applied = self._draft.applied
+        draft.edited = True
+        self._draft = draft
+        if self._sid is not None:
+            self._drafts[self._sid] = draft
+        self._show_draft()
+
+    def load_preset(self, kind: Preset | str, _checked: bool = False) -> None:
+        """Fill the draft with a preset's rules (``PRESET_N`` for the "after N" ones)."""
+        self.set_ruleset(preset(kind, PRESET_N))
+        self.result.show_message("Preset loaded: Apply to use it.", None)
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    def apply(self) -> list[RuleError]:
+        """Apply the draft to the server; its problems if it was refused (``[]``: applied)."""
+        sid = self._sid
+        if sid is None:
+            return []
+        try:
+            problems = self._problems or self._rules.set_rules(sid, self.ruleset())
+        except SocketNotFoundError:  # closed meanwhile: its removal clears the panel next
+            self.result.show_message("Not applied: the server was closed.", ERROR_COLOR)
+            return []
+        if problems:
+            noun = "problem" if len(problems) == 1 else "problems"
+            self.result.show_message(
+                f"Not applied: {len(problems)} {noun}. {problems[0]}", ERROR_COLOR
+            )
+            return list(problems)
+        self._draft = self._drafts[sid] = _Draft(self._rules.ruleset(sid))
+        count = len(self._draft.rows)
+        self.result.show_message(
+            f"Applied: {count} rule{'' if count == 1 else 's'}, for the connections accepted "
+            "from now on.",
+            OK_COLOR,
+        )
+        self._show_draft()
+        return []
+
+    def revert(self) -> None:
+        """Drop the draft's edits: the rules in force again."""
+        if self._sid is not None:
+            self._draft = self._drafts[self._sid] = _Draft(self._rules.ruleset(self._sid))
+            self.result.clear_result()
+            self._show_draft()
+
+    # -- live counts ---------------------------------------------------------------------------
+
+    def refresh_hits(self) -> None:
+        """Show the live hit counts and faults of the rules in force (and take rules applied
+        elsewhere, unless the draft has edits)."""
+        sid = self._sid
+        if sid is None:
+            return
+        in_force = self._rules.ruleset(sid)
+        if in_force != self._draft.applied and not self._draft.edited:
+            self._draft = self._drafts[sid] = _Draft(in_force)
+            self._show_draft()
+            return
+        self.rules_list.show_state(
+            self._rules.hit_counts(sid), self._rules.faults(sid), self._problem_rows()
+        )
+
+    def _hits_moved(self, server_id: int) -> None:
+        if server_id == self._sid:
+            self._throttle()
+
+    def _removed(self, key: SocketKey) -> None:
+        if key.kind is SocketKind.TCP_SERVER:
+            self._drafts.pop(key.id, None)
+            if key.id == self._sid:
+                self.set_server(None)
+
+    def shutdown(self) -> None:
+        """Stop listening to the session (the panel is going away, or is gone)."""
+        if shiboken6.isValid(self._throttle):
+            self._throttle.stop()
+        _unlisten(self._rules, self._registry, self._hits_moved, self._removed)
+
+    # -- the draft -----------------------------------------------------------------------------
+
+    def _show_draft(self) -> None:
+        self._filling = True
+        try:
+            framing = self._draft.framing
+            self.framing.setCurrentIndex(max(0, self.framing.findData(framing.kind.value)))
+            self.frame_length.setValue(max(1, min(framing.length, MAX_FRAME_LIMIT)))
+            self.frame_length.setEnabled(framing.kind is FrameKind.FIXED)
+        finally:
+            self._filling = False
+        self.rules_list.set_rows(self._draft.rows)
+        self._check()
+
+    def _framing_edited(self) -> None:
+        if self._filling:
+            return
+        kind = FrameKind(str(self.framing.currentData()))
+        self.frame_length.setEnabled(kind is FrameKind.FIXED)
+        length = self.frame_length.value() if kind is FrameKind.FIXED else 0
+        self._draft.framing = Framing(
+            kind=kind, length=length, max_line=self._draft.framing.max_line
+        )
+        self._edited()
+
+    def _selected(self, row: int) -> None:
+        rows = self._draft.rows
+        self.editor.set_rule(rows[row].rule if 0 <= row < len(rows) else None)
+        self._show_selected_problem()
+
+    def _rule_edited(self) -> None:
+        self.rules_list.set_rule(self.rules_list.current(), self.editor.rule())
+        self._edited()
+
+    def _rows_changed(self) -> None:
+        self._edited()
+
+    def _edited(self) -> None:
+        self._draft.edited = True
+        self.result.clear_result()
+        self._check()
+
+    def _check(self) -> None:
+        """Check the whole draft; show each problem where it belongs."""
+        self._problems = check_rules(self.ruleset())
+        framing = next((p for p in self._problems if p.index is None), None)
+        self.framing_error.set_error(str(framing) if framing is not None else None)
+        self._show_selected_problem()
+        self.apply_button.setEnabled(self._sid is not None and not self._problems)
+        self.revert_button.setEnabled(self._sid is not None and self._draft.edited)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        sid = self._sid
+        hits = self._rules.hit_counts(sid) if sid is not None else ()
+        faults = self._rules.faults(sid) if sid is not None else {}
+        self.rules_list.show_state(hits, faults, self._problem_rows())
+
+    def _problem_rows(self) -> dict[int, RuleError]:
+        return {p.index: p for p in self._problems if p.index is not None}
+
+    def _show_selected_problem(self) -> None:
+        self.editor.show_problem(self._problem_rows().get(self.rules_list.current()))
+
+    def _valid_draft(self) -> RuleSet | None:
+        return None if self._problems else self.ruleset()
+
+
+def _unlisten(
+    rules: ServerRules,
+    registry: Registry,
+    hits: Callable[[int], object],
+    removed: Callable[[SocketKey], object],
+    *_signal_args: object,
+) -> None:
+    """Remove the panel's listeners (also when Qt deletes it: no call into a dead widget)."""
+    rules.hits_moved.remove_listener(hits)
+    registry.removed.remove_listener(removed)
