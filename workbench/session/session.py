@@ -86,6 +86,9 @@ class Session:
         #: sockets whose connection the session itself is ending: key → "disconnect()" or
         #: "close()"; the core's -100 that follows (contract D1, D2) is logged as such.
         self._own_end: dict[SocketKey, str] = {}
+        #: sockets the session disconnected while a connect or secure may be running: the -3
+        #: that answers it is the user's cancel, shown beside its button, not a row error.
+        self._cancelling: set[SocketKey] = set()
         self._closed = False
         tcp.on_receive_error.add_listener(self._on_receive_error)
         self.registry.watch_tcp(tcp)
@@ -208,6 +211,7 @@ class Session:
         self, key: SocketKey, host: str, port: int, dns: DnsQueryType | str = DnsQueryType.ANY
     ) -> int:
         query = DnsQueryType(dns)
+        self._cancelling.discard(key)
         args: tuple[Any, ...] = (key.id, host, port)
         if query is not DnsQueryType.ANY:
             args += (query,)
@@ -245,10 +249,11 @@ class Session:
 
     async def disconnect(self, key: SocketKey) -> None:
         self._expect_own_end(key, "disconnect()")
-        # The last connection's results go now, not after the call: a connect that this
-        # disconnect cancels answers -3 while it runs (U5), and that answer must stay.
+        # The last connection's results go now, not after the call: a connect or secure that
+        # this disconnect cancels answers -3 meanwhile (U5), and that answer must stay.
         self.registry.set_error(key, None)
         self.registry.forget_results(key, "connect", "secure")
+        self._cancelling.add(key)
         try:
             await self._logged(key, "disconnect", (key.id,), lambda: self.tcp.disconnect(key.id))
         except BaseException:
@@ -303,7 +308,9 @@ class Session:
     def _remember_result(self, key: SocketKey, control: str, code: int) -> None:
         self.registry.set_result(key, control, code)
         if control in ("connect", "secure"):
-            self.registry.set_error(key, code if code != NetError.OK else None)
+            cancelled = code == NetError.ABORTED and key in self._cancelling
+            self._cancelling.discard(key)
+            self.registry.set_error(key, code if code != NetError.OK and not cancelled else None)
 
     # -- events -------------------------------------------------------------------------------
 
