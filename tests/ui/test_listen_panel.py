@@ -3,6 +3,7 @@ to their server, against real clients (plain sockets)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from tests.ui.conftest import WAIT_MS
 from tests.ui.test_main_window import action, child, click
+from workbench.core.rules_presets import Preset
 from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
 from workbench.ui.current_socket import SERVER_DATA_NOTE
 from workbench.ui.main_window import MainWindow
@@ -108,7 +110,7 @@ def test_listen_on_port_0_and_a_client_s_bytes_arrive_on_its_accepted_row(
     window = workbench_window
     server_id = new_server(qtbot, window)
     # Its own tab only: a server never connects, secures or sets TCP options.
-    assert tab_titles(window) == ["&Listen"]
+    assert tab_titles(window) == ["&Listen", "&Rules"]
     assert window.tabs.current_panel() is window.listen_panel
     assert child(window, "listenAddress", QComboBox).currentText() == LOOPBACK
     assert child(window, "readAtOnce", QCheckBox).isChecked()
@@ -347,3 +349,40 @@ def test_servers_sort_before_sockets_by_id(
     proxy = window.proxy
     ids = [proxy.index(r, Column.ID).data() for r in range(proxy.rowCount())]
     assert ids == [f"S{server_id}", *(str(s) for s in window.session.ids())]
+
+
+def test_the_rules_tab_follows_the_server_and_its_rules_answer_a_client(
+    qtbot: Any, workbench_window: MainWindow, clients: list[socket.socket]
+) -> None:
+    window = workbench_window
+    server_id = new_server(qtbot, window)
+    rules = window.rules_panel
+    assert rules.objectName() == "responseRules"
+    assert rules.server_id() == server_id and rules.isEnabled()
+    port = listen(qtbot, window, server_id)
+    window.tabs.show_panel(rules)
+    rules.load_preset(Preset.REDIS)
+    click(qtbot, rules.apply_button)
+    qtbot.waitUntil(
+        lambda: window.session.core.rules.ruleset(server_id) is not None, timeout=WAIT_MS
+    )
+    client = connect_client(clients, port)
+    client.sendall(b"PING\r\n")
+    (sid,) = wait_accepted(qtbot, window, server_id, 1)
+    # The loop must run for the server to answer: read without blocking, while Qt waits.
+    client.setblocking(False)
+    got = bytearray()
+
+    def answered() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            got.extend(client.recv(64))
+        return got.endswith(b"\r\n")
+
+    qtbot.waitUntil(answered, timeout=WAIT_MS)
+    reply = bytes(got)
+    assert reply == b"+PONG\r\n"
+    # The reply is in the accepted row's capture, as a sent chunk.
+    qtbot.waitUntil(lambda: window.session.counters(sid) == (6, 7), timeout=WAIT_MS)
+    # A TCP row has no rules: the panel lets the server go.
+    window.select_socket(sid)
+    assert rules.server_id() is None and not rules.isEnabled()

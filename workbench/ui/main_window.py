@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.tls_panel = self.tabs.tls_panel
         self.tcp_panel = self.tabs.tcp_panel
         self.listen_panel = self.tabs.listen_panel
+        self.rules_panel = self.tabs.rules_panel
         self.panels = self.tabs.panels
         self.data_pane = DataPane()
         self.data_view: DataView = self.data_pane.view
@@ -443,6 +444,8 @@ class MainWindow(QMainWindow):
                 self.data_view.set_store(None)
             with contextlib.suppress(Exception):
                 self.composer.shutdown()
+            with contextlib.suppress(Exception):
+                self.tabs.rules_panel.shutdown()
             # The views let go first: closing 10,000 sockets must not remove 10,000 rows one
             # by one, each moving the selection and refreshing the panels.
             self.current.select(None)

@@ -1,5 +1,5 @@
 """The selected socket's option panels, one tab each: Connect, TLS, TCP options, Properties
-for a TCP socket; Listen (and the tabs added with ``add_server_tab``) for a server.
+for a TCP socket; Listen and Rules (and any tab added with ``add_server_tab``) for a server.
 
 A row shows only its own kind's tabs: a server never connects, secures or sets TCP options,
 so those tabs are hidden (not merely disabled) while a server row is current, and its Listen
@@ -7,6 +7,8 @@ tab is hidden while a TCP row is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
 
@@ -21,6 +23,7 @@ from workbench.ui.panels import (
     TlsPanel,
 )
 from workbench.ui.panels.base import Panel
+from workbench.ui.panels.rules_panel import RulesPanel
 
 __all__ = ["SocketTabs"]
 
@@ -60,12 +63,22 @@ class SocketTabs(QTabWidget):
         #: the panels of a server row (a rules panel joins them with ``add_server_tab``).
         self.server_panels: list[Panel] = []
         self._server_pages: list[QWidget] = []
+        #: the server tabs that are not ``Panel``s: how each is told the server shown.
+        self._server_followers: list[Callable[[int | None], object]] = []
+        self._server_id: int | None = None
         self._showing_server = False
         self._last_page: dict[bool, QWidget | None] = {}
         self.add_server_tab(
             self.listen_panel,
             "&Listen",
             "Address, port, backlog; listen and stop listening; read accepted sockets at once",
+        )
+        self.rules_panel = RulesPanel(session)
+        self.add_server_tab(
+            self.rules_panel,
+            "&Rules",
+            "Response rules: how the server answers each of its connections",
+            follow=self.rules_panel.set_server,
         )
 
     def _add_page(self, panel: QWidget, title: str, tip: str) -> QWidget:
@@ -78,12 +91,23 @@ class SocketTabs(QTabWidget):
         self.setTabToolTip(index, tip)
         return scroll
 
-    def add_server_tab(self, panel: QWidget, title: str, tip: str) -> None:
-        """A tab shown only while a server row is current. A ``Panel`` among them is given
-        the server's id (``set_socket``) as the TCP panels are given a socket's."""
+    def add_server_tab(
+        self,
+        panel: QWidget,
+        title: str,
+        tip: str,
+        *,
+        follow: Callable[[int | None], object] | None = None,
+    ) -> None:
+        """A tab shown only while a server row is current. A ``Panel`` is given the server's
+        id (``set_socket``) as the TCP panels are given a socket's; another widget is told it
+        through ``follow`` (the server id, or ``None`` when no server row is current)."""
         page = self._add_page(panel, title, tip)
         self._server_pages.append(page)
-        if isinstance(panel, Panel):
+        if follow is not None:
+            self._server_followers.append(follow)
+            follow(self._server_id)
+        elif isinstance(panel, Panel):
             self.server_panels.append(panel)
         self.setTabVisible(self.indexOf(page), self._showing_server)
 
@@ -98,6 +122,10 @@ class SocketTabs(QTabWidget):
         for server_panel in self.server_panels:
             if server_panel.socket_id() != server_id:
                 server_panel.set_socket(server_id)
+        if server_id != self._server_id:
+            self._server_id = server_id
+            for follow in self._server_followers:
+                follow(server_id)
         self._show_kind(server)
 
     def _show_kind(self, server: bool) -> None:
