@@ -71,6 +71,9 @@ async def _servers_scene(window, output: Path) -> None:  # type: ignore[no-untyp
     image = window.grab()
     if not image.save(str(output)):
         raise OSError(f"could not write {output}")
+    window.tabs.show_panel(window.rules_panel)
+    await asyncio.sleep(0.2)
+    window.grab().save(str(output.with_name(output.stem + "-rules" + output.suffix)))
     accepted = [s for s in session.ids() if session.ui(s).server is not None]
     window.select_socket(accepted[0])
     await asyncio.sleep(0.3)

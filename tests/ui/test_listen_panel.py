@@ -17,8 +17,8 @@ from tests.ui.conftest import WAIT_MS
 from tests.ui.test_main_window import action, child, click
 from workbench.core.rules_presets import Preset
 from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
-from workbench.ui.current_socket import SERVER_DATA_NOTE
 from workbench.ui.main_window import MainWindow
+from workbench.ui.panels.listen import CONNECTIONS_HINT
 from workbench.ui.socket_model import Column
 
 LOOPBACK = "127.0.0.1"
@@ -299,7 +299,9 @@ def test_a_server_row_offers_only_a_server_s_actions(
     assert not secure.isEnabled() and "TLS runs on a connection" in secure.toolTip()
     assert not child(window, "sendButton", QPushButton).isEnabled()
     assert not action(window, "clearDataAction").isEnabled()
-    assert window.data_pane.note_label.text() == SERVER_DATA_NOTE
+    # No data pane nor composer: the server's tabs take their room, and say where data is.
+    assert window.data_pane.isHidden() and window.composer.isHidden()
+    assert child(window, "listenHint", QLabel).text() == CONNECTIONS_HINT
     assert not action(window, "disconnectAction").isEnabled()  # not listening yet
     port = listen(qtbot, window, server_id)
     # Stop listening, once the window has seen it listen (changes come at the next tick).
@@ -315,10 +317,11 @@ def test_a_server_row_offers_only_a_server_s_actions(
     assert accepted(window, server_id) == []
     pause.trigger()
     wait_accepted(qtbot, window, server_id, 1)
-    # Selecting a TCP row gives the TCP actions their own tooltips back.
+    # Selecting a TCP row gives the TCP actions their own tooltips back, and its data.
     sid = accepted(window, server_id)[0].key.id
     window.select_socket(sid)
     assert "does not connect" not in connect.toolTip()
+    assert window.data_pane.isVisible() and window.composer.isVisible()
 
 
 def test_each_kind_comes_back_to_the_tab_it_was_left_on(

@@ -7,7 +7,8 @@ become the target. Whatever is current, the actions and the data pane's note fol
 
 A row is a TCP socket or a listening socket (a server): ``key`` names either, ``sid`` is the
 TCP socket's id (``None`` on a server row, which has no data, composer or TCP panels of its
-own: the tabs show its Listen panel, the data pane says where its data is).
+own: the tabs show its Listen and Rules panels, in the room of the data pane and the
+composer, hidden meanwhile).
 """
 
 from __future__ import annotations
@@ -27,13 +28,7 @@ from workbench.ui.socket_table import SocketTable
 from workbench.ui.socket_tabs import SocketTabs
 from workbench.ui.window_actions import WindowActions, action_states
 
-__all__ = ["SERVER_DATA_NOTE", "CurrentSocket"]
-
-#: The data pane's note while a server row is current.
-SERVER_DATA_NOTE = (
-    "A server has no data of its own; select one of its connections (its Server column names "
-    "it) to see what it received and to send."
-)
+__all__ = ["CurrentSocket"]
 
 
 class CurrentSocket(QObject):
@@ -147,6 +142,11 @@ class CurrentSocket(QObject):
         )
         self._composer.set_socket(sid)  # its history and its file send's progress
         self._data_pane.setEnabled(sid is not None)
+        # A server has no data and sends nothing: its tabs (Listen, Rules) take the room.
+        server = key is not None and sid is None
+        if self._data_pane.isHidden() != server:
+            self._data_pane.setHidden(server)
+            self._composer.setHidden(server)
         self.update_actions()
         if changed:
             self.changed.emit(sid)
@@ -244,9 +244,6 @@ class CurrentSocket(QObject):
 
     def update_note(self) -> None:
         """The data pane's standing note: the capture limit was reached (non-modal)."""
-        if self.server_id is not None:
-            self._data_pane.set_note(SERVER_DATA_NOTE)
-            return
         record = self._session.ui(self._sid) if self._sid is not None else None
         if record is not None and record.capture_stopped is not None:
             self._data_pane.set_note(

@@ -48,12 +48,18 @@ from workbench.ui.server_cells import (
     state_text,
 )
 
-__all__ = ["DEFAULT_LISTEN_ADDRESS", "LISTEN_ADDRESSES", "ListenPanel"]
+__all__ = ["CONNECTIONS_HINT", "DEFAULT_LISTEN_ADDRESS", "LISTEN_ADDRESSES", "ListenPanel"]
 
 #: Where a new server listens unless the user picks another address: this machine only.
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1"
 #: The listen address list: this machine (IPv4, IPv6), then every interface (IPv4, IPv6).
 LISTEN_ADDRESSES = (DEFAULT_LISTEN_ADDRESS, "::1", "0.0.0.0", "::")
+
+#: Where a server's data is: in its connections' rows (the data pane is theirs).
+CONNECTIONS_HINT = (
+    "A server has no data of its own: each connection it accepts is a row of its own (its "
+    "Server column names this server); select one to see its data and send."
+)
 
 #: The largest backlog the spin box offers (Linux caps it at ``net.core.somaxconn``).
 MAX_BACKLOG = 65535
@@ -80,6 +86,11 @@ class ListenPanel(Panel):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         describe(self.status, "Server status", "What the server listens on, and its connections")
         form.addRow("Status:", self.status)
+        hint = QLabel(CONNECTIONS_HINT)
+        hint.setObjectName("listenHint")
+        hint.setWordWrap(True)
+        hint.setEnabled(False)  # the palette's quieter text: a note, not a control
+        form.addRow("", hint)
         self.address.currentTextChanged.connect(self._validate)
         self.listenButton.clicked.connect(self._listen)
         self.stopListeningButton.clicked.connect(self._stop)
