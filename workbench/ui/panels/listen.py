@@ -118,7 +118,7 @@ class ListenPanel(Panel):
             "only; 0.0.0.0 or :: from every interface",
         )
         self.addressError = FieldError(self.address, "listen address")
-        form_row(form, "&Address:", column(self.address, self.addressError), self.address)
+        form_row(form, "A&ddress:", column(self.address, self.addressError), self.address)
 
     def _build_port_and_backlog(self, form: QFormLayout) -> None:
         self.port = QSpinBox()
@@ -126,7 +126,7 @@ class ListenPanel(Panel):
         self.port.setRange(0, 65535)
         self.port.setSpecialValueText("0 (any free port)")
         describe(self.port, "Listen port", "The port to listen on; 0 lets the OS pick a free one")
-        form_row(form, "&Port:", self.port, self.port)
+        form_row(form, "P&ort:", self.port, self.port)
         self.backlog = QSpinBox()
         self.backlog.setObjectName("listenBacklog")
         self.backlog.setRange(0, MAX_BACKLOG)
@@ -139,7 +139,7 @@ class ListenPanel(Panel):
         form_row(form, "&Backlog:", self.backlog, self.backlog)
 
     def _build_read_at_once(self, form: QFormLayout) -> None:
-        self.readAtOnce = QCheckBox("&Read at once (resume each accepted connection)")
+        self.readAtOnce = QCheckBox("Read &at once (resume each accepted connection)")
         self.readAtOnce.setObjectName("readAtOnce")
         self.readAtOnce.setChecked(True)
         describe(
