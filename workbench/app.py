@@ -36,7 +36,7 @@ from workbench import __version__
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-    from workbench.session.settings import PersistedSocket
+    from workbench.session.settings import PersistedServer, PersistedSocket
     from workbench.sockets import TcpSockets
     from workbench.ui.main_window import MainWindow
 
@@ -96,8 +96,9 @@ def build_main_window(
 
     - ``servers``: the built-in test servers (Tools → Local servers), echo started at once;
     - ``restore_session``: read the settings (window layout, recent peers, view preferences,
-      theme) and restore and reconnect the persistent sockets of the last session; the settings
-      are saved when the window closes;
+      theme) and restore and reconnect the persistent sockets of the last session, and its
+      persistent servers with their rules, listening again; the settings are saved when the
+      window closes;
     - ``first_start``: create one socket pointing at the echo server on the first start (or
       when no socket was restored);
     - ``settings_dir``: where the settings live (implies reading and saving them).
@@ -124,16 +125,17 @@ def build_main_window(
         writable = store is not None and store.writable()
         _attach_servers(window, store.directory if store is not None and writable else None)
     saved = list(settings.sockets) if restore_session else []
+    saved_servers = list(settings.servers) if restore_session else []
     wants_first_socket = first_start and servers
     window.setup_task = None
-    if servers or saved or wants_first_socket:
+    if servers or saved or saved_servers or wants_first_socket:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             _log.warning("no running event loop: the window's set-up is skipped")
         else:
             window.setup_task = window.runner.start(
-                _set_up(window, saved, wants_first_socket), name="window set-up"
+                _set_up(window, saved, wants_first_socket, saved_servers), name="window set-up"
             )
     return window
 
@@ -152,9 +154,15 @@ def _attach_servers(window: MainWindow, config_dir: Path | None) -> None:
     window.shutDown.connect(lambda: shutil.rmtree(temp_cert_dir, ignore_errors=True))
 
 
-async def _set_up(window: MainWindow, saved: list[PersistedSocket], first_socket: bool) -> None:
-    """Start the echo server, restore the saved sockets, and on a first start (or when
-    nothing was restored) give the user a socket pointing at the echo server."""
+async def _set_up(
+    window: MainWindow,
+    saved: list[PersistedSocket],
+    first_socket: bool,
+    saved_servers: list[PersistedServer],
+) -> None:
+    """Start the echo server, restore the saved servers and then the saved sockets (a saved
+    socket may be a client of a saved server), and on a first start (or when nothing was
+    restored) give the user a socket pointing at the echo server."""
     from workbench.net.servers import ServerKind, ServerSpec
 
     echo = None
@@ -164,6 +172,8 @@ async def _set_up(window: MainWindow, saved: list[PersistedSocket], first_socket
             echo = await manager.start(ServerSpec(ServerKind.ECHO))
         except OSError as exc:
             window.report_error(f"The built-in echo server could not start: {exc}")
+    if saved_servers:
+        await window.window_settings.restore_servers(saved_servers)
     restored = await window.restore_sockets(saved) if saved else []
     settings = window.settings
     if first_socket and echo is not None and (not settings.first_start_done or not restored):

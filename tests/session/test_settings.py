@@ -9,6 +9,7 @@ import pytest
 
 from workbench.session.settings import (
     ENV_CONFIG_DIR,
+    PersistedServer,
     PersistedSocket,
     Settings,
     SettingsStore,
@@ -65,6 +66,10 @@ def test_round_trip(tmp_path: Path) -> None:
         secure=secure_to_json(SecureOptions(ca_file="/ca.pem", verify=False)),
         was_secure=True, options={"keep_alive": [True, 30], "no_delay": [False]}, user_paused=True,
     ))
+    settings.servers.append(PersistedServer(
+        name="smtp", address="::1", port=2525, backlog=4, read_at_once=False, paused=True,
+        rules={"version": 1, "rules": [{"name": "greet", "trigger": "open"}]},
+    ))
     assert store.save(settings) is None
     loaded, message = store.load()
     assert message is None
@@ -102,6 +107,12 @@ def test_bad_values_inside_a_good_file_are_dropped(tmp_path: Path) -> None:
     assert settings.recent_peers == ["a:1"]
     assert settings.view == {}
     assert settings.sockets == [PersistedSocket(name="ok")]
+
+
+def test_a_file_without_servers_has_none() -> None:
+    settings = Settings.from_json({"sockets": []})
+    assert settings.servers == [] and settings.kept_servers == []
+    assert settings.to_json()["servers"] == []
 
 
 def test_unwritable_location_gives_a_message(tmp_path: Path) -> None:

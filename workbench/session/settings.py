@@ -2,10 +2,11 @@
 
 One JSON file, ``settings.json``, in the per-user config directory (redirect it with
 ``SOCKET_WORKBENCH_CONFIG_DIR``): window geometry and state, recent peers, view preferences,
-the theme, and the persistent sockets to restore at the next start (name, options, peer, TLS
-settings). A missing file means defaults; a corrupt one means defaults and a message (the bad
-file is kept beside as ``settings.json.broken``); a directory we cannot write to means a
-message, never a crash.
+the theme, the persistent sockets to restore at the next start (name, options, peer, TLS
+settings) and the persistent listening sockets with their rules (``settings_servers``). A
+missing file means defaults; a corrupt one means defaults and a message (the bad file is kept
+beside as ``settings.json.broken``); a directory we cannot write to means a message, never a
+crash.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from workbench.core.formatting import format_endpoint
 from workbench.core.options import OPTIONS, OptionArgs
 from workbench.core.types import SecureOptions, SocketProperties, TLSVersionConstraints
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
+from workbench.session.settings_servers import PersistedServer, entry_label
 
 __all__ = [
     "ENV_CONFIG_DIR",
     "THEMES",
+    "PersistedServer",
     "PersistedSocket",
     "Settings",
     "SettingsStore",
@@ -123,12 +126,7 @@ class PersistedSocket:
     def label(self) -> str:
         """How messages name the entry: its name and its peer (``'web' (example.test:443)``),
         or whichever of them it has. A character that cannot be shown (a NUL) is escaped."""
-        endpoint = format_endpoint(self.host, self.port)
-        endpoint = "".join(c if c.isprintable() else repr(c)[1:-1] for c in endpoint)
-        name = repr(self.name) if self.name is not None else ""
-        if name and endpoint:
-            return f"{name} ({endpoint})"
-        return name or endpoint or "(unnamed)"
+        return entry_label(self.name, self.host, self.port)
 
     def problem(self) -> str | None:
         """Why the core would refuse to restore this entry, or ``None``: the checks of
@@ -228,6 +226,11 @@ class Settings:
     #: the entries of the file's ``sockets`` that cannot be restored, as they were read: written
     #: back after ``sockets`` at every save, so that a bad entry is never lost.
     kept_sockets: list[Any] = dataclasses.field(default_factory=list)
+    #: the persistent listening sockets, with their rules.
+    servers: list[PersistedServer] = dataclasses.field(default_factory=list)
+    #: the entries of the file's ``servers`` that cannot be restored, as they were read:
+    #: written back after ``servers``, as ``kept_sockets`` are.
+    kept_servers: list[Any] = dataclasses.field(default_factory=list)
     #: what was wrong with the file, one message each (not saved): ``SettingsStore.load``
     #: returns them for the window to show.
     problems: list[str] = dataclasses.field(default_factory=list, compare=False)
@@ -240,7 +243,8 @@ class Settings:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["sockets"] = [s.to_json() for s in self.sockets] + list(self.kept_sockets)
-        del data["kept_sockets"], data["problems"]
+        data["servers"] = [s.to_json() for s in self.servers] + list(self.kept_servers)
+        del data["kept_sockets"], data["kept_servers"], data["problems"]
         data["format"] = FORMAT
         return data
 
@@ -270,6 +274,8 @@ class Settings:
             s.capture_limit = limit
         if isinstance(data.get("sockets"), list):
             s.read_sockets(data["sockets"])
+        if isinstance(data.get("servers"), list):
+            s.read_servers(data["servers"])
         return s
 
     def read_sockets(self, entries: list[Any]) -> None:
@@ -285,6 +291,20 @@ class Settings:
                 self.sockets.append(entry)
                 continue
             self.kept_sockets.append(data)
+            self.problems.append(entry.skip_message(problem))
+
+    def read_servers(self, entries: list[Any]) -> None:
+        """``read_sockets`` for the persistent listening sockets: ``servers`` and
+        ``kept_servers``."""
+        for data in entries:
+            entry = PersistedServer.from_json(data)
+            if entry is None:
+                continue
+            problem = entry.problem()
+            if problem is None:
+                self.servers.append(entry)
+                continue
+            self.kept_servers.append(data)
             self.problems.append(entry.skip_message(problem))
 
 

@@ -1,5 +1,6 @@
 """What the window keeps between runs: its layout and view preferences, the recent peers, the
-theme, and its persistent sockets; written to the settings store when the window closes."""
+theme, and its persistent sockets and servers; written to the settings store when the window
+closes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from workbench.session import SocketKey
 from workbench.session.persist import ManagedServers, persisted_sockets, restore_persistent
-from workbench.session.settings import PersistedSocket, Settings, SettingsStore
+from workbench.session.persist_servers import persisted_servers, restore_servers
+from workbench.session.settings import PersistedServer, PersistedSocket, Settings, SettingsStore
 from workbench.ui.bridge import SocketSession
 from workbench.ui.panels import ConnectPanel
 from workbench.ui.window_layout import WindowLayout
@@ -57,6 +59,7 @@ class WindowSettings:
         self._layout.collect()
         self.settings.recent_peers = self._connect_panel.recent_peers()
         self.settings.sockets = self.persistent_sockets()
+        self.settings.servers = persisted_servers(self._session.core)
         return self.settings
 
     def save(self) -> str | None:
@@ -78,6 +81,16 @@ class WindowSettings:
             self._session.core, saved, self.builtin_servers(), created
         )
         self.settings.kept_sockets.extend(restored.kept)
+        for message in restored.messages:
+            self._report_error(message)
+        return restored.keys
+
+    async def restore_servers(self, saved: list[PersistedServer]) -> list[SocketKey]:
+        """Create the persistent servers of ``saved`` with their rules and listen again; what
+        went wrong is shown, and an entry that is not restored is kept in the file as it was
+        (as for ``restore_sockets``)."""
+        restored = await restore_servers(self._session.core, saved)
+        self.settings.kept_servers.extend(restored.kept)
         for message in restored.messages:
             self._report_error(message)
         return restored.keys
