@@ -389,3 +389,21 @@ def test_the_rules_tab_follows_the_server_and_its_rules_answer_a_client(
     # A TCP row has no rules: the panel lets the server go.
     window.select_socket(sid)
     assert rules.server_id() is None and not rules.isEnabled()
+
+
+def test_persistent_is_a_logged_update_the_tab_shows_per_server(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    first = new_server(qtbot, window)
+    persistent = child(window, "listenPersistent", QCheckBox)
+    assert not persistent.isChecked()
+    persistent.setChecked(True)
+    qtbot.waitUntil(lambda: server(window, first).info.persistent, timeout=WAIT_MS)
+    call = f'chrome.sockets.tcpServer.update({first}, {{"persistent":true}})'
+    assert any(e.text.startswith(call) for e in window.call_log.entries())
+    second = new_server(qtbot, window)
+    assert not persistent.isChecked()  # the other server's own
+    window.current.select_key(SocketKey(SocketKind.TCP_SERVER, first))
+    assert persistent.isChecked()
+    assert not server(window, second).info.persistent

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.errors import SocketNotFoundError
+from workbench.core.types import ServerSocketProperties
 from workbench.session import ServerRecord, SocketKey, SocketKind
 from workbench.session.controls import Control, enabled_controls
 from workbench.ui import validators
@@ -39,6 +40,7 @@ from workbench.ui.panels.widgets import (
     compact_form,
     describe,
     form_row,
+    line,
     set_text,
 )
 from workbench.ui.server_cells import (
@@ -95,6 +97,7 @@ class ListenPanel(Panel):
         self.listenButton.clicked.connect(self._listen)
         self.stopListeningButton.clicked.connect(self._stop)
         self.readAtOnce.toggled.connect(self._read_at_once_toggled)
+        self.persistent.toggled.connect(self._persistent_toggled)
         self._validate()
 
     # -- the form ---------------------------------------------------------------------------
@@ -149,6 +152,16 @@ class ListenPanel(Panel):
             "Off leaves them paused (back-pressure tests); applies to later connections",
         )
         form.addRow("", self.readAtOnce)
+        self.persistent = QCheckBox("P&ersistent (listens again at the next start)")
+        self.persistent.setObjectName("listenPersistent")
+        describe(
+            self.persistent,
+            "Persistent",
+            "A persistent server is saved when the window closes and listens again, on the "
+            "same address and port with its rules, when it starts",
+        )
+        self.persistentResult = self._result_label("update", "update", "listenPersistentResult")
+        form.addRow("", line(self.persistent, self.persistentResult, stretch=1))
 
     def _build_buttons(self, form: QFormLayout) -> None:
         self.listenButton = QPushButton("&Listen")
@@ -213,6 +226,13 @@ class ListenPanel(Panel):
         self.readAtOnce.blockSignals(True)
         self.readAtOnce.setChecked(record.intent.read_at_once)
         self.readAtOnce.blockSignals(False)
+        self._show_persistent(record)
+
+    def _show_persistent(self, record: ServerRecord) -> None:
+        if self.persistent.isChecked() != record.info.persistent:
+            self.persistent.blockSignals(True)
+            self.persistent.setChecked(record.info.persistent)
+            self.persistent.blockSignals(False)
 
     def refresh(self) -> None:
         record = self.server()
@@ -224,6 +244,8 @@ class ListenPanel(Panel):
         if connections := connections_text(record):
             text += f"; {connections}"
         set_text(self.status, text)
+        if not self._pending(self._sid, "update"):
+            self._show_persistent(record)
         style = "color: #bc4c00; font-weight: bold;" if all_interfaces(record) else ""
         if self.status.styleSheet() != style:
             self.status.setStyleSheet(style)
@@ -268,6 +290,12 @@ class ListenPanel(Panel):
         if self._sid is not None:
             with contextlib.suppress(SocketNotFoundError):
                 self._session.servers.set_read_at_once(self._sid, on)
+
+    def _persistent_toggled(self, on: bool) -> None:
+        if self._sid is None:
+            return
+        servers, properties = self._session.servers, ServerSocketProperties(persistent=on)
+        self._start("update", "update", lambda sid: servers.update(sid, properties))
 
     def key(self) -> SocketKey | None:
         return None if self._sid is None else SocketKey(SocketKind.TCP_SERVER, self._sid)
