@@ -16,7 +16,6 @@ from types import TracebackType
 
 from workbench.core.errors import (
     NetError,
-    SocketNotFoundError,
     WriteQuotaExceededError,
     map_os_error,
 )
@@ -42,6 +41,7 @@ from workbench.core.types import (
 )
 from workbench.net import options as sockopts
 from workbench.net import tcp_connect, tcp_secure
+from workbench.net.ids import IdTable
 from workbench.net.tcp_socket import DEFAULT_BUFFER_SIZE, SocketEvents, TcpSocket
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "MAX_KEEP_ALIVE_DELAY", "TcpSockets"]
@@ -121,19 +121,14 @@ class TcpSockets:
         self._events = SocketEvents(
             self.on_receive, self.on_receive_error, self.on_changed, self.on_received_run
         )
-        self._sockets: dict[int, TcpSocket] = {}
-        self._next_id = 1
+        self._sockets: IdTable[TcpSocket] = IdTable()
         self._queued = 0
 
     def __repr__(self) -> str:
-        return f"<TcpSockets sockets={sorted(self._sockets)} queued={self._queued}>"
+        return f"<TcpSockets sockets={self._sockets!r} queued={self._queued}>"
 
     def _get(self, socket_id: object) -> TcpSocket:
-        sid = check_socket_id(socket_id)
-        try:
-            return self._sockets[sid]
-        except KeyError:
-            raise SocketNotFoundError() from None
+        return self._sockets.get(socket_id)
 
     async def create(self, properties: SocketProperties | None = None) -> CreateInfo:
         """'Creates a TCP socket.' Ids start at 1 and are never reused (contract C1)."""
@@ -141,9 +136,8 @@ class TcpSockets:
             properties = SocketProperties()
         elif not isinstance(properties, SocketProperties):
             raise TypeError(f"properties must be SocketProperties, not {type(properties).__name__}")
-        sid = self._next_id
-        self._next_id += 1
-        s = self._sockets[sid] = TcpSocket(self._events, sid, properties)
+        sid = self._sockets.take_id()
+        s = self._sockets.add(sid, TcpSocket(self._events, sid, properties))
         s.notify(ChangeReason.CREATED)
         return CreateInfo(socket_id=sid)
 
@@ -246,14 +240,13 @@ class TcpSockets:
             raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
         if sock.type != socket.SOCK_STREAM:
             raise ValueError("sock must be a TCP (SOCK_STREAM) socket")
-        sid = self._next_id
-        self._next_id += 1  # never reused, even if the adoption fails
+        sid = self._sockets.take_id()  # never reused, even if the adoption fails
         s = TcpSocket(self._events, sid, SocketProperties())
         s.paused = True
         s.closed = True  # not in the registry yet: it reports nothing until it is
         await tcp_connect.adopt_accepted(s, sock)
         s.closed = False
-        self._sockets[sid] = s
+        self._sockets.add(sid, s)
         s.notify(ChangeReason.CREATED)
         tcp_connect.accepted(s)
         return sid
@@ -351,7 +344,7 @@ class TcpSockets:
             s.report_closed_later()  # contract D2: the event follows the close
 
     def _forget(self, s: TcpSocket) -> bool:
-        del self._sockets[s.id]
+        self._sockets.remove(s.id)
         s.closed = True  # before drop(): a socket on its way out reports only CLOSED
         reading = s.drop()
         if self.on_changed.listeners:
@@ -364,7 +357,7 @@ class TcpSockets:
 
     async def get_sockets(self) -> list[SocketInfo]:
         """Every socket not yet closed, in any state, by ascending id (contract L1)."""
-        return [self._sockets[sid].info() for sid in sorted(self._sockets)]
+        return [s.info() for s in self._sockets.in_order()]
 
     def info_now(self, socket_id: int) -> SocketInfo:
         """An extension for the session layer: ``get_info()`` without the await, for a listener
@@ -375,7 +368,7 @@ class TcpSockets:
     def socket_ids(self) -> list[int]:
         """An extension for the session layer: the ids of every socket not yet closed, in
         ascending order (what ``get_sockets()`` lists), read synchronously."""
-        return sorted(self._sockets)
+        return self._sockets.ids()
 
     def state_of(self, socket_id: int) -> State:
         """An extension for the session layer: the socket's ``State`` (finer than
@@ -393,7 +386,7 @@ class TcpSockets:
         await self._close_all(lambda s: True)
 
     async def _close_all(self, which: Callable[[TcpSocket], bool]) -> None:
-        doomed = [s for _, s in sorted(self._sockets.items()) if which(s)]
+        doomed = [s for s in self._sockets.in_order() if which(s)]
         reading = []
         for i, s in enumerate(doomed):
             if self._forget(s):

@@ -28,6 +28,7 @@ from workbench.core.types import (
     check_int,
     check_socket_id,
 )
+from workbench.net.ids import IdTable
 from workbench.net.tcp import TcpSockets
 from workbench.net.tcp_server_socket import ServerEvents, ServerSocket
 
@@ -62,27 +63,21 @@ class TcpServerSockets:
         self.on_accept_error: Event[AcceptErrorInfo] = Event("onAcceptError")
         self.on_changed: Event[ServerChange] = Event("onChanged")
         self._events = ServerEvents(tcp, self.on_accept, self.on_accept_error, self.on_changed)
-        self._servers: dict[int, ServerSocket] = {}
-        self._next_id = 1
+        self._servers: IdTable[ServerSocket] = IdTable()
 
     def __repr__(self) -> str:
-        return f"<TcpServerSockets servers={sorted(self._servers)}>"
+        return f"<TcpServerSockets servers={self._servers!r}>"
 
     def _get(self, socket_id: object) -> ServerSocket:
-        sid = check_socket_id(socket_id)
-        try:
-            return self._servers[sid]
-        except KeyError:
-            raise SocketNotFoundError() from None
+        return self._servers.get(socket_id)
 
     async def create(self, properties: ServerSocketProperties | None = None) -> CreateInfo:
         """'Creates a TCP server socket.' (contract L1)"""
         if properties is None:
             properties = ServerSocketProperties()
         _check_properties(properties)
-        sid = self._next_id
-        self._next_id += 1
-        server = self._servers[sid] = ServerSocket(self._events, sid, properties)
+        sid = self._servers.take_id()
+        server = self._servers.add(sid, ServerSocket(self._events, sid, properties))
         server.notify(ChangeReason.CREATED)
         return CreateInfo(socket_id=sid)
 
@@ -133,7 +128,7 @@ class TcpServerSockets:
     async def _remove(self, server: ServerSocket) -> None:
         """Out of the registry first (the id is gone at once), then ``CLOSED``, then the
         port is freed; a closing server reports no ``STATE`` of its own."""
-        del self._servers[server.id]
+        self._servers.remove(server.id)
         server.closed = True
         if self.on_changed.listeners:
             self.on_changed.dispatch(ServerChange(server.id, ChangeReason.CLOSED, None))
@@ -153,7 +148,7 @@ class TcpServerSockets:
     async def get_sockets(self) -> list[ServerSocketInfo]:
         """'Retrieves the list of currently opened sockets owned by the application.', by
         ascending id."""
-        return [self._servers[sid].info() for sid in sorted(self._servers)]
+        return [s.info() for s in self._servers.in_order()]
 
     def info_now(self, socket_id: int) -> ServerSocketInfo:
         """An extension for the session layer: ``get_info()`` without the await."""
@@ -162,7 +157,7 @@ class TcpServerSockets:
     def server_ids(self) -> list[int]:
         """An extension for the session layer: the ids of every server not yet closed, in
         ascending order (what ``get_sockets()`` lists), read synchronously."""
-        return sorted(self._servers)
+        return self._servers.ids()
 
     def error_detail(self, socket_id: int) -> str | None:
         """An extension for people: why the last ``listen()`` or accept failed, in the
@@ -179,7 +174,7 @@ class TcpServerSockets:
         await self._close_all(lambda s: True)
 
     async def _close_all(self, which: Callable[[ServerSocket], bool]) -> None:
-        doomed = [s for _, s in sorted(self._servers.items()) if which(s)]
+        doomed = [s for s in self._servers.in_order() if which(s)]
         for server in doomed:
             await self._remove(server)
         await asyncio.sleep(0)  # let the cancelled accept tasks finish

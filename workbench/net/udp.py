@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from types import TracebackType
 
-from workbench.core.errors import NetError, SocketNotFoundError
+from workbench.core.errors import NetError
 from workbench.core.events import Event
 from workbench.core.types import (
     ChangeReason,
@@ -29,6 +29,7 @@ from workbench.core.types import (
     check_socket_id,
 )
 from workbench.net import udp_resolve
+from workbench.net.ids import IdTable
 from workbench.net.udp_socket import DEFAULT_BUFFER_SIZE, UdpEvents, UdpSocket
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "UdpSockets"]
@@ -89,27 +90,21 @@ class UdpSockets:
         self.on_receive_error: Event[ReceiveErrorInfo] = Event("onReceiveError")
         self.on_changed: Event[UdpChange] = Event("onChanged")
         self._events = UdpEvents(self.on_receive, self.on_receive_error, self.on_changed)
-        self._sockets: dict[int, UdpSocket] = {}
-        self._next_id = 1
+        self._sockets: IdTable[UdpSocket] = IdTable()
 
     def __repr__(self) -> str:
-        return f"<UdpSockets sockets={sorted(self._sockets)}>"
+        return f"<UdpSockets sockets={self._sockets!r}>"
 
     def _get(self, socket_id: object) -> UdpSocket:
-        sid = check_socket_id(socket_id)
-        try:
-            return self._sockets[sid]
-        except KeyError:
-            raise SocketNotFoundError() from None
+        return self._sockets.get(socket_id)
 
     async def create(self, properties: UdpSocketProperties | None = None) -> CreateInfo:
         """'Creates a UDP socket with the given properties.' (D1)"""
         if properties is None:
             properties = UdpSocketProperties()
         _check_properties(properties)
-        sid = self._next_id
-        self._next_id += 1
-        s = self._sockets[sid] = UdpSocket(self._events, sid, properties)
+        sid = self._sockets.take_id()
+        s = self._sockets.add(sid, UdpSocket(self._events, sid, properties))
         s.notify(ChangeReason.CREATED)
         return CreateInfo(socket_id=sid)
 
@@ -184,7 +179,7 @@ class UdpSockets:
         self._remove(s)
 
     def _remove(self, s: UdpSocket) -> None:
-        del self._sockets[s.id]
+        self._sockets.remove(s.id)
         s.close()
         if self.on_changed.listeners:
             self.on_changed.dispatch(UdpChange(s.id, ChangeReason.CLOSED, None))
@@ -196,7 +191,7 @@ class UdpSockets:
     async def get_sockets(self) -> list[UdpSocketInfo]:
         """'Retrieves the list of currently opened sockets owned by the application.', by
         ascending id."""
-        return [self._sockets[sid].info() for sid in sorted(self._sockets)]
+        return [s.info() for s in self._sockets.in_order()]
 
     async def join_group(self, socket_id: int, address: str) -> int:
         """'Joins the multicast group and starts to receive packets from that group. The socket
@@ -260,7 +255,7 @@ class UdpSockets:
 
     def socket_ids(self) -> list[int]:
         """An extension for the session layer: the ids of the open sockets, ascending."""
-        return sorted(self._sockets)
+        return self._sockets.ids()
 
     def error_detail(self, socket_id: int) -> str | None:
         """An extension for people: why the last bind, send, join or leave, or the last
@@ -276,7 +271,7 @@ class UdpSockets:
         await self._close_all(lambda s: True)
 
     async def _close_all(self, which: Callable[[UdpSocket], bool]) -> None:
-        for _, s in sorted(self._sockets.items()):
+        for s in self._sockets.in_order():
             if which(s):
                 self._remove(s)
         await asyncio.sleep(0)  # let sends that waited for room see the close
