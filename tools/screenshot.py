@@ -6,6 +6,10 @@ Without a display it re-runs itself under ``xvfb-run -a``. The window runs on it
 servers (echo, TLS echo, chargen) with a temporary settings directory, so the user's settings
 are never touched. Sockets: a plain one with some traffic, one secured with TLS, a paused
 chargen, one refused (-102) and one with certificate verification turned off.
+
+``--scene servers``: listening sockets instead: a server on 127.0.0.1 with two accepted
+connections from plain clients, one on every interface (amber), one not listening; the
+first server's row is selected, on its Listen tab.
 """
 
 from __future__ import annotations
@@ -39,7 +43,48 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.02)
 
 
-async def _scene(output: Path, width: int, height: int, theme: str) -> None:
+async def _servers_scene(window, output: Path) -> None:  # type: ignore[no-untyped-def]
+    session = window.session
+    servers = session.servers
+    echo = (await window.sockets.create()).socket_id
+    manager = window.server_manager
+    from workbench.net.servers import ServerKind
+
+    port = manager.find(ServerKind.ECHO).port
+    window.prefill_peer(echo, "127.0.0.1", port)
+    await window.sockets.connect(echo, "127.0.0.1", port)
+    await window.sockets.send(echo, b"hello echo\r\n")
+    web = (await servers.create()).socket_id
+    await servers.listen(web, "127.0.0.1", 0)
+    listening = session.server(web).info.local_port
+    clients = []
+    for text in (b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", b"PING\r\n"):
+        client = socket.create_connection(("127.0.0.1", listening))
+        client.sendall(text)
+        clients.append(client)
+    await _until(lambda: session.server(web).open == 2)
+    wide = (await servers.create()).socket_id
+    await servers.listen(wide, "0.0.0.0", 0)
+    await servers.create()
+    window.current.select_key(session.server(web).key)
+    await asyncio.sleep(0.3)  # let the coalesced repaints land (a screenshot, not a test)
+    image = window.grab()
+    if not image.save(str(output)):
+        raise OSError(f"could not write {output}")
+    window.tabs.show_panel(window.rules_panel)
+    await asyncio.sleep(0.2)
+    window.grab().save(str(output.with_name(output.stem + "-rules" + output.suffix)))
+    accepted = [s for s in session.ids() if session.ui(s).server is not None]
+    window.select_socket(accepted[0])
+    await asyncio.sleep(0.3)
+    second = output.with_name(output.stem + "-accepted" + output.suffix)
+    window.grab().save(str(second))
+    print(f"wrote {output} and {second}")
+    for client in clients:
+        client.close()
+
+
+async def _scene(output: Path, width: int, height: int, theme: str, what: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from workbench.app import build_main_window
@@ -55,6 +100,9 @@ async def _scene(output: Path, width: int, height: int, theme: str) -> None:
     window.show()
     try:
         await _until(lambda: window.setup_task is None or window.setup_task.done())
+        if what == "servers":
+            await _servers_scene(window, output)
+            return
         manager = window.server_manager
         echo = manager.find(ServerKind.ECHO)
         tls = await manager.start(ServerSpec(ServerKind.TLS_ECHO))
@@ -124,7 +172,8 @@ def _inner(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)
     with asyncio.Runner(loop_factory=lambda: make_event_loop(app)) as runner:
-        runner.run(asyncio.wait_for(_scene(Path(args.output), width, height, args.theme), 60))
+        scene = _scene(Path(args.output), width, height, args.theme, args.scene)
+        runner.run(asyncio.wait_for(scene, 60))
     return 0
 
 
@@ -133,6 +182,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "screenshot.png"))
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
+    parser.add_argument("--scene", default="sockets", choices=("sockets", "servers"))
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
@@ -142,7 +192,8 @@ def main() -> int:
         print("screenshot: no display and no xvfb-run (apt install xvfb)", file=sys.stderr)
         return 1
     command = [xvfb, "-a", "-s", "-screen 0 1920x1200x24", sys.executable, __file__,
-               "--inner", "--output", args.output, "--size", args.size, "--theme", args.theme]
+               "--inner", "--output", args.output, "--size", args.size, "--theme", args.theme,
+               "--scene", args.scene]
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     return subprocess.run(command, env=env, check=False).returncode
 

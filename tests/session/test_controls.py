@@ -13,11 +13,17 @@ from tests.conftest import wait_for
 from tests.net.peers import EchoServer
 from workbench.core.capture import CaptureStore
 from workbench.core.state import State
-from workbench.core.types import SocketInfo, TlsInfo
+from workbench.core.types import ServerSocketInfo, SocketInfo, TlsInfo
 from workbench.net.tcp import TcpSockets
-from workbench.session.controls import Control, enabled_controls, send_refusal, user_paused
-from workbench.session.keys import SocketKey
-from workbench.session.record import RowState, SocketRecord, row_state
+from workbench.session.controls import (
+    Control,
+    disabled_reason,
+    enabled_controls,
+    send_refusal,
+    user_paused,
+)
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
 from workbench.session.session import Session
 
 C = Control
@@ -175,4 +181,47 @@ def test_send_refusal_says_why_send_is_not_offered(store: CaptureStore) -> None:
     assert send_refusal(make_record(store, State.CONNECTING)) == "the socket is still connecting."
     assert send_refusal(make_record(store, State.CREATED)) == (
         "the socket is not connected (the Connect tab connects it)."
+    )
+
+
+# ------------------------------------------------------------------------- listening sockets
+
+
+def server_record(*, port: int | None = None, paused: bool = False) -> ServerRecord:
+    info = ServerSocketInfo(
+        socket_id=1,
+        persistent=False,
+        paused=paused,
+        local_address="127.0.0.1" if port is not None else None,
+        local_port=port,
+    )
+    return ServerRecord(key=SocketKey(SocketKind.TCP_SERVER, 1), info=info)
+
+
+@pytest.mark.parametrize(
+    ("port", "paused", "expected"),
+    [
+        (None, False, ALWAYS | {C.LISTEN}),
+        # L4: no second listen; L8: stop listening; L7: pause or resume accepting.
+        (8080, False, ALWAYS | {C.DISCONNECT, C.PAUSE}),
+        (8080, True, ALWAYS | {C.DISCONNECT, C.RESUME}),
+    ],
+)
+def test_a_server_listens_stops_pauses_and_closes(
+    port: int | None, paused: bool, expected: set[Control]
+) -> None:
+    record = server_record(port=port, paused=paused)
+    assert enabled_controls(record) == expected
+    assert user_paused(record) is paused
+
+
+def test_a_server_never_connects_secures_or_sends_and_says_why() -> None:
+    record = server_record(port=8080)
+    for control in (C.CONNECT, C.SECURE, C.SEND, C.SET_OPTIONS):
+        assert control not in enabled_controls(record)
+        assert disabled_reason(record, control)
+    assert disabled_reason(record, C.CLOSE) is None
+    assert disabled_reason(None, C.CONNECT) is None
+    assert send_refusal(record) == (
+        "a server has no data of its own; select one of its connections."
     )

@@ -12,9 +12,11 @@ import pytest
 
 from tests.net.tls_peers import ThreadedServer
 from tests.ui.conftest import WAIT_MS
+from workbench.session import SocketKey, SocketKind
 from workbench.sockets import SecureOptions, SocketProperties, TcpSockets
 from workbench.ui.bridge import SocketSession
 from workbench.ui.socket_model import (
+    SOCKET_ID_ROLE,
     SORT_ROLE,
     Column,
     SocketSortProxy,
@@ -94,6 +96,8 @@ def test_columns_show_the_socket(
         "Sent",
         "Buffer size",
         "Persistent",
+        "Kind",
+        "Server",
     ]
     assert model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     tcp = session.sockets
@@ -231,3 +235,73 @@ def test_state_and_name_tooltips_hold_the_whole_text(
     state = cell(model, 0, Column.STATE)
     assert state == "Error: CONNECTION_REFUSED"
     assert cell(model, 0, Column.STATE, Qt.ItemDataRole.ToolTipRole).splitlines()[0] == state
+
+
+# ---------------------------------------------------------------------------- server rows
+
+
+def test_server_rows_pass_qtmodeltester_as_they_come_and_go(
+    qtmodeltester: Any, aio: Callable[..., Any], session: SocketSession
+) -> None:
+    model = SocketTableModel(session)
+    servers = session.servers
+    first = aio(session.sockets.create()).socket_id
+    qtmodeltester.check(model, force_py=True)
+    s1 = aio(servers.create()).socket_id
+    s2 = aio(servers.create()).socket_id
+    assert aio(servers.listen(s1, "127.0.0.1", 0)) == 0
+    second = aio(session.sockets.create()).socket_id  # a TCP row inserted before the servers
+    session.flush()
+    assert [model.key(r) for r in range(model.rowCount())] == [
+        SocketKey.tcp(first),
+        SocketKey.tcp(second),
+        SocketKey(SocketKind.TCP_SERVER, s1),
+        SocketKey(SocketKind.TCP_SERVER, s2),
+    ]
+    assert model.row_of_key(SocketKey(SocketKind.TCP_SERVER, s2)) == 3
+    assert model.index(2, Column.ID).data(SOCKET_ID_ROLE) is None  # not a TCP socket
+    aio(servers.close(s1))
+    aio(session.sockets.close(first))
+    assert model.server_ids() == [s2] and model.socket_ids() == [second]
+    assert model.rowCount() == 2
+
+
+def test_a_server_row_shows_what_it_listens_on_and_its_connections(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession
+) -> None:
+    model = SocketTableModel(session)
+    servers = session.servers
+    sid = aio(servers.create()).socket_id
+    assert cell(model, 0, Column.ID) == f"S{sid}"
+    assert cell(model, 0, Column.KIND) == "Server"
+    assert cell(model, 0, Column.STATE) == "Not listening"
+    assert cell(model, 0, Column.PEER) == ""
+    assert cell(model, 0, Column.NAME, Qt.ItemDataRole.DecorationRole) is not None
+    assert cell(model, 0, Column.ID, Qt.ItemDataRole.DecorationRole) is None
+    assert aio(servers.listen(sid, "127.0.0.1", 0)) == 0
+    record = session.server(sid)
+    assert record is not None
+    port = record.info.local_port
+    session.flush()
+    assert cell(model, 0, Column.STATE) == f"Listening on 127.0.0.1:{port}"
+    assert cell(model, 0, Column.LOCAL) == f"127.0.0.1:{port}"
+    assert cell(model, 0, Column.PEER) == "0 accepted"
+    assert cell(model, 0, Column.RECEIVED) == ""
+    client = aio(session.sockets.create()).socket_id
+    assert aio(session.sockets.connect(client, "127.0.0.1", port)) == 0
+    qtbot.waitUntil(lambda: record.accepted == 1, timeout=WAIT_MS)
+    session.flush()
+    rows = {model.key(r): r for r in range(model.rowCount())}
+    server_row = rows[SocketKey(SocketKind.TCP_SERVER, sid)]
+    assert cell(model, server_row, Column.PEER) == "1 of 1 open"
+    (accepted,) = (k for k in rows if k.kind is SocketKind.TCP and k.id != client)
+    assert cell(model, rows[accepted], Column.SERVER) == f"S{sid}"
+    assert cell(model, rows[accepted], Column.SERVER, SORT_ROLE) == sid
+    assert cell(model, rows[accepted], Column.KIND) == "TCP"
+    assert "Accepted by server" in cell(
+        model, rows[accepted], Column.SERVER, Qt.ItemDataRole.ToolTipRole
+    )
+    assert cell(model, rows[SocketKey.tcp(client)], Column.SERVER) == ""  # the user's own socket
+    aio(servers.set_paused(sid, True))
+    session.flush()
+    assert cell(model, server_row, Column.STATE) == f"Paused on 127.0.0.1:{port}"

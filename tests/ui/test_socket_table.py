@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMenu, QStyle, QStyleOptionViewItem
+from PySide6.QtGui import QAction, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QMenu, QStyle, QStyleOptionViewItem, QTableView
 
 import pytest
 
 from tests.ui.conftest import WAIT_MS, close_window
 from workbench.ui.main_window import MainWindow
 from workbench.ui.socket_model import HEADERS, Column
-from workbench.ui.socket_table import HIDDEN_BY_DEFAULT, SocketTable
+from workbench.ui.socket_table import COLUMN_ORDER, HIDDEN_BY_DEFAULT, SocketTable
 
 DEFAULT_SHOWN = [Column.ID, Column.NAME, Column.STATE, Column.PEER, Column.RECEIVED, Column.SENT]
 
@@ -194,3 +194,28 @@ def test_tls_shown_from_the_menu_sits_after_state_and_the_glance_still_fits(
     for column in (Column.STATE, Column.TLS, Column.PEER, Column.RECEIVED):
         right = header.sectionViewportPosition(column) + header.sectionSize(column)
         assert right <= table.viewport().width(), column.name
+
+
+def test_a_header_saved_before_the_server_columns_keeps_its_choices_and_places_them(
+    workbench_window: MainWindow,
+) -> None:
+    # A header saved when the table had ten columns: TLS shown, Name hidden, Sent widened.
+    old = QTableView()
+    old.setModel(QStandardItemModel(0, 10))
+    header = old.horizontalHeader()
+    for visual, column in enumerate(c for c in COLUMN_ORDER if c < 10):
+        header.moveSection(header.visualIndex(column), visual)
+    header.setSectionHidden(Column.NAME, True)
+    header.setSectionHidden(Column.LOCAL, True)
+    header.resizeSection(Column.SENT, 123)
+    table = workbench_window.table
+    assert table.restore_header(header.saveState(), 10)
+    shown = shown_columns(table)
+    assert shown == [
+        Column.ID, Column.STATE, Column.TLS, Column.PEER, Column.RECEIVED, Column.SENT,
+        Column.BUFFER, Column.PERSISTENT,
+    ]  # the new columns hidden as by default
+    assert table.horizontalHeader().sectionSize(Column.SENT) == 123
+    new_header = table.horizontalHeader()
+    order = [Column(new_header.logicalIndex(v)) for v in range(new_header.count())]
+    assert order == list(COLUMN_ORDER)  # Server beside Peer, Kind last

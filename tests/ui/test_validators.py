@@ -55,6 +55,7 @@ def test_the_public_names_are_the_ones_the_panels_use() -> None:
         [
             "MAX_HOST_LENGTH",
             "address_error",
+            "listen_address_error",
             "normalize_address",
             "parse_port",
             "port_error",
@@ -64,6 +65,22 @@ def test_the_public_names_are_the_ones_the_panels_use() -> None:
     )
     # RFC 1035: 253 characters in the dotted text form.
     assert MAX_HOST_LENGTH == 253
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("127.0.0.1", None),
+        ("0.0.0.0", None),
+        ("::", None),
+        ("[::1]", None),
+        ("", "Enter an IP address: 127.0.0.1 (this machine only), 0.0.0.0 or :: (all)."),
+        ("localhost", "A server listens on an IP address of this machine, not a host name."),
+        ("1.2.3", "A server listens on an IP address of this machine, not a host name."),
+    ],
+)
+def test_a_listen_address_is_an_ip_literal(text: str, error: str | None) -> None:
+    assert validators.listen_address_error(text) == error
 
 
 # ------------------------------------------------------------------------- normalize_address

@@ -9,7 +9,9 @@ import pytest
 
 from workbench.core.capture import CaptureStore
 from workbench.core.state import State
-from workbench.session import SocketKey, SocketRecord
+from workbench.core.types import ServerSocketInfo
+from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
+from workbench.session.controls import Control
 from workbench.sockets import SocketInfo, TlsInfo
 from workbench.ui.window_actions import ActionStates, action_states, all_paused
 
@@ -93,3 +95,17 @@ def test_disconnect_needs_a_connection_and_connect_a_single_row(store: CaptureSt
     # The tabs' forms are one socket's: with two rows highlighted, Connect waits.
     assert action_states(created, [created]).connect
     assert not action_states(created, [created, created]).connect
+
+
+def test_a_server_row_pauses_stops_and_closes_but_never_connects_or_sends() -> None:
+    info = ServerSocketInfo(
+        socket_id=1, persistent=False, paused=True, local_address="127.0.0.1", local_port=80
+    )
+    server = ServerRecord(key=SocketKey(SocketKind.TCP_SERVER, 1), info=info)
+    states = action_states(server, [server])
+    assert (states.connect, states.secure, states.send) == (False, False, False)
+    assert states.selection and states.disconnect and states.resume
+    assert not states.current  # no data of its own: Clear, Save and the copies wait
+    reasons = dict(states.reasons)
+    assert set(reasons) == {Control.CONNECT, Control.SECURE, Control.SEND}
+    assert action_states(None, []).reasons == ()

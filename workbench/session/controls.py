@@ -4,15 +4,20 @@ A control that ``enabled_controls`` leaves out would only get a refusal from the
 ``SOCKET_IS_CONNECTED`` for a second connect, -4 for a second secure, -2 for an option on a
 socket that is not connected, contract U4, T1, K1), so the panels and the window's toolbar
 disable it instead. The core still refuses them itself; this only keeps the window honest.
+
+A listening socket (``ServerRecord``) has controls of its own: listen while it is not
+listening, stop listening (``DISCONNECT``, contract L8), pause and resume accepting (L7),
+close (L9). It never connects, secures or sends: its connections do (``disabled_reason`` says
+so where a view shows why).
 """
 
 from __future__ import annotations
 
 import enum
 
-from workbench.session.record import RowState, SocketRecord, row_state
+from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
 
-__all__ = ["Control", "enabled_controls", "send_refusal", "user_paused"]
+__all__ = ["Control", "disabled_reason", "enabled_controls", "send_refusal", "user_paused"]
 
 
 class Control(enum.StrEnum):
@@ -30,6 +35,8 @@ class Control(enum.StrEnum):
     #: ``update`` (name, buffer size, persistent).
     UPDATE = "update"
     CLOSE = "close"
+    #: ``chrome.sockets.tcpServer.listen`` (a listening socket's only).
+    LISTEN = "listen"
 
 
 _ANY = frozenset({Control.UPDATE, Control.CLOSE})
@@ -53,19 +60,50 @@ _BY_STATE: dict[RowState, frozenset[Control]] = {
 }
 
 
-def user_paused(record: SocketRecord) -> bool:
+#: Why a listening socket does not offer a TCP socket's calls (the controls it never has).
+_SERVER_REASONS = {
+    Control.CONNECT: "A server does not connect: it listens, and its accepted connections "
+    "are sockets of their own",
+    Control.SECURE: "TLS runs on a connection: select one of the server's accepted sockets",
+    Control.SEND: "A server has no data of its own: select one of its connections to send",
+    Control.SET_OPTIONS: "Keep-alive and no-delay are options of a connection, not of a server",
+}
+
+
+def user_paused(record: SocketRecord | ServerRecord) -> bool:
     """Whether the socket is paused the way a user sees it: paused while connected, or paused
     by someone's ``set_paused(True)`` before it connects again.
 
     A socket whose stream ended is paused by the core too (contract R3, D1), but resuming it
     would start nothing until the next ``connect()``, which resumes it anyway unless a user
-    paused it (U6): that pause is not offered as one to resume."""
+    paused it (U6): that pause is not offered as one to resume. A server is paused when it
+    does not accept (L7, L10)."""
+    if isinstance(record, ServerRecord):
+        return record.info.paused
     if not record.info.paused:
         return False
     return record.state.connected or record.intent.paused
 
 
-def enabled_controls(record: SocketRecord | None) -> frozenset[Control]:
+def _server_controls(record: ServerRecord) -> frozenset[Control]:
+    controls = {Control.UPDATE, Control.CLOSE}
+    if record.listening:
+        # L4: a second listen() is refused; L7: pausing only means something while listening.
+        controls |= {Control.DISCONNECT, Control.RESUME if record.info.paused else Control.PAUSE}
+    else:
+        controls.add(Control.LISTEN)
+    return frozenset(controls)
+
+
+def disabled_reason(record: SocketRecord | ServerRecord | None, control: Control) -> str | None:
+    """Why ``control`` is not offered on ``record`` when that is the kind of socket, not its
+    state (a server never connects): a view shows it as the disabled control's tooltip."""
+    if isinstance(record, ServerRecord):
+        return _SERVER_REASONS.get(control)
+    return None
+
+
+def enabled_controls(record: SocketRecord | ServerRecord | None) -> frozenset[Control]:
     """The controls that make sense on ``record`` now (none without a socket).
 
     Decided from ``row_state(record)``, plus two facts the row state does not carry: whether
@@ -74,6 +112,8 @@ def enabled_controls(record: SocketRecord | None) -> frozenset[Control]:
     """
     if record is None:
         return frozenset()
+    if isinstance(record, ServerRecord):
+        return _server_controls(record)
     state = row_state(record)
     controls = set(_BY_STATE[state])
     if state is RowState.PAUSED and record.info.tls is None:
@@ -93,11 +133,13 @@ _SEND_REFUSALS = {
 }
 
 
-def send_refusal(record: SocketRecord | None) -> str | None:
+def send_refusal(record: SocketRecord | ServerRecord | None) -> str | None:
     """Why ``SEND`` is not offered on ``record`` now (None when it is): the Send button's
     tip and the composer's message, completing "Cannot send now: …"."""
     if record is None:
         return "no socket is selected."
+    if isinstance(record, ServerRecord):
+        return "a server has no data of its own; select one of its connections."
     if Control.SEND in enabled_controls(record):
         return None
     return _SEND_REFUSALS.get(row_state(record), "the socket cannot send.")

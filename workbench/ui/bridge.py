@@ -25,7 +25,9 @@ from workbench.session import (
     DEFAULT_CAPTURE_LIMIT,
     CallLog,
     CallLogEntry,
+    LoggedServers,
     LoggedTcp,
+    ServerRecord,
     Session,
     SocketKey,
     SocketKind,
@@ -102,7 +104,8 @@ class TaskRunner(QObject):
 
 
 class SocketSession(QObject):
-    """The window's view of a ``Session``; TCP socket ids in its signals.
+    """The window's view of a ``Session``; TCP socket ids in the socket signals, server ids
+    (``chrome.sockets.tcpServer``'s own sequence) in the server signals.
 
     Signals:
         socketAdded(int): a socket appeared in the registry (whoever created it).
@@ -111,6 +114,9 @@ class SocketSession(QObject):
             since the last flush: one signal per flush (≤ 40 Hz), however many sockets.
         dataArrived(int): its capture grew (at most once per socket per flush).
         receiveError(int, int): ``onReceiveError`` (socket id, result code), at once.
+        serverAdded(int), serverRemoved(int): a listening socket was created or closed.
+        serversChanged(object): the server ids (a frozenset) whose records changed, in the
+            same flush as ``socketsChanged``.
     """
 
     socketAdded = Signal(int)
@@ -118,6 +124,9 @@ class SocketSession(QObject):
     socketsChanged = Signal(object)
     dataArrived = Signal(int)
     receiveError = Signal(int, int)
+    serverAdded = Signal(int)
+    serverRemoved = Signal(int)
+    serversChanged = Signal(object)
 
     def __init__(
         self,
@@ -152,6 +161,25 @@ class SocketSession(QObject):
     @property
     def capture_limit(self) -> int:
         return self.registry.capture_limit
+
+    @property
+    def servers(self) -> LoggedServers:
+        """``chrome.sockets.tcpServer``, logged: the session's ``LoggedServers``."""
+        return self.core.servers
+
+    # -- queries (server ids) ----------------------------------------------------------------
+
+    def server_ids(self) -> list[int]:
+        return [key.id for key in self.registry.server_keys()]
+
+    def server(self, server_id: int) -> ServerRecord | None:
+        return self.registry.server(SocketKey(SocketKind.TCP_SERVER, server_id))
+
+    def record_of(self, key: SocketKey) -> SocketRecord | ServerRecord | None:
+        """The record of a row's key, whatever its kind."""
+        if key.kind is SocketKind.TCP_SERVER:
+            return self.registry.server(key)
+        return self.registry.get(key)
 
     # -- queries (TCP ids) ------------------------------------------------------------------
 
@@ -203,10 +231,14 @@ class SocketSession(QObject):
     def _inserted(self, key: SocketKey) -> None:
         if key.kind is SocketKind.TCP:
             self.socketAdded.emit(key.id)
+        elif key.kind is SocketKind.TCP_SERVER:
+            self.serverAdded.emit(key.id)
 
     def _removed(self, key: SocketKey) -> None:
         if key.kind is SocketKind.TCP:
             self.socketRemoved.emit(key.id)
+        elif key.kind is SocketKind.TCP_SERVER:
+            self.serverRemoved.emit(key.id)
 
     def _dirty(self, _none: None) -> None:
         self._throttle()
@@ -215,7 +247,12 @@ class SocketSession(QObject):
         changed, grew = self.registry.take_changes()
         for key in sorted(grew):
             self.dataArrived.emit(key.id)
-        ids = frozenset(key.id for key in changed if key.kind is SocketKind.TCP)
+        tcp = SocketKind.TCP
+        ids = frozenset(key.id for key in changed if key.kind is tcp)
+        if len(ids) < len(changed):
+            servers = frozenset(k.id for k in changed if k.kind is SocketKind.TCP_SERVER)
+            if servers:
+                self.serversChanged.emit(servers)
         if ids:
             self.socketsChanged.emit(ids)
 

@@ -4,6 +4,11 @@ It is the highlighted row the table's cursor is on, and nothing else: when no ro
 highlighted (a click below the rows, a closed socket), there is no current socket and the
 panels and actions have nothing to act on. A closed socket's neighbour does not silently
 become the target. Whatever is current, the actions and the data pane's note follow it.
+
+A row is a TCP socket or a listening socket (a server): ``key`` names either, ``sid`` is the
+TCP socket's id (``None`` on a server row, which has no data, composer or TCP panels of its
+own: the tabs show its Listen and Rules panels, in the room of the data pane and the
+composer, hidden meanwhile).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import functools
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
 from workbench.session.controls import send_refusal
 from workbench.ui.bridge import SocketSession
 from workbench.ui.close_confirm import CloseConfirmation
@@ -29,10 +35,12 @@ class CurrentSocket(QObject):
     """The window's current socket, and the views that follow it.
 
     Signals:
-        changed(object): the current socket id (``int`` or ``None``).
+        changed(object): the current TCP socket id (``int`` or ``None``, also on a server row).
+        keyChanged(object): the current row's ``SocketKey`` (or ``None``), whatever its kind.
     """
 
     changed = Signal(object)
+    keyChanged = Signal(object)
 
     def __init__(
         self,
@@ -51,54 +59,81 @@ class CurrentSocket(QObject):
         self._data_pane = data_pane
         self._composer = composer
         self._actions = actions
+        self._key: SocketKey | None = None
         self._sid: int | None = None
-        table.currentSocketChanged.connect(self._cursor_moved)
+        table.currentKeyChanged.connect(self._cursor_moved)
         table.selectedSocketsChanged.connect(self._selection_changed)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
         session.socketsChanged.connect(self._changed)
         session.dataArrived.connect(self._data_arrived)
+        session.serverAdded.connect(self._server_added)
+        session.serverRemoved.connect(self._server_removed)
+        session.serversChanged.connect(self._servers_changed)
         # The toolbar's Connect and Secure follow their tab's form as the tab's buttons do.
         tabs.connect_panel.formErrorChanged.connect(self.update_actions)
         tabs.tls_panel.formErrorChanged.connect(self.update_actions)
 
     @property
     def sid(self) -> int | None:
+        """The current TCP socket (``None`` with no row, or a server row, current)."""
         return self._sid
 
+    @property
+    def key(self) -> SocketKey | None:
+        """The current row's socket, whatever its kind."""
+        return self._key
+
+    @property
+    def server_id(self) -> int | None:
+        """The current server (``None`` unless a server row is current)."""
+        key = self._key
+        return key.id if key is not None and key.kind is SocketKind.TCP_SERVER else None
+
     def selected(self) -> list[int]:
-        """The highlighted rows' sockets: what the toolbar's actions act on, exactly."""
+        """The highlighted rows' TCP sockets."""
         return self._table.selected_ids()
 
-    def _cursor_moved(self, sid: int | None) -> None:
+    def selected_keys(self) -> list[SocketKey]:
+        """The highlighted rows' sockets, of every kind: what the toolbar's actions act on,
+        exactly."""
+        return self._table.selected_keys()
+
+    def _cursor_moved(self, key: SocketKey | None) -> None:
         # Qt moves the cursor to a neighbour when a row goes; only a highlighted row counts.
-        self._follow(sid if sid is not None and sid in self._table.selected_ids() else None)
+        self._follow(key if key is not None and key in self._table.selected_keys() else None)
 
     def _selection_changed(self) -> None:
-        selected = self._table.selected_ids()
-        if self._sid is None or self._sid not in selected:
+        selected = self._table.selected_keys()
+        if self._key is None or self._key not in selected:
             # The cursor may already be on the row that is highlighted now (Qt left it on a
             # neighbour of a removed row): then no cursor move is announced, only this.
-            cursor = self._table.current_id()
+            cursor = self._table.current_key()
             self._follow(cursor if cursor in selected else None)
         self.update_actions()
 
     def select(self, sid: int | None) -> None:
-        """Make ``sid`` the current (and only selected) row; ``None``: no socket."""
-        if sid is None:
+        """Make TCP socket ``sid`` the current (and only selected) row; ``None``: no socket."""
+        self.select_key(SocketKey.tcp(sid) if sid is not None else None)
+
+    def select_key(self, key: SocketKey | None) -> None:
+        """Make ``key`` (a TCP socket or a server) the current and only selected row."""
+        if key is None:
             self._table.clearSelection()
             self._follow(None)
         else:
-            self._table.select_id(sid)
+            self._table.select_key(key)
 
-    def _follow(self, sid: int | None) -> None:
-        if sid is not None and sid not in self._session:
-            sid = None
-        changed = sid != self._sid
-        self._sid = sid
-        for panel in self._tabs.panels:
-            if panel.socket_id() != sid:
-                panel.set_socket(sid)
+    def _exists(self, key: SocketKey) -> bool:
+        return self._session.record_of(key) is not None
+
+    def _follow(self, key: SocketKey | None) -> None:
+        if key is not None and not self._exists(key):
+            key = None
+        sid = key.id if key is not None and key.kind is SocketKind.TCP else None
+        changed, key_changed = sid != self._sid, key != self._key
+        self._key, self._sid = key, sid
+        self._tabs.set_current(key)
         self._data_pane.set_store(self._session.captures(sid) if sid is not None else None)
         self.update_note()
         # A file send keeps going to the socket it started on.
@@ -107,9 +142,16 @@ class CurrentSocket(QObject):
         )
         self._composer.set_socket(sid)  # its history and its file send's progress
         self._data_pane.setEnabled(sid is not None)
+        # A server has no data and sends nothing: its tabs (Listen, Rules) take the room.
+        server = key is not None and sid is None
+        if self._data_pane.isHidden() != server:
+            self._data_pane.setHidden(server)
+            self._composer.setHidden(server)
         self.update_actions()
         if changed:
             self.changed.emit(sid)
+        if key_changed:
+            self.keyChanged.emit(key)
 
     # -- the session's signals --------------------------------------------------------------
 
@@ -118,12 +160,22 @@ class CurrentSocket(QObject):
         # listed, not selected: selecting every new row would switch the panels under the
         # user's hands, and costs a panel refresh per socket. The first one is shown, so that
         # the window is never empty while it has sockets; New socket selects its own.
-        if self._sid is None:
+        if self._key is None:
             self.select(sid)
 
+    def _server_added(self, server_id: int) -> None:
+        if self._key is None:
+            self.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
+
     def _removed(self, sid: int) -> None:
-        if sid != self._sid:
-            return
+        if sid == self._sid:
+            self._lost()
+
+    def _server_removed(self, server_id: int) -> None:
+        if server_id == self.server_id:
+            self._lost()
+
+    def _lost(self) -> None:
         # Nothing becomes the target in its place: the next action needs a new highlight.
         self._data_pane.set_store(None)
         self._table.clearSelection()
@@ -134,6 +186,11 @@ class CurrentSocket(QObject):
             self.update_note()
         # Pause reads Resume once every highlighted socket is paused: any of them counts.
         if self._sid in sids or not sids.isdisjoint(self._table.selected_ids()):
+            self.update_actions()
+
+    def _servers_changed(self, server_ids: frozenset[int]) -> None:
+        selected = self._table.selected_keys()
+        if any(k.kind is SocketKind.TCP_SERVER and k.id in server_ids for k in selected):
             self.update_actions()
 
     def _data_arrived(self, sid: int) -> None:
@@ -197,8 +254,11 @@ class CurrentSocket(QObject):
             self._data_pane.set_note("")
 
     def update_actions(self, *_args: object) -> None:
-        current = self._session.ui(self._sid) if self._sid is not None else None
-        selected = [self._session.ui(sid) for sid in self.selected()]
+        record_of = self._session.record_of
+        current = record_of(self._key) if self._key is not None else None
+        selected: list[SocketRecord | ServerRecord | None] = [
+            record_of(key) for key in self.selected_keys()
+        ]
         states = action_states(current, selected)
         self._actions.update(
             states,

@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         self.connect_panel = self.tabs.connect_panel
         self.tls_panel = self.tabs.tls_panel
         self.tcp_panel = self.tabs.tcp_panel
+        self.listen_panel = self.tabs.listen_panel
+        self.rules_panel = self.tabs.rules_panel
         self.panels = self.tabs.panels
         self.data_pane = DataPane()
         self.data_view: DataView = self.data_pane.view
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
         actions.build_toolbar()
         self.window_actions = actions
         self.new_action = actions.new_action
+        self.new_server_action = actions.new_server_action
         self.connect_action = actions.connect_action
         self.secure_action = actions.secure_action
         self.pause_action = actions.pause_action
@@ -206,7 +209,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.current.changed.connect(self.currentSocketChanged)
-        self.current.changed.connect(self.tabs.scroll_to_top)
+        self.current.keyChanged.connect(self.tabs.scroll_to_top)
         self.close_confirmation = CloseConfirmation(self, self.settings)
         self.window_actions.add_edit_toggle(self.close_confirmation.ask_action)
         self.commands = SocketCommands(
@@ -241,6 +244,9 @@ class MainWindow(QMainWindow):
 
     def new_socket(self, *_args: Any) -> asyncio.Task[Any] | None:
         return self.commands.new_socket()
+
+    def new_server(self, *_args: Any) -> asyncio.Task[Any] | None:
+        return self.commands.new_server()
 
     def connect_current(self, *_args: Any) -> None:
         # The current tab stays: the toolbar acts, it does not move the tabs under the mouse.
@@ -438,6 +444,8 @@ class MainWindow(QMainWindow):
                 self.data_view.set_store(None)
             with contextlib.suppress(Exception):
                 self.composer.shutdown()
+            with contextlib.suppress(Exception):
+                self.tabs.rules_panel.shutdown()
             # The views let go first: closing 10,000 sockets must not remove 10,000 rows one
             # by one, each moving the selection and refreshing the panels.
             self.current.select(None)

@@ -4,12 +4,16 @@ It holds no state of its own beyond the row order: every cell is read from the s
 record (the core's last ``SocketInfo``, its typed state, counters and intent) when Qt asks.
 The session coalesces changes, so the model emits at most one ``dataChanged`` per socket per
 flush. Rows are in id order, so finding a row is a binary search, never a walk.
+
+Rows are keyed by ``SocketKey``: the TCP sockets come first, in id order (the rows a burst of
+creates appends to), then the listening sockets (``chrome.sockets.tcpServer``, few), in id
+order. Each kind has its own list of ints, so the TCP path searches and compares ints as it
+did before servers existed; a server row's cells are ``server_cells``'.
 """
 
 from __future__ import annotations
 
 import bisect
-import enum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,12 +28,23 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.net.tcp import DEFAULT_BUFFER_SIZE
-from workbench.session import RowState, SocketRecord, row_state, state_text
+from workbench.session import RowState, SocketKey, SocketKind, SocketRecord, row_state, state_text
 from workbench.ui.bridge import SocketSession
+from workbench.ui.server_cells import accepted_by_tip, server_cell, server_label
+from workbench.ui.socket_columns import (
+    HEADER_TIPS,
+    HEADERS,
+    SERVER_SORT_BASE,
+    SOCKET_ID_ROLE,
+    SORT_ROLE,
+    Column,
+)
 from workbench.ui.throttle import Throttle
 
 __all__ = [
     "HEADERS",
+    "HEADER_TIPS",
+    "SERVER_SORT_BASE",
     "SOCKET_ID_ROLE",
     "SORT_ROLE",
     "Column",
@@ -37,53 +52,11 @@ __all__ = [
     "SocketTableModel",
 ]
 
-#: The value columns sort by (numbers for the numeric columns).
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: The socket id of a row, in any column.
-SOCKET_ID_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-class Column(enum.IntEnum):
-    ID = 0
-    NAME = 1
-    STATE = 2
-    LOCAL = 3
-    PEER = 4
-    TLS = 5
-    RECEIVED = 6
-    SENT = 7
-    BUFFER = 8
-    PERSISTENT = 9
-
-
-HEADERS = {
-    Column.ID: "ID",
-    Column.NAME: "Name",
-    Column.STATE: "State",
-    Column.LOCAL: "Local",
-    Column.PEER: "Peer",
-    Column.TLS: "TLS",
-    Column.RECEIVED: "Received",
-    Column.SENT: "Sent",
-    Column.BUFFER: "Buffer size",
-    Column.PERSISTENT: "Persistent",
-}
-
-HEADER_TIPS = {
-    Column.ID: "The socket id the core returned from create()",
-    Column.NAME: "The name given in the socket's properties",
-    Column.STATE: "Created, Connecting…, Connected, Paused, TLS version, Disconnected or the "
-    "last error",
-    Column.LOCAL: "Local address and port of the connection",
-    Column.PEER: "Peer address and port (grey: the last peer, not connected now)",
-    Column.TLS: "TLS version and cipher once secure; a warning when verification is off",
-    Column.RECEIVED: "Bytes received on this socket",
-    Column.SENT: "Bytes sent from this window on this socket",
-    Column.BUFFER: "bufferSize: the largest chunk one onReceive event carries",
-    Column.PERSISTENT: "Persistent sockets are restored and reconnected at the next start",
-}
+_TCP = SocketKind.TCP
+_SERVER = SocketKind.TCP_SERVER
 
 _NUMERIC = {Column.ID, Column.RECEIVED, Column.SENT, Column.BUFFER}
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _VERIFY_OFF_TIP = (
     "Certificate verification is OFF for this socket: the peer's identity is not checked, "
     "so anyone in the middle could read and change the data."
@@ -122,7 +95,8 @@ INSERT_MS = 25
 
 
 class SocketTableModel(QAbstractTableModel):
-    """Rows are sockets in creation order; columns are ``Column``."""
+    """Rows are sockets in creation order (TCP sockets, then servers); columns are
+    ``Column``."""
 
     def __init__(self, session: SocketSession, parent: Any = None) -> None:
         super().__init__(parent)
@@ -130,6 +104,8 @@ class SocketTableModel(QAbstractTableModel):
         # Ascending: ids only grow, and a socket the registry adopts is older than any new one.
         self._registry = session.registry
         self._rows: list[int] = sorted(session.ids())
+        #: the servers' ids, ascending: their rows follow the TCP rows.
+        self._servers: list[int] = sorted(session.server_ids())
         # New sockets wait here until the next flush and are then inserted together: a burst
         # of 10,000 creates is one beginInsertRows, not 10,000 re-sorts of the proxy.
         self._pending: list[int] = []
@@ -137,21 +113,49 @@ class SocketTableModel(QAbstractTableModel):
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
         session.socketsChanged.connect(self._changed)
+        session.serverAdded.connect(self._server_added)
+        session.serverRemoved.connect(self._server_removed)
+        session.serversChanged.connect(self._servers_changed)
 
     # -- public helpers --------------------------------------------------------------------
 
-    def socket_id(self, row: int) -> int:
-        return self._rows[row]
+    def socket_id(self, row: int) -> int | None:
+        """The TCP socket of ``row`` (None on a server row)."""
+        return self._rows[row] if row < len(self._rows) else None
+
+    def key(self, row: int) -> SocketKey:
+        """The socket of ``row``, whatever its kind."""
+        rows = self._rows
+        if row < len(rows):
+            return SocketKey(_TCP, rows[row])
+        return SocketKey(_SERVER, self._servers[row - len(rows)])
 
     def row_of(self, sid: int) -> int | None:
-        """The row of ``sid`` (inserting waiting rows first), or None."""
+        """The row of TCP socket ``sid`` (inserting waiting rows first), or None."""
         self.flush()
         row = bisect.bisect_left(self._rows, sid)
         return row if row < len(self._rows) and self._rows[row] == sid else None
 
+    def row_of_key(self, key: SocketKey) -> int | None:
+        """The row of ``key``, a TCP socket's or a server's, or None."""
+        if key.kind is _TCP:
+            return self.row_of(key.id)
+        if key.kind is not _SERVER:
+            return None
+        servers = self._servers
+        index = bisect.bisect_left(servers, key.id)
+        if index < len(servers) and servers[index] == key.id:
+            self.flush()
+            return len(self._rows) + index
+        return None
+
     def socket_ids(self) -> list[int]:
+        """The TCP sockets' ids, in row order."""
         self.flush()
         return list(self._rows)
+
+    def server_ids(self) -> list[int]:
+        return list(self._servers)
 
     def detach(self) -> None:
         """Stop following the session and show no rows (the window is closing)."""
@@ -159,9 +163,12 @@ class SocketTableModel(QAbstractTableModel):
         session.socketAdded.disconnect(self._added)
         session.socketRemoved.disconnect(self._removed)
         session.socketsChanged.disconnect(self._changed)
+        session.serverAdded.disconnect(self._server_added)
+        session.serverRemoved.disconnect(self._server_removed)
+        session.serversChanged.disconnect(self._servers_changed)
         self._insert_soon.stop()
         self.beginResetModel()
-        self._rows, self._pending = [], []
+        self._rows, self._pending, self._servers = [], [], []
         self.endResetModel()
 
     def flush(self) -> None:
@@ -171,7 +178,8 @@ class SocketTableModel(QAbstractTableModel):
         pending, self._pending = sorted(set(self._pending)), []
         rows = self._rows
         if not rows or pending[0] > rows[-1]:
-            # The usual case: new ids are the largest, so they are one range at the end.
+            # The usual case: new ids are the largest, so they are one range after the last
+            # TCP row.
             first = len(rows)
             self.beginInsertRows(QModelIndex(), first, first + len(pending) - 1)
             rows.extend(pending)
@@ -212,6 +220,9 @@ class SocketTableModel(QAbstractTableModel):
             for sid in sids
             if (row := bisect.bisect_left(rows, sid)) < len(rows) and rows[row] == sid
         ]
+        self._rows_changed(found)
+
+    def _rows_changed(self, found: list[int]) -> None:
         if found:
             # From the column after ID: a socket's id never changes, and a sort proxy that
             # sorts by ID (the default) then passes the change on instead of re-sorting every
@@ -220,10 +231,42 @@ class SocketTableModel(QAbstractTableModel):
                 self.index(min(found), Column.ID + 1), self.index(max(found), len(Column) - 1)
             )
 
+    # Servers are few and created one at a time (a click, a restore): one row each, at once.
+
+    def _server_added(self, server_id: int) -> None:
+        self.flush()
+        servers = self._servers
+        index = bisect.bisect_left(servers, server_id)
+        if index < len(servers) and servers[index] == server_id:
+            return
+        row = len(self._rows) + index
+        self.beginInsertRows(QModelIndex(), row, row)
+        servers.insert(index, server_id)
+        self.endInsertRows()
+
+    def _server_removed(self, server_id: int) -> None:
+        row = self.row_of_key(SocketKey(_SERVER, server_id))
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._servers[row - len(self._rows)]
+        self.endRemoveRows()
+
+    def _servers_changed(self, server_ids: frozenset[int]) -> None:
+        self.flush()
+        found = [
+            row
+            for sid in server_ids
+            if (row := self.row_of_key(SocketKey(_SERVER, sid))) is not None
+        ]
+        self._rows_changed(found)
+
     # -- QAbstractTableModel ---------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
+        if parent is not None and parent.isValid():
+            return 0
+        return len(self._rows) + len(self._servers)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(Column)
@@ -253,9 +296,12 @@ class SocketTableModel(QAbstractTableModel):
         if role not in _ROLES or not index.isValid():
             return None
         row, col = index.row(), index.column()
-        if row >= len(self._rows) or not 0 <= col < _COLUMNS:
+        if not 0 <= col < _COLUMNS:
             return None
-        sid = self._rows[row]
+        rows = self._rows
+        if row >= len(rows):
+            return self._server_data(row - len(rows), _COLUMN[col], role)
+        sid = rows[row]
         ui = self._registry.tcp_record(sid)
         if ui is None:
             return None
@@ -269,9 +315,7 @@ class SocketTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(sid, ui, column)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in _NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
+            return _RIGHT if column in _NUMERIC else None
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(sid, ui, column)
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -285,6 +329,16 @@ class SocketTableModel(QAbstractTableModel):
             font.setBold(True)
             return font
         return None
+
+    def _server_data(self, index: int, column: Column, role: int) -> Any:
+        if index >= len(self._servers) or role == SOCKET_ID_ROLE:
+            return None
+        record = self._registry.server(SocketKey(_SERVER, self._servers[index]))
+        if record is None:
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column in _NUMERIC else None
+        return server_cell(record, column, role)
 
     # -- cells -----------------------------------------------------------------------------
 
@@ -315,7 +369,11 @@ class SocketTableModel(QAbstractTableModel):
             return format_size(ui.sent)
         if column == Column.BUFFER:
             return str(info.buffer_size) if info.buffer_size else f"{DEFAULT_BUFFER_SIZE} (default)"
-        return "Yes" if info.persistent else "No"  # Column.PERSISTENT, the last one
+        if column == Column.KIND:
+            return "TCP"
+        if column == Column.SERVER:
+            return server_label(ui.server) if ui.server is not None else ""
+        return "Yes" if info.persistent else "No"  # Column.PERSISTENT
 
     def state_text(self, sid: int, ui: SocketRecord) -> str:
         """The session's state, plus a verification warning: verify-off must be seen at a
@@ -335,6 +393,9 @@ class SocketTableModel(QAbstractTableModel):
             return ui.sent
         if column == Column.BUFFER:
             return ui.info.buffer_size or DEFAULT_BUFFER_SIZE
+        if column == Column.SERVER:
+            # By the server's id (S2 before S10); sockets no server accepted first.
+            return ui.server.id if ui.server is not None else 0
         return self._display(sid, ui, column).casefold()
 
     def _tooltip(self, sid: int, ui: SocketRecord, column: Column) -> str:
@@ -364,6 +425,8 @@ class SocketTableModel(QAbstractTableModel):
                 lines.append(f"Issuer: {tls.peer_issuer}")
             if tls.peer_not_after:
                 lines.append(f"Expires: {tls.peer_not_after}")
+        elif column == Column.SERVER and ui.server is not None:
+            lines.append(accepted_by_tip(ui.server, self._registry.server(ui.server)))
         else:
             lines.append(f"{HEADERS[column]}: {self._display(sid, ui, column) or '—'}")
         if ui.verify_off:

@@ -9,6 +9,7 @@ and the choice travels with the header's saved state (``QHeaderView.saveState``)
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QByteArray,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.session import SocketKey, SocketKind
 from workbench.ui.socket_model import (
     HEADERS,
     SOCKET_ID_ROLE,
@@ -46,16 +48,24 @@ COLUMN_ORDER = (
     Column.STATE,
     Column.TLS,
     Column.PEER,
+    # the server an accepted connection came through, beside its peer
+    Column.SERVER,
     Column.RECEIVED,
     Column.SENT,
     Column.LOCAL,
     Column.BUFFER,
     Column.PERSISTENT,
+    Column.KIND,
 )
 
 #: Hidden until the header's menu shows them: at the window's default width, ten columns left
 #: State and Name too narrow to read.
-HIDDEN_BY_DEFAULT = frozenset({Column.TLS, Column.LOCAL, Column.BUFFER, Column.PERSISTENT})
+#: The kind shows in the ID itself (a server's is "S1", with the server icon). The Server
+#: column has nothing to say until there is a server: it shows when the first server row
+#: appears (``_server_row_added``), unless the user chose it from the menu.
+HIDDEN_BY_DEFAULT = frozenset(
+    {Column.TLS, Column.LOCAL, Column.BUFFER, Column.PERSISTENT, Column.KIND, Column.SERVER}
+)
 
 
 class _ElideRight(QStyledItemDelegate):
@@ -70,14 +80,18 @@ class _ElideRight(QStyledItemDelegate):
 
 
 class SocketTable(QTableView):
-    """The sockets' table over ``proxy`` (which sorts ``model``), spoken to in socket ids.
+    """The sockets' table over ``proxy`` (which sorts ``model``), spoken to in TCP socket
+    ids, or in ``SocketKey``s for rows of any kind (servers too).
 
     Signals:
-        currentSocketChanged(object): the current row's socket id (``int`` or ``None``).
+        currentSocketChanged(object): the current row's TCP socket id (``int``, or ``None``
+            on no row or a server row).
+        currentKeyChanged(object): the current row's ``SocketKey`` (or ``None``).
         selectedSocketsChanged(): the selection changed.
     """
 
     currentSocketChanged = Signal(object)
+    currentKeyChanged = Signal(object)
     selectedSocketsChanged = Signal()
 
     def __init__(
@@ -121,6 +135,9 @@ class SocketTable(QTableView):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._popup_columns_menu)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        #: the user showed or hid the Server column from the menu: it is theirs from then on.
+        self._server_column_chosen = False
+        model.rowsInserted.connect(self._rows_inserted)
         self.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -132,7 +149,9 @@ class SocketTable(QTableView):
         pad = fm.horizontalAdvance("x") + 12
         icon = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         samples = {
-            Column.ID: (fm, "888"),
+            Column.ID: (fm, "S88"),
+            Column.KIND: (fm, "Server"),
+            Column.SERVER: (fm, "S88"),
             Column.NAME: (fm, "tls-echo·"),
             # Long states elide at the right ("Error: CONNECTION_REFUS…"); the tooltip has them
             # in full. Wide enough for "Error: CONNECTION_REFUSED", State would push the glance
@@ -168,10 +187,46 @@ class SocketTable(QTableView):
             action.setObjectName(f"showColumn{HEADERS[column].title().replace(' ', '')}Action")
             action.setChecked(column in shown)
             action.setEnabled(shown != [column])
-            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+            action.toggled.connect(lambda on, c=column: self._choose_column(c, on))
             menu.addAction(action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         return menu
+
+    # -- the header's saved state ---------------------------------------------------------------
+
+    def restore_header(self, state: QByteArray, columns: int) -> bool:
+        """Restore a header state saved when the model had ``columns`` columns. Qt shows the
+        columns added since at the end (``restoreState`` knows nothing of them): they go
+        where ``COLUMN_ORDER`` puts them, shown or hidden as by default."""
+        header = self.horizontalHeader()
+        if not header.restoreState(state):
+            return False
+        for column in COLUMN_ORDER:
+            if column < columns:
+                continue
+            before = COLUMN_ORDER[COLUMN_ORDER.index(column) - 1]
+            target = header.visualIndex(before) + 1
+            current = header.visualIndex(column)
+            header.moveSection(current, target if target <= current else target - 1)
+            header.setSectionHidden(column, column in HIDDEN_BY_DEFAULT)
+        return True
+
+    def _choose_column(self, column: Column, shown: bool) -> None:
+        if column == Column.SERVER:
+            self._server_column_chosen = True
+        self.horizontalHeader().setSectionHidden(column, not shown)
+
+    def _rows_inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
+        # Server rows follow the TCP rows: a server was added when the last row is one.
+        if self._server_column_chosen or self._model.key(last).kind is SocketKind.TCP:
+            return
+        self._server_column_chosen = True  # once: hiding it again is the user's choice
+        header = self.horizontalHeader()
+        header.setSectionHidden(Column.SERVER, False)
+        # Room for "Listening on 127.0.0.1:65535" (regular weight) in the State column.
+        wide = self.fontMetrics().horizontalAdvance("Listening on 127.0.0.1:65535") + 24
+        if header.sectionSize(Column.STATE) < wide:
+            header.resizeSection(Column.STATE, wide)
 
     def _popup_columns_menu(self, pos: QPoint) -> None:
         self.columns_menu().popup(self.horizontalHeader().mapToGlobal(pos))
@@ -179,18 +234,38 @@ class SocketTable(QTableView):
     # -- selection, in socket ids -------------------------------------------------------------
 
     def current_id(self) -> int | None:
-        """The socket of the current row (the one the panels show), if any."""
+        """The TCP socket of the current row (the one the panels show), if any."""
         return _socket_id(self.selectionModel().currentIndex())
 
     def selected_ids(self) -> list[int]:
-        """The sockets of the selected rows, in id order."""
+        """The TCP sockets of the selected rows, in id order."""
         rows = self.selectionModel().selectedRows()
         return sorted({sid for index in rows if (sid := _socket_id(index)) is not None})
 
+    def current_key(self) -> SocketKey | None:
+        """The socket of the current row, whatever its kind, if any."""
+        return self._key(self.selectionModel().currentIndex())
+
+    def selected_keys(self) -> list[SocketKey]:
+        """The sockets of the selected rows (TCP sockets, then servers), in id order."""
+        rows = self.selectionModel().selectedRows()
+        return sorted({key for index in rows if (key := self._key(index)) is not None})
+
+    def _key(self, index: QModelIndex) -> SocketKey | None:
+        if not index.isValid():
+            return None
+        row = self._proxy.mapToSource(index).row()
+        return self._model.key(row) if 0 <= row < self._model.rowCount() else None
+
     def select_id(self, sid: int) -> bool:
-        """Make ``sid``'s row the current and only selected one, scrolled into view; False
+        """Make TCP socket ``sid``'s row the current and only selected one, scrolled into
+        view; False when the table has no such row."""
+        return self.select_key(SocketKey(SocketKind.TCP, sid))
+
+    def select_key(self, key: SocketKey) -> bool:
+        """Make ``key``'s row the current and only selected one, scrolled into view; False
         when the table has no such row."""
-        row = self._model.row_of(sid)
+        row = self._model.row_of_key(key)
         if row is None:
             return False
         index = self._proxy.mapFromSource(self._model.index(row, 0))
@@ -204,6 +279,7 @@ class SocketTable(QTableView):
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.currentSocketChanged.emit(_socket_id(current))
+        self.currentKeyChanged.emit(self._key(current))
 
     def _selection_changed(self, *_args: object) -> None:
         self.selectedSocketsChanged.emit()

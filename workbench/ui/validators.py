@@ -20,6 +20,7 @@ from workbench.core.types import check_server_name
 __all__ = [
     "MAX_HOST_LENGTH",
     "address_error",
+    "listen_address_error",
     "normalize_address",
     "parse_port",
     "port_error",
@@ -72,6 +73,19 @@ def address_error(text: str) -> str | None:
         return None
     if any(not label for label in address.rstrip(".").split(".")):
         return "A host name cannot have an empty label (two dots in a row)."
+    return None
+
+
+def listen_address_error(text: str) -> str | None:
+    """An IPv4 or IPv6 literal (optionally in brackets): a server listens on an address of
+    this machine, never a name (``listen`` refuses one, contract L3)."""
+    address = normalize_address(text)
+    if not address:
+        return "Enter an IP address: 127.0.0.1 (this machine only), 0.0.0.0 or :: (all)."
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return "A server listens on an IP address of this machine, not a host name."
     return None
 
 

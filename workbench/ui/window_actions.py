@@ -2,7 +2,9 @@
 
 Every action acts on the selected sockets (Pause/Resume, Disconnect and Close act on all of
 them) or on the current one; which of them apply is decided by ``action_states``, from the
-sockets' state alone.
+sockets' state alone. A selected row may be a listening socket (a server): Pause/Resume then
+pause or resume its accepting, Disconnect stops it listening, Close closes it; Connect, Secure
+and Send never apply to it, and their tooltips say why (``disabled_reason``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableView, QToolBar
 
-from workbench.session import SocketRecord
-from workbench.session.controls import Control, enabled_controls, user_paused
+from workbench.session import ServerRecord, SocketRecord
+from workbench.session.controls import Control, disabled_reason, enabled_controls, user_paused
 from workbench.session.settings import THEMES
 from workbench.ui.theme import PaletteWatcher, palette_icon
 
@@ -41,15 +43,24 @@ class ActionStates:
     resume: bool
     #: the current socket is connected: the composer can send.
     send: bool
+    #: (control, why) for the controls the current row's kind never offers (a server's
+    #: Connect, Secure, Send): the disabled action's tooltip.
+    reasons: tuple[tuple[Control, str], ...] = ()
 
 
-def all_paused(records: Sequence[SocketRecord | None]) -> bool:
+AnyRecord = SocketRecord | ServerRecord
+
+#: The actions whose tooltip says why a server row does not offer them.
+_EXPLAINED = (Control.CONNECT, Control.SECURE, Control.SEND)
+
+
+def all_paused(records: Sequence[AnyRecord | None]) -> bool:
     """Every one is paused the way a user can resume (``user_paused``): Pause reads Resume."""
     return bool(records) and all(r is not None and user_paused(r) for r in records)
 
 
 def action_states(
-    current: SocketRecord | None, selected: Sequence[SocketRecord | None]
+    current: AnyRecord | None, selected: Sequence[AnyRecord | None]
 ) -> ActionStates:
     """What applies to ``current`` (the socket the panels show) and ``selected`` (the sockets
     the table's actions act on), by the one rule the panels follow too (``enabled_controls``)."""
@@ -63,9 +74,15 @@ def action_states(
         disconnect=any(
             r is not None and Control.DISCONNECT in enabled_controls(r) for r in selected
         ),
-        current=current is not None,
+        # A server has no data of its own: Clear, Save and the copies are its connections'.
+        current=isinstance(current, SocketRecord),
         resume=all_paused(selected),
         send=Control.SEND in allowed,
+        reasons=tuple(
+            (control, why)
+            for control in _EXPLAINED
+            if (why := disabled_reason(current, control)) is not None
+        ),
     )
 
 
@@ -73,6 +90,7 @@ class ActionTarget(Protocol):
     """What the actions call: the window's commands."""
 
     def new_socket(self, *args: Any) -> object: ...
+    def new_server(self, *args: Any) -> object: ...
     def connect_current(self, *args: Any) -> object: ...
     def secure_current(self, *args: Any) -> object: ...
     def toggle_pause(self, *args: Any) -> object: ...
@@ -142,6 +160,15 @@ class WindowActions:
             t.new_socket,
             "Ctrl+N",
             _SP.SP_FileIcon,
+        )
+        self.new_server_action = a(
+            "newServerAction",
+            "New se&rver",
+            "Create a listening socket (chrome.sockets.tcpServer); its Listen tab picks the "
+            "address and port",
+            t.new_server,
+            "Ctrl+Shift+N",
+            _SP.SP_DriveNetIcon,
         )
         self.connect_action = a(
             "connectAction",
@@ -263,7 +290,7 @@ class WindowActions:
     def build_menus(self, call_log_dock: QDockWidget) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.new_action, self.close_action])
+        file_menu.addActions([self.new_action, self.new_server_action, self.close_action])
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addSeparator()
@@ -275,7 +302,7 @@ class WindowActions:
         edit_menu.addAction(self.clear_action)
         self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
-        socket_menu.addActions([self.new_action, *self._socket_actions()])
+        socket_menu.addActions([self.new_action, self.new_server_action, *self._socket_actions()])
         view_menu = bar.addMenu("&View")
         view_menu.addAction(call_log_dock.toggleViewAction())
         theme_menu = view_menu.addMenu("&Theme")
@@ -303,7 +330,7 @@ class WindowActions:
         toolbar.setAccessibleName("Main toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        toolbar.addActions([self.new_action, *self._socket_actions()])
+        toolbar.addActions([self.new_action, self.new_server_action, *self._socket_actions()])
         toolbar.addSeparator()
         toolbar.addActions(self._data_actions())
         self._window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
@@ -327,7 +354,7 @@ class WindowActions:
         menu.addSeparator()
         menu.addActions(self._data_actions())
         menu.addSeparator()
-        menu.addAction(self.new_action)
+        menu.addActions([self.new_action, self.new_server_action])
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         return menu
 
@@ -357,9 +384,16 @@ class WindowActions:
     ) -> None:
         """Enable what ``states`` allows. ``connect_problem``/``secure_problem``: why the
         Connect/TLS tab's form cannot be used (its button is greyed): the action is greyed
-        too, with that reason as its tips, rather than doing nothing when triggered."""
-        self._follow_form(self.connect_action, states.connect, connect_problem, "Connect")
-        self._follow_form(self.secure_action, states.secure, secure_problem, "TLS")
+        too, with that reason as its tips, rather than doing nothing when triggered. On a
+        server row, the tips say why a server never connects or secures (``states.reasons``)."""
+        reasons = dict(states.reasons)
+        self._follow_form(
+            self.connect_action, states.connect, connect_problem, "Connect",
+            reasons.get(Control.CONNECT),
+        )
+        self._follow_form(
+            self.secure_action, states.secure, secure_problem, "TLS", reasons.get(Control.SECURE)
+        )
         for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
         self.disconnect_action.setEnabled(states.disconnect)
@@ -372,10 +406,19 @@ class WindowActions:
         for action in (*self._data_actions(), self.find_action):
             action.setEnabled(states.current)
 
-    def _follow_form(self, action: QAction, allowed: bool, problem: str | None, tab: str) -> None:
+    def _follow_form(
+        self,
+        action: QAction,
+        allowed: bool,
+        problem: str | None,
+        tab: str,
+        reason: str | None = None,
+    ) -> None:
         action.setEnabled(allowed and problem is None)
         tool_tip, status_tip = self._tips[action]
-        if allowed and problem is not None:
+        if reason is not None:
+            tool_tip = status_tip = reason
+        elif allowed and problem is not None:
             tool_tip = status_tip = f"{problem} (the {tab} tab)"
         if action.toolTip() != tool_tip:
             action.setToolTip(tool_tip)

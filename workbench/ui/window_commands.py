@@ -2,6 +2,9 @@
 ``TaskRunner`` (none once the window is closing), and says in the status bar how it went.
 
 Pause/Resume, Disconnect and Close act on every selected socket; Send on the current one.
+A selected server (a listening socket) is paused or resumed (it stops or starts accepting,
+contract L7), disconnected (it stops listening and frees its port, L8) or closed (L9; the
+sockets it accepted stay) through ``session.servers``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
+from workbench.session import SocketKey, SocketKind
 from workbench.sockets import SecureOptions, SocketNotFoundError, SocketProperties
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.current_socket import CurrentSocket
@@ -30,6 +34,18 @@ async def _each(sids: Sequence[int], call: Callable[[int], Awaitable[object]]) -
     for sid in sids:
         with contextlib.suppress(SocketNotFoundError):
             await call(sid)
+
+
+#: One call for each kind of row: (on a TCP socket id, on a server id).
+Calls = tuple[Callable[[int], Awaitable[object]], Callable[[int], Awaitable[object]]]
+
+
+async def _each_key(keys: Sequence[SocketKey], calls: Calls) -> None:
+    """``_each`` for rows of both kinds: the servers first (a server stops accepting before
+    its connections are acted on), then the TCP sockets."""
+    on_tcp, on_server = calls
+    await _each([k.id for k in keys if k.kind is SocketKind.TCP_SERVER], on_server)
+    await _each([k.id for k in keys if k.kind is SocketKind.TCP], on_tcp)
 
 
 class SocketCommands:
@@ -80,6 +96,17 @@ class SocketCommands:
         self._tabs.connect_panel.focus_address()
         return sid
 
+    def new_server(self) -> asyncio.Task[Any] | None:
+        """Socket → New server: the new server row is selected, on its Listen tab."""
+        return self._start(self._new_server(), "create server")
+
+    async def _new_server(self) -> int:
+        server_id: int = (await self._session.servers.create()).socket_id
+        self._current.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
+        self._tabs.show_panel(self._tabs.listen_panel)
+        self._tabs.listen_panel.focus_port()
+        return server_id
+
     def new_socket_to(
         self, host: str, port: int, kind: str = "", ca_file: str | None = None,
         *, connect: bool = False,
@@ -120,27 +147,33 @@ class SocketCommands:
 
     def toggle_pause(self) -> asyncio.Task[Any] | None:
         """Pause the selected sockets, or resume them when every one of them is paused."""
-        sids = self._current.selected()
-        if not sids:
+        keys = self._current.selected_keys()
+        if not keys:
             return None
-        pause = not all_paused([self._session.ui(sid) for sid in sids])
+        pause = not all_paused([self._session.record_of(key) for key in keys])
+        servers = self._session.servers
 
         async def run() -> None:
             # The session remembers the result beside the Pause control (Session.set_paused),
             # as it does for Disconnect.
-            await _each(sids, lambda sid: self._sockets.set_paused(sid, pause))
-            if self._current.sid in sids:
+            await _each_key(keys, (
+                lambda sid: self._sockets.set_paused(sid, pause),
+                lambda sid: servers.set_paused(sid, pause),
+            ))
+            if self._current.key in keys:
                 self._tabs.tcp_panel.refresh()
 
         return self._start(run(), "pause" if pause else "resume")
 
     def disconnect_selected(self) -> asyncio.Task[Any] | None:
-        sids = self._current.selected()
-        return self._start(_each(sids, self._sockets.disconnect), "disconnect") if sids else None
+        keys = self._current.selected_keys()
+        calls: Calls = (self._sockets.disconnect, self._session.servers.disconnect)
+        return self._start(_each_key(keys, calls), "disconnect") if keys else None
 
     def close_selected(self) -> asyncio.Task[Any] | None:
-        sids = self._current.selected()
-        return self._start(_each(sids, self._sockets.close), "close") if sids else None
+        keys = self._current.selected_keys()
+        calls: Calls = (self._sockets.close, self._session.servers.close)
+        return self._start(_each_key(keys, calls), "close") if keys else None
 
     # -- the current socket -----------------------------------------------------------------
 

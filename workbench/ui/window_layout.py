@@ -14,17 +14,23 @@ import base64
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QScreen
-from PySide6.QtWidgets import QComboBox, QMainWindow, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from workbench.session.settings import Settings
 from workbench.ui.composer import SendComposer
 from workbench.ui.data_view import DataPane
+from workbench.ui.socket_columns import Column
+from workbench.ui.socket_table import SocketTable
 from workbench.ui.socket_tabs import SocketTabs
 
 __all__ = ["WindowLayout"]
 
 #: The table header's entry in ``Settings.splitters``.
 HEADER_KEY = "tableHeader"
+#: How many columns the table had when its header was saved (absent: the ten it had before
+#: servers brought Kind and Server).
+HEADER_COLUMNS_KEY = "tableHeaderColumns"
+LEGACY_COLUMNS = 10
 
 #: Text rows the data view keeps at any window size the panels can shrink for (900x600).
 DATA_ROWS = 8
@@ -32,6 +38,12 @@ DATA_ROWS = 8
 
 def _b64(data: QByteArray) -> str:
     return base64.b64encode(bytes(data.data())).decode("ascii")
+
+
+def _saved_columns(text: str | None) -> int:
+    raw = _unb64(text)
+    count = bytes(raw.data()).decode("ascii", "replace") if raw is not None else ""
+    return int(count) if count.isdigit() else LEGACY_COLUMNS
 
 
 def _unb64(text: str | None) -> QByteArray | None:
@@ -56,7 +68,7 @@ class WindowLayout:
     def __init__(
         self,
         window: QMainWindow,
-        table: QTableView,
+        table: SocketTable,
         tabs: SocketTabs,
         data_pane: DataPane,
         composer: SendComposer,
@@ -204,7 +216,7 @@ class WindowLayout:
             if (raw := _unb64(s.splitters.get(name))) is not None:
                 splitter.restoreState(raw)
         if (raw := _unb64(s.splitters.get(HEADER_KEY))) is not None:
-            self._table.horizontalHeader().restoreState(raw)
+            self._table.restore_header(raw, _saved_columns(s.splitters.get(HEADER_COLUMNS_KEY)))
 
     def collect(self) -> None:
         """Write the layout and the view preferences into the settings."""
@@ -213,6 +225,7 @@ class WindowLayout:
         s.window_state = _b64(self._window.saveState())
         s.splitters = {name: _b64(sp.saveState()) for name, sp in self.splitters.items()}
         s.splitters[HEADER_KEY] = _b64(self._table.horizontalHeader().saveState())
+        s.splitters[HEADER_COLUMNS_KEY] = _b64(QByteArray(str(len(Column)).encode()))
         s.view = {k: c.currentText() for k, c in self._view_combos().items() if c is not None}
 
     def apply_view_prefs(self) -> None:

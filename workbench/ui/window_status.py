@@ -1,4 +1,5 @@
-"""The status bar's socket count: "3 sockets, 1 connected"."""
+"""The status bar's socket count: "3 sockets, 1 connected", and ", 2 servers" when there are
+listening sockets."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from workbench.ui.throttle import Throttle
 __all__ = ["SocketCount", "count_text"]
 
 
-def count_text(sockets: int, connected: int) -> str:
+def count_text(sockets: int, connected: int, servers: int = 0) -> str:
     noun = "socket" if sockets == 1 else "sockets"
-    return f"{sockets} {noun}, {connected} connected"
+    text = f"{sockets} {noun}, {connected} connected"
+    if servers:
+        text += f", {servers} server{'' if servers == 1 else 's'}"
+    return text
 
 
 class SocketCount(QLabel):
@@ -27,9 +31,12 @@ class SocketCount(QLabel):
         session.socketAdded.connect(self._changed)
         session.socketRemoved.connect(self._changed)
         session.socketsChanged.connect(self._changed)
+        session.serverAdded.connect(self._changed)
+        session.serverRemoved.connect(self._changed)
 
     def _changed(self, *_args: object) -> None:
         self._throttle()
 
     def refresh(self) -> None:
-        self.setText(count_text(len(self._registry), self._registry.connected_count))
+        registry = self._registry
+        self.setText(count_text(len(registry), registry.connected_count, registry.server_count))

@@ -1,4 +1,5 @@
-"""Option panels for the selected socket: Properties, Connect, TLS and TCP options.
+"""Option panels for the selected socket: Properties, Connect, TLS and TCP options; for a
+selected server (a listening socket), Listen.
 
 Each panel is a thin form (house style: "a panel collects values into an options dataclass and
 calls the facade"). It validates every field as the user types, shows the problem beside the
@@ -25,6 +26,7 @@ Modules: ``widgets`` (result and error labels, the port field, layout helpers), 
 """
 
 from workbench.ui.panels.connect import ConnectPanel
+from workbench.ui.panels.listen import ListenPanel
 from workbench.ui.panels.properties import PropertiesPanel
 from workbench.ui.panels.tcp_options import TcpOptionsPanel
 from workbench.ui.panels.tls import TlsPanel
@@ -43,6 +45,7 @@ __all__ = [
     "WARNING_COLOR",
     "ConnectPanel",
     "FieldError",
+    "ListenPanel",
     "PortEdit",
     "PropertiesPanel",
     "ResultLabel",

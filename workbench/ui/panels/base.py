@@ -1,5 +1,10 @@
-"""What the four option panels share: the selected socket, one call at a time through the task
-runner, the result beside the button that made it, and which controls are enabled."""
+"""What the option panels share: the selected socket, one call at a time through the task
+runner, the result beside the button that made it, and which controls are enabled.
+
+The TCP panels show a TCP socket; a server's panels (``ListenPanel``) a listening socket, by
+its server id: they override the few hooks that say where results are kept and which session
+signals tell of changes (``_watch``, ``_stored_result``, ``_store_result``, ``_exists``,
+``_failure_detail``)."""
 
 from __future__ import annotations
 
@@ -39,6 +44,9 @@ class Panel(QWidget):
 
     formErrorChanged = Signal()
 
+    #: How a task's name calls the socket the panel shows ("connect (socket 3)").
+    NOUN = "socket"
+
     def __init__(
         self, session: SocketSession, runner: TaskRunner, parent: QWidget | None = None
     ) -> None:
@@ -52,9 +60,32 @@ class Panel(QWidget):
         # (socket, control) → the core's error_detail() for the last failed connect/secure.
         self._details: dict[tuple[int, str], str] = {}
         self._form_error: str | None = None
+        self._watch(session)
+        self.setEnabled(False)
+
+    def _watch(self, session: SocketSession) -> None:
+        """Hook: connect the session's signals that tell of changes to the shown socket."""
         session.socketsChanged.connect(self._on_socket_changed)
         session.socketRemoved.connect(self._on_socket_removed)
-        self.setEnabled(False)
+
+    def _stored_result(self, sid: int, key: str) -> int | None:
+        """Hook: the last result of control ``key`` on ``sid``, as the session keeps it."""
+        return self._session.result(sid, key)
+
+    def _store_result(self, sid: int, key: str, code: int) -> None:
+        """Hook: keep ``code`` as the last result of control ``key`` on ``sid``."""
+        self._session.set_result(sid, key, code)
+
+    def _exists(self, sid: int) -> bool:
+        """Hook: whether ``sid`` is still a socket of the session."""
+        return sid in self._session
+
+    def _failure_detail(self, sid: int, key: str) -> str | None:
+        """Hook: why the call ``key`` failed, in the operating system's words."""
+        if key in _DETAILED:
+            detail: str | None = self._session.sockets.error_detail(sid, key)
+            return detail
+        return None
 
     # -- selection -----------------------------------------------------------------------
 
@@ -143,7 +174,7 @@ class Panel(QWidget):
         if local is not None:
             label.show_message(*local)
             return
-        code = self._session.result(sid, key)
+        code = self._stored_result(sid, key)
         if code is None:
             label.clear_result()
         else:
@@ -162,7 +193,7 @@ class Panel(QWidget):
         self._local.setdefault(sid, {})[key] = (pending, None)
         self._show_result(key)
         task: asyncio.Task[None] = self._runner.start(
-            self._run(sid, key, call), name=f"{what} (socket {sid})"
+            self._run(sid, key, call), name=f"{what} ({self.NOUN} {sid})"
         )
         return task
 
@@ -181,8 +212,8 @@ class Panel(QWidget):
             raise
         code = 0 if result is None else int(result)
         self._details.pop((sid, key), None)
-        if code < 0 and key in _DETAILED:
-            detail = self._session.sockets.error_detail(sid, key)
+        if code < 0:
+            detail = self._failure_detail(sid, key)
             if detail:
                 self._details[(sid, key)] = detail
         self._finish(sid, key, code, None)
@@ -193,11 +224,11 @@ class Panel(QWidget):
         local = self._local.get(sid)
         if local is not None:
             local.pop(key, None)
-        if sid in self._session:
+        if self._exists(sid):
             if note is not None:
                 self._local.setdefault(sid, {})[key] = (note, ERROR_COLOR)
             if code is not None:
-                self._session.set_result(sid, key, code)
+                self._store_result(sid, key, code)
         if sid == self._sid:
             self._show_result(key)
             self._call_ended(key)
