@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 import pytest
 
-from tests.net.test_tcp_server import connect_plain, recv_exactly
+from tests.net.test_tcp_server import connect_plain, recv_exactly, recv_to_eof
 from tests.ui.conftest import WAIT_MS
 from workbench.core.rules import (
     FrameKind,
@@ -24,6 +24,7 @@ from workbench.core.rules import (
     Reply,
     Rule,
     RuleSet,
+    Then,
 )
 from workbench.core.rules_presets import Preset, preset
 from workbench.session.logged_servers import server_key
@@ -129,6 +130,33 @@ def test_a_rule_built_through_the_widgets_answers_a_client_and_counts_its_hits(
     assert env.exchange(sock, b"HELLO bob\n", 8) == b"hi bob\r\n"
     assert env.exchange(sock, b"HELLO alice\n", 10) == b"hi alice\r\n"
     qtbot.waitUntil(lambda: env.item_texts()[0].endswith("· 2 hits"), timeout=WAIT_MS)
+
+
+def test_a_close_rule_built_through_the_widgets_replies_then_closes(
+    qtbot: Any, env: Env
+) -> None:
+    """Issue 9, Done when: "a close rule closes": the reply, then the end of the stream."""
+    panel, editor = env.panel, env.panel.editor
+    choose(panel.framing, FrameKind.LINE.value)
+    qtbot.mouseClick(panel.rules_list.add_button, Qt.MouseButton.LeftButton)
+    type_into(qtbot, editor.name, "quit")
+    choose(editor.match_kind, MatchKind.EXACT.value)
+    type_into(qtbot, editor.pattern, "QUIT")
+    type_into(qtbot, editor.template, "bye")
+    editor.line_ending.setCurrentText("CRLF")
+    choose(editor.then, Then.CLOSE.value)
+    assert panel.problems() == []
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    applied = env.rules.ruleset(env.sid)
+    assert applied is not None and applied.rules[0].then is Then.CLOSE
+    sock = env.client()
+
+    async def quit_and_read() -> bytes:
+        await asyncio.get_running_loop().sock_sendall(sock, b"stay\nQUIT\nnever read\n")
+        return await recv_to_eof(sock)
+
+    assert env.aio(quit_and_read()) == b"bye\r\n"  # then the FIN: the stream ends
+    qtbot.waitUntil(lambda: env.item_texts()[0].endswith("· 1 hit"), timeout=WAIT_MS)
 
 
 def test_a_bad_regex_is_shown_inline_and_apply_is_refused(qtbot: Any, env: Env) -> None:
