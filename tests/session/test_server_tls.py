@@ -194,7 +194,7 @@ async def test_the_tls_setting_is_the_intent_and_applies_to_later_connections(
             # The connection accepted before stays plaintext.
             await assert_stays(lambda: "secure" not in plain.results)
         session.servers.set_tls(sid, None)
-        assert server.intent.tls is None and session.servers.tls_options(sid) is None
+        assert (server.intent.tls, session.servers.tls_options(sid)) == (None, None)
     with pytest.raises(SocketNotFoundError):
         session.servers.set_tls(999, TEST_CA)
 
