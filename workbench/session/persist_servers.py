@@ -2,9 +2,9 @@
 
 A persistent server is saved as the user asked for it (its ``ServerIntent``: the address, the
 backlog, "read at once", the pause, the rules and TLS on accept), with one exception: the port
-is the one it was listening on, so that a server that asked for port 0 comes back where its clients know it
-is. A server not listening at save is saved with the port it last asked for. Every saved
-server listens again at the next start, as every persistent socket reconnects.
+is the one it was listening on, so that a server that asked for port 0 comes back where its
+clients know it is. A server not listening at save is saved with the port it last asked for.
+Every saved server listens again at the next start, as every persistent socket reconnects.
 
 If its port is taken at the next start, the server is restored (with its rules) but not
 listening, its Listen panel showing ``-147 ADDRESS_IN_USE``, and a message says so. It does
