@@ -38,6 +38,7 @@ from tests.ui.test_main_window import (
 from workbench.core.rules_presets import Preset
 from workbench.net.servers import ServerManager
 from workbench.net.servers.certificates import ensure_certificates
+from workbench.session import SocketKey, SocketKind
 from workbench.session.record import DEFAULT_TEST_CA_NAMES, ServerTls
 from workbench.ui.main_window import MainWindow
 
@@ -183,3 +184,33 @@ def test_missing_files_are_shown_inline_and_listen_is_refused(
     type_into(qtbot, child(window, "listenTlsNames", QLineEdit), " , ")
     assert panel.tlsGroup.namesError.error is not None
     assert child(window, "listenTlsError", QLabel) is not None
+
+
+def test_ticking_tls_while_listening_secures_later_connections_only(
+    qtbot: Any,
+    window: MainWindow,
+    tmp_path: Path,
+    clients: list[socket.socket],  # noqa: F811
+) -> None:
+    server_id = new_server(qtbot, window)
+    port = listen(qtbot, window, server_id)
+    first = connect_client(clients, port)
+    (before,) = wait_accepted(qtbot, window, server_id, 1)
+    tick = child(window, "listenTls", QCheckBox)
+    assert "accepts from then on" in tick.toolTip()
+    tick.setChecked(True)  # applied at once: the server listens
+    assert server(window, server_id).intent.tls == ServerTls(test_ca_names=DEFAULT_TEST_CA_NAMES)
+    first.sendall(b"still plain")
+    qtbot.waitUntil(lambda: window.session.counters(before)[0] == 11, timeout=WAIT_MS)
+    assert window.session.result(before, "secure") is None
+    plain = connect_client(clients, port)
+    plain.sendall(b"hello\r\n\r\n")
+    _, after = wait_accepted(qtbot, window, server_id, 2)
+    qtbot.waitUntil(lambda: window.session.result(after, "secure") is not None, timeout=WAIT_MS)
+    assert window.session.result(after, "secure") != 0
+    # Another row and back: the form shows each server's own setting.
+    other = new_server(qtbot, window)
+    assert not tick.isChecked() and server(window, other).intent.tls is None
+    window.current.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
+    qtbot.waitUntil(lambda: window.current.server_id == server_id, timeout=WAIT_MS)
+    assert tick.isChecked() and child(window, "listenTlsTestCa", QRadioButton).isChecked()
