@@ -14,13 +14,26 @@ un-paused by the application to start receiving data').
 synchronously inside ``onAccept``, before the resume is even scheduled: a listener that starts
 reading the socket (the response rules attach their responder there) is in place before the
 first byte is delivered. Only sockets the registry knows, of servers it knows, are announced.
+
+TLS on accept (``set_tls``, the intent's ``ServerTls``): each accepted socket of such a server
+is secured first, while it is still paused, with the extension call logged in Chrome's form
+under the socket (``chrome.sockets.tcp.secureServer(7, {"certFile":"…","keyFile":"…"}) →
+0``); only a socket whose handshake worked is then announced (``accepting``: its rules see
+decrypted bytes only, and an ``open`` rule's greeting goes out over TLS) and resumed. Nothing
+is read from the OS before the handshake (LS1: the ClientHello stays with the OS for OpenSSL),
+so "read at once" keeps its meaning: the socket is resumed after the handshake, or left paused.
+A failed handshake is that socket's result and error (its row shows it, e.g. ``Error:
+SSL_PROTOCOL_ERROR``); it is not announced and touches neither the server nor other sockets.
+The handshake is done here rather than as a hidden ``start-tls`` rule: the rules' hit counts
+and indices stay the user's own, and a server without rules is secured too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.core.errors import NetError, SocketNotFoundError, net_error_description
@@ -29,13 +42,14 @@ from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
     CreateInfo,
+    ServerSecureOptions,
     ServerSocketInfo,
     ServerSocketProperties,
 )
 from workbench.net.tcp_server import TcpServerSockets
 from workbench.session.call_log import CallLog, format_event, logged_call, result_with_name
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.record import ServerRecord
+from workbench.session.record import ServerRecord, ServerTls
 from workbench.session.registry import Registry
 
 __all__ = ["LoggedServers", "server_key"]
@@ -58,15 +72,30 @@ class LoggedServers:
     (which must watch ``raw``: ``Registry.watch_servers``); ``raw`` is the unlogged core.
 
     Event: ``accepting`` (``AcceptInfo``): a session server accepted a socket, which is still
-    paused; dispatched synchronously, before "read at once" schedules its resume.
+    paused; dispatched synchronously, before "read at once" schedules its resume (for a server
+    with TLS on accept: once the handshake worked, see the module docstring).
+
+    ``cert_dir``: the built-in test CA's directory, where ``ServerTls.test_ca_names`` gets its
+    certificate issued (the window's, shared with the tls-echo server); None: a TLS setting
+    that asks the test CA is refused.
     """
 
-    def __init__(self, raw: TcpServerSockets, call_log: CallLog, registry: Registry) -> None:
+    def __init__(
+        self,
+        raw: TcpServerSockets,
+        call_log: CallLog,
+        registry: Registry,
+        *,
+        cert_dir: Path | None = None,
+    ) -> None:
         self.raw = raw
         self.call_log = call_log
         self.registry = registry
-        # Resumes of accepted sockets under way: kept so that they are not collected.
+        self.cert_dir = cert_dir
+        # Resumes and handshakes of accepted sockets under way: kept so they are not collected.
         self._resuming: set[asyncio.Task[None]] = set()
+        #: TLS on accept per server id: what ``secure_server`` is given.
+        self._tls: dict[int, ServerSecureOptions] = {}
         self.accepting: Event[AcceptInfo] = Event("accepting")
         raw.on_accept.add_listener(self._on_accept)
         raw.on_accept_error.add_listener(self._on_accept_error)
@@ -185,6 +214,48 @@ class LoggedServers:
         record.intent.read_at_once = on
         self.registry.mark(record.key)
 
+    def set_tls(self, socket_id: int, tls: ServerTls | None) -> ServerSecureOptions | None:
+        """Secure every socket the server accepts from now on with ``tls`` (None: plaintext);
+        sockets accepted before are left as they are. Not a Chrome call: not logged (each
+        ``secureServer`` it causes is). The test CA's certificate is issued here, once, not
+        per connection. Returns what ``secure_server`` will be given. Raises
+        ``SocketNotFoundError``; ``ValueError`` when the test CA is asked without
+        ``cert_dir``, ``OSError`` when its files cannot be written (nothing changes then)."""
+        record = self.record(socket_id)
+        if record is None:
+            raise SocketNotFoundError()
+        options = self.tls_options_for(tls)
+        record.intent.tls = tls
+        if options is None:
+            self._tls.pop(socket_id, None)
+        else:
+            self._tls[socket_id] = options
+        self.registry.mark(record.key)
+        return options
+
+    def tls_options(self, socket_id: int) -> ServerSecureOptions | None:
+        """What the sockets server ``socket_id`` accepts are secured with (None: plaintext)."""
+        return self._tls.get(socket_id)
+
+    def tls_options_for(self, tls: ServerTls | None) -> ServerSecureOptions | None:
+        """``tls`` as ``secure_server``'s options: the test CA issues (or reuses) the
+        certificate for its names. Raises as ``set_tls``."""
+        if tls is None:
+            return None
+        if tls.test_ca_names:
+            if self.cert_dir is None:
+                raise ValueError("the built-in test CA has no directory in this session")
+            from workbench.net.servers.certificates import issue_certificate
+
+            cert_file, key_file = issue_certificate(self.cert_dir, tls.test_ca_names)
+            return ServerSecureOptions(
+                cert_file=str(cert_file), key_file=str(key_file), ca_file=tls.ca_file
+            )
+        assert tls.cert_file is not None and tls.key_file is not None  # ServerTls checks it
+        return ServerSecureOptions(
+            cert_file=tls.cert_file, key_file=tls.key_file, ca_file=tls.ca_file
+        )
+
     async def close_all(self, *, log: bool = False) -> None:
         """Close every server (the window is closing): one core call unless ``log``."""
         if log:
@@ -209,15 +280,53 @@ class LoggedServers:
         client = self.registry.tcp_record(info.client_socket_id)
         if record is None or client is None:
             return
+        options = self._tls.get(info.socket_id)
+        if options is not None:
+            self._track(self._secure_then_answer(info, record, options))
+            return
+        self._answer(info, record)
+
+    def _answer(self, info: AcceptInfo, record: ServerRecord) -> None:
+        """Announce the accepted socket, then resume it if the server reads at once."""
         # Before the resume below is scheduled (and a listener that raises cannot stop it:
         # Event logs it and goes on).
         self.accepting.dispatch(info)
         if not record.intent.read_at_once:
-            client.intent.paused = True  # the user wants it paused: a reconnect keeps it so
+            client = self.registry.tcp_record(info.client_socket_id)
+            if client is not None:  # the user wants it paused: a reconnect keeps it so
+                client.intent.paused = True
             return
-        task = asyncio.get_running_loop().create_task(self._resume(info.client_socket_id))
+        self._track(self._resume(info.client_socket_id))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._resuming.add(task)
         task.add_done_callback(self._resuming.discard)
+
+    async def _secure_then_answer(
+        self, info: AcceptInfo, record: ServerRecord, options: ServerSecureOptions
+    ) -> None:
+        """TLS on accept: the handshake first, on the paused socket; the rules and the resume
+        only once it worked. A failure is the socket's own result (see the module)."""
+        cid = info.client_socket_id
+        key = SocketKey.tcp(cid)
+        tcp = self.raw.tcp
+        try:
+            code = await logged_call(
+                self.call_log,
+                _TCP_API,
+                key,
+                ("secureServer", (cid, options), lambda: tcp.secure_server(cid, options)),
+                _code,
+            )
+        except SocketNotFoundError:
+            return  # closed before its turn came
+        if self.registry.tcp_record(cid) is None:
+            return
+        self.registry.set_result(key, "secure", code)
+        self.registry.set_error(key, None if code == NetError.OK else code)
+        if code == NetError.OK:
+            self._answer(info, record)
 
     async def _resume(self, client_id: int) -> None:
         if self.registry.tcp_record(client_id) is None:

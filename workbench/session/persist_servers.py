@@ -1,10 +1,10 @@
 """Persistent listening sockets: what the settings file keeps of them, and how they come back.
 
 A persistent server is saved as the user asked for it (its ``ServerIntent``: the address, the
-backlog, "read at once", the pause and the rules), with one exception: the port is the one it
-was listening on, so that a server that asked for port 0 comes back where its clients know it
-is. A server not listening at save is saved with the port it last asked for. Every saved
-server listens again at the next start, as every persistent socket reconnects.
+backlog, "read at once", the pause, the rules and TLS on accept), with one exception: the port
+is the one it was listening on, so that a server that asked for port 0 comes back where its
+clients know it is. A server not listening at save is saved with the port it last asked for.
+Every saved server listens again at the next start, as every persistent socket reconnects.
 
 If its port is taken at the next start, the server is restored (with its rules) but not
 listening, its Listen panel showing ``-147 ADDRESS_IN_USE``, and a message says so. It does
@@ -24,7 +24,11 @@ from workbench.core.types import ServerSocketProperties
 from workbench.session.keys import SocketKey
 from workbench.session.logged_servers import server_key
 from workbench.session.session import Session
-from workbench.session.settings_servers import PersistedServer
+from workbench.session.settings_servers import (
+    PersistedServer,
+    server_tls_from_json,
+    server_tls_to_json,
+)
 
 __all__ = ["RestoredServers", "persisted_servers", "restore_servers"]
 
@@ -53,6 +57,7 @@ def persisted_servers(session: Session) -> list[PersistedServer]:
                 read_at_once=intent.read_at_once,
                 paused=intent.paused and info.paused,
                 rules=intent.rules,
+                tls=server_tls_to_json(intent.tls),
             )
         )
     return result
@@ -107,14 +112,21 @@ def _say(restored: RestoredServers, messages: list[str]) -> None:
 
 async def _restore_one(session: Session, entry: PersistedServer) -> tuple[SocketKey, list[str]]:
     """The entry's server, created, with its rules, listening; on a refusal of the core it is
-    closed again before the error goes on. The rules and the pause come before ``listen``, so
-    that the first connection is already answered (and a paused server accepts none)."""
+    closed again before the error goes on. TLS, the rules and the pause come before
+    ``listen``, so that the first connection is already secured and answered (and a paused
+    server accepts none). TLS that cannot be set up (the test CA without a directory or
+    unwritable) skips the entry: a plaintext server where clients expect TLS is no restore."""
     servers = session.servers
     props = ServerSocketProperties(name=entry.name, persistent=True)
     sid = (await servers.create(props)).socket_id
     notes = []
     try:
         servers.set_read_at_once(sid, entry.read_at_once)
+        if entry.tls is not None:
+            try:
+                servers.set_tls(sid, server_tls_from_json(entry.tls))
+            except OSError as exc:  # the test CA's files cannot be written
+                raise ValueError(f"its test certificate cannot be issued: {exc}") from None
         if entry.rules is not None:
             loaded = session.rules.load_rules(sid, entry.rules)
             if loaded.problems:

@@ -24,6 +24,7 @@ __all__ = [
     "RowState",
     "ServerIntent",
     "ServerRecord",
+    "ServerTls",
     "SocketIntent",
     "SocketRecord",
     "UdpIntent",
@@ -86,6 +87,42 @@ class SocketRecord:
         return tls is not None and not tls.verified
 
 
+#: The names the built-in test CA issues a server's certificate for unless the user names others.
+DEFAULT_TEST_CA_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerTls:
+    """TLS on accept: every connection a server accepts runs ``secure_server`` before anything
+    else (its rules, "read at once"). The certificate comes from files (``cert_file`` and
+    ``key_file``) or from the built-in test CA, which issues one for ``test_ca_names`` (DNS
+    names and IP addresses); exactly one of the two. ``ca_file``: a client certificate signed
+    by it is required (contract LS1: -110 when the client sends none, -117 when untrusted).
+    ``ValueError`` / ``TypeError`` for a value that says neither or both."""
+
+    cert_file: str | None = None
+    key_file: str | None = None
+    ca_file: str | None = None
+    test_ca_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("cert_file", "key_file", "ca_file"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+            if value is not None and (not value or "\x00" in value):
+                raise ValueError(f"{name} must name a file")
+        if not isinstance(self.test_ca_names, tuple) or not all(
+            isinstance(name, str) and name.strip() for name in self.test_ca_names
+        ):
+            raise ValueError("test_ca_names must be a tuple of names, none of them empty")
+        files = self.cert_file is not None or self.key_file is not None
+        if files == bool(self.test_ca_names):
+            raise ValueError("a certificate comes from files or from the test CA: one of them")
+        if files and (self.cert_file is None or self.key_file is None):
+            raise ValueError("a certificate file and its key file go together")
+
+
 @dataclasses.dataclass
 class ServerIntent:
     """What the user asked of a listening socket: what a restore replays and the Listen panel
@@ -103,6 +140,8 @@ class ServerIntent:
     #: them (plain JSON), or None: no rules. Kept in the saved form so that persistence
     #: writes it as is; ``session.rules`` (``ServerRules``) keeps it up to date.
     rules: dict[str, object] | None = None
+    #: TLS on accept (``LoggedServers.set_tls``), or None: the connections stay plaintext.
+    tls: ServerTls | None = None
 
 
 @dataclasses.dataclass(eq=False)

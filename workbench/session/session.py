@@ -192,13 +192,19 @@ class Session:
 
     async def create(self, properties: SocketProperties | None = None) -> SocketKey:
         args = (properties,) if properties is not None else ()
-        info = await self._logged(None, "create", args, lambda: self.tcp.create(properties),
-                                  key_of=lambda created: SocketKey.tcp(created.socket_id))
+        info = await self._logged(
+            None,
+            "create",
+            args,
+            lambda: self.tcp.create(properties),
+            key_of=lambda created: SocketKey.tcp(created.socket_id),
+        )
         return SocketKey.tcp(info.socket_id)
 
     async def update(self, key: SocketKey, properties: SocketProperties) -> None:
-        await self._logged(key, "update", (key.id, properties),
-                           lambda: self.tcp.update(key.id, properties))
+        await self._logged(
+            key, "update", (key.id, properties), lambda: self.tcp.update(key.id, properties)
+        )
         self.registry.set_result(key, "update", NetError.OK)
 
     async def set_paused(self, key: SocketKey, paused: bool) -> None:
@@ -206,8 +212,9 @@ class Session:
         record = self.registry.get(key)
         if record is not None:
             record.intent.paused = paused
-        await self._logged(key, "setPaused", (key.id, paused),
-                           lambda: self.tcp.set_paused(key.id, paused))
+        await self._logged(
+            key, "setPaused", (key.id, paused), lambda: self.tcp.set_paused(key.id, paused)
+        )
         self.registry.set_result(key, "pause", NetError.OK)
 
     async def set_option(self, key: SocketKey, name: str, *args: bool | int) -> int:
@@ -217,8 +224,13 @@ class Session:
         spec = OPTIONS.get(name)
         if spec is None:
             raise ValueError(f"no such option {name!r}; one of {', '.join(OPTIONS)}")
-        code = await self._logged(key, spec.method, (key.id, *args),
-                                  lambda: self.tcp.set_option(key.id, name, *args), self._code)
+        code = await self._logged(
+            key,
+            spec.method,
+            (key.id, *args),
+            lambda: self.tcp.set_option(key.id, name, *args),
+            self._code,
+        )
         self._remember_result(key, name, code)
         if code == NetError.OK and (record := self.registry.get(key)) is not None:
             record.intent.options[name] = spec.check(args)
@@ -249,16 +261,24 @@ class Session:
             record.peer_end = None
         self.registry.set_error(key, None)
         self.registry.forget_results(key, "connect", "disconnect", "secure")
-        code = await self._logged(key, "connect", args,
-                                  lambda: self.tcp.connect(key.id, host, port, query), self._code)
+        code = await self._logged(
+            key, "connect", args, lambda: self.tcp.connect(key.id, host, port, query), self._code
+        )
         self._remember_result(key, "connect", code)
         record = self.registry.get(key)
-        if code == NetError.OK and record is not None and record.info.paused \
-                and not record.intent.paused:
+        if (
+            code == NetError.OK
+            and record is not None
+            and record.info.paused
+            and not record.intent.paused
+        ):
             # Contract U6: a reconnected socket stays paused in the core (D1 and R3 pause it);
             # the session resumes it unless the user paused it.
             await self._logged(
-                key, "setPaused", (key.id, False), lambda: self.tcp.set_paused(key.id, False),
+                key,
+                "setPaused",
+                (key.id, False),
+                lambda: self.tcp.set_paused(key.id, False),
                 lambda _r: ("undefined  (the window resumes a socket it reconnects)", True),
             )
         return code
@@ -268,8 +288,9 @@ class Session:
         record = self.registry.get(key)
         if record is not None:
             record.intent.secure = options or SecureOptions()
-        code = await self._logged(key, "secure", args,
-                                  lambda: self.tcp.secure(key.id, options), self._code)
+        code = await self._logged(
+            key, "secure", args, lambda: self.tcp.secure(key.id, options), self._code
+        )
         self._remember_result(key, "secure", code)
         if record is not None and code == NetError.OK:
             record.intent.tls = True
@@ -295,8 +316,9 @@ class Session:
         def show(info: SendInfo) -> tuple[str, bool]:
             return send_result(info), info.result_code == 0
 
-        info = await self._logged(key, "send", (key.id, payload),
-                                  lambda: self.tcp.send(key.id, payload), show)
+        info = await self._logged(
+            key, "send", (key.id, payload), lambda: self.tcp.send(key.id, payload), show
+        )
         if info.result_code == NetError.OK:
             self.registry.record_sent(key, payload)
         return info
@@ -374,4 +396,3 @@ class Session:
         self.spool.close()
         if self._own_dir:
             shutil.rmtree(self.capture_dir, ignore_errors=True)
-

@@ -3,11 +3,16 @@
 One entry per server whose properties say ``persistent``::
 
     {"name": "redis", "address": "127.0.0.1", "port": 6379, "backlog": null,
-     "read_at_once": true, "paused": false, "rules": {"version": 1, "framing": …, "rules": […]}}
+     "read_at_once": true, "paused": false, "rules": {"version": 1, "framing": …, "rules": […]},
+     "tls": {"test_ca_names": ["localhost", "127.0.0.1", "::1"], "ca_file": null}}
 
 ``port`` is the port the server was listening on at save, not the one it asked for: a server
 that listened on port 0 comes back on the port it got, so that its clients keep working.
 ``rules`` is ``workbench.core.rules_store``'s saved form, as the server's intent holds it.
+``tls`` is TLS on accept (``ServerTls``): ``cert_file`` and ``key_file``, or ``test_ca_names``
+(the built-in test CA issues the certificate again at restore, as it did at listen), and
+``ca_file`` when a client certificate is required; null or absent: plaintext. The paths are
+kept as given: a file missing at restore fails each handshake, on its connection's row.
 
 An entry is checked as strictly as the core would check its calls: a value of the wrong
 type, a port out of range, an address that is not an IP literal, rules whose file or framing
@@ -26,8 +31,39 @@ from typing import Any
 from workbench.core.formatting import describe_result, format_endpoint
 from workbench.core.rules_store import LoadProblem, ruleset_from_dict
 from workbench.core.types import ServerSocketProperties
+from workbench.session.record import ServerTls
 
-__all__ = ["PersistedServer", "entry_label"]
+__all__ = ["PersistedServer", "entry_label", "server_tls_from_json", "server_tls_to_json"]
+
+_TLS_FIELDS = ("cert_file", "key_file", "ca_file", "test_ca_names")
+
+
+def server_tls_to_json(tls: ServerTls | None) -> dict[str, Any] | None:
+    """``tls`` as the settings file keeps it (see the module)."""
+    if tls is None:
+        return None
+    if tls.test_ca_names:
+        return {"test_ca_names": list(tls.test_ca_names), "ca_file": tls.ca_file}
+    return {"cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file}
+
+
+def server_tls_from_json(data: dict[str, Any]) -> ServerTls:
+    """The ``ServerTls`` a saved ``tls`` object says; ``ValueError`` naming what is wrong."""
+    unknown = sorted(set(data) - set(_TLS_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown TLS setting {unknown[0]!r}")
+    names = data.get("test_ca_names") or []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError("test_ca_names must be a list of names")
+    try:
+        return ServerTls(
+            cert_file=data.get("cert_file"),
+            key_file=data.get("key_file"),
+            ca_file=data.get("ca_file"),
+            test_ca_names=tuple(names),
+        )
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def entry_label(name: str | None, host: str | None, port: int | None) -> str:
@@ -52,6 +88,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "read_at_once": ((bool,), "true or false"),
     "paused": ((bool,), "true or false"),
     "rules": ((dict, type(None)), "an object or null"),
+    "tls": ((dict, type(None)), "an object or null"),
 }
 
 
@@ -68,6 +105,8 @@ class PersistedServer:
     paused: bool = False
     #: the response rules, ``ruleset_to_dict``'s form, written back as they were read.
     rules: dict[str, Any] | None = None
+    #: TLS on accept, ``server_tls_to_json``'s form (None: plaintext).
+    tls: dict[str, Any] | None = None
     #: the JSON object the entry was read from: written back untouched when the entry cannot
     #: be restored.
     raw: dict[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -88,7 +127,7 @@ class PersistedServer:
             return str(exc)
         if (self.address is None) != (self.port is None):
             return "an address and a port go together: one of them is missing"
-        return self._listen_problem() or self._rules_problem()
+        return self._listen_problem() or self._rules_problem() or self._tls_problem()
 
     def _listen_problem(self) -> str | None:
         if self.address is not None:
@@ -113,6 +152,17 @@ class PersistedServer:
         for problem in ruleset_from_dict(self.rules).problems:
             if problem.index is None:
                 return f"its rules cannot be read: {problem.error}"
+        return None
+
+    def _tls_problem(self) -> str | None:
+        """TLS settings that say nothing usable: restored plaintext, the server would answer
+        TLS clients with what they cannot read."""
+        if self.tls is None:
+            return None
+        try:
+            server_tls_from_json(self.tls)
+        except ValueError as exc:
+            return f"its TLS settings cannot be read: {exc}"
         return None
 
     def skip_message(self, problem: str) -> str:

@@ -340,6 +340,8 @@ class MainWindow(QMainWindow):
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
         self.server_manager = manager
+        # Listening sockets' "Built-in test CA" issues its certificates under the same CA.
+        self.session.servers.cert_dir = manager.cert_dir
         self.servers_panel = dock.panel
         self.servers_dock = dock
 

@@ -20,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
+import ipaddress
 import logging
 import os
 import ssl
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     import trustme
     from cryptography import x509
 
-__all__ = ["CA_COMMON_NAME", "CertificateFiles", "ensure_certificates"]
+__all__ = ["CA_COMMON_NAME", "CertificateFiles", "ensure_certificates", "issue_certificate"]
 
 _log = logging.getLogger("workbench.servers")
 
@@ -42,6 +45,8 @@ CA_COMMON_NAME = "Socket Workbench Test CA"
 _ORGANIZATION = "Socket Workbench"
 _LEAF_UNIT = "Built-in TLS echo server"
 _LEAF_NAMES = ("localhost", "127.0.0.1", "::1")
+#: The organizational unit of the leaves ``issue_certificate`` makes (listening sockets').
+_NAMED_LEAF_UNIT = "Socket Workbench server"
 _LEAF_LIFETIME = dt.timedelta(days=365)
 #: Files that expire sooner than this are replaced rather than reused.
 _RENEW_MARGIN = dt.timedelta(days=1)
@@ -98,18 +103,78 @@ def ensure_certificates(directory: Path) -> CertificateFiles:
         ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
     else:
         ca, ca_cert = reused
+    _issue_leaf(ca, ca_cert, _LEAF_NAMES, files.cert_file, files.key_file, _LEAF_UNIT, now)
+    _log.info("issued the localhost test certificate %s", files.cert_file)
+    return files
+
+
+def issue_certificate(directory: Path, names: Sequence[str]) -> tuple[Path, Path]:
+    """A leaf for ``names`` (DNS names and IP addresses, the first one its common name),
+    signed by the test CA of ``directory`` (made or renewed first, as by
+    ``ensure_certificates``): its certificate and key files, ``(cert_file, key_file)``.
+
+    The files are named after the names (``leaf-<hash>-cert.pem``: the same names, in any
+    order and spelling of an address, are the same files) and reused while they are
+    readable, fresh, for every name and signed by the CA in force. ``ValueError`` for no
+    names or an empty one; ``OSError`` when a file cannot be written."""
+    wanted = _normalized_names(names)
+    files = ensure_certificates(directory)
+    digest = hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()[:16]
+    cert_file = directory / f"leaf-{digest}-cert.pem"
+    key_file = directory / f"leaf-{digest}-key.pem"
+    now = dt.datetime.now(dt.UTC)
+    reused = _usable_ca(files, now)
+    if reused is None:  # ensure_certificates just made it: cannot happen but by a race
+        raise OSError(f"the test CA in {directory} cannot be read back")
+    ca, ca_cert = reused
+    leaf_files = dataclasses.replace(files, cert_file=cert_file, key_file=key_file)
+    if _usable_leaf(leaf_files, ca_cert, now, wanted):
+        return cert_file, key_file
+    _issue_leaf(ca, ca_cert, wanted, cert_file, key_file, _NAMED_LEAF_UNIT, now)
+    _log.info("issued a test certificate for %s: %s", ", ".join(wanted), cert_file)
+    return cert_file, key_file
+
+
+def _normalized_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The names, stripped, addresses in their compressed form, duplicates dropped (order
+    kept: the first is the common name)."""
+    result: list[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"a certificate name must be a str, not {type(name).__name__}")
+        text = name.strip()
+        if not text:
+            raise ValueError("a certificate name must not be empty")
+        try:
+            text = str(ipaddress.ip_address(text))
+        except ValueError:
+            text = text.lower()
+        if text not in result:
+            result.append(text)
+    if not result:
+        raise ValueError("a certificate needs at least one name")
+    return tuple(result)
+
+
+def _issue_leaf(
+    ca: trustme.CA,
+    ca_cert: x509.Certificate,
+    names: Sequence[str],
+    cert_file: Path,
+    key_file: Path,
+    unit: str,
+    now: dt.datetime,
+) -> None:
     leaf = ca.issue_cert(
-        *_LEAF_NAMES,
-        common_name="localhost",
+        *names,
+        common_name=names[0],
         organization_name=_ORGANIZATION,
-        organization_unit_name=_LEAF_UNIT,
+        organization_unit_name=unit,
         not_before=now - _BACKDATE,
         not_after=min(now + _LEAF_LIFETIME, ca_cert.not_valid_after_utc),
     )
-    _write_atomically(files.key_file, leaf.private_key_pem.bytes(), private=True)
-    _write_atomically(files.cert_file, leaf.cert_chain_pems[0].bytes(), private=False)
-    _log.info("issued the localhost test certificate %s", files.cert_file)
-    return files
+    _write_atomically(key_file, leaf.private_key_pem.bytes(), private=True)
+    _write_atomically(cert_file, leaf.cert_chain_pems[0].bytes(), private=False)
 
 
 def _write_atomically(path: Path, data: bytes, private: bool) -> None:
@@ -174,9 +239,14 @@ def _usable_ca(
     return trustme.CA.from_pem(cert_pem, key_pem), cert
 
 
-def _usable_leaf(files: CertificateFiles, ca_cert: x509.Certificate, now: dt.datetime) -> bool:
-    """Whether the leaf of an earlier run is whole, fresh, for every loopback name, signed by
-    ``ca_cert``, and loads into ssl."""
+def _usable_leaf(
+    files: CertificateFiles,
+    ca_cert: x509.Certificate,
+    now: dt.datetime,
+    wanted: Sequence[str] = _LEAF_NAMES,
+) -> bool:
+    """Whether the leaf of an earlier run is whole, fresh, for every name of ``wanted``,
+    signed by ``ca_cert``, and loads into ssl."""
     from cryptography import x509
 
     loaded = _load_pair(files.cert_file, files.key_file)
@@ -190,7 +260,7 @@ def _usable_leaf(files: CertificateFiles, ca_cert: x509.Certificate, now: dt.dat
         return False
     names = {str(name) for name in san.get_values_for_type(x509.DNSName)}
     names |= {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
-    return set(_LEAF_NAMES) <= names and _fresh(cert, now) and _loads_into_ssl(files)
+    return set(wanted) <= names and _fresh(cert, now) and _loads_into_ssl(files)
 
 
 def _loads_into_ssl(files: CertificateFiles) -> bool:

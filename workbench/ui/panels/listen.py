@@ -10,6 +10,9 @@ for a free port (the row and the status line show which); an empty backlog is th
 starts them paused ('the client socket is initially paused and must be explictly un-paused by
 the application to start receiving data'). Unticked, they stay paused, for back-pressure
 tests; it applies to the connections accepted from then on (``set_read_at_once``).
+
+The TLS group (``listen_tls``) is TLS on accept: applied (``set_tls``) just before each Listen;
+while the server listens, a change applies to the connections accepted from then on.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from workbench.session.controls import Control, enabled_controls
 from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.base import Panel
+from workbench.ui.panels.listen_tls import ListenTlsGroup
 from workbench.ui.panels.widgets import (
     FieldError,
     column,
@@ -82,6 +86,8 @@ class ListenPanel(Panel):
         self._build_address(form)
         self._build_port_and_backlog(form)
         self._build_read_at_once(form)
+        self.tlsGroup = ListenTlsGroup()
+        form.addRow(self.tlsGroup)
         self._build_buttons(form)
         self.status = QLabel()
         self.status.setObjectName("listenStatus")
@@ -98,6 +104,7 @@ class ListenPanel(Panel):
         self.stopListeningButton.clicked.connect(self._stop)
         self.readAtOnce.toggled.connect(self._read_at_once_toggled)
         self.persistent.toggled.connect(self._persistent_toggled)
+        self.tlsGroup.edited.connect(self._tls_edited)
         self._validate()
 
     # -- the form ---------------------------------------------------------------------------
@@ -226,6 +233,7 @@ class ListenPanel(Panel):
         self.readAtOnce.blockSignals(True)
         self.readAtOnce.setChecked(record.intent.read_at_once)
         self.readAtOnce.blockSignals(False)
+        self.tlsGroup.show_tls(record.intent.tls)
         self._show_persistent(record)
 
     def _show_persistent(self, record: ServerRecord) -> None:
@@ -274,6 +282,8 @@ class ListenPanel(Panel):
     def _listen(self) -> None:
         if self._sid is None or not self._validate() or Control.LISTEN not in self._allowed():
             return
+        if not self._apply_tls(self._sid):
+            return
         address, port, backlog = self.listen_args()
         servers = self._session.servers
         self._start("listen", "listen", lambda sid: servers.listen(sid, address, port, backlog))
@@ -290,6 +300,27 @@ class ListenPanel(Panel):
         if self._sid is not None:
             with contextlib.suppress(SocketNotFoundError):
                 self._session.servers.set_read_at_once(self._sid, on)
+
+    def _apply_tls(self, sid: int) -> bool:
+        """The TLS group to the server (``set_tls``: not a Chrome call, nothing to wait for);
+        False, with the reason shown in the group, when it cannot be applied."""
+        if not self.tlsGroup.check():
+            return False
+        try:
+            self._session.servers.set_tls(sid, self.tlsGroup.tls())
+        except (ValueError, OSError) as exc:
+            self.tlsGroup.show_error(f"TLS cannot be set up: {exc}")
+            return False
+        except SocketNotFoundError:
+            return False
+        self.tlsGroup.show_error(None)
+        return True
+
+    def _tls_edited(self) -> None:
+        # Applied at Listen; while listening, to the connections accepted from now on.
+        record = self.server()
+        if record is not None and record.listening:
+            self._apply_tls(record.key.id)
 
     def _persistent_toggled(self, on: bool) -> None:
         if self._sid is None:
