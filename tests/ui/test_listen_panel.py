@@ -407,3 +407,21 @@ def test_persistent_is_a_logged_update_the_tab_shows_per_server(
     window.current.select_key(SocketKey(SocketKind.TCP_SERVER, first))
     assert persistent.isChecked()
     assert not server(window, second).info.persistent
+
+
+def test_the_call_log_can_show_one_server_s_calls_and_events(
+    qtbot: Any, workbench_window: MainWindow, clients: list[socket.socket]
+) -> None:
+    window = workbench_window
+    server_id = new_server(qtbot, window)
+    port = listen(qtbot, window, server_id)
+    connect_client(clients, port)
+    wait_accepted(qtbot, window, server_id, 1)
+    view = window.call_log_view
+    index = view.filter.findText(f"Server S{server_id}")
+    assert index >= 0, "the server is not in the call log's Show: list"
+    view.filter.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: any("onAccept" in line for line in view.lines()), timeout=WAIT_MS)
+    lines = view.lines()
+    assert lines and all("chrome.sockets.tcpServer." in line for line in lines)
+    assert any(f'.listen({server_id}, "127.0.0.1", 0) → 0' in line for line in lines)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.session import CallLog, CallLogEntry, SocketKey
+from workbench.session import CallLog, CallLogEntry, SocketKey, SocketKind
 from workbench.ui.throttle import Throttle
 
 __all__ = ["CallLogModel", "CallLogView", "format_entry"]
@@ -103,7 +103,9 @@ class _SocketFilter(QSortFilterProxyModel):
         return self.key.id if self.key is not None else None
 
     def set_socket(self, sid: int | None) -> None:
-        key = SocketKey.tcp(sid) if sid is not None else None
+        self.set_key(SocketKey.tcp(sid) if sid is not None else None)
+
+    def set_key(self, key: SocketKey | None) -> None:
         if hasattr(self, "beginFilterChange"):
             # Qt 6.10 deprecates invalidateRowsFilter() for this pair.
             self.beginFilterChange()
@@ -216,8 +218,19 @@ class CallLogView(QWidget):
             self._sockets.add(sid)
             self.filter.addItem(f"Socket {sid}", sid)
 
+    def add_server(self, server_id: int) -> None:
+        """A listening socket in the filter, as "Server S1": its calls and its onAccept."""
+        data = f"{SocketKind.TCP_SERVER.value}:{server_id}"
+        if self.filter.findData(data) < 0:
+            self.filter.addItem(f"Server S{server_id}", data)
+
     def _filter_changed(self, index: int) -> None:
-        self.proxy.set_socket(self.filter.itemData(index))
+        data = self.filter.itemData(index)
+        if isinstance(data, str):  # another kind than TCP: "tcpServer:1"
+            kind, _, sid = data.partition(":")
+            self.proxy.set_key(SocketKey(SocketKind(kind), int(sid)))
+        else:
+            self.proxy.set_socket(data)
         self.list.scrollToBottom()
 
     # -- reading and copying -------------------------------------------------------------
