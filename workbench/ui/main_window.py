@@ -249,6 +249,9 @@ class MainWindow(QMainWindow):
     def new_server(self, *_args: Any) -> asyncio.Task[Any] | None:
         return self.commands.new_server()
 
+    def new_server_from_preset(self, name: str) -> asyncio.Task[Any] | None:
+        return self.commands.new_server_from_preset(name)
+
     def connect_current(self, *_args: Any) -> None:
         # The current tab stays: the toolbar acts, it does not move the tabs under the mouse.
         self.connect_panel.connectButton.click()
@@ -333,11 +336,7 @@ class MainWindow(QMainWindow):
         from workbench.ui.servers_dock import ServersDock
 
         dock = ServersDock(manager, self.runner, own=own, parent=self)
-        # The servers' "New socket" gives a socket that is connected at once.
-        dock.panel.newSocketRequested.connect(
-            lambda host, port, kind: self.new_socket_to(host, port, kind, connect=True)
-        )
-        dock.panel.trustCaRequested.connect(self.trust_ca)
+        dock.connect_to(self)
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
         self.server_manager = manager

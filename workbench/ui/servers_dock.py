@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from workbench.net.servers import ServerManager
 from workbench.ui.bridge import TaskRunner
-from workbench.ui.servers_panel import ServersPanel
+from workbench.ui.servers_panel import PANEL_TIP, ServersPanel
 
-__all__ = ["ServersDock"]
+__all__ = ["ServersDock", "ServersTarget"]
+
+
+class ServersTarget(Protocol):
+    """What the panel's buttons ask of the window."""
+
+    def new_socket_to(
+        self, host: str, port: int, kind: str = "", *, connect: bool = False
+    ) -> object: ...
+    def trust_ca(self, ca_path: str) -> None: ...
+    def new_server_from_preset(self, name: str) -> object: ...
 
 
 class ServersDock(QDockWidget):
@@ -22,10 +34,22 @@ class ServersDock(QDockWidget):
         super().__init__("Local servers", parent)
         self.setObjectName("serversDock")
         self.setAccessibleName("Local servers")
+        self.setToolTip(PANEL_TIP)
         self.manager = manager
         self.own = own
         self.panel = ServersPanel(manager, runner)
         self.setWidget(self.panel)
+
+    def connect_to(self, target: ServersTarget) -> None:
+        """The panel's "New socket", "Trust CA" and "As a server row" to ``target``."""
+
+        def new_socket(host: str, port: int, kind: str) -> Any:
+            # The servers' "New socket" gives a socket that is connected at once.
+            return target.new_socket_to(host, port, kind, connect=True)
+
+        self.panel.newSocketRequested.connect(new_socket)
+        self.panel.trustCaRequested.connect(target.trust_ca)
+        self.panel.serverRowRequested.connect(target.new_server_from_preset)
 
     def dock_beside(self, window: QMainWindow, other: QDockWidget) -> None:
         """Add the dock to ``window`` as a tab beside ``other``, which stays in front."""

@@ -2,7 +2,10 @@
 
 Each row: the server's name, its setting (N bytes for close-after and reset-after, the drip
 interval for slow-drip), a Start/Stop toggle, its state, bound port, open connections and
-traffic, "New socket to this server" and, for tls-echo, "Trust this test CA".
+traffic, "New socket to this server" and, for tls-echo, "Trust this test CA". A kind that a
+preset of rules expresses (``server_presets``) also has "As a server row": the same server as a
+row of the socket table, whose rules the user can see and edit. Chargen and slow drip have no
+such preset: no rule sends without being sent to, so they stay code.
 
 The panel is an adapter over ``ServerManager``: what a row shows comes from the manager, so a
 server started elsewhere (the window's first-start echo) shows up too. The manager calls its
@@ -42,8 +45,16 @@ from workbench.net.servers import (
     ServerManager,
     ServerSpec,
 )
+from workbench.ui.server_presets import dock_preset
 
-__all__ = ["REFRESH_MS", "ServerRow", "ServersPanel", "TaskStarter", "object_prefix"]
+__all__ = [
+    "PANEL_TIP",
+    "REFRESH_MS",
+    "ServerRow",
+    "ServersPanel",
+    "TaskStarter",
+    "object_prefix",
+]
 
 _log = logging.getLogger("workbench.ui.servers")
 
@@ -53,6 +64,15 @@ _ERROR_COLOR = "#d1242f"
 _NO_PORT = "—"
 _STATE_TIP = "Stopped, starting, running or stopping"
 _TRAFFIC_TIP = "Bytes the server received and sent since it started"
+
+#: The panel's (and its dock's) tooltip: where the rule-made versions of these servers are.
+PANEL_TIP = (
+    "Built-in test servers on this machine's loopback address. Echo, TLS echo, discard, "
+    'close-after-N and reset-after-N are also presets ("As a server row", or Socket → New '
+    "server from preset): a server row whose rules you can see and edit. Chargen's endless "
+    "stream and slow drip's timed bytes answer nothing, so no rule expresses them: they stay "
+    "built-in code."
+)
 
 _TITLES: dict[ServerKind, str] = {
     ServerKind.ECHO: "Echo",
@@ -162,6 +182,19 @@ def _make_port(prefix: str, title: str) -> QLabel:
     return port
 
 
+def _make_as_row(kind: ServerKind, prefix: str) -> QToolButton | None:
+    entry = dock_preset(kind.value)
+    if entry is None:
+        return None
+    return _button(
+        f"{prefix}AsRow",
+        "As a server row",
+        f"{_TITLES[kind]} as a server row",
+        f"As a server row: a listening socket in the socket table doing the same with rules "
+        f"you can see and edit ({entry.label}: {entry.description()})",
+    )
+
+
 def _make_trust_ca(kind: ServerKind, prefix: str) -> QToolButton | None:
     if kind is not ServerKind.TLS_ECHO:
         return None
@@ -189,13 +222,15 @@ class ServerRow:
     traffic: QLabel
     new_socket: QToolButton
     trust_ca: QToolButton | None
+    #: "As a server row": None for a kind no preset expresses (chargen, slow drip)
+    as_row: QToolButton | None
     pending: str | None = None  # "start" or "stop" while that task runs
     error: str | None = None  # why the last start failed
 
     @classmethod
     def build(cls, kind: ServerKind) -> ServerRow:
         """The row's widgets, named ``object_prefix(kind)`` + Title, Setting, Toggle, State,
-        Port, Connections, Traffic, NewSocket and TrustCa; no signal connected yet."""
+        Port, Connections, Traffic, NewSocket, TrustCa and AsRow; no signal connected yet."""
         prefix, title = object_prefix(kind), _TITLES[kind]
         toggle = _button(
             f"{prefix}Toggle",
@@ -222,6 +257,7 @@ class ServerRow:
                 "New socket to this server: creates a socket with this address and port filled in",
             ),
             trust_ca=_make_trust_ca(kind, prefix),
+            as_row=_make_as_row(kind, prefix),
         )
 
     def widgets(self) -> list[QWidget | None]:
@@ -236,6 +272,7 @@ class ServerRow:
             self.traffic,
             self.new_socket,
             self.trust_ca,
+            self.as_row,
         ]
 
     def paint(self, server: RunningServer | None) -> None:
@@ -306,10 +343,13 @@ class ServersPanel(QWidget):
     Signals:
         newSocketRequested(str host, int port, str kind): "New socket to this server".
         trustCaRequested(str ca_path): "Trust this test CA" — the path of the CA's PEM file.
+        serverRowRequested(str preset): "As a server row" — the name of the preset
+            (``server_presets``) that expresses the row's kind.
     """
 
     newSocketRequested = Signal(str, int, str)
     trustCaRequested = Signal(str)
+    serverRowRequested = Signal(str)
 
     def __init__(
         self, manager: ServerManager, runner: TaskStarter, parent: QWidget | None = None
@@ -317,7 +357,7 @@ class ServersPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("serversPanel")
         self.setAccessibleName("Local servers")
-        self.setToolTip("Built-in test servers on this machine's loopback address")
+        self.setToolTip(PANEL_TIP)
         self._manager = manager
         self._runner = runner
         self._rows = {kind: self._connected(ServerRow.build(kind)) for kind in ServerKind}
@@ -350,6 +390,9 @@ class ServersPanel(QWidget):
         row.new_socket.clicked.connect(functools.partial(self._new_socket, row.kind))
         if row.trust_ca is not None:
             row.trust_ca.clicked.connect(self._trust_ca)
+        entry = dock_preset(row.kind.value)
+        if row.as_row is not None and entry is not None:
+            row.as_row.clicked.connect(functools.partial(self.serverRowRequested.emit, entry.name))
         return row
 
     def _lay_out(self) -> None:
@@ -357,7 +400,7 @@ class ServersPanel(QWidget):
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(3)
-        headers = ("Server", "Setting", "", "State", "Port", "Clients", "Traffic", "", "")
+        headers = ("Server", "Setting", "", "State", "Port", "Clients", "Traffic", "", "", "")
         for column, text in enumerate(headers):
             if text:
                 header = QLabel(f"<b>{text}</b>")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableVie
 from workbench.session import ServerRecord, SocketRecord
 from workbench.session.controls import Control, disabled_reason, enabled_controls, user_paused
 from workbench.session.settings import THEMES
+from workbench.ui.server_presets import SERVER_PRESETS
 from workbench.ui.theme import PaletteWatcher, palette_icon
 
 __all__ = ["ActionStates", "ActionTarget", "WindowActions", "action_states", "all_paused"]
@@ -91,6 +92,7 @@ class ActionTarget(Protocol):
 
     def new_socket(self, *args: Any) -> object: ...
     def new_server(self, *args: Any) -> object: ...
+    def new_server_from_preset(self, name: str) -> object: ...
     def connect_current(self, *args: Any) -> object: ...
     def secure_current(self, *args: Any) -> object: ...
     def toggle_pause(self, *args: Any) -> object: ...
@@ -118,6 +120,7 @@ class WindowActions:
         #: each action's own (tool tip, status tip), shown while no form problem replaces them
         self._tips: dict[QAction, tuple[str, str]] = {}
         self._build_socket_actions(target)
+        self._build_preset_actions(target)
         self._build_data_actions(target)
         self._build_window_actions(target)
         self._build_theme_actions(target, theme)
@@ -211,6 +214,18 @@ class WindowActions:
             "close",
         )
 
+    def _build_preset_actions(self, t: ActionTarget) -> None:
+        """Socket → New server from preset: one action per preset (``server_presets``)."""
+        self.preset_actions: dict[str, QAction] = {}
+        for entry in SERVER_PRESETS:
+            tip = f"A server on 127.0.0.1 with the {entry.label} rules: {entry.description()}"
+            self.preset_actions[entry.name] = self._action(
+                f"newServerPreset_{entry.name}",
+                entry.label,
+                tip,
+                lambda _checked=False, name=entry.name: t.new_server_from_preset(name),
+            )
+
     def _build_data_actions(self, t: ActionTarget) -> None:
         a = self._action
         self.clear_action = a(
@@ -302,7 +317,14 @@ class WindowActions:
         edit_menu.addAction(self.clear_action)
         self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
-        socket_menu.addActions([self.new_action, self.new_server_action, *self._socket_actions()])
+        socket_menu.addActions([self.new_action, self.new_server_action])
+        presets = socket_menu.addMenu("New server from &preset")
+        presets.setObjectName("newServerPresetMenu")
+        presets.setToolTipsVisible(True)
+        presets.addActions(list(self.preset_actions.values()))
+        self.preset_menu = presets
+        socket_menu.addSeparator()
+        socket_menu.addActions(self._socket_actions())
         view_menu = bar.addMenu("&View")
         view_menu.addAction(call_log_dock.toggleViewAction())
         theme_menu = view_menu.addMenu("&Theme")

@@ -16,9 +16,15 @@ from typing import Any
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.session import SocketKey, SocketKind
-from workbench.sockets import SecureOptions, SocketNotFoundError, SocketProperties
+from workbench.sockets import (
+    SecureOptions,
+    ServerSocketProperties,
+    SocketNotFoundError,
+    SocketProperties,
+)
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.current_socket import CurrentSocket
+from workbench.ui.server_presets import PRESET_ADDRESS, ServerPreset, server_preset
 from workbench.ui.socket_tabs import SocketTabs
 from workbench.ui.window_actions import all_paused
 
@@ -105,6 +111,45 @@ class SocketCommands:
         self._current.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
         self._tabs.show_panel(self._tabs.listen_panel)
         self._tabs.listen_panel.focus_port()
+        return server_id
+
+    def new_server_from_preset(self, name: str) -> asyncio.Task[Any] | None:
+        """Socket → New server from preset: a server row named after preset ``name``, with
+        its rules (and TLS on accept for TLS echo), listening on 127.0.0.1 at a port the OS
+        picks; it is selected on its Rules tab, where the user sees and edits how it works.
+        A TLS preset whose test CA cannot issue a certificate creates nothing and says why."""
+        entry = server_preset(name)
+        tls = entry.server_tls()
+        try:
+            # Issued now, before there is a row: set_tls then reuses it.
+            self._session.servers.tls_options_for(tls)
+        except (ValueError, OSError) as exc:
+            self._show_message(f"Cannot make the {entry.label} server: {exc}", 8000)
+            return None
+        return self._start(self._new_preset_server(entry), f"new {entry.label} server")
+
+    async def _new_preset_server(self, entry: ServerPreset) -> int:
+        servers = self._session.servers
+        props = ServerSocketProperties(name=entry.label)
+        server_id: int = (await servers.create(props)).socket_id
+        # Rules and TLS before listen: the very first connection is answered by them.
+        servers.set_tls(server_id, entry.server_tls())
+        self._session.core.rules.set_rules(server_id, entry.ruleset())
+        code = await servers.listen(server_id, PRESET_ADDRESS, 0)
+        key = SocketKey(SocketKind.TCP_SERVER, server_id)
+        self._current.select_key(key)
+        if self._current.key == key:
+            # The panel may have drafted the row (empty) before its rules were set.
+            self._tabs.rules_panel.refresh_hits()
+            self._tabs.show_panel(self._tabs.rules_panel)
+        record = servers.record(server_id)
+        port = record.info.local_port if record is not None else None
+        if code == 0 and port is not None:
+            where = format_endpoint(PRESET_ADDRESS, port)
+            self._show_message(f"{entry.label} server listening on {where}", 5000)
+        else:
+            failed = describe_result(code)
+            self._show_message(f"{entry.label} server: listen failed: {failed}", 8000)
         return server_id
 
     def new_socket_to(
