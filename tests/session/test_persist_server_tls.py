@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_for
+from workbench.core.rules_presets import Preset, preset
+from workbench.core.rules_store import ruleset_to_dict
 from workbench.core.types import ServerSocketProperties
 from workbench.net.servers.certificates import ensure_certificates
 from workbench.net.tcp import TcpSockets
@@ -40,6 +42,8 @@ def session(tcp: TcpSockets, tmp_path: Path) -> Iterator[Session]:
         ServerTls(test_ca_names=("a.test",), ca_file="/ca.pem"),
         ServerTls(cert_file="/c.pem", key_file="/k.pem"),
         ServerTls(cert_file="/c.pem", key_file="/k.pem", ca_file="/ca.pem"),
+        ServerTls(test_ca_names=("localhost",), on_accept=False),
+        ServerTls(cert_file="/c.pem", key_file="/k.pem", on_accept=False),
     ],
 )
 def test_tls_settings_round_trip(tls: ServerTls) -> None:
@@ -51,6 +55,14 @@ def test_tls_settings_round_trip(tls: ServerTls) -> None:
     assert entry.to_json()["tls"] == saved
 
 
+def test_on_accept_is_saved_only_when_off_and_old_files_load_as_on_accept() -> None:
+    on_accept = ServerTls(test_ca_names=("localhost",))
+    assert server_tls_to_json(on_accept) == {"test_ca_names": ["localhost"], "ca_file": None}
+    assert server_tls_from_json({"test_ca_names": ["localhost"]}).on_accept
+    saved = server_tls_to_json(ServerTls(test_ca_names=("localhost",), on_accept=False))
+    assert saved == {"test_ca_names": ["localhost"], "ca_file": None, "on_accept": False}
+
+
 @pytest.mark.parametrize(
     ("tls", "problem"),
     [
@@ -60,6 +72,7 @@ def test_tls_settings_round_trip(tls: ServerTls) -> None:
         ({"test_ca_names": "localhost"}, "test_ca_names must be a list of names"),
         ({"test_ca_names": ["x"], "pin": 1}, "unknown TLS setting 'pin'"),
         ({"cert_file": 7, "key_file": "/k"}, "cert_file must be a str or None, not int"),
+        ({"test_ca_names": ["x"], "on_accept": "no"}, "on_accept must be a bool, not str"),
     ],
 )
 def test_bad_tls_settings_make_the_entry_bad(tls: Any, problem: str) -> None:
@@ -135,3 +148,28 @@ async def test_the_test_ca_without_a_directory_skips_the_entry(session: Session)
     assert restored.keys == [] and len(restored.skipped) == 1
     assert "the built-in test CA has no directory" in restored.messages[0]
     assert list(session.registry.server_keys()) == []
+
+
+async def test_a_start_tls_server_comes_back_with_its_rules_holding_the_certificate(
+    session: Session,
+) -> None:
+    rules = ruleset_to_dict(preset(Preset.TLS_ECHO))
+    entry = PersistedServer(
+        name="starttls",
+        rules=rules,
+        tls={"test_ca_names": ["localhost"], "ca_file": None, "on_accept": False},
+    )
+    restored = await restore_servers(session, [entry])
+    try:
+        assert restored.messages == [] and len(restored.keys) == 1
+        sid = restored.keys[0].id
+        record = session.servers.record(sid)
+        assert record is not None and record.intent.tls is not None
+        assert not record.intent.tls.on_accept
+        responder = session.rules.responder(sid)
+        options = session.servers.start_tls_options(sid)
+        assert responder is not None and options is not None and responder.tls == options
+        assert session.servers.tls_options(sid) is None
+        assert persisted_servers(session)[0].tls == entry.tls
+    finally:
+        await session.servers.close_all()

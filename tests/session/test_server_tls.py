@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +17,17 @@ import pytest
 from tests.conftest import assert_stays, wait_for
 from tests.net.test_tcp_server import clients, connect_plain
 from workbench.core.errors import NetError, SocketNotFoundError
-from workbench.core.rules import FrameKind, Framing, Reply, Rule, RuleSet, Trigger
+from workbench.core.rules import (
+    FrameKind,
+    Framing,
+    Match,
+    MatchKind,
+    Reply,
+    Rule,
+    RuleSet,
+    Then,
+    Trigger,
+)
 from workbench.core.rules_presets import Preset, preset
 from workbench.net.servers.certificates import ensure_certificates
 from workbench.net.tcp import TcpSockets
@@ -221,3 +232,64 @@ async def test_the_test_ca_without_a_directory_is_refused(session: Session) -> N
 def test_server_tls_says_one_source(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ServerTls(**fields)  # type: ignore[arg-type]
+
+
+# -- "when a rule says Start TLS": the certificate goes to the rules, not to the accept --------
+
+
+def smtp_with_starttls() -> RuleSet:
+    smtp = preset(Preset.SMTP)
+    starttls = Rule(
+        name="starttls",
+        match=Match(kind=MatchKind.REGEX, pattern=r"(?i)\ASTARTTLS\Z"),
+        reply=Reply(template="220 Go ahead", line_ending="CRLF"),
+        then=Then.START_TLS,
+    )
+    return RuleSet(framing=smtp.framing, rules=(*smtp.rules[:3], starttls, *smtp.rules[3:]))
+
+
+async def test_tls_when_a_rule_says_start_tls_upgrades_on_starttls_only(
+    session: Session,
+) -> None:
+    on_starttls = dataclasses.replace(TEST_CA, on_accept=False)
+    async with listening(session, on_starttls) as (sid, port):
+        assert session.rules.set_rules(sid, smtp_with_starttls()) == []
+        options = session.servers.start_tls_options(sid)
+        assert options is not None and session.servers.tls_options(sid) is None
+        responder = session.rules.responder(sid)
+        assert responder is not None and responder.tls == options
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        try:
+            assert await reader.readline() == b"220 localhost ESMTP Socket Workbench\r\n"
+            (row,) = await accepted_rows(session, 1)
+            assert "secure" not in row.results and row.info.tls is None  # not on accept
+            writer.write(b"STARTTLS\r\n")
+            assert await reader.readline() == b"220 Go ahead\r\n"
+            await writer.start_tls(trusting(session), server_hostname="localhost")
+            writer.write(b"EHLO me.example\r\n")
+            assert await reader.readline() == b"250 localhost greets me.example\r\n"
+            assert row.info.tls is not None
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+        # Back to TLS on accept: the rules lose the certificate; off: both are plaintext.
+        session.servers.set_tls(sid, TEST_CA)
+        assert responder.tls is None and session.servers.start_tls_options(sid) is None
+        assert session.servers.tls_options(sid) == options
+        session.servers.set_tls(sid, on_starttls)
+        assert responder.tls == options and session.servers.tls_options(sid) is None
+        session.servers.set_tls(sid, None)
+        assert responder.tls is None and session.servers.tls_options(sid) is None
+        server = session.servers.record(sid)
+        assert server is not None and server.intent.tls is None
+
+
+async def test_start_tls_options_given_to_the_rules_directly_stay(session: Session) -> None:
+    async with listening(session, None) as (sid, _port):
+        assert session.rules.set_rules(sid, smtp_with_starttls()) == []
+        options = session.servers.tls_options_for(TEST_CA)
+        session.rules.set_tls(sid, options)
+        session.servers.set_tls(sid, TEST_CA)  # TLS on accept: not this setting's business
+        responder = session.rules.responder(sid)
+        assert responder is not None and responder.tls == options

@@ -35,6 +35,8 @@ from tests.ui.test_main_window import (
     show_tab,
     type_into,
 )
+from tests.ui.test_rules_panel import choose
+from workbench.core.rules import MatchKind, Then
 from workbench.core.rules_presets import Preset
 from workbench.net.servers import ServerManager
 from workbench.net.servers.certificates import ensure_certificates
@@ -68,11 +70,11 @@ def ca_file(tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def s_client(port: int, ca: Path, out: Path) -> Iterator[subprocess.Popen[bytes]]:
+def s_client(port: int, ca: Path, out: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     with out.open("wb") as sink:
         process = subprocess.Popen(
             ["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", "-CAfile", str(ca),
-             "-servername", "localhost", "-verify_return_error"],
+             "-servername", "localhost", "-verify_return_error", *extra],
             stdin=subprocess.PIPE, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -214,3 +216,66 @@ def test_ticking_tls_while_listening_secures_later_connections_only(
     window.current.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
     qtbot.waitUntil(lambda: window.current.server_id == server_id, timeout=WAIT_MS)
     assert tick.isChecked() and child(window, "listenTlsTestCa", QRadioButton).isChecked()
+
+
+def add_starttls_rule(qtbot: Any, window: MainWindow) -> None:
+    """The SMTP preset, with a STARTTLS rule built through the widgets above its catch-all."""
+    rules = window.rules_panel
+    window.tabs.show_panel(rules)
+    rules.load_preset(Preset.SMTP)
+    names = [draft.rule.name for draft in rules.rules_list.rows]
+    assert "starttls" not in names and names[-1] == "other"  # the preset has none: add it
+    click(qtbot, rules.rules_list.add_button)
+    editor = rules.editor
+    type_into(qtbot, editor.name, "starttls")
+    choose(editor.match_kind, MatchKind.REGEX.value)
+    type_into(qtbot, editor.pattern, r"(?i)\ASTARTTLS\Z")
+    type_into(qtbot, editor.template, "220 Go ahead")
+    editor.line_ending.setCurrentText("CRLF")
+    choose(editor.then, Then.START_TLS.value)
+    click(qtbot, rules.rules_list.up_button)
+    assert [draft.rule.name for draft in rules.rules_list.rows][-2:] == ["starttls", "other"]
+    assert rules.problems() == []
+    click(qtbot, rules.apply_button)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_tls_when_a_rule_says_start_tls_gives_the_rule_its_certificate(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    server_id = new_server(qtbot, window)
+    child(window, "listenTls", QCheckBox).setChecked(True)
+    assert child(window, "listenTlsOnAccept", QRadioButton).isChecked()  # the default
+    when = child(window, "listenTlsOnStartTls", QRadioButton)
+    assert when.isEnabled()
+    when.setChecked(True)
+    port = listen(qtbot, window, server_id)
+    on_starttls = ServerTls(test_ca_names=DEFAULT_TEST_CA_NAMES, on_accept=False)
+    assert server(window, server_id).intent.tls == on_starttls
+    add_starttls_rule(qtbot, window)
+    session = window.session
+    rules = session.core.rules
+    qtbot.waitUntil(lambda: rules.ruleset(server_id) is not None, timeout=WAIT_MS)
+    responder = rules.responder(server_id)
+    assert responder is not None and responder.tls is not None
+    assert responder.tls == session.core.servers.start_tls_options(server_id)
+    out = tmp_path / "s_client.txt"
+    with s_client(port, ca_file(tmp_path), out, "-starttls", "smtp"):
+        (sid,) = wait_accepted(qtbot, window, server_id, 1)
+        qtbot.waitUntil(lambda: b"Verify return code: 0 (ok)" in out.read_bytes(), timeout=WAIT_MS)
+        assert session.result(sid, "secure") is None  # not secured on accept: by the rule
+        assert session.info(sid).tls is not None
+    starttls = [d.rule.name for d in window.rules_panel.rules_list.rows].index("starttls")
+    assert rules.hit_counts(server_id)[starttls] == 1
+    # Back to "On accept": the rule loses the certificate, the accept secures again.
+    child(window, "listenTlsOnAccept", QRadioButton).setChecked(True)
+    assert server(window, server_id).intent.tls == ServerTls(test_ca_names=DEFAULT_TEST_CA_NAMES)
+    assert responder.tls is None
+    # Another row and back: the form shows the server's own choice.
+    child(window, "listenTlsOnStartTls", QRadioButton).setChecked(True)
+    new_server(qtbot, window)
+    assert not child(window, "listenTls", QCheckBox).isChecked()
+    window.current.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
+    qtbot.waitUntil(lambda: window.current.server_id == server_id, timeout=WAIT_MS)
+    assert child(window, "listenTlsOnStartTls", QRadioButton).isChecked()
+    assert responder.tls is not None

@@ -26,6 +26,11 @@ A failed handshake is that socket's result and error (its row shows it, e.g. ``E
 SSL_PROTOCOL_ERROR``); it is not announced and touches neither the server nor other sockets.
 The handshake is done here rather than as a hidden ``start-tls`` rule: the rules' hit counts
 and indices stay the user's own, and a server without rules is secured too.
+
+A ``ServerTls`` with ``on_accept`` False secures nothing on accept: its options are the
+server's "Start TLS" options instead (``start_tls_options``), and ``start_tls_changed`` (the
+server id) tells the response rules, which hand them to their ``start-tls`` rules
+(``ServerRules.set_tls``); switching back to TLS on accept, or off, takes them away again.
 """
 
 from __future__ import annotations
@@ -67,6 +72,16 @@ def _code(result: int) -> tuple[str, bool]:
     return result_with_name(result), result == 0
 
 
+def _put(
+    table: dict[int, ServerSecureOptions], key: int, options: ServerSecureOptions | None
+) -> bool:
+    """``table[key]`` set to ``options`` (None: removed); whether it held one before."""
+    had = table.pop(key, None) is not None
+    if options is not None:
+        table[key] = options
+    return had
+
+
 class LoggedServers:
     """``TcpServerSockets``' calls, logged in ``call_log`` and remembered in ``registry``
     (which must watch ``raw``: ``Registry.watch_servers``); ``raw`` is the unlogged core.
@@ -74,6 +89,7 @@ class LoggedServers:
     Event: ``accepting`` (``AcceptInfo``): a session server accepted a socket, which is still
     paused; dispatched synchronously, before "read at once" schedules its resume (for a server
     with TLS on accept: once the handshake worked, see the module docstring).
+    ``start_tls_changed`` (server id): ``start_tls_options`` of that server changed.
 
     ``cert_dir``: the built-in test CA's directory, where ``ServerTls.test_ca_names`` gets its
     certificate issued (the window's, shared with the tls-echo server); None: a TLS setting
@@ -96,7 +112,10 @@ class LoggedServers:
         self._resuming: set[asyncio.Task[None]] = set()
         #: TLS on accept per server id: what ``secure_server`` is given.
         self._tls: dict[int, ServerSecureOptions] = {}
+        #: per server id: what its "Start TLS" rules are to be given (``on_accept`` False).
+        self._start_tls: dict[int, ServerSecureOptions] = {}
         self.accepting: Event[AcceptInfo] = Event("accepting")
+        self.start_tls_changed: Event[int] = Event("startTlsChanged")
         raw.on_accept.add_listener(self._on_accept)
         raw.on_accept_error.add_listener(self._on_accept_error)
 
@@ -216,26 +235,37 @@ class LoggedServers:
 
     def set_tls(self, socket_id: int, tls: ServerTls | None) -> ServerSecureOptions | None:
         """Secure every socket the server accepts from now on with ``tls`` (None: plaintext);
-        sockets accepted before are left as they are. Not a Chrome call: not logged (each
-        ``secureServer`` it causes is). The test CA's certificate is issued here, once, not
-        per connection. Returns what ``secure_server`` will be given. Raises
-        ``SocketNotFoundError``; ``ValueError`` when the test CA is asked without
-        ``cert_dir``, ``OSError`` when its files cannot be written (nothing changes then)."""
+        sockets accepted before are left as they are. With ``tls.on_accept`` False, nothing is
+        secured on accept: the options become the server's "Start TLS" options (see the
+        module). Not a Chrome call: not logged (each ``secureServer`` it causes is). The test
+        CA's certificate is issued here, once, not per connection. Returns what
+        ``secure_server`` will be given. Raises ``SocketNotFoundError``; ``ValueError`` when
+        the test CA is asked without ``cert_dir``, ``OSError`` when its files cannot be
+        written (nothing changes then)."""
         record = self.record(socket_id)
         if record is None:
             raise SocketNotFoundError()
         options = self.tls_options_for(tls)
         record.intent.tls = tls
-        if options is None:
-            self._tls.pop(socket_id, None)
-        else:
-            self._tls[socket_id] = options
+        on_accept = options if tls is not None and tls.on_accept else None
+        start_tls = options if tls is not None and not tls.on_accept else None
+        _put(self._tls, socket_id, on_accept)
+        had_start_tls = _put(self._start_tls, socket_id, start_tls)
         self.registry.mark(record.key)
+        # Only a change of this setting's own: "Start TLS" options given to the rules
+        # directly (``ServerRules.set_tls``) stay while this server never used it.
+        if had_start_tls or start_tls is not None:
+            self.start_tls_changed.dispatch(socket_id)
         return options
 
     def tls_options(self, socket_id: int) -> ServerSecureOptions | None:
         """What the sockets server ``socket_id`` accepts are secured with (None: plaintext)."""
         return self._tls.get(socket_id)
+
+    def start_tls_options(self, socket_id: int) -> ServerSecureOptions | None:
+        """What the "Start TLS" rules of server ``socket_id`` are to be given by its TLS
+        setting (``on_accept`` False); None: the setting gives them nothing."""
+        return self._start_tls.get(socket_id)
 
     def tls_options_for(self, tls: ServerTls | None) -> ServerSecureOptions | None:
         """``tls`` as ``secure_server``'s options: the test CA issues (or reuses) the

@@ -98,14 +98,21 @@ class ServerTls:
     ``key_file``) or from the built-in test CA, which issues one for ``test_ca_names`` (DNS
     names and IP addresses); exactly one of the two. ``ca_file``: a client certificate signed
     by it is required (contract LS1: -110 when the client sends none, -117 when untrusted).
-    ``ValueError`` / ``TypeError`` for a value that says neither or both."""
+    ``ValueError`` / ``TypeError`` for a value that says neither or both.
+
+    ``on_accept`` False: the accepted connections are not secured on accept; the same
+    certificate goes instead to the server's "Start TLS" rules (``ServerRules.set_tls``), for
+    an upgrade later in the connection (STARTTLS)."""
 
     cert_file: str | None = None
     key_file: str | None = None
     ca_file: str | None = None
     test_ca_names: tuple[str, ...] = ()
+    on_accept: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.on_accept, bool):
+            raise TypeError(f"on_accept must be a bool, not {type(self.on_accept).__name__}")
         for name in ("cert_file", "key_file", "ca_file"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):

@@ -78,6 +78,7 @@ class ServerRules:
         #: responders of replaced rules (or closed servers) still answering old connections.
         self._retired: list[Responder] = []
         servers.accepting.add_listener(self._on_accepting)
+        servers.start_tls_changed.add_listener(self._on_start_tls_changed)
         self.registry.removed.add_listener(self._on_removed)
 
     def __repr__(self) -> str:
@@ -158,7 +159,9 @@ class ServerRules:
 
     def set_tls(self, server_id: int, options: ServerSecureOptions | None) -> None:
         """What a ``start-tls`` rule gives ``secure_server`` on this server's connections
-        (``None``: a ``start-tls`` fails with -2), from now on and for the open ones too."""
+        (``None``: a ``start-tls`` fails with -2), from now on and for the open ones too.
+        A server's TLS setting "when a rule says Start TLS" (``ServerTls.on_accept`` False,
+        ``LoggedServers.set_tls``) calls it, with its options, and with None when it stops."""
         if options is None:
             self._tls.pop(server_id, None)
         else:
@@ -170,6 +173,7 @@ class ServerRules:
     def close(self) -> None:
         """Stop answering everything (the session is ending)."""
         self.servers.accepting.remove_listener(self._on_accepting)
+        self.servers.start_tls_changed.remove_listener(self._on_start_tls_changed)
         self.registry.removed.remove_listener(self._on_removed)
         responders = [rules.responder for rules in self._rules.values()] + self._retired
         self._rules.clear()
@@ -235,6 +239,10 @@ class ServerRules:
         except (ValueError, SocketNotFoundError) as exc:
             # Gone between the accept and its event: there is nobody to answer.
             _log.info("socket %d not answered: %s", info.client_socket_id, exc)
+
+    def _on_start_tls_changed(self, server_id: int) -> None:
+        # The server's TLS setting says "when a rule says Start TLS" (or no longer does).
+        self.set_tls(server_id, self.servers.start_tls_options(server_id))
 
     def _on_removed(self, key: SocketKey) -> None:
         if key.kind is SocketKind.TCP_SERVER:

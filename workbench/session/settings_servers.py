@@ -11,7 +11,9 @@ that listened on port 0 comes back on the port it got, so that its clients keep 
 ``rules`` is ``workbench.core.rules_store``'s saved form, as the server's intent holds it.
 ``tls`` is TLS on accept (``ServerTls``): ``cert_file`` and ``key_file``, or ``test_ca_names``
 (the built-in test CA issues the certificate again at restore, as it did at listen), and
-``ca_file`` when a client certificate is required; null or absent: plaintext. The paths are
+``ca_file`` when a client certificate is required, and ``on_accept``: false when the
+certificate is for the server's "Start TLS" rules instead (absent: true, TLS on accept, as
+files written before it say); null or absent ``tls``: plaintext. The paths are
 kept as given: a file missing at restore fails each handshake, on its connection's row.
 
 An entry is checked as strictly as the core would check its calls: a value of the wrong
@@ -35,16 +37,21 @@ from workbench.session.record import ServerTls
 
 __all__ = ["PersistedServer", "entry_label", "server_tls_from_json", "server_tls_to_json"]
 
-_TLS_FIELDS = ("cert_file", "key_file", "ca_file", "test_ca_names")
+_TLS_FIELDS = ("cert_file", "key_file", "ca_file", "test_ca_names", "on_accept")
 
 
 def server_tls_to_json(tls: ServerTls | None) -> dict[str, Any] | None:
     """``tls`` as the settings file keeps it (see the module)."""
     if tls is None:
         return None
+    saved: dict[str, Any]
     if tls.test_ca_names:
-        return {"test_ca_names": list(tls.test_ca_names), "ca_file": tls.ca_file}
-    return {"cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file}
+        saved = {"test_ca_names": list(tls.test_ca_names), "ca_file": tls.ca_file}
+    else:
+        saved = {"cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file}
+    if not tls.on_accept:  # written only when not the default: older files stay as they were
+        saved["on_accept"] = False
+    return saved
 
 
 def server_tls_from_json(data: dict[str, Any]) -> ServerTls:
@@ -61,6 +68,7 @@ def server_tls_from_json(data: dict[str, Any]) -> ServerTls:
             key_file=data.get("key_file"),
             ca_file=data.get("ca_file"),
             test_ca_names=tuple(names),
+            on_accept=data.get("on_accept", True),
         )
     except TypeError as exc:
         raise ValueError(str(exc)) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import (
@@ -26,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.session import CallLog, CallLogEntry, SocketKey, SocketKind
+
+if TYPE_CHECKING:
+    from workbench.ui.bridge import SocketSession
 from workbench.ui.throttle import Throttle
 
 __all__ = ["CallLogModel", "CallLogView", "format_entry"]
@@ -212,6 +215,11 @@ class CallLogView(QWidget):
         layout.addWidget(self.list, 1)
 
     # -- sockets in the filter -----------------------------------------------------------
+
+    def follow(self, session: SocketSession) -> None:
+        """List ``session``'s sockets and servers in the filter as they come."""
+        session.socketAdded.connect(self.add_socket)
+        session.serverAdded.connect(self.add_server)
 
     def add_socket(self, sid: int) -> None:
         if sid not in self._sockets:

@@ -198,8 +198,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         """The objects that act on the widgets, and the signals between them."""
-        self.session.socketAdded.connect(self.call_log_view.add_socket)
-        self.session.serverAdded.connect(self.call_log_view.add_server)
+        self.call_log_view.follow(self.session)
         self.current = CurrentSocket(
             self.session,
             self.table,

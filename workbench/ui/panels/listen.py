@@ -11,8 +11,9 @@ starts them paused ('the client socket is initially paused and must be explictly
 the application to start receiving data'). Unticked, they stay paused, for back-pressure
 tests; it applies to the connections accepted from then on (``set_read_at_once``).
 
-The TLS group (``listen_tls``) is TLS on accept: applied (``set_tls``) just before each Listen;
-while the server listens, a change applies to the connections accepted from then on.
+The TLS group (``listen_tls``) is TLS on accept, or when a rule says Start TLS: applied
+(``set_tls``) just before each Listen; while the server listens, a change applies to the
+connections accepted from then on.
 """
 
 from __future__ import annotations

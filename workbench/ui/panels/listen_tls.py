@@ -1,9 +1,14 @@
-"""The Listen tab's TLS group: TLS on accept for a server (``LoggedServers.set_tls``).
+"""The Listen tab's TLS group: TLS for a server (``LoggedServers.set_tls``), on accept or when a
+rule says Start TLS.
 
-Every connection the server accepts runs ``secure_server`` first (contract LS1), before its
-rules and "read at once". The certificate comes from the built-in test CA, which issues one
-for the names and addresses typed (signed by the CA the tls-echo server uses, so "Trust this
-test CA" covers both), or from a certificate file and its key file. "Require a client
+On accept (the default), every connection the server accepts runs ``secure_server`` first
+(contract LS1), before its rules and "read at once". "When a rule says Start TLS" secures
+nothing on accept: the certificate goes to the server's "Start TLS" rules instead
+(``ServerTls.on_accept`` False), for an upgrade later in the connection (SMTP's STARTTLS).
+
+The certificate comes from the built-in test CA, which issues one for the names and addresses
+typed (signed by the CA the tls-echo server uses, so "Trust this test CA" covers both), or
+from a certificate file and its key file. "Require a client
 certificate signed by" is the ``ca_file`` of LS1: a client without one fails with -110, one
 signed by another CA with -117, on its own row.
 
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLineEdit,
     QRadioButton,
     QWidget,
@@ -44,7 +50,8 @@ def parse_names(text: str) -> tuple[str, ...]:
 
 
 class ListenTlsGroup(QGroupBox):
-    """TLS on accept: the "TLS" check box, the certificate's source and the client CA.
+    """TLS: the "TLS" check box and when (on accept, or when a rule says Start TLS), the
+    certificate's source and the client CA.
 
     Signals:
         edited(): the user changed a setting (ticked, chose a source, finished a field).
@@ -56,12 +63,10 @@ class ListenTlsGroup(QGroupBox):
         super().__init__("TLS", parent)
         self.setObjectName("listenTlsGroup")
         form = compact_form(QFormLayout(self))
-        self.enabled = QCheckBox("&TLS (secure each accepted connection)")
+        self.enabled = QCheckBox("&TLS:")
         self.enabled.setObjectName("listenTls")
-        describe(
-            self.enabled, "TLS", f"Each accepted connection runs a TLS handshake first. {_APPLIES}"
-        )
-        form.addRow("", self.enabled)
+        describe(self.enabled, "TLS", f"The server speaks TLS, with this certificate. {_APPLIES}")
+        form.addRow(self.enabled, self._build_when())
         self._build_source(form)
         self.clientCa = FileField(
             "listenTlsClientCa",
@@ -73,7 +78,7 @@ class ListenTlsGroup(QGroupBox):
         self.error = FieldError(self, "TLS settings")
         self.error.setObjectName("listenTlsError")
         form.addRow("", self.error)
-        for button in (self.enabled, self.testCa, self.files):
+        for button in (self.enabled, self.testCa, self.files, self.onStartTls):
             button.toggled.connect(self._toggled)
         for edit in (self.names, self.certFile.edit, self.keyFile.edit, self.clientCa.edit):
             edit.editingFinished.connect(self.edited)
@@ -81,6 +86,32 @@ class ListenTlsGroup(QGroupBox):
             field.changed.connect(self.check)
         self.names.textChanged.connect(self.check)
         self._sync()
+
+    def _build_when(self) -> QHBoxLayout:
+        self.onAccept = QRadioButton("O&n accept")
+        self.onAccept.setObjectName("listenTlsOnAccept")
+        self.onAccept.setChecked(True)
+        describe(
+            self.onAccept,
+            "TLS on accept",
+            f"Each accepted connection runs a TLS handshake first. {_APPLIES}",
+        )
+        self.onStartTls = QRadioButton("When a rule says &Start TLS")
+        self.onStartTls.setObjectName("listenTlsOnStartTls")
+        describe(
+            self.onStartTls,
+            "TLS when a rule says Start TLS",
+            "Connections start in plain text; a rule whose Then is Start TLS (STARTTLS) "
+            f"upgrades its connection with this certificate. {_APPLIES}",
+        )
+        self.when = QButtonGroup(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for button in (self.onAccept, self.onStartTls):
+            self.when.addButton(button)
+            row.addWidget(button)
+        row.addStretch(1)
+        return row
 
     def _build_source(self, form: QFormLayout) -> None:
         self.testCa = QRadioButton("Built-in test &CA, for:")
@@ -119,10 +150,15 @@ class ListenTlsGroup(QGroupBox):
         if not self.enabled.isChecked():
             return None
         client_ca = self.clientCa.path()
+        on_accept = not self.onStartTls.isChecked()
         if self.testCa.isChecked():
-            return ServerTls(test_ca_names=parse_names(self.names.text()), ca_file=client_ca)
+            names = parse_names(self.names.text())
+            return ServerTls(test_ca_names=names, ca_file=client_ca, on_accept=on_accept)
         return ServerTls(
-            cert_file=self.certFile.path(), key_file=self.keyFile.path(), ca_file=client_ca
+            cert_file=self.certFile.path(),
+            key_file=self.keyFile.path(),
+            ca_file=client_ca,
+            on_accept=on_accept,
         )
 
     def show_tls(self, tls: ServerTls | None) -> None:
@@ -131,6 +167,7 @@ class ListenTlsGroup(QGroupBox):
         try:
             self.enabled.setChecked(tls is not None)
             if tls is not None:
+                (self.onAccept if tls.on_accept else self.onStartTls).setChecked(True)
                 self.clientCa.set_path(tls.ca_file or "")
                 if tls.test_ca_names:
                     self.testCa.setChecked(True)
@@ -173,7 +210,7 @@ class ListenTlsGroup(QGroupBox):
 
     def _sync(self) -> None:
         on = self.enabled.isChecked()
-        for widget in (self.testCa, self.files, self.clientCa):
+        for widget in (self.onAccept, self.onStartTls, self.testCa, self.files, self.clientCa):
             widget.setEnabled(on)
         self.names.setEnabled(on and self.testCa.isChecked())
         for field in (self.certFile, self.keyFile):
