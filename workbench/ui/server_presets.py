@@ -15,6 +15,7 @@ import dataclasses
 from workbench.core.rules import RuleSet
 from workbench.core.rules_presets import PRESET_DESCRIPTIONS, Preset, preset
 from workbench.session.record import DEFAULT_TEST_CA_NAMES, ServerTls
+from workbench.ui.panels.rules_panel import PRESET_N  # one N for the menu and the Rules tab
 
 __all__ = [
     "PRESET_ADDRESS",
@@ -28,8 +29,6 @@ __all__ = [
 #: Where a preset server listens: loopback, on a port the OS picks.
 PRESET_ADDRESS = "127.0.0.1"
 
-#: The N of "Close after N" and "Reset after N" (received chunks; the rule's "From frame").
-PRESET_N = 3
 
 
 @dataclasses.dataclass(frozen=True)

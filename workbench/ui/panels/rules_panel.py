@@ -71,7 +71,8 @@ from workbench.ui.throttle import Throttle
 
 __all__ = ["PRESET_MENU", "PRESET_N", "RulesPanel"]
 
-#: The N of the "after N" presets (then edit the rule's "From frame").
+#: The N of the "after N" presets, in the Rules tab and in Socket → New server from preset
+#: (received chunks: the rule's "From frame", which the user can then edit).
 PRESET_N = 3
 
 #: The presets menu, in order: (preset, label).
