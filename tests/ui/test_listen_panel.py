@@ -191,6 +191,11 @@ def test_stop_listening_frees_the_port_and_keeps_the_connections(
     qtbot.waitUntil(lambda: not server(window, server_id).listening, timeout=WAIT_MS)
     assert server_cell(window, server_id, Column.STATE) == "Not listening"
     assert child(window, "listenButton", QPushButton).isEnabled()  # listen works again
+    # The stop's OK makes the listen's history: the tab never shows both as OK.
+    qtbot.waitUntil(
+        lambda: child(window, "stopListeningResult", QLabel).text() == "OK", timeout=WAIT_MS
+    )
+    assert child(window, "listenResult", QLabel).text() == ""
     # The port is free at once (L8): a new listener with SO_REUSEADDR takes it while the
     # accepted connection still uses it, and a new client reaches that listener.
     other = socket.socket()
@@ -205,6 +210,28 @@ def test_stop_listening_frees_the_port_and_keeps_the_connections(
     record = window.session.ui(sid)
     assert record is not None and record.info.connected
     assert len(accepted(window, server_id)) == 1  # nothing more reached the stopped server
+
+
+def test_an_accepted_socket_the_peer_closed_keeps_its_peer_in_the_row_and_connect_tab(
+    qtbot: Any, workbench_window: MainWindow, clients: list[socket.socket]
+) -> None:
+    window = workbench_window
+    # What was typed for another socket must not stand in for the accepted one's peer.
+    window.tabs.connect_panel.set_peer("192.0.2.1", 9)
+    server_id = new_server(qtbot, window)
+    port = listen(qtbot, window, server_id)
+    client = connect_client(clients, port)
+    peer = "{}:{}".format(*client.getsockname())
+    (sid,) = wait_accepted(qtbot, window, server_id, 1)
+    client.close()
+    qtbot.waitUntil(
+        lambda: not window.session.ui(sid).info.connected,  # type: ignore[union-attr]
+        timeout=WAIT_MS,
+    )
+    assert tcp_cell(window, sid, Column.PEER) == peer
+    window.select_socket(sid)
+    panel = window.tabs.connect_panel
+    assert f"{panel.address_text()}:{panel.port.text()}" == peer
 
 
 def test_closing_the_server_removes_its_row_and_keeps_its_connections(

@@ -24,6 +24,7 @@ from tests.ui.test_listen_panel import (
     listen,
     new_server,
     server,
+    server_cell,
     wait_accepted,
 )
 from tests.ui.test_main_window import (
@@ -43,6 +44,7 @@ from workbench.net.servers.certificates import ensure_certificates
 from workbench.session import SocketKey, SocketKind
 from workbench.session.record import DEFAULT_TEST_CA_NAMES, ServerTls
 from workbench.ui.main_window import MainWindow
+from workbench.ui.socket_model import Column
 
 
 @pytest.fixture
@@ -62,6 +64,7 @@ def tls_server(qtbot: Any, window: MainWindow) -> tuple[int, int]:
     assert child(window, "listenTlsNames", QLineEdit).text() == "localhost, 127.0.0.1, ::1"
     port = listen(qtbot, window, server_id)
     assert server(window, server_id).intent.tls == ServerTls(test_ca_names=DEFAULT_TEST_CA_NAMES)
+    assert server_cell(window, server_id, Column.TLS) == "TLS on accept"  # the row says so
     return server_id, port
 
 
@@ -175,6 +178,9 @@ def test_missing_files_are_shown_inline_and_listen_is_refused(
     child(window, "listenTlsFiles", QRadioButton).setChecked(True)
     assert child(window, "listenTlsCertFile", QLineEdit).isEnabled()
     assert not child(window, "listenTlsNames", QLineEdit).isEnabled()
+    # The two path fields say which file each wants.
+    labels = {label.text() for label in window.listen_panel.tlsGroup.findChildren(QLabel)}
+    assert {"Certificate:", "Key:"} <= labels
     type_into(qtbot, child(window, "listenTlsCertFile", QLineEdit), str(tmp_path / "none.pem"))
     panel = window.listen_panel
     assert panel.tlsGroup.certFile.error.error is not None
@@ -252,6 +258,7 @@ def test_tls_when_a_rule_says_start_tls_gives_the_rule_its_certificate(
     port = listen(qtbot, window, server_id)
     on_starttls = ServerTls(test_ca_names=DEFAULT_TEST_CA_NAMES, on_accept=False)
     assert server(window, server_id).intent.tls == on_starttls
+    assert server_cell(window, server_id, Column.TLS) == "TLS on Start TLS"
     add_starttls_rule(qtbot, window)
     session = window.session
     rules = session.core.rules
@@ -263,8 +270,9 @@ def test_tls_when_a_rule_says_start_tls_gives_the_rule_its_certificate(
     with s_client(port, ca_file(tmp_path), out, "-starttls", "smtp"):
         (sid,) = wait_accepted(qtbot, window, server_id, 1)
         qtbot.waitUntil(lambda: b"Verify return code: 0 (ok)" in out.read_bytes(), timeout=WAIT_MS)
+        # The client can print its verdict before the server has read its Finished.
+        qtbot.waitUntil(lambda: session.info(sid).tls is not None, timeout=WAIT_MS)
         assert session.result(sid, "secure") is None  # not secured on accept: by the rule
-        assert session.info(sid).tls is not None
     starttls = [d.rule.name for d in window.rules_panel.rules_list.rows].index("starttls")
     assert rules.hit_counts(server_id)[starttls] == 1
     # Back to "On accept": the rule loses the certificate, the accept secures again.

@@ -62,6 +62,8 @@ __all__ = ["LoggedServers", "server_key"]
 T = TypeVar("T")
 _API = SocketKind.TCP_SERVER.api
 _TCP_API = SocketKind.TCP.api
+#: the control whose last result a success of another makes history (listen ↔ stop).
+_UNDONE_BY = {"listen": "disconnect", "disconnect": "listen"}
 
 
 def server_key(socket_id: int) -> SocketKey:
@@ -140,6 +142,10 @@ class LoggedServers:
         record = self.record(socket_id)
         if record is not None:
             record.results[control] = code
+            # Listen and stop undo each other: after a stop, the listen's "OK" is history
+            # (and after a new listen, the stop's), so the tab never shows both as OK.
+            if code == 0:
+                record.results.pop(_UNDONE_BY.get(control, ""), None)
             self.registry.mark(record.key)
 
     # -- calls --------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ class SocketRecord:
     #: the listening socket that accepted this one (kept after that server is closed), or
     #: None for a socket the user created.
     server: SocketKey | None = None
+    #: the peer of the last connection (address, port), kept after it ends: a closed
+    #: accepted socket has no intent of its own, and still came from somewhere.
+    last_peer: tuple[str, int] | None = None
 
     def __repr__(self) -> str:
         return f"<SocketRecord {self.key} {state_text(self)} in={self.received} out={self.sent}>"

@@ -345,6 +345,8 @@ class Registry:
         if record.state.connected:
             record.ever_connected = True
             self._connected += 1
+            if record.info.peer_address:
+                record.last_peer = (record.info.peer_address, record.info.peer_port or 0)
         self.inserted.dispatch(key)
         return record
 
@@ -375,6 +377,8 @@ class Registry:
             return
         if change.info is not None:
             record.info = change.info
+            if change.info.connected and change.info.peer_address:
+                record.last_peer = (change.info.peer_address, change.info.peer_port or 0)
         if change.state is not None and change.state is not record.state:
             was, now = record.state.connected, change.state.connected
             record.state = change.state

@@ -1,13 +1,14 @@
 """The cells of a server row (a ``chrome.sockets.tcpServer`` listening socket) in the socket
 table, and the Server cell of the TCP rows it accepted.
 
-A server row has no bytes, peer or TLS of its own: its State says what it listens on
-(``server_text``: "Listening on 127.0.0.1:8080"), its Peer cell counts its connections ("2 of
-7 open": two of the seven it accepted are connected now), its ID is shown with its kind
-("S1"), because servers count their ids from 1 like TCP sockets do, and its Name cell has the
-server icon. Listening on every interface is an explicit choice the row shows in amber, in
-words short enough for the State column: "All interfaces :8080" (the tooltip, the Local
-column and the Listen tab have the address).
+A server row has no bytes or peer of its own: its TLS cell says when its connections are
+secured ("TLS on accept", or "TLS on Start TLS" for a rule's upgrade), its State says what it
+listens on (``server_text``: "Listening on 127.0.0.1:8080"), its Peer cell counts its
+connections ("2 of 7 open": two of the seven it accepted are connected now), its ID is shown
+with its kind ("S1"), because servers count their ids from 1 like TCP sockets do, and its Name
+cell has the server icon. Listening on every interface is an explicit choice the row shows in
+amber, in words short enough for the State column: "All interfaces :8080" (the tooltip, the
+Local column and the Listen tab have the address).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "server_label",
     "short_state_text",
     "state_text",
+    "tls_text",
 ]
 
 #: The addresses that listen on every interface of the machine.
@@ -71,7 +73,7 @@ def short_state_text(record: ServerRecord) -> str:
 
 
 def connections_text(record: ServerRecord) -> str:
-    """"2 of 7 open", "0 accepted"; "" for a server that never listened nor accepted."""
+    """ "2 of 7 open", "0 accepted"; "" for a server that never listened nor accepted."""
     if not record.accepted:
         return "0 accepted" if record.listening else ""
     return f"{record.open} of {record.accepted} open"
@@ -93,7 +95,17 @@ def _display(record: ServerRecord, column: Column) -> str:
         return "Server"
     if column == Column.PERSISTENT:
         return "Yes" if info.persistent else "No"
-    return ""  # no TLS, bytes, buffer size or server of its own
+    if column == Column.TLS:
+        return tls_text(record)
+    return ""  # no bytes, buffer size or server of its own
+
+
+def tls_text(record: ServerRecord) -> str:
+    """The TLS cell: when its connections are secured ("" for a plain server)."""
+    tls = record.intent.tls
+    if tls is None:
+        return ""
+    return "TLS on accept" if tls.on_accept else "TLS on Start TLS"
 
 
 def _tooltip(record: ServerRecord, column: Column) -> str:

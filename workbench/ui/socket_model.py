@@ -357,6 +357,8 @@ class SocketTableModel(QAbstractTableModel):
                 return format_endpoint(info.peer_address, info.peer_port)
             if ui.intent.peer is not None:
                 return format_endpoint(ui.intent.peer[0], ui.intent.peer[1])
+            if ui.last_peer is not None:  # an accepted socket's, after it closed
+                return format_endpoint(*ui.last_peer)
             return ""
         if column == Column.TLS:
             if info.tls is not None:

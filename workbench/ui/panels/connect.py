@@ -251,6 +251,10 @@ class ConnectPanel(Panel):
             self.dns.setCurrentIndex(max(self.dns.findData(DnsQueryType(query)), 0))
         elif record is not None and record.info.peer_address and record.info.peer_port:
             self.set_peer(record.info.peer_address, record.info.peer_port)
+        elif record is not None and record.last_peer is not None:
+            self.set_peer(*record.last_peer)  # an accepted socket after it closed
+        elif record is not None and record.server is not None:
+            self.set_peer("", 0)  # an accepted socket never went anywhere the user typed
         # else: keep what is typed, so a new socket can go where the last one went
         self._validate()
 

@@ -141,7 +141,12 @@ class ListenTlsGroup(QGroupBox):
         self.keyFile = FileField(
             "listenTlsKeyFile", "key file", f"PEM private key of the certificate. {_APPLIES}"
         )
-        form.addRow(self.files, column(self.certFile, self.keyFile))
+        # Two path fields side by side look alike: each says which file it wants.
+        files = QFormLayout()
+        files.setContentsMargins(0, 0, 0, 0)
+        files.addRow("Certificate:", self.certFile)
+        files.addRow("Key:", self.keyFile)
+        form.addRow(self.files, files)
 
     # -- reading and showing ------------------------------------------------------------------
 
