@@ -327,7 +327,9 @@ def _contract_modules() -> list[str]:
     names: set[str] = set()
     for contract in config["tool"]["importlinter"]["contracts"]:
         for key in ("source_modules", "forbidden_modules", "layers"):
-            names.update(contract.get(key, []))
+            for entry in contract.get(key, []):
+                # "a | b" is a layer of independent siblings: each must exist.
+                names.update(part.strip() for part in entry.split("|"))
     return sorted(name for name in names if name.partition(".")[0] == "workbench")
 
 

@@ -417,6 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     raise_fd_limit()
     tune_gc()  # no full collections of a large heap while the window should move
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["run"]:
+        # Conversations, headless: plain asyncio, no Qt imported (workbench.cli).
+        from workbench.cli import main as run_conversations
+
+        return run_conversations(args[1:])
     if not args:
         # A plain start: argparse (about 2 ms to import) is for the command line's options.
         # No cyclic garbage collection until the window's first frame (_run_window resumes it).
