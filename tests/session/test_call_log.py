@@ -33,9 +33,7 @@ def test_clear_empties_and_announces() -> None:
 
 
 def test_calls_read_like_chrome_developer_tools() -> None:
-    text = format_call(
-        SocketKind.TCP.api, "connect", (3, "localhost", 7, DnsQueryType.IPV4), "0"
-    )
+    text = format_call(SocketKind.TCP.api, "connect", (3, "localhost", 7, DnsQueryType.IPV4), "0")
     assert text == 'chrome.sockets.tcp.connect(3, "localhost", 7, "ipv4") → 0'
     assert js_value(b"abc") == "<3 bytes>"
     assert js_value(None) == "undefined"

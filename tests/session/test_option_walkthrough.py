@@ -23,7 +23,8 @@ from workbench.session.persist import persisted_sockets
 from workbench.session.session import Session
 
 LINGER = OptionSpec(
-    "linger", "setLinger",
+    "linger",
+    "setLinger",
     (Param("enable", bool), Param("seconds", int, 0, 3600, " seconds")),
     (False, 0),
 )

@@ -72,7 +72,9 @@ async def test_an_entry_the_core_would_refuse_is_skipped_and_the_rest_restored(
             PersistedSocket(name="first", host="127.0.0.1", port=server.port),
             *[entry for entry in bad if entry is not None],
             PersistedSocket(
-                name="last", host="127.0.0.1", port=server.port,
+                name="last",
+                host="127.0.0.1",
+                port=server.port,
                 options={"keep_alive": [True, 20]},
             ),
         ]
@@ -124,4 +126,5 @@ def test_an_entry_is_named_by_its_peer_when_it_has_no_name() -> None:
     problem = entry.problem()
     assert problem == "option no_delay [3]: no_delay must be a bool, not int"
     assert entry.skip_message(problem).startswith(
-        "The persistent socket [::1]:7 cannot be restored (option no_delay [3]: ")
+        "The persistent socket [::1]:7 cannot be restored (option no_delay [3]: "
+    )

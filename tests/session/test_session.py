@@ -67,8 +67,10 @@ async def test_sent_bytes_are_captured_and_counted(session: Session) -> None:
         await wait_for(lambda: record.received == 4)
         assert record.sent == 4
         assert record.capture.read(0, 8) == b"pingping"
-        assert _texts(session)[-1] == 'chrome.sockets.tcp.send(1, <4 bytes>) → ' \
+        assert (
+            _texts(session)[-1] == "chrome.sockets.tcp.send(1, <4 bytes>) → "
             '{"resultCode":0,"bytesSent":4}'
+        )
 
 
 async def test_own_disconnect_is_logged_as_such(session: Session) -> None:
@@ -139,7 +141,9 @@ def test_a_refused_client_certificate_reads_as_words_on_the_row(tmp_path: Path) 
 
     with CaptureStore(temp_dir=tmp_path) as store:
         record = SocketRecord(
-            key=SocketKey.tcp(1), state=State.DISCONNECTED, capture=store,
+            key=SocketKey.tcp(1),
+            state=State.DISCONNECTED,
+            capture=store,
             info=SocketInfo(socket_id=1, persistent=False, paused=True, connected=False),
         )
         record.error = -117
@@ -190,7 +194,6 @@ async def test_a_peer_that_closes_reads_closed_by_peer_not_disconnected(
         assert await session.connect(key, "127.0.0.1", server.port) == 0
         assert record.peer_end is None and record.results["connect"] == 0
         await session.disconnect(key)
-        await wait_for(lambda: any("after the window's disconnect()" in t
-                                   for t in _texts(session)))
+        await wait_for(lambda: any("after the window's disconnect()" in t for t in _texts(session)))
     assert record.peer_end is None and "connect" not in record.results
     assert state_text(record) == "Disconnected"

@@ -28,9 +28,7 @@ def test_config_dir_follows_the_environment(
     assert SettingsStore().directory == tmp_path / "here"
 
 
-def test_default_config_dir_is_per_user(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_default_config_dir_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(ENV_CONFIG_DIR, raising=False)
     path = default_config_dir()
     assert path.name == "socket-workbench"
@@ -61,15 +59,30 @@ def test_round_trip(tmp_path: Path) -> None:
     settings.add_recent_peer("localhost", 7)
     settings.add_recent_peer("::1", 443)
     settings.add_recent_peer("localhost", 7)
-    settings.sockets.append(PersistedSocket(
-        name="db", buffer_size=1024, host="127.0.0.1", port=5432, dns="ipv4",
-        secure=secure_to_json(SecureOptions(ca_file="/ca.pem", verify=False)),
-        was_secure=True, options={"keep_alive": [True, 30], "no_delay": [False]}, user_paused=True,
-    ))
-    settings.servers.append(PersistedServer(
-        name="smtp", address="::1", port=2525, backlog=4, read_at_once=False, paused=True,
-        rules={"version": 1, "rules": [{"name": "greet", "trigger": "open"}]},
-    ))
+    settings.sockets.append(
+        PersistedSocket(
+            name="db",
+            buffer_size=1024,
+            host="127.0.0.1",
+            port=5432,
+            dns="ipv4",
+            secure=secure_to_json(SecureOptions(ca_file="/ca.pem", verify=False)),
+            was_secure=True,
+            options={"keep_alive": [True, 30], "no_delay": [False]},
+            user_paused=True,
+        )
+    )
+    settings.servers.append(
+        PersistedServer(
+            name="smtp",
+            address="::1",
+            port=2525,
+            backlog=4,
+            read_at_once=False,
+            paused=True,
+            rules={"version": 1, "rules": [{"name": "greet", "trigger": "open"}]},
+        )
+    )
     assert store.save(settings) is None
     loaded, message = store.load()
     assert message is None
@@ -86,7 +99,7 @@ def test_corrupt_file_means_defaults_a_message_and_the_file_kept(tmp_path: Path)
     assert (tmp_path / "settings.json.broken").read_text(encoding="utf-8") == "{ not json"
 
 
-@pytest.mark.parametrize("content", ['[1, 2]', '"text"', "\udcff"])
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"', "\udcff"])
 def test_wrong_shapes_are_not_fatal(tmp_path: Path, content: str) -> None:
     store = SettingsStore(tmp_path)
     store.path.write_bytes(content.encode("utf-8", "surrogateescape"))
@@ -97,10 +110,17 @@ def test_wrong_shapes_are_not_fatal(tmp_path: Path, content: str) -> None:
 
 def test_bad_values_inside_a_good_file_are_dropped(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path)
-    store.path.write_text(json.dumps({
-        "theme": "purple", "recent_peers": ["a:1", 5, None], "view": {"viewMode": 3},
-        "sockets": [{"name": "ok", "port": 99999, "buffer_size": -3, "dns": "ipx"}, 7],
-    }), encoding="utf-8")
+    store.path.write_text(
+        json.dumps(
+            {
+                "theme": "purple",
+                "recent_peers": ["a:1", 5, None],
+                "view": {"viewMode": 3},
+                "sockets": [{"name": "ok", "port": 99999, "buffer_size": -3, "dns": "ipx"}, 7],
+            }
+        ),
+        encoding="utf-8",
+    )
     settings, message = store.load()
     assert message is None
     assert settings.theme == "system"
@@ -125,8 +145,12 @@ def test_unwritable_location_gives_a_message(tmp_path: Path) -> None:
 
 def test_secure_options_round_trip() -> None:
     options = SecureOptions(
-        tls_version=TLSVersionConstraints(min="tls1.2", max="tls1.3"), ca_file="/ca.pem",
-        verify=False, server_name="example.test", client_cert="/c.pem", client_key="/k.pem",
+        tls_version=TLSVersionConstraints(min="tls1.2", max="tls1.3"),
+        ca_file="/ca.pem",
+        verify=False,
+        server_name="example.test",
+        client_cert="/c.pem",
+        client_key="/k.pem",
     )
     assert secure_from_json(json.loads(json.dumps(secure_to_json(options)))) == options
     assert secure_from_json(None) is None
