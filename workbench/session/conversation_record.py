@@ -1,0 +1,150 @@
+"""Recording: a socket's history turned into a conversation file the user edits and saves.
+
+From the socket's last connection (its last successful ``connect()`` in the call log):
+
+- each send becomes a ``send`` step (in the composer's Escaped mode);
+- each burst of received data between sends becomes an ``expect`` of its first line, or an
+  ``expect_hex`` of its first bytes when it is not text;
+- ``secure()`` becomes ``starttls`` (or ``[tls]`` when it came before any byte);
+- the end becomes ``expect_closed`` with the code the peer ended it with.
+
+The result is TOML text (written with tomli-w), which ``parse_conversation`` reads back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import tomli_w
+
+from workbench.core.capture import CaptureStore, Direction
+from workbench.core.codecs import escape_bytes, hex_pairs
+from workbench.core.types import SecureOptions
+from workbench.session.call_log import CallLogEntry
+from workbench.session.keys import SocketKind
+from workbench.session.record import SocketRecord
+
+__all__ = ["record_conversation"]
+
+#: The most bytes an ``expect_hex`` of a binary burst names: enough to recognise it.
+HEX_BYTES = 16
+#: The most characters an ``expect`` of a text burst takes from its first line.
+TEXT_CHARS = 80
+
+_API = SocketKind.TCP.api
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Event:
+    """One thing in the socket's history, in time order: bytes, or a secure()."""
+
+    timestamp: float
+    direction: Direction | None  # None: a secure()
+    data: bytes = b""
+
+
+def record_conversation(
+    record: SocketRecord, log: Iterable[CallLogEntry], name: str | None = None
+) -> str:
+    """The socket's last connection as conversation TOML (``ValueError`` when the socket
+    never connected anywhere the file could name)."""
+    peer = record.intent.peer
+    host, port, dns = peer if peer is not None else (*_last_peer(record), "any")
+    mine = [e for e in log if e.key == record.key and e.ok]
+    connects = [e.timestamp for e in mine if e.text.startswith(f"{_API}.connect(")]
+    since = connects[-1] if connects else 0.0
+    secures = [e.timestamp for e in mine if e.text.startswith(f"{_API}.secure(")]
+    events = _history(record.capture, since, [t for t in secures if t >= since])
+    doc: dict[str, Any] = {}
+    if name:
+        doc["name"] = name
+    doc.update(host=host, port=port)
+    if dns != "any":
+        doc["dns"] = dns
+    tls = _tls_table(record.intent.secure)
+    if events and events[0].direction is None:  # secured before any byte: [tls]
+        events = events[1:]
+        doc["tls"] = tls
+    steps = _steps(events, tls)
+    if record.peer_end is not None:
+        steps.append({"expect_closed": record.peer_end})
+    doc["steps"] = steps
+    return tomli_w.dumps(doc)
+
+
+def _last_peer(record: SocketRecord) -> tuple[str, int]:
+    if record.last_peer is not None:
+        return record.last_peer
+    info = record.info
+    if info.peer_address and info.peer_port:
+        return info.peer_address, info.peer_port
+    raise ValueError("the socket never connected: a conversation needs a host and a port")
+
+
+def _history(store: CaptureStore, since: float, secures: Sequence[float]) -> list[_Event]:
+    """The captured chunks from ``since`` on, and the secure() calls, in time order; received
+    chunks in a row merge into one burst."""
+    store.sync()
+    events = [_Event(t, None) for t in secures]
+    for i in range(store.record_count):
+        chunk = store.record(i)
+        if chunk.timestamp >= since:
+            data = store.read(chunk.stream_offset, chunk.size)
+            events.append(_Event(chunk.timestamp, chunk.direction, data))
+    events.sort(key=lambda e: e.timestamp)
+    merged: list[_Event] = []
+    for event in events:
+        last = merged[-1] if merged else None
+        if last is not None and event.direction is Direction.IN and last.direction is Direction.IN:
+            merged[-1] = dataclasses.replace(last, data=last.data + event.data)
+        else:
+            merged.append(event)
+    return merged
+
+
+def _steps(events: Sequence[_Event], tls: dict[str, Any]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for event in events:
+        if event.direction is None:
+            steps.append({"starttls": tls})
+        elif event.direction is Direction.OUT:
+            text = escape_bytes(event.data)
+            # "${" would read as a variable: such bytes go as hex.
+            steps.append({"send_hex": hex_pairs(event.data)} if "${" in text else {"send": text})
+        else:
+            steps.append(_expect(event.data))
+    return steps
+
+
+def _expect(data: bytes) -> dict[str, str]:
+    """An expect that recognises a burst: its first line as text, or its first bytes as hex."""
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text.strip() and text.isprintable() and "${" not in text[:TEXT_CHARS]:
+        return {"expect": text[:TEXT_CHARS]}
+    return {"expect_hex": hex_pairs(data[:HEX_BYTES])}
+
+
+def _tls_table(options: SecureOptions | None) -> dict[str, Any]:
+    """``SecureOptions`` as a ``[tls]``/``starttls`` table: only what differs from the
+    defaults."""
+    if options is None:
+        return {}
+    table: dict[str, Any] = {}
+    for key in ("ca_file", "server_name", "client_cert", "client_key"):
+        value = getattr(options, key)
+        if value:
+            table[key] = value
+    if not options.verify:
+        table["verify"] = False
+    version = options.tls_version
+    if version is not None and version.min:
+        table["min_version"] = version.min
+    if version is not None and version.max:
+        table["max_version"] = version.max
+    return table
