@@ -121,8 +121,8 @@ def main(argv: Sequence[str], out: TextIO | None = None) -> int:
 async def _run_all(
     conversations: Sequence[Conversation], out: TextIO, *, quiet: bool
 ) -> list[ConversationReport]:
-    from workbench.sockets import TcpSockets
     from workbench.session.conversation_run import run_conversation
+    from workbench.sockets import TcpSockets
 
     def show(step: StepReport) -> None:  # as each step ends: a CI log follows the run
         if not quiet or step.status in (Status.FAILED, Status.ERROR):

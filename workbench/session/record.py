@@ -17,10 +17,17 @@ from workbench.core.errors import NetError
 from workbench.core.formatting import format_endpoint, result_name
 from workbench.core.options import OptionArgs
 from workbench.core.state import State
-from workbench.core.types import SecureOptions, ServerSocketInfo, SocketInfo, UdpSocketInfo
+from workbench.core.types import (
+    SecureOptions,
+    ServerSocketInfo,
+    SocketInfo,
+    TlsInfo,
+    UdpSocketInfo,
+)
 from workbench.session.keys import SocketKey
 
 __all__ = [
+    "Connection",
     "RowState",
     "ServerIntent",
     "ServerRecord",
@@ -54,6 +61,21 @@ class SocketIntent:
 
 
 @dataclasses.dataclass(eq=False)
+class Connection:
+    """The facts of a socket's last connection that its bytes alone do not tell: when it
+    opened and where, where in the capture its bytes begin, when it ended, and its TLS (what
+    a pcapng export synthesizes packets from)."""
+
+    opened_at: float
+    #: the capture's stream offset where this connection's bytes begin.
+    start_offset: int
+    local: tuple[str, int]
+    peer: tuple[str, int]
+    ended_at: float | None = None
+    tls: TlsInfo | None = None
+
+
+@dataclasses.dataclass(eq=False)
 class SocketRecord:
     key: SocketKey
     info: SocketInfo
@@ -78,6 +100,8 @@ class SocketRecord:
     #: the peer of the last connection (address, port), kept after it ends: a closed
     #: accepted socket has no intent of its own, and still came from somewhere.
     last_peer: tuple[str, int] | None = None
+    #: the last connection's facts (None before the first connects).
+    connection: Connection | None = None
 
     def __repr__(self) -> str:
         return f"<SocketRecord {self.key} {state_text(self)} in={self.received} out={self.sent}>"

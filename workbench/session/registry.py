@@ -22,6 +22,7 @@ change: counts are kept as they change.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ from workbench.core.events import Event
 from workbench.core.formatting import format_size
 from workbench.core.types import ChangeReason, ReceivedRun, ReceiveErrorInfo, SocketChange
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.record import ServerRecord, SocketRecord, UdpRecord
+from workbench.session.record import Connection, ServerRecord, SocketRecord, UdpRecord
 from workbench.session.server_book import ServerBook
 from workbench.session.udp_book import UdpBook
 
@@ -347,6 +348,7 @@ class Registry:
             self._connected += 1
             if record.info.peer_address:
                 record.last_peer = (record.info.peer_address, record.info.peer_port or 0)
+            _track_connection(record, True)
         self.inserted.dispatch(key)
         return record
 
@@ -387,6 +389,9 @@ class Registry:
                 record.ever_connected = True
             if now != was:
                 self._servers.client_connected(record, int(now) - int(was))
+                _track_connection(record, now)
+        elif record.connection is not None and record.info.tls is not None:
+            record.connection.tls = record.info.tls  # secured: the export names its TLS
         self.mark(key)
 
     def _on_received_run(self, run: ReceivedRun) -> None:
@@ -425,3 +430,18 @@ class Registry:
             # the TLS tab shows it beside Secure, where the 0 was.
             record.results["secure"] = code
         self.mark(record.key)
+
+
+def _track_connection(record: SocketRecord, connected: bool) -> None:
+    """A connection began (its facts start) or ended (its end time)."""
+    info = record.info
+    if connected:
+        record.connection = Connection(
+            opened_at=time.time(),
+            start_offset=record.capture.total_bytes,
+            local=(info.local_address or "", info.local_port or 0),
+            peer=(info.peer_address or "", info.peer_port or 0),
+            tls=info.tls,
+        )
+    elif record.connection is not None and record.connection.ended_at is None:
+        record.connection.ended_at = time.time()
