@@ -11,10 +11,12 @@ PACKAGES=(
     libxcb-render-util0 libxcb-shape0
     # test peers and a virtual screen
     openssl socat ncat xvfb xauth
+    # pcapng export and TLS key log tests read captures with the real tools
+    tshark tcpdump
     # tests/packaging validates the desktop file and the AppStream metainfo
     desktop-file-utils appstream
 )
-EXECUTABLES=(openssl socat ncat)
+EXECUTABLES=(openssl socat ncat tshark capinfos tcpdump)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     missing=()

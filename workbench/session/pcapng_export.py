@@ -109,7 +109,9 @@ def export_pcapng(
     done = 0
 
     def step(n: int) -> bool:
-        return progress is None or progress(done + n)
+        if progress is not None and not progress(done + n):
+            result.cancelled = True
+        return not result.cancelled
 
     with target.open("wb") as file:
         writer = PcapngWriter(file, PROGRAM)
@@ -120,8 +122,7 @@ def export_pcapng(
                 continue
             comment = _comment("TCP", conn.socket_id, conn.name, conn.tls)
             write_tcp_connection(writer, conn, comment, step)
-            if progress is not None and not step(0):
-                result.cancelled = True
+            if result.cancelled:
                 break
             done += record.capture.total_bytes - conn.start_offset
             result.sockets += 1
