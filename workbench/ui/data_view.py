@@ -8,6 +8,12 @@ the view is scrolled to, is Qt-free arithmetic in ``workbench.core.dump_layout``
 ``data_paint.RowPainter``'s, saving ``data_save.CaptureSaver``'s, the find bar
 ``data_find.FindBar``.
 
+A UDP socket's capture is a ``DatagramStore``: every datagram starts on a row of its own under
+its own header row (direction, time, peer, length, and "truncated to N" where ``buffer_size``
+cut it; ``dump_layout.datagram_header_text``), in every mode; find matches only within one
+datagram; the context menu adds Copy datagram (as text, as hex) and Save datagram… for the
+datagram under the pointer (``data_copy.DatagramActions``, the view's ``datagrams``).
+
 New bytes are shown at once: ``notify_grew()`` refreshes the rows and the scroll bars and asks
 for one repaint. It has no timer of its own, because its caller already coalesces (the
 session emits ``dataArrived`` at most once per socket per tick) and Qt merges the ``update()``
