@@ -120,3 +120,84 @@ def test_a_failed_write_undoes_datagrams_and_the_side_table_still_matches(
         [True, True, True, True, True, False], os.strerror(errno.EFBIG), 4, 240 * 1024,
         "10.0.0.1", 1, None, 60 * 1024, False, 4,
     ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ find
+
+
+def _brute_find(store: DatagramStore, needle: bytes, ignore_case: bool = False) -> list[int]:
+    """Every match within one datagram, from the datagrams' bytes one by one."""
+    hits = []
+    for i in range(store.record_count):
+        rec = store.record(i)
+        data = store.read(rec.stream_offset, rec.size)
+        if ignore_case:
+            data, needle = data.lower(), needle.lower()
+        k = data.find(needle)
+        while k >= 0:
+            hits.append(rec.stream_offset + k)
+            k = data.find(needle, k + 1)
+    return hits
+
+
+def test_find_never_matches_across_two_datagrams(store: DatagramStore) -> None:
+    # "ab" | "cd" | "abcd": the stream reads "ababcd..." but only the third datagram holds
+    # "bc"; a TCP store would find it at offset 1 already.
+    for data in (b"ab", b"cd", b"xabcd"):
+        store.add_datagram(IN, data, "127.0.0.1", 5353, None, 1.0)
+    assert store.find(b"bc") == 6
+    assert CaptureStore.find(store, b"bc") == 1  # the stream's own find: across the boundary
+    assert store.find(b"bc", 7) is None
+    assert store.find(b"bc", backwards=True) == 6
+    assert store.find(b"bc", 7, backwards=True) is None  # "bc" at 6 ends at 8, after 7
+    assert store.find(b"bc", 8, backwards=True) == 6
+    assert store.find(b"BC") is None
+    assert store.find(b"BC", ignore_case=True) == 6
+    assert store.find(b"BC", backwards=True, ignore_case=True) == 6
+    assert store.find(b"") == 0 and store.find(b"", 3) == 3
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 20])
+def test_find_walks_every_match_forward_and_backwards_in_any_block_size(
+    store: DatagramStore, block: int
+) -> None:
+    # A needle that straddles every boundary (each datagram ends "a", the next starts "a"),
+    # empty datagrams between, and real matches here and there; small blocks split matches.
+    datagrams = [b"xa", b"", b"ab", b"aa", b"", b"", b"a", b"Aab", b"ba"]
+    for data in datagrams:
+        store.add_datagram(OUT, data, "::1", 9, None, 2.0)
+    store.find_block = block
+    for needle, ignore in ((b"aa", False), (b"ab", False), (b"aA", True), (b"a", False)):
+        expected = _brute_find(store, needle, ignore)
+        found, pos = [], 0
+        while (hit := store.find(needle, pos, ignore_case=ignore)) is not None:
+            found.append(hit)
+            pos = hit + 1
+        assert found == expected, needle
+        back, end = [], store.total_bytes
+        while (hit := store.find(needle, end, backwards=True, ignore_case=ignore)) is not None:
+            back.append(hit)
+            end = hit + len(needle) - 1
+        assert back == expected[::-1], needle
+
+
+def test_find_in_100_000_straddling_datagrams_reads_blocks_not_datagrams(
+    store: DatagramStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "a" 100,000 times: "aa" straddles every boundary and is in no datagram. Each candidate
+    # costs a binary search; the bytes are read a block at a time, not once per candidate.
+    for _ in range(100_000):
+        store.add_datagram(IN, b"a", "10.0.0.1", 53, None, 3.0)
+    reads = 0
+    original = DatagramStore.read
+
+    def counting(self: DatagramStore, offset: int, size: int) -> bytes:
+        nonlocal reads
+        reads += 1
+        return original(self, offset, size)
+
+    monkeypatch.setattr(DatagramStore, "read", counting)
+    assert store.find(b"aa") is None
+    assert store.find(b"aa", backwards=True) is None
+    assert reads <= 2
+    assert store.find(b"a", 99_999) == 99_999

@@ -35,6 +35,7 @@ from __future__ import annotations
 import abc
 import collections
 import enum
+import re
 import time
 import weakref
 from array import array
@@ -673,6 +674,85 @@ class DatagramStore(CaptureStore):
     def datagram_at(self, stream_offset: int) -> Datagram:
         """The datagram holding the byte at ``stream_offset``."""
         return self.datagram(self.record_at(stream_offset).index)
+
+    def find(
+        self,
+        needle: bytes,
+        start: int | None = None,
+        backwards: bool = False,
+        *,
+        ignore_case: bool = False,
+    ) -> int | None:
+        """:meth:`CaptureStore.find` where a match never spans two datagrams: the next one is
+        not the continuation of the last, as a stream's next bytes are. ``ignore_case``: ASCII
+        letters match either case (``re.IGNORECASE`` on bytes).
+
+        Streams like the stream's find, ``find_block`` bytes a time; each match found is
+        checked against its datagram's end (a binary search), so a needle that straddles a
+        boundary in every datagram costs a search per datagram, not a read."""
+        self.sync()
+        self._check_open()
+        if not needle:
+            return super().find(needle, start, backwards)
+        total, block = self._total, max(self.find_block, 1)
+        if backwards:
+            end = total if start is None else min(start, total)
+            if end < 0:
+                raise ValueError(f"start must be >= 0, not {end}")
+            return self._rfind_within(needle, end, block, ignore_case)
+        pos = 0 if start is None else start
+        if pos < 0:
+            raise ValueError(f"start must be >= 0, not {pos}")
+        n = len(needle)
+        pattern = _pattern(needle, ignore_case)
+        while pos + n <= total:
+            for hit in _matches(self.read(pos, block + n - 1), needle, pattern):
+                if self._within(pos + hit, n):
+                    return pos + hit
+            pos += block
+        return None
+
+    def _rfind_within(self, needle: bytes, end: int, block: int, ignore_case: bool) -> int | None:
+        """:meth:`find` backwards: the last match within a datagram ending at or before
+        ``end``. Searches each block reversed, so that its matches come last one first."""
+        n = len(needle)
+        reverse = needle[::-1]
+        pattern = _pattern(reverse, ignore_case)
+        while end >= n:
+            low = max(0, end - block - (n - 1))
+            data = self.read(low, end - low)
+            for hit in _matches(data[::-1], reverse, pattern):
+                first = low + len(data) - hit - n
+                if self._within(first, n):
+                    return first
+            if low == 0:
+                break
+            end = low + n - 1  # the next block must still hold a match that ends here
+        return None
+
+    def _within(self, first: int, n: int) -> bool:
+        """Whether ``[first, first + n)`` lies within one datagram."""
+        offsets = self._offsets
+        i = bisect_right(offsets, first)  # the record after the one holding ``first``
+        return first + n <= (offsets[i] if i < len(offsets) else self._total)
+
+
+def _pattern(needle: bytes, ignore_case: bool) -> re.Pattern[bytes] | None:
+    """What :func:`_matches` looks for: None for an exact needle (``bytes.find`` is faster);
+    a look-ahead, so that overlapping matches are all found, when case does not matter."""
+    return re.compile(b"(?=" + re.escape(needle) + b")", re.IGNORECASE) if ignore_case else None
+
+
+def _matches(data: bytes, needle: bytes, pattern: re.Pattern[bytes] | None) -> Iterator[int]:
+    """Where ``needle`` starts in ``data``, every one (overlapping too), first one first."""
+    if pattern is not None:
+        for match in pattern.finditer(data):
+            yield match.start()
+        return
+    hit = data.find(needle)
+    while hit >= 0:
+        yield hit
+        hit = data.find(needle, hit + 1)
 
 
 def _ranges(

@@ -29,6 +29,7 @@ whether the view follows the capture's tail; the view only maps it to its scroll
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import time
 from abc import ABC, abstractmethod
@@ -37,8 +38,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core import codecs
-from workbench.core.capture import HEX_ROW_BYTES, CaptureStore, Direction, LineIndex, Record
-from workbench.core.formatting import format_size
+from workbench.core.capture import (
+    HEX_ROW_BYTES,
+    CaptureStore,
+    Datagram,
+    DatagramStore,
+    Direction,
+    LineIndex,
+    Record,
+)
+from workbench.core.formatting import format_endpoint, format_size
 
 __all__ = [
     "CACHE_BLOCK",
@@ -57,11 +66,14 @@ __all__ = [
     "char_bounds",
     "chars_at",
     "copy_text",
+    "datagram_header_text",
     "display_text",
     "find_folded",
     "find_match",
     "header_text",
     "hex_columns",
+    "record_header",
+    "write_datagram",
     "write_hex_dump",
 ]
 
@@ -85,11 +97,46 @@ Measure = Callable[[str], float]
 
 def header_text(rec: Record) -> str:
     """The text of a record's header row: arrow, local time to the millisecond, size."""
+    return f"{_stamp(rec)} {format_size(rec.size)}"
+
+
+def datagram_header_text(datagram: Datagram) -> str:
+    """The header row of a datagram (a :class:`DatagramStore`'s record): :func:`header_text`'s
+    arrow, time and way, then its length and its peer, and where ``buffer_size`` cut it what
+    was kept: ``◀ 12:00:00.000  received 512 bytes from 127.0.0.1:5353, truncated to 64
+    bytes``. A length of 1 KiB or more also gives the exact count: a datagram's length is a
+    protocol's number, ``1.4 KiB (1472 bytes)``."""
+    rec = datagram.record
+    original = datagram.original_length
+    text = f"{_stamp(rec)} {_length(rec.size if original is None else original)}"
+    peer = format_endpoint(datagram.address, datagram.port)
+    if peer:
+        text += f" {'from' if rec.direction == Direction.IN else 'to'} {peer}"
+    if original is not None:
+        text += f", truncated to {_length(rec.size)}"
+    return text
+
+
+def _stamp(rec: Record) -> str:
+    """Arrow, local time to the millisecond, and which way: ``◀ 12:00:00.000  received``."""
     lt = time.localtime(rec.timestamp)
     ms = int((rec.timestamp - int(rec.timestamp)) * 1000)
     arrow, word = ("\u25c0", "received") if rec.direction == Direction.IN else ("\u25b6", "sent")
     clock = f"{lt.tm_hour:02d}:{lt.tm_min:02d}:{lt.tm_sec:02d}.{ms:03d}"
-    return f"{arrow} {clock}  {word} {format_size(rec.size)}"
+    return f"{arrow} {clock}  {word}"
+
+
+def _length(n: int) -> str:
+    """A datagram's length: ``format_size``, with the exact count where that rounds."""
+    return format_size(n) if n < 1024 else f"{format_size(n)} ({n} bytes)"
+
+
+def record_header(store: CaptureStore, rec: Record) -> str:
+    """A record's header row as the view shows it: a datagram's (with its peer) in a
+    :class:`DatagramStore`, else :func:`header_text`."""
+    if isinstance(store, DatagramStore):
+        return datagram_header_text(store.datagram(rec.index))
+    return header_text(rec)
 
 
 # When the view's font has no glyphs for the control pictures (U+2400 block: DejaVu Sans Mono,
@@ -161,6 +208,10 @@ class Reader:
         self.store = store
         self._records: dict[int, Record] = {}
         self._blocks: dict[int, bytes] = {}
+
+    def header(self, rec: Record) -> str:
+        """The text of ``rec``'s header row (:func:`record_header`)."""
+        return record_header(self.store, rec)
 
     def record(self, i: int) -> Record:
         if i >= self.store.record_count - 1:  # the last record can still grow: never cached
@@ -336,7 +387,7 @@ class Layout(ABC):
             r, off = cur
             rec = reader.record(r)
             if off == HEADER:
-                rows.append(Row(cur, rec, rec.stream_offset, b"", header_text(rec)))
+                rows.append(Row(cur, rec, rec.stream_offset, b"", reader.header(rec)))
             else:
                 data = reader.rec_bytes(r, off, self.row_end(r, off))
                 start = rec.stream_offset + off
@@ -407,15 +458,11 @@ class HexLayout(Layout):
         return min(start + HEX_ROW_BYTES, self.reader.record(r).size)
 
     def value_of(self, pos: Pos) -> int:
+        # The rows before record r, from the store's cumulative column: one lookup, also for
+        # an empty record (a run of empty datagrams must not walk back through them).
         r, off = pos
-        rec = self.reader.record(r)
-        if off != HEADER:
-            return LineIndex.hex_row_of(self.reader.store, rec.stream_offset + off)
-        if rec.size:
-            return LineIndex.hex_row_of(self.reader.store, rec.stream_offset) - 1
-        # An empty record (no byte to look up): the row after the previous record's last.
-        before = self.prev(pos)
-        return 0 if before is None else self.value_of(before) + 1
+        before = self.reader.store.hex_ends[r - 1] if r else 0
+        return before if off == HEADER else before + 1 + off // HEX_ROW_BYTES
 
     def pos_at_value(self, value: int) -> Pos | None:
         total = self.total_rows
@@ -800,13 +847,16 @@ def find_match(
 
     Searches from the selection (or the top row at ``top_offset``), wrapping around once, with
     the store's streaming ``find`` (``ignore_case``: :func:`find_folded`): the whole capture is
-    never in memory.
+    never in memory. In a :class:`DatagramStore` a match lies within one datagram
+    (:meth:`DatagramStore.find`).
     """
     total = store.total_bytes
     if not needle or total == 0:
         return None
 
     def find(start: int) -> int | None:
+        if isinstance(store, DatagramStore):  # matches within one datagram, either case
+            return store.find(needle, start, backwards, ignore_case=ignore_case)
         if ignore_case:
             return find_folded(store, needle, start, backwards=backwards)
         return store.find(needle, start, backwards=backwards)
@@ -881,7 +931,7 @@ def write_hex_dump(store: CaptureStore, path: Path | str) -> Generator[tuple[int
         for r in range(store.record_count):
             rec = store.record(r)
             size = min(rec.size, total - rec.stream_offset)
-            f.write(header_text(rec) + "\n")
+            f.write(record_header(store, rec) + "\n")
             for off in range(0, size, HEX_DUMP_PIECE):
                 data = store.read(rec.stream_offset + off, min(HEX_DUMP_PIECE, size - off))
                 f.write(codecs.hex_dump(data, rec.stream_offset + off, width) + "\n")
@@ -889,3 +939,20 @@ def write_hex_dump(store: CaptureStore, path: Path | str) -> Generator[tuple[int
                 yield done, total
             if size == 0:
                 yield done, total
+
+
+def write_datagram(
+    store: DatagramStore, index: int, path: str | os.PathLike[str], as_hex_dump: bool
+) -> int:
+    """Write datagram ``index`` to ``path``: its bytes, or (``as_hex_dump``) its header row and
+    its hex rows, offsets counted from the datagram's first byte (the file holds it alone).
+    Returns the datagram's size. One read: a datagram is at most 64 KiB."""
+    rec = store.record(index)
+    data = store.read(rec.stream_offset, rec.size)
+    if not as_hex_dump:
+        Path(path).write_bytes(data)
+        return len(data)
+    dump = codecs.hex_dump(data)
+    text = record_header(store, rec) + "\n" + (dump + "\n" if dump else "")
+    Path(path).write_text(text, encoding="utf-8", newline="\n")
+    return len(data)

@@ -36,6 +36,7 @@ SAVE_FILTERS: dict[str, tuple[bool, Direction | None]] = {
     HEX_FILTER: (True, None),
 }
 
+
 def suffix_of(name_filter: str) -> str:
     """The extension a file type's filter names: "txt" for "Hex dump as text (*.txt)"."""
     pattern = name_filter.rpartition("(*.")[2]
@@ -53,8 +54,11 @@ def save_steps(
     if as_hex_dump:
         yield from write_hex_dump(store, path)
     else:
-        total = store.bytes_in if direction is Direction.IN else (
-            store.bytes_out if direction is Direction.OUT else store.total_bytes)
+        total = (
+            store.bytes_in
+            if direction is Direction.IN
+            else (store.bytes_out if direction is Direction.OUT else store.total_bytes)
+        )
         for written in store.save_raw_steps(path, direction):
             yield written, total
 
@@ -175,7 +179,24 @@ class CaptureSaver(QObject):
             and self._dialog.isVisible()
         ):
             return self._dialog
-        dialog = QFileDialog(parent, "Save data", self.last_folder, ";;".join(SAVE_FILTERS))
+
+        def chosen(path: str, name_filter: str) -> None:
+            as_hex_dump, direction = SAVE_FILTERS.get(name_filter, (False, None))
+            start(path, as_hex_dump, direction)
+
+        self._dialog = self.save_dialog(parent, "Save data", list(SAVE_FILTERS), chosen)
+        return self._dialog
+
+    def save_dialog(
+        self,
+        parent: QWidget,
+        title: str,
+        filters: list[str],
+        chosen: Callable[[str, str], None],
+    ) -> QFileDialog:
+        """A non-modal save dialog (``QFileDialog.open``) in :attr:`last_folder`, whose file
+        types are ``filters``; ``chosen(path, filter)`` once the user picks a file."""
+        dialog = QFileDialog(parent, title, self.last_folder, ";;".join(filters))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -184,15 +205,13 @@ class CaptureSaver(QObject):
         dialog.filterSelected.connect(lambda name: dialog.setDefaultSuffix(suffix_of(name)))
         dialog.setDefaultSuffix(suffix_of(dialog.selectedNameFilter()))
 
-        def chosen(path: str) -> None:
+        def on_file(path: str) -> None:
             self.last_folder = os.path.dirname(path)
-            as_hex_dump, direction = SAVE_FILTERS.get(dialog.selectedNameFilter(), (False, None))
-            start(path, as_hex_dump, direction)
+            chosen(path, dialog.selectedNameFilter())
 
-        dialog.fileSelected.connect(chosen)
+        dialog.fileSelected.connect(on_file)
         # Settle the layout before the dialog's window exists: a size hint that changes
         # after that is pushed to the platform window (the offscreen one warns about it).
         dialog.adjustSize()
-        self._dialog = dialog
         dialog.open()
         return dialog

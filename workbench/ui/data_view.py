@@ -8,6 +8,12 @@ the view is scrolled to, is Qt-free arithmetic in ``workbench.core.dump_layout``
 ``data_paint.RowPainter``'s, saving ``data_save.CaptureSaver``'s, the find bar
 ``data_find.FindBar``.
 
+A UDP socket's capture is a ``DatagramStore``: every datagram starts on a row of its own under
+its own header row (direction, time, peer, length, and "truncated to N" where ``buffer_size``
+cut it; ``dump_layout.datagram_header_text``), in every mode; find matches only within one
+datagram; the context menu adds Copy datagram (as text, as hex) and Save datagram… for the
+datagram under the pointer (``data_copy.DatagramActions``, the view's ``datagrams``).
+
 New bytes are shown at once: ``notify_grew()`` refreshes the rows and the scroll bars and asks
 for one repaint. It has no timer of its own, because its caller already coalesces (the
 session emits ``dataArrived`` at most once per socket per tick) and Qt merges the ``update()``
@@ -58,8 +64,8 @@ from workbench.core.dump_layout import (
     find_match,
     header_text,
 )
-from workbench.core.formatting import format_size
 from workbench.ui import composer_file
+from workbench.ui.data_copy import DatagramActions, read_to_copy
 from workbench.ui.data_find import FindBar
 from workbench.ui.data_paint import MARGIN, RowPainter
 from workbench.ui.data_save import (
@@ -136,6 +142,9 @@ class DataView(QAbstractScrollArea):
         self._saver.progress.connect(self.saveProgress)
         self._saver.finished.connect(self.saveFinished)
         self._saver.message.connect(self.message)
+        #: Copy datagram and Save datagram… (a UDP socket's capture: a ``DatagramStore``).
+        self.datagrams = DatagramActions(self, self.store, self._copy_text, self._saver)
+        self.datagrams.message.connect(self.message)
 
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._painter = RowPainter(font, self.palette())
@@ -251,7 +260,7 @@ class DataView(QAbstractScrollArea):
         data = self._copy_bytes(COPY_TEXT_CAP, "Copy as text")
         if data is None:
             return False
-        QGuiApplication.clipboard().setText(copy_text(data, self._encoding, self._pictures()))
+        QGuiApplication.clipboard().setText(self._copy_text(data))
         return True
 
     def copy_as_hex(self) -> bool:
@@ -262,23 +271,14 @@ class DataView(QAbstractScrollArea):
         QGuiApplication.clipboard().setText(codecs.hex_pairs(data))
         return True
 
+    def _copy_text(self, data: bytes) -> str:
+        return copy_text(data, self._encoding, self._pictures())
+
     def _total(self) -> int:
         return self._store.total_bytes if self._store is not None else 0
 
     def _copy_bytes(self, cap: int, what: str) -> bytes | None:
-        store = self._store
-        if store is None or store.total_bytes == 0:
-            self.message.emit(f"{what}: nothing to copy")
-            return None
-        start, end, wanted = self._selection.to_copy(store.total_bytes, cap)
-        if wanted > cap:
-            self.message.emit(
-                f"{what}: copied the first {format_size(cap)} of {format_size(wanted)}; "
-                "use Save data… for all of it"
-            )
-        else:
-            self.message.emit("")
-        return store.read(start, end - start)
+        return read_to_copy(self._store, self._selection.to_copy, cap, what, self.message.emit)
 
     # ------------------------------------------------------------------ save
 
@@ -477,8 +477,14 @@ class DataView(QAbstractScrollArea):
         elif not self._scroller.key(event.key()):
             super().keyPressEvent(event)
 
-    def context_menu(self) -> QMenu:
-        """The right-click menu (built afresh each time; deleted when it closes)."""
+    def datagram_index_at(self, point: QPoint | None) -> int | None:
+        """The datagram at ``point`` (viewport coordinates; None: the selection's), if any."""
+        rows, height, selection = self._rows(), self._painter.line_height, self._selection
+        return self.datagrams.index_at(point, rows, height, selection.range())
+
+    def context_menu(self, point: QPoint | None = None) -> QMenu:
+        """The right-click menu (built afresh each time; deleted when it closes); with a
+        ``DatagramStore``, also for the datagram at ``point`` (see ``datagram_index_at``)."""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(COPY_TEXT_LABEL, self.copy_as_text)
@@ -486,11 +492,14 @@ class DataView(QAbstractScrollArea):
         menu.addSeparator()
         menu.addAction("Select all", self.select_all).setEnabled(self._store is not None)
         menu.addAction("Save data…", self.save_data_dialog).setEnabled(self._store is not None)
+        self.datagrams.add_to_menu(menu, self.datagram_index_at(point))
         return menu
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        # From the keyboard (the Menu key), the datagram is the selection's, not the pointer's.
+        mouse = event.reason() == QContextMenuEvent.Reason.Mouse
         # popup(), not exec(): no nested event loop.
-        self.context_menu().popup(event.globalPos())
+        self.context_menu(event.pos() if mouse else None).popup(event.globalPos())
 
 
 # ------------------------------------------------------------------------------ the pane
