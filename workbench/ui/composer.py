@@ -89,12 +89,14 @@ from workbench.ui.composer_udp import UDP_FILE_TIP, UdpDestinationRow
 
 __all__ = [
     "DEBOUNCE_MS",
+    "ERROR_STYLE",
     "FILE_CHUNK",
     "HISTORY_LIMIT",
     "IMMEDIATE_LIMIT",
     "LARGE_PASTE",
     "MAX_DATAGRAM",
     "MODES",
+    "TCP_FILE_TIP",
     "SendChunk",
     "SendComposer",
     "encode_input",
