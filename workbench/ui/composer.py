@@ -16,6 +16,12 @@
   returning a ``SendInfo``) with a progress bar and Cancel (``composer_file``); the file is
   never read into memory whole. Its progress shows only on the socket it goes to, and clears
   itself a few seconds after the send.
+- UDP (``set_udp``): the target is a UDP socket. A row ``sendToAddress`` / ``sendToPort``
+  (``composer_udp``, with the recent destinations) says where to; Send sends the bytes as ONE
+  datagram (``workbench.session.udp_send``), and Send file… the whole file as one. More than
+  ``MAX_DATAGRAM`` (65,507) bytes is refused with the reason before anything is sent, never
+  split. How the send went (``0 OK: sent 5 bytes to …``, ``-15 …: bind it first``) is said
+  beside Send, and ``datagramSent`` tells the window.
 
 Validation as the user types: an invalid hex digit or escape is underlined (a red wavy
 underline at ``InputError.position``/``length``), a message beside the field says where and
@@ -32,11 +38,14 @@ Signals:
     fileSendProgress(int, int): bytes sent so far, file size.
     fileSendFinished(str, int, str): path, bytes sent, "" on success or the reason it stopped
         ("cancelled", or the send's error).
+    datagramSent(int, object): a UDP send ended: the UDP socket's id and its
+        ``workbench.session.udp_send.DatagramResult`` (``sendRequested`` is for TCP only).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Hashable
+from typing import NamedTuple
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QTextCursor
@@ -45,7 +54,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -64,19 +72,31 @@ from workbench.core.compose import (
     payload_summary,
 )
 from workbench.core.formatting import format_size
+from workbench.session import SocketKey, udp_key
 from workbench.session.file_send import FILE_CHUNK, SendChunk
+from workbench.session.udp_send import (
+    MAX_DATAGRAM,
+    DatagramResult,
+    DatagramSender,
+    datagram_refusal,
+    read_datagram_file,
+)
 from workbench.ui.composer_check import PayloadCheck
 from workbench.ui.composer_file import FileSendControl, Runner
-from workbench.ui.composer_input import LARGE_PASTE, ComposerInput, underline_error
+from workbench.ui.composer_input import LARGE_PASTE, make_input, underline_error
 from workbench.ui.composer_message import SEND_TIP, MessageLabel, SendTarget
+from workbench.ui.composer_udp import UDP_FILE_TIP, UdpDestinationRow
 
 __all__ = [
     "DEBOUNCE_MS",
+    "ERROR_STYLE",
     "FILE_CHUNK",
     "HISTORY_LIMIT",
     "IMMEDIATE_LIMIT",
     "LARGE_PASTE",
+    "MAX_DATAGRAM",
     "MODES",
+    "TCP_FILE_TIP",
     "SendChunk",
     "SendComposer",
     "encode_input",
@@ -88,6 +108,80 @@ __all__ = [
 IMMEDIATE_LIMIT = 4096
 #: Longer inputs are validated once the typing pauses for this long.
 DEBOUNCE_MS = 150
+#: The message beside Send: red for what went wrong, the window's text colour for a send that
+#: went well.
+ERROR_STYLE = "QLabel { color: #c01c28; }"
+#: Send file…'s tip while the target is a TCP socket.
+TCP_FILE_TIP = "Send the contents of a file, in chunks, with progress"
+
+
+class _Controls(NamedTuple):
+    mode: QComboBox
+    line_ending: QComboBox
+    line_ending_label: QLabel
+    send_button: QPushButton
+    file_button: QPushButton
+    error_label: MessageLabel
+    discard_button: QPushButton
+
+
+def _make_controls(parent: QWidget) -> _Controls:
+    """The composer's row of controls, in focus order, and the message beside them."""
+    mode = QComboBox(parent)
+    mode.setObjectName("sendMode")
+    mode.addItems(list(MODES))
+    mode.setAccessibleName("Send as")
+    mode.setToolTip("Text (UTF-8), Hex bytes, or text with \\-escapes")
+
+    line_ending = QComboBox(parent)
+    line_ending.setObjectName("sendLineEnding")
+    line_ending.addItems(list(codecs.LINE_ENDINGS))
+    line_ending.setAccessibleName("Line ending")
+    line_ending_label = QLabel("Line endin&g:", parent)
+    line_ending_label.setObjectName("sendLineEndingLabel")
+    line_ending_label.setBuddy(line_ending)
+
+    send_button = QPushButton("Send", parent)
+    send_button.setObjectName("sendButton")
+    send_button.setToolTip(SEND_TIP)
+    send_button.setAccessibleName("Send")
+
+    file_button = QPushButton("Send file…", parent)
+    file_button.setObjectName("sendFileButton")
+    file_button.setToolTip(TCP_FILE_TIP)
+    file_button.setAccessibleName("Send file")
+
+    # One line, elided; the whole message in its tooltip (three wrapped lines were clipped).
+    error_label = MessageLabel(parent)
+    error_label.setObjectName("sendError")
+    error_label.setStyleSheet(ERROR_STYLE)
+
+    discard = QPushButton("Discard paste", parent)
+    discard.setObjectName("sendPayloadDiscard")
+    discard.setToolTip("Discard the large pasted data and edit again")
+    discard.setVisible(False)
+    return _Controls(
+        mode, line_ending, line_ending_label, send_button, file_button, error_label, discard
+    )
+
+
+def _lay_out(c: SendComposer) -> None:
+    """The input on top, the UDP destination below it, then one row: the controls, and the
+    message beside them (or the file send's progress and Cancel, or the large paste's
+    Discard)."""
+    controls = QHBoxLayout()
+    controls.setContentsMargins(0, 0, 0, 0)
+    for widget in (c.mode, c.line_ending_label, c.line_ending, c.send_button, c.file_button):
+        controls.addWidget(widget)
+    controls.addWidget(c.error_label, 1)
+    controls.addWidget(c.discard_button)
+    controls.addWidget(c.progress, 1)
+    controls.addWidget(c.cancel_button)
+    column = QVBoxLayout(c)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(c.input, 1)
+    column.addWidget(c.destination_row)
+    column.addLayout(controls)
 
 
 class SendComposer(QWidget):
@@ -99,6 +193,7 @@ class SendComposer(QWidget):
     # Qt's 64-bit int by name (files pass 2 GiB); PySide6's stubs only know types here.
     fileSendProgress = Signal("qint64", "qint64")  # type: ignore[arg-type]
     fileSendFinished = Signal(str, "qint64", str)  # type: ignore[arg-type]
+    datagramSent = Signal(int, object)
 
     def __init__(
         self,
@@ -106,6 +201,7 @@ class SendComposer(QWidget):
         *,
         runner: Runner | None = None,
         send_chunk: SendChunk | None = None,
+        udp_sender: DatagramSender | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("sendComposer")
@@ -114,28 +210,32 @@ class SendComposer(QWidget):
         self.runner = runner
         #: ``async (bytes) -> SendInfo`` that sends one chunk of a file; set by the window.
         self.send_chunk: SendChunk | None = send_chunk
+        #: Sends a UDP target's datagrams: the session's ``LoggedUdp`` (``session.udp``).
+        self.udp_sender: DatagramSender | None = udp_sender
         self._valid = False
         self._error: codecs.InputError | None = None
         self._payload: str | None = None
         self._payload_result: bytes | codecs.InputError | None = None
-        #: The socket the composer sends to now (``set_socket``); its history is shown.
+        #: The TCP socket (``set_socket``) or UDP socket (``set_udp``) the composer sends to
+        #: now, at most one of them; its history is shown.
         self._sid: int | None = None
-        self._histories: dict[int | None, SendHistory] = {}
-        #: A file send's failure for a socket that was not shown when it ended.
-        self._file_notes: dict[int | None, str] = {}
+        self._udp: int | None = None
+        self._histories: dict[SocketKey | None, SendHistory] = {}
+        #: A send's failure for a socket (a ``SocketKey``) that was not shown when it ended.
+        self._file_notes: dict[Hashable, str] = {}
 
-        # Created in focus order: the input, the controls, then the file send's and the
-        # large paste's.
-        self._build_input()
-        self._build_controls()
+        # In focus order: the input, the destination, the controls, then the file send's.
+        self.input = make_input(self, self)
+        self.destination_row = UdpDestinationRow(self)
+        self.to_address = self.destination_row.address
+        self.to_port = self.destination_row.port
+        (self.mode, self.line_ending, self.line_ending_label, self.send_button, self.file_button,
+         self.error_label, self.discard_button) = _make_controls(self)  # fmt: skip
+        self._target = SendTarget(self.send_button, self.error_label)
         self._files = FileSendControl(self)
         self.progress = self._files.progress_bar
         self.cancel_button = self._files.cancel_button
-        self.discard_button = QPushButton("Discard paste", self)
-        self.discard_button.setObjectName("sendPayloadDiscard")
-        self.discard_button.setToolTip("Discard the large pasted data and edit again")
-        self.discard_button.setVisible(False)
-        self._lay_out()
+        _lay_out(self)
 
         self._check = PayloadCheck(self)
         self._debounce = QTimer(self)
@@ -143,69 +243,6 @@ class SendComposer(QWidget):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._connect_signals()
         self._mode_changed(self.mode.currentText())
-
-    def _build_input(self) -> None:
-        self.input = ComposerInput(self, self)
-        self.input.setObjectName("sendInput")
-        self.input.setAccessibleName("Data to send")
-        self.input.setToolTip(
-            "Ctrl+Enter sends. Up/Down (on the first/last line) recall what you sent.\n"
-            "Hex: 68 65 6c 6c 6f, 68656c6c6f or 0x68,0x65. Escaped: \\r \\n \\t \\0 \\\\ \\xNN."
-        )
-        self.input.setPlaceholderText("Data to send (Ctrl+Enter)")
-        self.input.setTabChangesFocus(True)
-        self.input.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.input.setMinimumHeight(self.input.fontMetrics().lineSpacing() * 2 + 12)
-
-    def _build_controls(self) -> None:
-        self.mode = QComboBox(self)
-        self.mode.setObjectName("sendMode")
-        self.mode.addItems(list(MODES))
-        self.mode.setAccessibleName("Send as")
-        self.mode.setToolTip("Text (UTF-8), Hex bytes, or text with \\-escapes")
-
-        self.line_ending = QComboBox(self)
-        self.line_ending.setObjectName("sendLineEnding")
-        self.line_ending.addItems(list(codecs.LINE_ENDINGS))
-        self.line_ending.setAccessibleName("Line ending")
-        self.line_ending_label = QLabel("Line endin&g:", self)
-        self.line_ending_label.setObjectName("sendLineEndingLabel")
-        self.line_ending_label.setBuddy(self.line_ending)
-
-        self.send_button = QPushButton("Send", self)
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip(SEND_TIP)
-        self.send_button.setAccessibleName("Send")
-
-        self.file_button = QPushButton("Send file…", self)
-        self.file_button.setObjectName("sendFileButton")
-        self.file_button.setToolTip("Send the contents of a file, in chunks, with progress")
-        self.file_button.setAccessibleName("Send file")
-
-        # One line, elided; the whole message in its tooltip (three wrapped lines were clipped).
-        self.error_label = MessageLabel(self)
-        self.error_label.setObjectName("sendError")
-        self.error_label.setStyleSheet("QLabel { color: #c01c28; }")
-        self._target = SendTarget(self.send_button, self.error_label)
-
-    def _lay_out(self) -> None:
-        # The input on top; below it one row: the controls, then the error message beside
-        # them (or the file send's progress and Cancel, or the large paste's Discard).
-        controls = QHBoxLayout()
-        controls.setContentsMargins(0, 0, 0, 0)
-        controls.addWidget(self.mode)
-        controls.addWidget(self.line_ending_label)
-        controls.addWidget(self.line_ending)
-        controls.addWidget(self.send_button)
-        controls.addWidget(self.file_button)
-        controls.addWidget(self.error_label, 1)
-        controls.addWidget(self.discard_button)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.cancel_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.input, 1)
-        column.addLayout(controls)
 
     def _connect_signals(self) -> None:
         self._debounce.timeout.connect(self.validate)
@@ -219,27 +256,52 @@ class SendComposer(QWidget):
         self._files.started.connect(self._file_started)
         self._files.progress.connect(self.fileSendProgress)
         self._files.finished.connect(self._file_finished)
+        self.destination_row.finished.connect(self._datagram_finished)
+        self.destination_row.submitted.connect(self.send)
 
     # ------------------------------------------------------------------ state
 
     def set_socket(self, sid: int | None) -> None:
-        """The composer now sends to socket ``sid``: Up/Down walk its history, and a file
-        send's progress shows only while its own socket is the one shown."""
-        if sid == self._sid:
+        """The composer now sends to TCP socket ``sid``: Up/Down walk its history, and a file
+        send's progress shows only while its own socket is the one shown. A socket clears the
+        UDP target; ``None`` (no TCP socket) leaves it to ``set_udp``."""
+        self._retarget(sid, None if sid is not None else self._udp)
+
+    def set_udp(self, udp_id: int | None) -> None:
+        """The composer now sends datagrams from UDP socket ``udp_id`` (there is no TCP target
+        then), to the destination in ``sendToAddress``/``sendToPort``; ``None``: no UDP
+        target (the TCP target is left as it is)."""
+        self._retarget(None if udp_id is not None else self._sid, udp_id)
+
+    def _retarget(self, sid: int | None, udp: int | None) -> None:
+        if (sid, udp) == (self._sid, self._udp):
             return
-        self._sid = sid
-        self._files.set_socket(sid)
+        self._sid, self._udp = sid, udp
+        self.destination_row.set_udp(udp)
+        self._files.set_socket(self._key)
+        self.file_button.setToolTip(UDP_FILE_TIP if udp is not None else TCP_FILE_TIP)
         self.validate()
-        note = self._file_notes.pop(sid, None)
+        note = self._file_notes.pop(self._key, None)
         if note is not None and not self.error_label.text():
-            self.error_label.setText(note)
+            self._say(note)
 
     def socket(self) -> int | None:
+        """The TCP socket sent to, if the target is one."""
         return self._sid
+
+    def udp(self) -> int | None:
+        """The UDP socket sent from, if the target is one."""
+        return self._udp
+
+    @property
+    def _key(self) -> SocketKey | None:
+        if self._udp is not None:
+            return udp_key(self._udp)
+        return SocketKey.tcp(self._sid) if self._sid is not None else None
 
     @property
     def _history(self) -> SendHistory:
-        return self._histories.setdefault(self._sid, SendHistory())
+        return self._histories.setdefault(self._key, SendHistory())
 
     def _mode_changed(self, mode: str) -> None:
         applies = line_ending_applies(mode)
@@ -266,12 +328,21 @@ class SendComposer(QWidget):
         self._update_buttons()
 
     def show_send_result(self, sid: int | None, text: str) -> None:
-        """How a send on ``sid`` went ("" for well): said beside Send, where the user sent
-        from; a failure on a socket not shown now is said once it is shown again."""
-        if sid == self._sid:
-            self.error_label.setText(text)
-        elif text:
-            self._file_notes[sid] = text
+        """How a send on TCP socket ``sid`` went ("" for well): said beside Send, where the
+        user sent from; a failure on a socket not shown now is said once it is shown again."""
+        self._show_result(SocketKey.tcp(sid) if sid is not None else None, text)
+
+    def _show_result(self, key: Hashable, text: str, ok: bool = False) -> None:
+        if key == self._key:
+            self._say(text, ok)
+        elif text and not ok:
+            self._file_notes[key] = text
+
+    def _say(self, text: str, ok: bool = False) -> None:
+        """``text`` beside Send: in red unless ``ok`` (a send that went well)."""
+        if (self.error_label.styleSheet() == ERROR_STYLE) == ok:
+            self.error_label.setStyleSheet("" if ok else ERROR_STYLE)
+        self.error_label.setText(text)
 
     def text(self) -> str:
         return self._payload if self._payload is not None else self.input.toPlainText()
@@ -344,14 +415,19 @@ class SendComposer(QWidget):
         except codecs.InputError as exc:
             self._set_valid(False, exc, f"Cannot send: {exc}")
             return False
-        self._set_valid(bool(data), None, "")
-        return bool(data)
+        return self._set_size_valid(data)
+
+    def _set_size_valid(self, data: bytes) -> bool:
+        """Valid bytes: sendable unless empty, or too large for one datagram (never split)."""
+        refusal = datagram_refusal(len(data)) if self._udp is not None else ""
+        valid = bool(data) and not refusal
+        self._set_valid(valid, None, f"Cannot send: {refusal}" if refusal else "")
+        return valid
 
     def _validate_payload(self) -> bool:
         result = self._payload_result
         if isinstance(result, bytes):
-            self._set_valid(True, None, "")
-            return True
+            return self._set_size_valid(result)
         if isinstance(result, codecs.InputError):
             self._set_valid(False, result, f"Cannot send: {result}")
             return False
@@ -364,7 +440,7 @@ class SendComposer(QWidget):
 
     def _set_valid(self, valid: bool, error: codecs.InputError | None, message: str) -> None:
         self._error = error
-        self.error_label.setText(message)
+        self._say(message)
         underline_error(self.input, error if self._payload is None else None)
         if valid != self._valid:
             self._valid = valid
@@ -409,36 +485,49 @@ class SendComposer(QWidget):
         data = self.current_bytes()
         if data is None:
             return False
+        if self._udp is not None and not self._send_datagram(data):
+            return False
         if self._payload is None:
             self._history.remember(self.input.toPlainText(), self.mode.currentText())
-        self.sendRequested.emit(data)
+        if self._udp is None:
+            self.sendRequested.emit(data)
         return True
+
+    def _send_datagram(self, data: bytes, path: str = "") -> bool:
+        """Start sending ``data`` as one datagram to the destination typed (a file's, when
+        ``path``); say why not if it cannot go."""
+        problem = self.destination_row.start(data, self.udp_sender, self.runner, path)
+        if problem:
+            self._say(f"Cannot send: {problem}")
+        return not problem
+
+    def _datagram_finished(self, udp_id: int, result: DatagramResult, path: str) -> None:
+        self._show_result(udp_key(udp_id), result.text, result.ok)
+        if path:
+            self.fileSendFinished.emit(path, result.sent, "" if result.ok else result.text)
+        self.datagramSent.emit(udp_id, result)
 
     def history(self) -> list[HistoryEntry]:
         """(text, mode) of what was sent, oldest first."""
         return self._history.entries()
 
     def history_back(self) -> bool:
-        if self._payload is not None:
-            return False
-        handled, entry = self._history.back((self.input.toPlainText(), self.mode.currentText()))
-        if entry is not None:
-            self._show_history(entry)
-        return handled
+        return self._walk(lambda h: h.back((self.input.toPlainText(), self.mode.currentText())))
 
     def history_forward(self) -> bool:
+        return self._walk(SendHistory.forward)
+
+    def _walk(self, step: Callable[[SendHistory], tuple[bool, HistoryEntry | None]]) -> bool:
+        """One step through the history (not while a large paste is held aside)."""
         if self._payload is not None:
             return False
-        handled, entry = self._history.forward()
+        handled, entry = step(self._history)
         if entry is not None:
-            self._show_history(entry)
+            text, mode = entry
+            self.mode.setCurrentText(mode)
+            self.input.setPlainText(text)
+            self.input.moveCursor(QTextCursor.MoveOperation.End)
         return handled
-
-    def _show_history(self, entry: HistoryEntry) -> None:
-        text, mode = entry
-        self.mode.setCurrentText(mode)
-        self.input.setPlainText(text)
-        self.input.moveCursor(QTextCursor.MoveOperation.End)
 
     # ------------------------------------------------------------------ send file
 
@@ -452,17 +541,21 @@ class SendComposer(QWidget):
     def send_file_requested(self, path: str) -> None:
         """Start sending the file at ``path`` through ``send_chunk`` (one at a time)."""
         if self._files.is_running():
-            self.error_label.setText("A file is already being sent")
-            return
-        if self.send_chunk is None:
-            self.error_label.setText("Cannot send a file: no socket to send to")
-            return
-        try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            self.error_label.setText(f"Cannot read {path}: {exc.strerror or exc}")
-            return
-        self._files.start(path, size, self.send_chunk, self.runner, self._sid)
+            self._say("A file is already being sent")
+        elif self._udp is not None:
+            self._send_file_datagram(path)
+        else:
+            problem = self._files.request(path, self.send_chunk, self.runner, self._key)
+            if problem:
+                self._say(problem)
+
+    def _send_file_datagram(self, path: str) -> None:
+        """A file to a UDP target: one datagram when it fits, else refused (never split)."""
+        data = read_datagram_file(path)
+        if isinstance(data, str):
+            self._say(f"Cannot send the file: {data}")
+        elif self._send_datagram(data, path):
+            self.fileSendStarted.emit(path)
 
     def cancel_file_send(self) -> None:
         """Stop after the chunk in flight (a send is never cut in the middle)."""
@@ -474,7 +567,7 @@ class SendComposer(QWidget):
 
     def _file_finished(self, path: str, sent: int, error: str) -> None:
         note = f"File not sent completely ({format_size(sent)} sent): {error}" if error else ""
-        self.show_send_result(self._files.target(), note)
+        self._show_result(self._files.target(), note)
         self._update_buttons()
         self.fileSendFinished.emit(path, sent, error)
 

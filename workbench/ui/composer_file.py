@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+import os
+from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, Protocol
 
 import shiboken6
@@ -72,9 +73,10 @@ class FileSendControl(QObject):
         self._stop: asyncio.Event | None = None
         self._sent = 0
         self._dialog: QFileDialog | None = None
-        #: The socket the send goes to, and the socket the composer shows now.
-        self._target: int | None = None
-        self._current: int | None = None
+        #: The socket the send goes to, and the socket the composer shows now (any key:
+        #: the composer's are ``SocketKey``s, as TCP and UDP ids overlap).
+        self._target: Hashable = None
+        self._current: Hashable = None
         #: Whether the bar has something to say (a send running, or its result, until
         #: ``CLEAR_MS`` after it ended).
         self._bar_wanted = False
@@ -82,12 +84,12 @@ class FileSendControl(QObject):
         self._clear.setSingleShot(True)
         self._clear.timeout.connect(self._clear_result)
 
-    def set_socket(self, sid: int | None) -> None:
+    def set_socket(self, sid: Hashable) -> None:
         """The composer shows ``sid`` now: the bar and Cancel show only for their socket."""
         self._current = sid
         self._show()
 
-    def target(self) -> int | None:
+    def target(self) -> Hashable:
         """The socket the running (or last) file send goes to."""
         return self._target
 
@@ -124,13 +126,26 @@ class FileSendControl(QObject):
         dialog.open()
         return dialog
 
+    def request(
+        self, path: str, send: SendChunk | None, runner: Runner | None, target: Hashable = None
+    ) -> str:
+        """Start sending the file at ``path`` through ``send``: ``""``, or why it cannot."""
+        if send is None:
+            return "Cannot send a file: no socket to send to"
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            return f"Cannot read {path}: {exc.strerror or exc}"
+        self.start(path, size, send, runner, target)
+        return ""
+
     def start(
         self,
         path: str,
         size: int,
         send: SendChunk,
         runner: Runner | None,
-        target: int | None = None,
+        target: Hashable = None,
     ) -> None:
         """Send the file at ``path`` (``size`` bytes, as far as the bar is concerned) to the
         socket ``target`` (whose progress it is)."""

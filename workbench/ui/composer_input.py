@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 from workbench.core import codecs
 from workbench.core.compose import has_lone_surrogate
 
-__all__ = ["LARGE_PASTE", "ComposerInput", "InputOwner", "underline_error"]
+__all__ = ["LARGE_PASTE", "ComposerInput", "InputOwner", "make_input", "underline_error"]
 
 #: A paste of more characters than this is held aside as a payload, not put in the editor.
 LARGE_PASTE = 100_000
@@ -79,6 +79,22 @@ class ComposerInput(QPlainTextEdit):
                 self._owner.set_payload(text)
                 return
         super().insertFromMimeData(source)
+
+
+def make_input(owner: InputOwner, parent: QWidget) -> ComposerInput:
+    """The composer's editor (``sendInput``), with its tip, placeholder and height."""
+    edit = ComposerInput(owner, parent)
+    edit.setObjectName("sendInput")
+    edit.setAccessibleName("Data to send")
+    edit.setToolTip(
+        "Ctrl+Enter sends. Up/Down (on the first/last line) recall what you sent.\n"
+        "Hex: 68 65 6c 6c 6f, 68656c6c6f or 0x68,0x65. Escaped: \\r \\n \\t \\0 \\\\ \\xNN."
+    )
+    edit.setPlaceholderText("Data to send (Ctrl+Enter)")
+    edit.setTabChangesFocus(True)
+    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+    edit.setMinimumHeight(edit.fontMetrics().lineSpacing() * 2 + 12)
+    return edit
 
 
 def underline_error(edit: QPlainTextEdit, error: codecs.InputError | None) -> None:
