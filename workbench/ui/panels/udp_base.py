@@ -114,12 +114,12 @@ class UdpPanel(Panel):
     def _watch(self, session: SocketSession) -> None:
         # The core outlives the panel: its listener must not keep the panel alive, nor call
         # into a deleted one.
-        ref = weakref.ref(self)
+        method = weakref.WeakMethod(self._core_changed)
 
         def listener(change: UdpChange) -> None:
-            panel = ref()
-            if panel is not None and shiboken6.isValid(panel):
-                panel._core_changed(change)
+            core_changed = method()
+            if core_changed is not None:
+                core_changed(change)
 
         event = session.core.udp.raw.on_changed
         event.add_listener(listener)
@@ -145,6 +145,8 @@ class UdpPanel(Panel):
         self._on_socket_removed(sid)
 
     def _core_changed(self, change: UdpChange) -> None:
+        if not shiboken6.isValid(self):  # Qt deleted the widget; Python still holds it
+            return
         if change.reason is ChangeReason.CLOSED:
             self._changed_ids.discard(change.socket_id)
             self._on_socket_removed(change.socket_id)
