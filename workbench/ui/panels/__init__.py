@@ -52,3 +52,11 @@ __all__ = [
     "TcpOptionsPanel",
     "TlsPanel",
 ]
+
+# UDP rows (chrome.sockets.udp): Bind, Multicast and Properties.
+from workbench.ui.panels.bind import BindPanel
+from workbench.ui.panels.multicast import MulticastPanel
+from workbench.ui.panels.udp_base import UdpPanel
+from workbench.ui.panels.udp_properties import UdpPropertiesPanel
+
+__all__ += ["BindPanel", "MulticastPanel", "UdpPanel", "UdpPropertiesPanel"]
