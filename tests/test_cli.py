@@ -169,3 +169,25 @@ def test_run_imports_no_qt(echo: ThreadedServer, tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert "QT [] RC 0" in done.stdout, done.stdout + done.stderr
+
+
+def test_pcapng_writes_the_sockets_that_ran_for_tshark(
+    echo: ThreadedServer, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "hello.toml", echo.port, PASSING)
+    capture = tmp_path / "run.pcapng"
+    done = run(str(path), "--var", "who=bob", "--pcapng", str(capture), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1 sockets" in done.stdout
+    follow = subprocess.run(
+        ["tshark", "-r", str(capture), "-qz", "follow,tcp,raw,0"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert b"hello bob\n".hex() in follow
+    assert "\t" + b"hello bob\n".hex() in follow  # and the echo, the other way
+    assert (
+        run(str(path), "--pcapng", str(tmp_path / "no" / "x.pcapng"), cwd=tmp_path).returncode == 2
+    )

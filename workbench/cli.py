@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from workbench.core.conversation import Conversation, ConversationErrors, load_conversations
 from workbench.core.conversation_report import (
@@ -23,6 +23,10 @@ from workbench.core.conversation_report import (
     step_line,
     summary_line,
 )
+
+if TYPE_CHECKING:
+    from workbench.session.conversation_run import TcpCalls
+    from workbench.sockets import TcpSockets
 
 __all__ = ["main"]
 
@@ -78,6 +82,11 @@ def _parser() -> _Parser:
     )
     parser.add_argument("--junit", metavar="PATH", help="write a JUnit XML report to PATH")
     parser.add_argument(
+        "--pcapng",
+        metavar="PATH",
+        help="write the sockets of the conversations that ran to PATH (pcapng, for Wireshark)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="print only failed steps and the summary"
     )
     return parser
@@ -99,6 +108,9 @@ def main(argv: Sequence[str], out: TextIO | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(list(argv))
     variables = _variables(args.var, parser)
+    for option, target in (("--junit", args.junit), ("--pcapng", args.pcapng)):
+        if target is not None and not Path(target).resolve().parent.is_dir():
+            parser.error(f"{option}: no folder for {target}")
     try:
         conversations = load_conversations(args.files, variables)
     except ConversationErrors as exc:
@@ -106,7 +118,7 @@ def main(argv: Sequence[str], out: TextIO | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
         print("nothing ran: every file must be valid", file=sys.stderr)
         return USAGE
-    reports = asyncio.run(_run_all(conversations, out, quiet=args.quiet))
+    reports = asyncio.run(_run_all(conversations, out, quiet=args.quiet, pcapng=args.pcapng))
     if args.junit:
         try:
             Path(args.junit).write_text(junit_xml(reports), encoding="utf-8")
@@ -119,21 +131,51 @@ def main(argv: Sequence[str], out: TextIO | None = None) -> int:
 
 
 async def _run_all(
-    conversations: Sequence[Conversation], out: TextIO, *, quiet: bool
+    conversations: Sequence[Conversation], out: TextIO, *, quiet: bool, pcapng: str | None
 ) -> list[ConversationReport]:
-    from workbench.session.conversation_run import run_conversation
     from workbench.sockets import TcpSockets
 
     def show(step: StepReport) -> None:  # as each step ends: a CI log follows the run
         if not quiet or step.status in (Status.FAILED, Status.ERROR):
             print(f"  {step_line(step)}", file=out, flush=True)
 
-    reports = []
     async with TcpSockets() as tcp:
-        for conversation in conversations:
-            if not quiet:
-                print(f"{conversation.title} ({conversation.path})", file=out, flush=True)
-            report = await run_conversation(conversation, tcp, on_step=show)
-            print(summary_line(report), file=out, flush=True)
-            reports.append(report)
+        if pcapng is None:
+            return await _run_each(conversations, tcp, None, out, quiet, show)
+        # With --pcapng the sockets need captures: the session layer keeps them.
+        from workbench.session.logged import LoggedTcp
+        from workbench.session.pcapng_export import export_pcapng
+        from workbench.session.session import Session
+
+        session = Session(tcp)
+        try:
+            reports = await _run_each(conversations, tcp, LoggedTcp(session), out, quiet, show)
+            records = [session.registry[key] for key in sorted(session.registry)]
+            result = export_pcapng(pcapng, records)
+            print(f"wrote {result.sockets} sockets, {result.packets} packets to {pcapng}", file=out)
+            await session.close_all()
+        finally:
+            session.shutdown()
+        return reports
+
+
+async def _run_each(
+    conversations: Sequence[Conversation],
+    tcp: TcpSockets,
+    calls: TcpCalls | None,
+    out: TextIO,
+    quiet: bool,
+    show: Callable[[StepReport], None],
+) -> list[ConversationReport]:
+    from workbench.session.conversation_run import run_conversation
+
+    reports = []
+    for conversation in conversations:
+        if not quiet:
+            print(f"{conversation.title} ({conversation.path})", file=out, flush=True)
+        report = await run_conversation(
+            conversation, tcp, calls=calls, keep_socket=calls is not None, on_step=show
+        )
+        print(summary_line(report), file=out, flush=True)
+        reports.append(report)
     return reports
