@@ -188,6 +188,6 @@ def test_pcapng_writes_the_sockets_that_ran_for_tshark(
     ).stdout
     assert b"hello bob\n".hex() in follow
     assert "\t" + b"hello bob\n".hex() in follow  # and the echo, the other way
-    assert (
-        run(str(path), "--pcapng", str(tmp_path / "no" / "x.pcapng"), cwd=tmp_path).returncode == 2
-    )
+    missing = str(tmp_path / "no" / "x.pcapng")
+    bad = run(str(path), "--var", "who=x", "--pcapng", missing, cwd=tmp_path)
+    assert bad.returncode == 2 and "--pcapng: no folder" in bad.stderr
