@@ -229,9 +229,13 @@ class SecureOptions:
     #: An extension: seconds the TLS handshake may take before ``secure()`` gives up with
     #: -7 (TIMED_OUT); None means ``DEFAULT_HANDSHAKE_TIMEOUT``.
     handshake_timeout: float | None = None
+    #: An extension: write this connection's TLS secrets to this file, in the NSS key log
+    #: format Wireshark reads (``tls.keylog_file``). A new file is created with mode 0600.
+    keylog_file: str | None = None
 
     def __post_init__(self) -> None:
         _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
+        _check_optional(self.keylog_file, str, "keylog_file")
         if self.handshake_timeout is not None:
             if isinstance(self.handshake_timeout, bool) or not isinstance(
                 self.handshake_timeout, (int, float)
@@ -256,7 +260,7 @@ class SecureOptions:
         # reads "" as "no name"); the opt-out is verify=False, nothing else.
         if self.server_name is not None:
             check_server_name(self.server_name)
-        for name in ("ca_file", "server_name", "client_cert", "client_key"):
+        for name in ("ca_file", "server_name", "client_cert", "client_key", "keylog_file"):
             value = getattr(self, name)
             if value is not None and "\x00" in value:
                 raise ValueError(f"{name} must not contain a NUL character")
@@ -356,6 +360,8 @@ class ServerSecureOptions:
     #: As in ``SecureOptions``: seconds before the handshake gives up with -7; None means
     #: ``DEFAULT_HANDSHAKE_TIMEOUT``.
     handshake_timeout: float | None = None
+    #: As in ``SecureOptions``: the server side's TLS secrets go to this key log file.
+    keylog_file: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("cert_file", "key_file"):
@@ -363,6 +369,7 @@ class ServerSecureOptions:
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a str, not {type(value).__name__}")
         _check_optional(self.ca_file, str, "ca_file")
+        _check_optional(self.keylog_file, str, "keylog_file")
         _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
         check_handshake_timeout(self.handshake_timeout)
         for name in ("cert_file", "key_file", "ca_file"):

@@ -7,7 +7,7 @@ import ssl
 
 from workbench.core.errors import NetError, map_ssl_error
 from workbench.core.types import ServerSecureOptions
-from workbench.net.tls import TlsSetupError, apply_versions
+from workbench.net.tls import TlsSetupError, apply_keylog, apply_versions
 
 __all__ = ["SniRecorder", "build_server_context", "map_server_ssl_error"]
 
@@ -55,6 +55,7 @@ def build_server_context(options: ServerSecureOptions) -> ssl.SSLContext:
                 NetError.INVALID_ARGUMENT, f"cannot read ca_file {options.ca_file!r}: {exc}"
             ) from exc
         ctx.verify_mode = ssl.CERT_REQUIRED
+    apply_keylog(ctx, options.keylog_file)
     return ctx
 
 

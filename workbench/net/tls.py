@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.core.errors import NetError
+from workbench.core.keylog import prepare_keylog
 from workbench.core.types import SecureOptions, TlsInfo, TLSVersionConstraints
 
 __all__ = [
     "NO_TRUST_MESSAGE",
     "HandshakeTrace",
     "TlsSetupError",
+    "apply_keylog",
     "apply_versions",
     "build_context",
     "load_default_trust",
@@ -205,7 +207,24 @@ def build_context(options: SecureOptions) -> ssl.SSLContext:
                 NetError.BAD_SSL_CLIENT_AUTH_CERT,
                 f"cannot load client certificate {options.client_cert!r}: {why}",
             ) from exc
+    apply_keylog(ctx, options.keylog_file)
     return ctx
+
+
+def apply_keylog(ctx: ssl.SSLContext, path: str | None) -> None:
+    """'keylog_filename: Write TLS keys to a keylog file, whenever key material is generated
+    or received' (Python's ``ssl`` docs): one context per socket, so only the sockets asked
+    for write keys. ``TlsSetupError`` (-4, nothing sent) when the file cannot be written."""
+    if path is None:
+        return
+    try:
+        prepare_keylog(path)
+        ctx.keylog_filename = path
+    except OSError as exc:
+        raise TlsSetupError(
+            NetError.INVALID_ARGUMENT,
+            f"cannot write TLS keys to {path!r}: {exc.strerror or exc}",
+        ) from exc
 
 
 def server_hostname(options: SecureOptions, connect_host: str) -> str:
