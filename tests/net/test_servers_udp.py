@@ -25,7 +25,7 @@ DELAY_MS = 150
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
-class _StampedPeer(Peer):
+class StampedPeer(Peer):
     """A plain UDP socket that keeps each datagram's kernel arrival time (wall clock, ns)."""
 
     def __init__(self) -> None:
@@ -79,7 +79,7 @@ async def test_udp_reply_after_replies_no_earlier_than_the_delay(tmp_path: Path)
         spec = ServerSpec(ServerKind.UDP_REPLY_AFTER, delay_ms=DELAY_MS)
         server = await manager.start(spec)
         with peers() as made:
-            peer = _StampedPeer()
+            peer = StampedPeer()
             made.append(peer)
             sent_at = []
             for data in (b"first", b"second"):
