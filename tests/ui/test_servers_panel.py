@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QMainWindow, QWidget
 
 import pytest
 
@@ -19,6 +19,7 @@ from workbench.core.formatting import format_endpoint, format_size
 from workbench.net.servers import ServerKind, ServerManager, ServerSpec
 from workbench.sockets import TcpSockets
 from workbench.ui.bridge import TaskRunner
+from workbench.ui.servers_dock import ServersDock
 from workbench.ui.servers_panel import ServersPanel, object_prefix
 
 
@@ -246,3 +247,21 @@ def test_udp_echo_counts_datagrams_in_its_traffic(qtbot: Any, panel: ServersPane
         assert peer.recvfrom(100) == (b"12345", ("127.0.0.1", server.port))
     want = f"in {format_size(5)} (1) · out {format_size(5)} (1)"
     qtbot.waitUntil(lambda: label(panel, prefix + "Traffic") == want, timeout=WAIT_MS)
+
+
+def test_the_dock_sends_udp_new_socket_to_its_own_callback(
+    qtbot: Any, manager: ServerManager
+) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = TaskRunner()
+    dock = ServersDock(manager, runner, own=False, parent=window)
+    asked: list[tuple[str, int, str]] = []
+    dock.connect_udp_to(lambda host, port, kind: asked.append((host, port, kind)))
+    server = run(qtbot, manager.start(ServerSpec(ServerKind.UDP_ECHO)))
+    dock.panel.refresh()
+    button = dock.panel.row(ServerKind.UDP_ECHO).new_socket
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked == [("127.0.0.1", server.port, "udp-echo")]
+    dock.panel.shutdown()
