@@ -79,6 +79,8 @@ def test_spec_defaults_and_checks() -> None:
         "close-after",
         "reset-after",
         "slow-drip",
+        "udp-echo",
+        "udp-reply-after",
     }
     with pytest.raises(ValueError):
         ServerSpec("no-such-kind")  # type: ignore[arg-type]

@@ -4,12 +4,13 @@ loop (``qloop`` from tests/ui/conftest.py). No fixed sleeps: ``qtbot.waitUntil``
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QMainWindow, QWidget
 
 import pytest
 
@@ -18,6 +19,7 @@ from workbench.core.formatting import format_endpoint, format_size
 from workbench.net.servers import ServerKind, ServerManager, ServerSpec
 from workbench.sockets import TcpSockets
 from workbench.ui.bridge import TaskRunner
+from workbench.ui.servers_dock import ServersDock
 from workbench.ui.servers_panel import ServersPanel, object_prefix
 
 
@@ -198,3 +200,68 @@ def test_every_control_is_named_and_explained(panel: ServersPanel) -> None:
         prefix = object_prefix(kind)
         for suffix in ("Toggle", "State", "Port", "Connections", "NewSocket"):
             assert panel.findChild(QWidget, prefix + suffix) is not None
+
+
+def test_udp_reply_after_starts_with_its_delay_shows_its_port_and_stops(
+    qtbot: Any, panel: ServersPanel
+) -> None:
+    manager = panel.manager
+    prefix = object_prefix(ServerKind.UDP_REPLY_AFTER)
+    assert prefix == "udpReplyAfterServer"
+    setting = panel.row(ServerKind.UDP_REPLY_AFTER).setting
+    assert setting is not None and setting.objectName() == prefix + "Setting"
+    setting.setValue(250)
+    click(qtbot, panel, prefix + "Toggle")
+    qtbot.waitUntil(lambda: manager.find(ServerKind.UDP_REPLY_AFTER) is not None, timeout=WAIT_MS)
+    server = manager.find(ServerKind.UDP_REPLY_AFTER)
+    assert server is not None and server.spec.delay_ms == 250 and server.host == "127.0.0.1"
+    qtbot.waitUntil(lambda: label(panel, prefix + "Port") == str(server.port), timeout=WAIT_MS)
+    assert label(panel, prefix + "Connections") == "—"
+    assert not setting.isEnabled()
+
+    asked: list[tuple[str, int, str]] = []
+    tcp_asked: list[tuple[str, int, str]] = []
+    panel.newUdpSocketRequested.connect(lambda *args: asked.append(args))
+    panel.newSocketRequested.connect(lambda *args: tcp_asked.append(args))
+    click(qtbot, panel, prefix + "NewSocket")
+    assert asked == [("127.0.0.1", server.port, "udp-reply-after")] and tcp_asked == []
+
+    click(qtbot, panel, prefix + "Toggle")
+    qtbot.waitUntil(lambda: manager.find(ServerKind.UDP_REPLY_AFTER) is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: label(panel, prefix + "Port") == "—", timeout=WAIT_MS)
+
+
+def test_udp_echo_counts_datagrams_in_its_traffic(qtbot: Any, panel: ServersPanel) -> None:
+    manager = panel.manager
+    prefix = object_prefix(ServerKind.UDP_ECHO)
+    assert panel.row(ServerKind.UDP_ECHO).setting is None
+    click(qtbot, panel, prefix + "Toggle")
+    qtbot.waitUntil(lambda: manager.find(ServerKind.UDP_ECHO) is not None, timeout=WAIT_MS)
+    server = manager.find(ServerKind.UDP_ECHO)
+    assert server is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.sendto(b"12345", ("127.0.0.1", server.port))
+        qtbot.waitUntil(lambda: server.datagrams_out == 1, timeout=WAIT_MS)
+        peer.settimeout(5)
+        assert peer.recvfrom(100) == (b"12345", ("127.0.0.1", server.port))
+    want = f"in {format_size(5)} (1) · out {format_size(5)} (1)"
+    qtbot.waitUntil(lambda: label(panel, prefix + "Traffic") == want, timeout=WAIT_MS)
+
+
+def test_the_dock_sends_udp_new_socket_to_its_own_callback(
+    qtbot: Any, manager: ServerManager
+) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = TaskRunner()
+    dock = ServersDock(manager, runner, own=False, parent=window)
+    asked: list[tuple[str, int, str]] = []
+    dock.connect_udp_to(lambda host, port, kind: asked.append((host, port, kind)))
+    server = run(qtbot, manager.start(ServerSpec(ServerKind.UDP_ECHO)))
+    dock.panel.refresh()
+    button = dock.panel.row(ServerKind.UDP_ECHO).new_socket
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked == [("127.0.0.1", server.port, "udp-echo")]
+    dock.panel.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
@@ -50,6 +51,12 @@ class ServersDock(QDockWidget):
         self.panel.newSocketRequested.connect(new_socket)
         self.panel.trustCaRequested.connect(target.trust_ca)
         self.panel.serverRowRequested.connect(target.new_server_from_preset)
+
+    def connect_udp_to(self, new_udp_socket_to: Callable[[str, int, str], object]) -> None:
+        """The UDP servers' "New socket" to ``new_udp_socket_to(host, port, kind)``: a UDP
+        socket whose destination is that server (not part of ``ServersTarget``, so that a
+        window without UDP rows still is one)."""
+        self.panel.newUdpSocketRequested.connect(new_udp_socket_to)
 
     def dock_beside(self, window: QMainWindow, other: QDockWidget) -> None:
         """Add the dock to ``window`` as a tab beside ``other``, which stays in front."""

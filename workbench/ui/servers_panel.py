@@ -1,8 +1,11 @@
 """Tools → Local servers: the built-in test peers, one row per kind.
 
 Each row: the server's name, its setting (N bytes for close-after and reset-after, the drip
-interval for slow-drip), a Start/Stop toggle, its state, bound port, open connections and
-traffic, "New socket to this server" and, for tls-echo, "Trust this test CA". A kind that a
+interval for slow-drip, the delay for UDP reply-after), a Start/Stop toggle, its state, bound
+port, open connections and traffic, "New socket to this server" and, for tls-echo, "Trust this
+test CA". The UDP servers (UDP echo, UDP reply after N ms) have no connections: their Clients
+cell shows a dash, their traffic counts datagrams too, and their "New socket" asks for a UDP
+socket (``newUdpSocketRequested``), not a TCP one. A kind that a
 preset of rules expresses (``server_presets``) also has "As a server row": the same server as a
 row of the socket table, whose rules the user can see and edit. Chargen and slow drip have no
 such preset: no rule sends without being sent to, so they stay code.
@@ -40,6 +43,7 @@ from PySide6.QtWidgets import (
 from workbench.core.formatting import format_endpoint, format_size
 from workbench.net.servers import (
     KIND_DESCRIPTIONS,
+    MAX_REPLY_DELAY_MS,
     RunningServer,
     ServerKind,
     ServerManager,
@@ -64,6 +68,7 @@ _ERROR_COLOR = "#d1242f"
 _NO_PORT = "—"
 _STATE_TIP = "Stopped, starting, running or stopping"
 _TRAFFIC_TIP = "Bytes the server received and sent since it started"
+_NO_CONNECTIONS = "UDP has no connections: each datagram is answered to its sender"
 
 #: The panel's (and its dock's) tooltip: where the rule-made versions of these servers are.
 PANEL_TIP = (
@@ -71,7 +76,7 @@ PANEL_TIP = (
     'close-after-N and reset-after-N are also presets ("As a server row", or Socket → New '
     "server from preset): a server row whose rules you can see and edit. Chargen's endless "
     "stream and slow drip's timed bytes answer nothing, so no rule expresses them: they stay "
-    "built-in code."
+    "built-in code. UDP echo and UDP reply after N ms answer datagrams, each to its sender."
 )
 
 _TITLES: dict[ServerKind, str] = {
@@ -82,6 +87,8 @@ _TITLES: dict[ServerKind, str] = {
     ServerKind.CLOSE_AFTER: "Close after N",
     ServerKind.RESET_AFTER: "Reset after N",
     ServerKind.SLOW_DRIP: "Slow drip",
+    ServerKind.UDP_ECHO: "UDP echo",
+    ServerKind.UDP_REPLY_AFTER: "UDP reply after N ms",
 }
 
 
@@ -160,6 +167,14 @@ def _make_setting(kind: ServerKind, prefix: str) -> QSpinBox | None:
             "Slow drip: interval between bytes",
             "Milliseconds between two bytes (applies at the next start)",
         )
+    elif kind is ServerKind.UDP_REPLY_AFTER:
+        setting = _spin_box(0, MAX_REPLY_DELAY_MS, ServerSpec(kind).delay_ms, " ms")
+        _describe(
+            setting,
+            "UDP reply after: delay",
+            "Milliseconds between a datagram's arrival and its reply, for testing time-outs "
+            "(applies at the next start)",
+        )
     else:
         return None
     setting.setObjectName(f"{prefix}Setting")
@@ -174,10 +189,9 @@ def _make_state(prefix: str, title: str) -> QLabel:
     return state
 
 
-def _make_port(prefix: str, title: str) -> QLabel:
-    port = _label(
-        f"{prefix}Port", _NO_PORT, f"{title} server port", "The port it listens on (on 127.0.0.1)"
-    )
+def _make_port(kind: ServerKind, prefix: str, title: str) -> QLabel:
+    tip = "The UDP port it receives on" if kind.udp else "The port it listens on"
+    port = _label(f"{prefix}Port", _NO_PORT, f"{title} server port", f"{tip} (on 127.0.0.1)")
     port.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return port
 
@@ -245,9 +259,12 @@ class ServerRow:
             setting=_make_setting(kind, prefix),
             toggle=toggle,
             state=_make_state(prefix, title),
-            port=_make_port(prefix, title),
+            port=_make_port(kind, prefix, title),
             connections=_label(
-                f"{prefix}Connections", "0", f"{title} server connections", "Connections open now"
+                f"{prefix}Connections",
+                _NO_PORT if kind.udp else "0",
+                f"{title} server connections",
+                _NO_CONNECTIONS if kind.udp else "Connections open now",
             ),
             traffic=_label(f"{prefix}Traffic", "", f"{title} server traffic", _TRAFFIC_TIP),
             new_socket=_button(
@@ -321,15 +338,19 @@ class ServerRow:
         _set_tip(self.state, state if self.error else _STATE_TIP)
 
     def _paint_counters(self, server: RunningServer | None) -> None:
+        udp = self.kind.udp
         if server is None:
             _set_text(self.port, _NO_PORT)
-            _set_text(self.connections, "0")
+            _set_text(self.connections, _NO_PORT if udp else "0")
             _set_text(self.traffic, "")
             return
         _set_text(self.port, str(server.port))
-        _set_text(self.connections, str(server.connections))
+        _set_text(self.connections, _NO_PORT if udp else str(server.connections))
         traffic = f"in {format_size(server.bytes_in)} · out {format_size(server.bytes_out)}"
         tip = _TRAFFIC_TIP
+        if udp:
+            traffic = _datagram_traffic(server)
+            tip += " (datagrams in brackets)"
         if server.blocked:
             traffic += " (blocked)"
             tip += f"; {server.blocked} connection(s) wait for the client to read"
@@ -337,17 +358,29 @@ class ServerRow:
         _set_tip(self.traffic, tip)
 
 
+def _datagram_traffic(server: RunningServer) -> str:
+    text = (
+        f"in {format_size(server.bytes_in)} ({server.datagrams_in}) · "
+        f"out {format_size(server.bytes_out)} ({server.datagrams_out})"
+    )
+    return f"{text} · {server.dropped} dropped" if server.dropped else text
+
+
 class ServersPanel(QWidget):
     """The built-in test servers with start/stop, port, connections and shortcuts.
 
     Signals:
-        newSocketRequested(str host, int port, str kind): "New socket to this server".
+        newSocketRequested(str host, int port, str kind): "New socket to this server" (a TCP
+            server).
+        newUdpSocketRequested(str host, int port, str kind): "New socket to this server" for a
+            UDP server: a UDP socket whose destination is ``host``:``port``.
         trustCaRequested(str ca_path): "Trust this test CA" — the path of the CA's PEM file.
         serverRowRequested(str preset): "As a server row" — the name of the preset
             (``server_presets``) that expresses the row's kind.
     """
 
     newSocketRequested = Signal(str, int, str)
+    newUdpSocketRequested = Signal(str, int, str)
     trustCaRequested = Signal(str)
     serverRowRequested = Signal(str)
 
@@ -441,6 +474,8 @@ class ServersPanel(QWidget):
         setting = self._rows[kind].setting
         if setting is None:
             return ServerSpec(kind)
+        if kind is ServerKind.UDP_REPLY_AFTER:
+            return ServerSpec(kind, delay_ms=setting.value())
         if kind is ServerKind.SLOW_DRIP:
             return ServerSpec(kind, interval=setting.value() / 1000)
         return ServerSpec(kind, n=setting.value())
@@ -488,7 +523,8 @@ class ServersPanel(QWidget):
         if server is None:
             self.refresh()
             return
-        self.newSocketRequested.emit(server.host, server.port, kind.value)
+        signal = self.newUdpSocketRequested if kind.udp else self.newSocketRequested
+        signal.emit(server.host, server.port, kind.value)
 
     def _trust_ca(self) -> None:
         row = self._rows[ServerKind.TLS_ECHO]

@@ -18,15 +18,20 @@ Each server is an asyncio server bound to 127.0.0.1 on a free port (port 0) by d
 - ``reset-after``: echo until N bytes were received, then ``SO_LINGER`` 0 and close: RST.
   Echoed bytes still in flight when the reset leaves may be lost — that is what a reset does.
 - ``slow-drip``: one byte of a message every ``interval`` seconds, over and over.
+- ``udp-echo``: UDP; every datagram goes back to its sender.
+- ``udp-reply-after``: UDP; every datagram goes back to its sender ``delay_ms`` after it
+  arrived, never earlier (for testing time-outs). Both run on asyncio datagram endpoints, not
+  on ``UdpSockets`` (``datagrams`` says why).
 
 Every echoing server stops reading while its own writes are blocked, so a client that sends
 without reading cannot make it buffer without bound.
 
 The modules: ``spec`` (what to start), ``manager`` (``ServerManager``, ``RunningServer``),
-``peers`` (one protocol per kind) and ``certificates`` (the test CA). Importing this package
-imports ``spec`` and ``manager`` only: the first server start imports ``peers``, and
-``certificates`` is imported when its names are first used (the first tls-echo start, or
-``ServerManager.ca_file``); cryptography and trustme only when the test CA is made or checked.
+``peers`` (one protocol per TCP kind), ``datagrams`` (the UDP kinds) and ``certificates``
+(the test CA). Importing this package imports ``spec`` and ``manager`` only: the first server
+start imports ``peers`` (or ``datagrams``), and ``certificates`` is imported when its names
+are first used (the first tls-echo start, or ``ServerManager.ca_file``); cryptography and
+trustme only when the test CA is made or checked.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from workbench.net.servers.manager import CLOSE_TIMEOUT, RunningServer, ServerMa
 from workbench.net.servers.spec import (
     CHARGEN_LINE_LENGTH,
     KIND_DESCRIPTIONS,
+    MAX_REPLY_DELAY_MS,
     SLOW_DRIP_MESSAGE,
     ServerKind,
     ServerSpec,
@@ -74,6 +80,7 @@ __all__ = [
     "CHARGEN_LINE_LENGTH",
     "CLOSE_TIMEOUT",
     "KIND_DESCRIPTIONS",
+    "MAX_REPLY_DELAY_MS",
     "SLOW_DRIP_MESSAGE",
     "TLS_HANDSHAKE_TIMEOUT",
     "CertificateFiles",

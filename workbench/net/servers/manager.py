@@ -21,6 +21,7 @@ from workbench.net.servers.spec import ServerKind, ServerSpec
 
 if TYPE_CHECKING:
     from workbench.net.servers.certificates import CertificateFiles
+    from workbench.net.servers.datagrams import DatagramPeer
     from workbench.net.servers.peers import Peer
 
 # The window makes its ServerManager before its first paint and starts the first server
@@ -49,7 +50,9 @@ class RunningServer:
     ``connections`` counts open connections (a TLS one from its TCP accept), ``accepted`` all
     of them since the start; ``bytes_in``/``bytes_out`` count payload bytes (plaintext for
     tls-echo) received and handed to the transport; ``blocked`` is the number of connections
-    whose writes wait for the client to read.
+    whose writes wait for the client to read. A UDP server (``kind.udp``) has no connections:
+    it counts ``datagrams_in`` and ``datagrams_out``, and ``dropped``, the datagrams it did
+    not answer because the kernel could not take the reply or too many replies waited.
 
     Its life cycle (``listen``, ``close``) is ``ServerManager``'s to run: the manager also lists
     the server and tells its listeners.
@@ -71,10 +74,14 @@ class RunningServer:
         self.bytes_in = 0
         self.bytes_out = 0
         self.handshake_failures = 0
+        self.datagrams_in = 0
+        self.datagrams_out = 0
+        self.dropped = 0
         self.running = False
         self._ssl_context = ssl_context
         self._notify = notify
         self._server: asyncio.Server | None = None
+        self._endpoint: DatagramPeer | None = None
         self._peers: set[Peer] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -129,6 +136,9 @@ class RunningServer:
 
     async def listen(self) -> None:
         """Bind and listen; ``host`` and ``port`` then say where."""
+        if self.kind.udp:
+            await self._bind()
+            return
         from workbench.net.servers.peers import PEERS
 
         loop = asyncio.get_running_loop()
@@ -141,6 +151,23 @@ class RunningServer:
             raise
         self._server = server
         self.host, self.port = server.sockets[0].getsockname()[:2]
+
+    async def _bind(self) -> None:
+        """A UDP server: one datagram endpoint (``datagrams`` says why not ``UdpSockets``)."""
+        from workbench.net.servers.datagrams import DATAGRAM_PEERS
+
+        loop = asyncio.get_running_loop()
+        factory = DATAGRAM_PEERS[self.spec.kind]
+        self.running = True
+        try:
+            transport, endpoint = await loop.create_datagram_endpoint(
+                lambda: factory(self), local_addr=(self.spec.host, self.spec.port)
+            )
+        except BaseException:
+            self.running = False
+            raise
+        self._endpoint = endpoint
+        self.host, self.port = transport.get_extra_info("sockname")[:2]
 
     async def close(self, timeout: float) -> None:
         """Stop listening and close the connections, aborting those still open after
@@ -156,6 +183,11 @@ class RunningServer:
 
     async def _shut_down(self, timeout: float) -> None:
         self.running = False
+        endpoint = self._endpoint
+        if endpoint is not None:
+            endpoint.shut()
+            await endpoint.closed.wait()  # the transport closes on the next loop turn
+            return
         if self._server is not None:
             self._server.close()  # stop listening; accepted connections are ours to close
         for peer in list(self._peers):

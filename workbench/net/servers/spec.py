@@ -13,6 +13,7 @@ import ipaddress
 __all__ = [
     "CHARGEN_LINE_LENGTH",
     "KIND_DESCRIPTIONS",
+    "MAX_REPLY_DELAY_MS",
     "SLOW_DRIP_MESSAGE",
     "ServerKind",
     "ServerSpec",
@@ -28,6 +29,13 @@ class ServerKind(enum.StrEnum):
     CLOSE_AFTER = "close-after"
     RESET_AFTER = "reset-after"
     SLOW_DRIP = "slow-drip"
+    UDP_ECHO = "udp-echo"
+    UDP_REPLY_AFTER = "udp-reply-after"
+
+    @property
+    def udp(self) -> bool:
+        """A UDP server: it answers datagrams and has no connections."""
+        return self in (ServerKind.UDP_ECHO, ServerKind.UDP_REPLY_AFTER)
 
 
 #: One sentence per kind, for tooltips and the self-test transcript.
@@ -42,7 +50,13 @@ KIND_DESCRIPTIONS: dict[ServerKind, str] = {
     ServerKind.RESET_AFTER: "Echoes until N bytes were received, then resets the connection (RST).",
     ServerKind.SLOW_DRIP: "Sends a short message one byte at a time, one byte per interval, "
     "over and over.",
+    ServerKind.UDP_ECHO: "UDP: sends every datagram back to its sender.",
+    ServerKind.UDP_REPLY_AFTER: "UDP: sends every datagram back to its sender after a delay of "
+    "N ms, for testing time-outs.",
 }
+
+#: The longest delay the UDP reply-after server takes: a minute.
+MAX_REPLY_DELAY_MS = 60_000
 
 SLOW_DRIP_MESSAGE = b"Socket Workbench slow drip\r\n"
 
@@ -62,8 +76,8 @@ def chargen_cycle() -> bytes:
 @dataclasses.dataclass(frozen=True)
 class ServerSpec:
     """What to start. ``n`` is used by close-after and reset-after, ``interval`` (seconds) and
-    ``message`` by slow-drip. ``host`` must be an IP literal: a name could bind several
-    sockets, each on a different free port."""
+    ``message`` by slow-drip, ``delay_ms`` by udp-reply-after. ``host`` must be an IP
+    literal: a name could bind several sockets, each on a different free port."""
 
     kind: ServerKind
     host: str = "127.0.0.1"
@@ -71,6 +85,7 @@ class ServerSpec:
     n: int = 1024
     interval: float = 0.2
     message: bytes = SLOW_DRIP_MESSAGE
+    delay_ms: int = 1000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ServerKind(self.kind))
@@ -88,3 +103,8 @@ class ServerSpec:
             raise ValueError(f"interval must be > 0 seconds, not {self.interval!r}")
         if not isinstance(self.message, bytes) or not self.message:
             raise ValueError("message must be non-empty bytes")
+        delay = self.delay_ms
+        if isinstance(delay, bool) or not isinstance(delay, int):
+            raise ValueError(f"delay_ms must be an int, not {delay!r}")
+        if not 0 <= delay <= MAX_REPLY_DELAY_MS:
+            raise ValueError(f"delay_ms must be in 0..{MAX_REPLY_DELAY_MS}, not {delay}")

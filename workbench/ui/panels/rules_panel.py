@@ -17,12 +17,21 @@ and the panel reads them at the window's coalescing rate (``TICK_MS``), never pe
 
 The panel works standalone: ``RulesPanel(session)`` with the window's ``SocketSession`` or a
 plain ``Session``, then ``set_server(key_or_id)``.
+
+UDP sockets: given the session's ``UdpRules`` (``RulesPanel(session, udp_rules=...)``), the
+panel follows a UDP socket with ``set_udp(udp_id)`` (or ``set_target(SocketKey)`` for either
+kind). Then each datagram is one frame: the framing reads "Per datagram" and cannot be
+changed, the draft is checked with ``check_udp_rules`` (close, reset, start TLS and rules on
+connection open are refused beside their field, with the reason), presets UDP cannot carry out
+are disabled, and the Test area feeds the sample as one datagram. Apply answers the datagrams
+received from then on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Protocol
 
 import shiboken6
 from PySide6.QtGui import QAction
@@ -40,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.errors import SocketNotFoundError
+from workbench.core.events import Event
 from workbench.core.rules import (
     MAX_FRAME_LIMIT,
     FrameKind,
@@ -49,10 +59,11 @@ from workbench.core.rules import (
     check_rules,
 )
 from workbench.core.rules_presets import Preset, preset
+from workbench.core.rules_udp import check_udp_rules
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.registry import Registry
-from workbench.session.server_rules import ServerRules
 from workbench.session.session import Session
+from workbench.session.udp_rules import UdpRules
 from workbench.ui.bridge import TICK_MS, SocketSession
 from workbench.ui.panels.rules_editor import RuleEditor, stacked
 from workbench.ui.panels.rules_list import DraftRule, RulesList
@@ -93,6 +104,26 @@ _FRAMINGS = {
 }
 
 
+class _RuleStore(Protocol):
+    """What the panel needs of ``ServerRules`` and of ``UdpRules`` (by socket id)."""
+
+    @property
+    def hits_moved(self) -> Event[int]: ...
+
+    def ruleset(self, socket_id: int, /) -> RuleSet | None: ...
+
+    def set_rules(self, socket_id: int, ruleset: RuleSet, /) -> list[RuleError]: ...
+
+    def hit_counts(self, socket_id: int, /) -> tuple[int, ...]: ...
+
+    def faults(self, socket_id: int, /) -> dict[int, str]: ...
+
+
+def _udp_ruleset(ruleset: RuleSet) -> RuleSet:
+    """``ruleset`` as a UDP socket frames it: one frame per datagram."""
+    return RuleSet(rules=ruleset.rules)
+
+
 class _Draft:
     """A server's rules as drafted: framing and rows; ``applied`` is the rule set in force
     when the draft was made (or last applied), so the panel sees rules changed elsewhere."""
@@ -109,16 +140,25 @@ class _Draft:
 
 
 class RulesPanel(QWidget):
-    """A server's response rules; see the module docstring."""
+    """A server's (or a UDP socket's) response rules; see the module docstring."""
 
-    def __init__(self, session: SocketSession | Session, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: SocketSession | Session,
+        parent: QWidget | None = None,
+        *,
+        udp_rules: UdpRules | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("responseRules")
         core = session.core if isinstance(session, SocketSession) else session
-        self._rules = core.rules
+        self._server_rules = core.rules
+        self._udp_rules = udp_rules
+        self._rules: _RuleStore = core.rules
         self._registry = core.registry
+        self._target: SocketKey | None = None
         self._sid: int | None = None
-        self._drafts: dict[int, _Draft] = {}
+        self._drafts: dict[SocketKey, _Draft] = {}
         self._draft = _Draft(None)
         self._problems: list[RuleError] = []
         self._filling = False
@@ -132,10 +172,13 @@ class RulesPanel(QWidget):
         test = QGroupBox("Test")
         QVBoxLayout(test).addWidget(self.trial)
         box.addWidget(test)
-        self._rules.hits_moved.add_listener(self._hits_moved)
+        self._stores: tuple[_RuleStore, ...] = (core.rules,)
+        self._stores += (udp_rules,) if udp_rules is not None else ()
+        for store in self._stores:
+            store.hits_moved.add_listener(self._hits_moved)
         self._registry.removed.add_listener(self._removed)
         self.destroyed.connect(
-            partial(_unlisten, self._rules, self._registry, self._hits_moved, self._removed)
+            partial(_unlisten, self._stores, self._registry, self._hits_moved, self._removed)
         )
         self.set_server(None)
 
@@ -214,7 +257,17 @@ class RulesPanel(QWidget):
     # -- the server ----------------------------------------------------------------------------
 
     def server_id(self) -> int | None:
-        return self._sid
+        """The listening socket shown (``None``: none, or a UDP socket)."""
+        target = self._target
+        return target.id if target is not None and target.kind is SocketKind.TCP_SERVER else None
+
+    def udp_id(self) -> int | None:
+        """The UDP socket shown (``None``: none, or a listening socket)."""
+        target = self._target
+        return target.id if target is not None and target.kind is SocketKind.UDP else None
+
+    def target(self) -> SocketKey | None:
+        return self._target
 
     def set_server(self, server: SocketKey | int | None) -> None:
         """Show the rules of listening socket ``server`` (its key or id; ``None``: none, the
@@ -223,17 +276,50 @@ class RulesPanel(QWidget):
             if server.kind is not SocketKind.TCP_SERVER:
                 raise ValueError(f"not a listening socket: {server}")
             server = server.id
-        if server is not None and server == self._sid:
+        self.set_target(SocketKey(SocketKind.TCP_SERVER, server) if server is not None else None)
+
+    def set_udp(self, udp_id: int | None) -> None:
+        """Show the rules of UDP socket ``udp_id`` (``None``: none, the panel disables
+        itself); ``RuntimeError`` if the panel was made without ``udp_rules``."""
+        self.set_target(SocketKey(SocketKind.UDP, udp_id) if udp_id is not None else None)
+
+    def set_target(self, key: SocketKey | None) -> None:
+        """Show the rules of a listening socket or a UDP socket (``None``: none)."""
+        if key is not None and key == self._target:
             return
-        self._sid = server
-        if server is None:
+        if key is not None and key.kind is SocketKind.UDP:
+            if self._udp_rules is None:
+                raise RuntimeError("this rules panel was made without the session's UdpRules")
+            self._rules = self._udp_rules
+        elif key is not None and key.kind is not SocketKind.TCP_SERVER:
+            raise ValueError(f"no response rules on {key}")
+        else:
+            self._rules = self._server_rules
+        self._target = key
+        self._sid = key.id if key is not None else None
+        if key is None:
             self._draft = _Draft(None)
         else:
-            self._draft = self._drafts.setdefault(server, _Draft(self._rules.ruleset(server)))
-        self.setEnabled(server is not None)
+            self._draft = self._drafts.setdefault(key, _Draft(self._rules.ruleset(key.id)))
+        self._show_kind()
+        self.setEnabled(key is not None)
         self.result.clear_result()
         self.trial.clear()
         self._show_draft()
+
+    def _udp(self) -> bool:
+        return self._target is not None and self._target.kind is SocketKind.UDP
+
+    def _show_kind(self) -> None:
+        """Framing, presets, the test and the tooltips for the kind of socket shown."""
+        udp = self._udp()
+        self.framing.setItemText(0, "Per datagram" if udp else _FRAMINGS[FrameKind.CHUNK])
+        self.framing.setEnabled(not udp)
+        for kind, action in self.preset_actions.items():
+            action.setEnabled(not udp or not check_udp_rules(_udp_ruleset(preset(kind, PRESET_N))))
+        self.trial.set_datagrams(udp)
+        what = "datagrams the UDP socket receives" if udp else "connections the server accepts"
+        self.apply_button.setToolTip(f"Use these rules for the {what} from now on")
 
     def ruleset(self) -> RuleSet:
         """The rules as drafted now (applied or not)."""
@@ -244,15 +330,18 @@ class RulesPanel(QWidget):
         return list(self._problems)
 
     def set_ruleset(self, ruleset: RuleSet) -> None:
-        """Replace the draft by ``ruleset`` (not applied: Apply does that)."""
+        """Replace the draft by ``ruleset`` (not applied: Apply does that); on a UDP socket
+        its framing is per datagram."""
+        if self._udp():
+            ruleset = _udp_ruleset(ruleset)
         draft = _Draft(None)
         draft.framing = ruleset.framing
         draft.rows = [DraftRule(rule) for rule in ruleset.rules]
         draft.applied = self._draft.applied
         draft.edited = True
         self._draft = draft
-        if self._sid is not None:
-            self._drafts[self._sid] = draft
+        if self._target is not None:
+            self._drafts[self._target] = draft
         self._show_draft()
 
     def load_preset(self, kind: Preset | str, _checked: bool = False) -> None:
@@ -263,14 +352,15 @@ class RulesPanel(QWidget):
     # -- apply ---------------------------------------------------------------------------------
 
     def apply(self) -> list[RuleError]:
-        """Apply the draft to the server; its problems if it was refused (``[]``: applied)."""
-        sid = self._sid
-        if sid is None:
+        """Apply the draft to the socket; its problems if it was refused (``[]``: applied)."""
+        sid, target = self._sid, self._target
+        if sid is None or target is None:
             return []
         try:
             problems = self._problems or self._rules.set_rules(sid, self.ruleset())
         except SocketNotFoundError:  # closed meanwhile: its removal clears the panel next
-            self.result.show_message("Not applied: the server was closed.", ERROR_COLOR)
+            what = "socket" if self._udp() else "server"
+            self.result.show_message(f"Not applied: the {what} was closed.", ERROR_COLOR)
             return []
         if problems:
             noun = "problem" if len(problems) == 1 else "problems"
@@ -278,11 +368,11 @@ class RulesPanel(QWidget):
                 f"Not applied: {len(problems)} {noun}. {problems[0]}", ERROR_COLOR
             )
             return list(problems)
-        self._draft = self._drafts[sid] = _Draft(self._rules.ruleset(sid))
+        self._draft = self._drafts[target] = _Draft(self._rules.ruleset(sid))
         count = len(self._draft.rows)
+        what = "datagrams received" if self._udp() else "connections accepted"
         self.result.show_message(
-            f"Applied: {count} rule{'' if count == 1 else 's'}, for the connections accepted "
-            "from now on.",
+            f"Applied: {count} rule{'' if count == 1 else 's'}, for the {what} from now on.",
             OK_COLOR,
         )
         self._show_draft()
@@ -290,8 +380,8 @@ class RulesPanel(QWidget):
 
     def revert(self) -> None:
         """Drop the draft's edits: the rules in force again."""
-        if self._sid is not None:
-            self._draft = self._drafts[self._sid] = _Draft(self._rules.ruleset(self._sid))
+        if self._sid is not None and self._target is not None:
+            self._draft = self._drafts[self._target] = _Draft(self._rules.ruleset(self._sid))
             self.result.clear_result()
             self._show_draft()
 
@@ -300,33 +390,34 @@ class RulesPanel(QWidget):
     def refresh_hits(self) -> None:
         """Show the live hit counts and faults of the rules in force (and take rules applied
         elsewhere, unless the draft has edits)."""
-        sid = self._sid
-        if sid is None:
+        sid, target = self._sid, self._target
+        if sid is None or target is None:
             return
         in_force = self._rules.ruleset(sid)
         if in_force != self._draft.applied and not self._draft.edited:
-            self._draft = self._drafts[sid] = _Draft(in_force)
+            self._draft = self._drafts[target] = _Draft(in_force)
             self._show_draft()
             return
         self.rules_list.show_state(
             self._rules.hit_counts(sid), self._rules.faults(sid), self._problem_rows()
         )
 
-    def _hits_moved(self, server_id: int) -> None:
-        if server_id == self._sid:
+    def _hits_moved(self, socket_id: int) -> None:
+        # Server and UDP ids are separate sequences: a move of the other kind's socket with
+        # the same id costs one repaint at the tick, never a wrong one.
+        if socket_id == self._sid:
             self._throttle()
 
     def _removed(self, key: SocketKey) -> None:
-        if key.kind is SocketKind.TCP_SERVER:
-            self._drafts.pop(key.id, None)
-            if key.id == self._sid:
-                self.set_server(None)
+        self._drafts.pop(key, None)
+        if key == self._target:
+            self.set_target(None)
 
     def shutdown(self) -> None:
         """Stop listening to the session (the panel is going away, or is gone)."""
         if shiboken6.isValid(self._throttle):
             self._throttle.stop()
-        _unlisten(self._rules, self._registry, self._hits_moved, self._removed)
+        _unlisten(self._stores, self._registry, self._hits_moved, self._removed)
 
     # -- the draft -----------------------------------------------------------------------------
 
@@ -372,7 +463,8 @@ class RulesPanel(QWidget):
 
     def _check(self) -> None:
         """Check the whole draft; show each problem where it belongs."""
-        self._problems = check_rules(self.ruleset())
+        check = check_udp_rules if self._udp() else check_rules
+        self._problems = check(self.ruleset())
         framing = next((p for p in self._problems if p.index is None), None)
         self.framing_error.set_error(str(framing) if framing is not None else None)
         self._show_selected_problem()
@@ -397,12 +489,13 @@ class RulesPanel(QWidget):
 
 
 def _unlisten(
-    rules: ServerRules,
+    stores: tuple[_RuleStore, ...],
     registry: Registry,
     hits: Callable[[int], object],
     removed: Callable[[SocketKey], object],
     *_signal_args: object,
 ) -> None:
     """Remove the panel's listeners (also when Qt deletes it: no call into a dead widget)."""
-    rules.hits_moved.remove_listener(hits)
+    for store in stores:
+        store.hits_moved.remove_listener(hits)
     registry.removed.remove_listener(removed)

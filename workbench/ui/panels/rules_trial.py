@@ -7,6 +7,9 @@ live hit counts are not touched. The output lists each frame and what each rule 
 
 "Then the client closes" feeds the end of the stream too: the last, unterminated frame is
 matched, as on a real connection, where a reply to it can no longer be sent.
+
+For a UDP socket (``set_datagrams(True)``) the sample is one datagram (``try_udp_rules``): one
+frame, whatever its bytes, and no end of stream to feed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from workbench.core import codecs
 from workbench.core.compose import MODES, encode_input
 from workbench.core.formatting import format_size
 from workbench.core.rules import RuleError, RuleSet, Trial, try_rules
+from workbench.core.rules_udp import try_udp_rules
 from workbench.ui.composer_input import underline_error
 from workbench.ui.panels.widgets import FieldError, column, compact_form, describe, form_row, line
 
@@ -56,6 +60,7 @@ class RulesTrial(QWidget):
         super().__init__(parent)
         self.setObjectName("rulesTrial")
         self._source = source
+        self._datagrams = False
         form = compact_form(QFormLayout(self))
         self.sample = QPlainTextEdit()
         self.sample.setObjectName("rulesTestInput")
@@ -114,7 +119,10 @@ class RulesTrial(QWidget):
             self.output.setPlainText("")
             return None
         try:
-            trial = try_rules(ruleset, sample, end_of_stream=self.ends.isChecked())
+            if self._datagrams:
+                trial = try_udp_rules(ruleset, [sample])
+            else:
+                trial = try_rules(ruleset, sample, end_of_stream=self.ends.isChecked())
         except RuleError as exc:  # the source checked them: only if the engine disagrees
             self.output.setPlainText(f"The rules cannot run: {exc}")
             return None
@@ -124,6 +132,13 @@ class RulesTrial(QWidget):
 
     def clear(self) -> None:
         self.output.clear()
+
+    def set_datagrams(self, on: bool) -> None:
+        """Test as a UDP socket (the sample is one datagram) or as a connection."""
+        self._datagrams = on
+        self.ends.setVisible(not on)
+        what = "What a sender sends, as one datagram" if on else "What a client sends"
+        self.sample.setToolTip(f"{what}, in the mode chosen beside")
 
     def _sample_error(self, error: codecs.InputError | None) -> None:
         self.error.set_error(str(error) if error is not None else None)
