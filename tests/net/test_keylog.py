@@ -32,41 +32,47 @@ REQUEST = b"GET /secret-page HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 class Tcpdump:
-    """``tcpdump -i lo`` writing ``path`` for one port, until stopped."""
+    """``tcpdump -i lo`` writing ``path`` for one TCP port, until stopped."""
 
     def __init__(self, path: Path, port: int) -> None:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("127.0.0.1", 0))
-        probe_port = probe.getsockname()[1]
+        self.path = path
+        self.probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.probe.bind(("127.0.0.1", 0))
+        probe_port = self.probe.getsockname()[1]
         self.process = subprocess.Popen(
             [
                 "tcpdump",
                 "-i",
                 "lo",
+                "--immediate-mode",
                 "-U",
                 "-w",
                 str(path),
                 f"tcp port {port} or udp port {probe_port}",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=subprocess.DEVNULL,
         )
-        # "listening on lo" comes a little before the filter captures: a datagram to
-        # ourselves, sent until the file holds it (-U writes each packet at once), says when.
-        with probe:
-            deadline = time.monotonic() + TIMEOUT
-            while path.stat().st_size <= 24 if path.exists() else True:
-                assert time.monotonic() < deadline, "tcpdump captured nothing"
-                probe.sendto(b"ready?", ("127.0.0.1", probe_port))
-                probe.recv(16)
-                time.sleep(0.01)  # sleep-ok: polling another process's file
+        self.sync()
+
+    def sync(self) -> None:
+        """Until tcpdump has written everything sent so far: a datagram to ourselves is
+        sent until the file grows (-U writes each packet as it comes). Its "listening on"
+        comes a little before its filter captures, and a stop loses what it has not read."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        deadline = time.monotonic() + TIMEOUT
+        where = self.probe.getsockname()
+        while (self.path.stat().st_size if self.path.exists() else 0) <= max(size, 24):
+            assert time.monotonic() < deadline, "tcpdump wrote nothing"
+            self.probe.sendto(b"sync", where)
+            self.probe.recv(16)
+            time.sleep(0.01)  # sleep-ok: polling another process's file
 
     def stop(self) -> None:
+        self.sync()
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=TIMEOUT)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+        self.probe.close()
 
 
 @pytest.fixture
@@ -86,7 +92,9 @@ def dump() -> Iterator[Callable[[Path, int], Tcpdump]]:
 def uris(capture: Path, port: int, keys: Path | None) -> list[str]:
     # A test port is not TLS's nor HTTP's: tshark is told what runs on it.
     args = ["tshark", "-r", str(capture), "-d", f"tcp.port=={port},tls"]
-    args += ["-d", f"tls.port=={port},http", "-Y", "http.request", "-T", "fields"]
+    # The echo server sends the request back: only what went to the server counts.
+    args += ["-d", f"tls.port=={port},http", "-Y", f"http.request and tcp.dstport == {port}"]
+    args += ["-T", "fields"]
     args += ["-e", "http.request.uri"]
     if keys is not None:
         args += ["-o", f"tls.keylog_file:{keys}"]
