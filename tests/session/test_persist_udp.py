@@ -140,6 +140,28 @@ async def test_a_taken_port_leaves_the_socket_restored_but_not_bound(
     assert persisted_udp(session) == [saved]
 
 
+async def test_a_group_the_core_refuses_is_named_and_kept(session: Session) -> None:
+    """A bound socket joins the groups it can; one the core refuses (here of the other IP
+    version than the bound address) is named, and stays in the entry for the next start."""
+    saved = PersistedUdp(name="mixed", address=LOOPBACK, port=0, groups=[GROUP, "ff15::17"])
+    restored = await restore_udp(session, [saved])
+    why = "ff15::17 is of the other IP version than the socket's bound address"
+    assert restored.messages == [
+        "The persistent UDP socket 'mixed' (127.0.0.1:0) is restored without group ff15::17 "
+        f"(-108 ADDRESS_INVALID: {why}); it is kept in the settings file as it is."
+    ]
+    sid = restored.keys[0].id
+    assert await session.udp.raw.get_joined_groups(sid) == [GROUP]
+    record = session.udp.record(sid)
+    assert record is not None and record.bound and record.info.local_port
+    assert persisted_udp(session) == [
+        PersistedUdp(
+            name="mixed", address=LOOPBACK, port=record.info.local_port, groups=saved.groups
+        )
+    ]
+    await session.udp.close_all()
+
+
 async def test_a_socket_that_never_bound_comes_back_not_bound(session: Session) -> None:
     restored = await restore_udp(session, [PersistedUdp(name="draft", ttl=9, loopback=True)])
     assert restored.messages == []
