@@ -36,7 +36,7 @@ from workbench import __version__
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-    from workbench.session.settings import PersistedServer, PersistedSocket
+    from workbench.session.settings import PersistedServer, PersistedSocket, PersistedUdp
     from workbench.sockets import TcpSockets
     from workbench.ui.main_window import MainWindow
 
@@ -97,8 +97,8 @@ def build_main_window(
     - ``servers``: the built-in test servers (Tools → Local servers), echo started at once;
     - ``restore_session``: read the settings (window layout, recent peers, view preferences,
       theme) and restore and reconnect the persistent sockets of the last session, and its
-      persistent servers with their rules, listening again; the settings are saved when the
-      window closes;
+      persistent servers with their rules, listening again, and its persistent UDP sockets,
+      bound again; the settings are saved when the window closes;
     - ``first_start``: create one socket pointing at the echo server on the first start (or
       when no socket was restored);
     - ``settings_dir``: where the settings live (implies reading and saving them).
@@ -126,16 +126,18 @@ def build_main_window(
         _attach_servers(window, store.directory if store is not None and writable else None)
     saved = list(settings.sockets) if restore_session else []
     saved_servers = list(settings.servers) if restore_session else []
+    saved_udp = list(settings.udp) if restore_session else []
     wants_first_socket = first_start and servers
     window.setup_task = None
-    if servers or saved or saved_servers or wants_first_socket:
+    if servers or saved or saved_servers or saved_udp or wants_first_socket:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             _log.warning("no running event loop: the window's set-up is skipped")
         else:
             window.setup_task = window.runner.start(
-                _set_up(window, saved, wants_first_socket, saved_servers), name="window set-up"
+                _set_up(window, saved, wants_first_socket, saved_servers, saved_udp),
+                name="window set-up",
             )
     return window
 
@@ -159,10 +161,11 @@ async def _set_up(
     saved: list[PersistedSocket],
     first_socket: bool,
     saved_servers: list[PersistedServer],
+    saved_udp: list[PersistedUdp] | None = None,
 ) -> None:
-    """Start the echo server, restore the saved servers and then the saved sockets (a saved
-    socket may be a client of a saved server), and on a first start (or when nothing was
-    restored) give the user a socket pointing at the echo server."""
+    """Start the echo server, restore the saved servers, the saved UDP sockets and then the
+    saved sockets (a saved socket may be a client of a saved server), and on a first start (or
+    when nothing was restored) give the user a socket pointing at the echo server."""
     from workbench.net.servers import ServerKind, ServerSpec
 
     echo = None
@@ -174,6 +177,8 @@ async def _set_up(
             window.report_error(f"The built-in echo server could not start: {exc}")
     if saved_servers:
         await window.window_settings.restore_servers(saved_servers)
+    if saved_udp:
+        await window.window_settings.restore_udp(saved_udp)
     restored = await window.restore_sockets(saved) if saved else []
     settings = window.settings
     if first_socket and echo is not None and (not settings.first_start_done or not restored):

@@ -145,15 +145,19 @@ class LoggedUdp:
         self._remember(socket_id, "pause", NetError.OK)
 
     async def bind(self, socket_id: int, address: str, port: int) -> int:
-        record = self.record(socket_id)
-        if record is not None:
-            record.intent.bind = (address, port)
-        return await self._code_call(
+        """Remembered as the intent when it worked, or when the socket is not bound: a bind
+        the operating system refused (its port taken) is what a persistent socket asks again
+        at the next start. A second bind, refused (D3), leaves the binding and its intent."""
+        code = await self._code_call(
             socket_id,
             "bind",
             ("bind", (socket_id, address, port)),
             lambda: self.raw.bind(socket_id, address, port),
         )
+        record = self.record(socket_id)
+        if record is not None and (code == NetError.OK or not record.bound):
+            record.intent.bind = (address, port)
+        return code
 
     async def send(
         self,

@@ -3,8 +3,9 @@
 One JSON file, ``settings.json``, in the per-user config directory (redirect it with
 ``SOCKET_WORKBENCH_CONFIG_DIR``): window geometry and state, recent peers, view preferences,
 the theme, the persistent sockets to restore at the next start (name, options, peer, TLS
-settings) and the persistent listening sockets with their rules (``settings_servers``). A
-missing file means defaults; a corrupt one means defaults and a message (the bad file is kept
+settings), the persistent listening sockets with their rules (``settings_servers``) and the
+persistent UDP sockets with their bind and multicast settings (``settings_udp``). A missing
+file means defaults; a corrupt one means defaults and a message (the bad file is kept
 beside as ``settings.json.broken``); a directory we cannot write to means a message, never a
 crash.
 """
@@ -26,12 +27,14 @@ from workbench.core.options import OPTIONS, OptionArgs
 from workbench.core.types import SecureOptions, SocketProperties, TLSVersionConstraints
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
 from workbench.session.settings_servers import PersistedServer, entry_label
+from workbench.session.settings_udp import PersistedUdp
 
 __all__ = [
     "ENV_CONFIG_DIR",
     "THEMES",
     "PersistedServer",
     "PersistedSocket",
+    "PersistedUdp",
     "Settings",
     "SettingsStore",
     "default_config_dir",
@@ -231,6 +234,11 @@ class Settings:
     #: the entries of the file's ``servers`` that cannot be restored, as they were read:
     #: written back after ``servers``, as ``kept_sockets`` are.
     kept_servers: list[Any] = dataclasses.field(default_factory=list)
+    #: the persistent UDP sockets (``settings_udp``).
+    udp: list[PersistedUdp] = dataclasses.field(default_factory=list)
+    #: the entries of the file's ``udp`` that cannot be restored, as they were read: written
+    #: back after ``udp``, as ``kept_sockets`` are.
+    kept_udp: list[Any] = dataclasses.field(default_factory=list)
     #: what was wrong with the file, one message each (not saved): ``SettingsStore.load``
     #: returns them for the window to show.
     problems: list[str] = dataclasses.field(default_factory=list, compare=False)
@@ -244,7 +252,8 @@ class Settings:
         data = dataclasses.asdict(self)
         data["sockets"] = [s.to_json() for s in self.sockets] + list(self.kept_sockets)
         data["servers"] = [s.to_json() for s in self.servers] + list(self.kept_servers)
-        del data["kept_sockets"], data["kept_servers"], data["problems"]
+        data["udp"] = [s.to_json() for s in self.udp] + list(self.kept_udp)
+        del data["kept_sockets"], data["kept_servers"], data["kept_udp"], data["problems"]
         data["format"] = FORMAT
         return data
 
@@ -276,6 +285,8 @@ class Settings:
             s.read_sockets(data["sockets"])
         if isinstance(data.get("servers"), list):
             s.read_servers(data["servers"])
+        if isinstance(data.get("udp"), list):
+            s.read_udp(data["udp"])
         return s
 
     def read_sockets(self, entries: list[Any]) -> None:
@@ -305,6 +316,19 @@ class Settings:
                 self.servers.append(entry)
                 continue
             self.kept_servers.append(data)
+            self.problems.append(entry.skip_message(problem))
+
+    def read_udp(self, entries: list[Any]) -> None:
+        """``read_sockets`` for the persistent UDP sockets: ``udp`` and ``kept_udp``."""
+        for data in entries:
+            entry = PersistedUdp.from_json(data)
+            if entry is None:
+                continue
+            problem = entry.problem()
+            if problem is None:
+                self.udp.append(entry)
+                continue
+            self.kept_udp.append(data)
             self.problems.append(entry.skip_message(problem))
 
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 from workbench.session import SocketKey
 from workbench.session.persist import ManagedServers, persisted_sockets, restore_persistent
 from workbench.session.persist_servers import persisted_servers, restore_servers
-from workbench.session.settings import PersistedServer, PersistedSocket, Settings, SettingsStore
+from workbench.session.persist_udp import persisted_udp, restore_udp
+from workbench.session.settings import (
+    PersistedServer,
+    PersistedSocket,
+    PersistedUdp,
+    Settings,
+    SettingsStore,
+)
 from workbench.ui.bridge import SocketSession
 from workbench.ui.panels import ConnectPanel
 from workbench.ui.window_layout import WindowLayout
@@ -60,6 +67,7 @@ class WindowSettings:
         self.settings.recent_peers = self._connect_panel.recent_peers()
         self.settings.sockets = self.persistent_sockets()
         self.settings.servers = persisted_servers(self._session.core)
+        self.settings.udp = persisted_udp(self._session.core)
         return self.settings
 
     def save(self) -> str | None:
@@ -91,6 +99,16 @@ class WindowSettings:
         (as for ``restore_sockets``)."""
         restored = await restore_servers(self._session.core, saved)
         self.settings.kept_servers.extend(restored.kept)
+        for message in restored.messages:
+            self._report_error(message)
+        return restored.keys
+
+    async def restore_udp(self, saved: list[PersistedUdp]) -> list[SocketKey]:
+        """Create the persistent UDP sockets of ``saved`` and bind them again; what went wrong
+        is shown, and an entry that is not restored is kept in the file as it was (as for
+        ``restore_servers``)."""
+        restored = await restore_udp(self._session.core, saved)
+        self.settings.kept_udp.extend(restored.kept)
         for message in restored.messages:
             self._report_error(message)
         return restored.keys
