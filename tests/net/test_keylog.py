@@ -5,6 +5,7 @@ shows the HTTP request that was sent; without it, it does not (K5). A new file i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -169,3 +170,30 @@ async def test_a_key_log_that_cannot_be_written_refuses_secure_with_the_reason(
     assert detail is not None and "cannot write TLS keys to" in detail and where in detail
     assert (await tcp.get_info(sid)).connected  # nothing was sent; the socket is unchanged
     assert not os.path.exists(where)
+
+
+async def test_the_sockets_own_key_log_applies_where_the_options_name_none(
+    tcp: TcpSockets, tls_server: Callable[..., ThreadedServer], pki: Pki, tmp_path: Path
+) -> None:
+    server = tls_server()
+    everyone, own = tmp_path / "global.log", tmp_path / "own.log"
+    tcp.keylog_file = str(everyone)
+    first, second = (await tcp.create()).socket_id, (await tcp.create()).socket_id
+    for sid in (first, second):
+        assert await tcp.connect(sid, "127.0.0.1", server.port) == 0
+    options = SecureOptions(ca_file=str(pki.ca_file), server_name="localhost")
+    assert await tcp.secure(first, options) == 0
+    assert await tcp.secure(second, dataclasses.replace(options, keylog_file=str(own))) == 0
+    # K4's source: each socket's info names the file its keys go to.
+    first_tls, second_tls = (await tcp.get_info(first)).tls, (await tcp.get_info(second)).tls
+    assert first_tls is not None and first_tls.keylog_file == str(everyone)
+    assert second_tls is not None and second_tls.keylog_file == str(own)
+    assert everyone.read_bytes().count(b"CLIENT_TRAFFIC_SECRET_0") == 1
+    assert own.read_bytes().count(b"CLIENT_TRAFFIC_SECRET_0") == 1
+    tcp.keylog_file = None
+    third = (await tcp.create()).socket_id
+    assert await tcp.connect(third, "127.0.0.1", server.port) == 0
+    assert await tcp.secure(third, options) == 0
+    third_tls = (await tcp.get_info(third)).tls
+    assert third_tls is not None and third_tls.keylog_file is None
+    assert everyone.read_bytes().count(b"CLIENT_TRAFFIC_SECRET_0") == 1

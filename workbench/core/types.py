@@ -137,6 +137,8 @@ class TlsInfo:
     peer_issuer: str | None = None
     peer_not_after: str | None = None
     verified: bool = True
+    #: the key log file this connection's TLS secrets go to (see ``SecureOptions``), or None.
+    keylog_file: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

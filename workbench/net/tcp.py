@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import Callable
 from types import TracebackType
@@ -114,6 +115,10 @@ class TcpSockets:
         if write_quota <= 0:
             raise ValueError(f"write_quota must be positive, not {write_quota}")
         self.write_quota = write_quota
+        #: An extension: the key log file every TLS handshake of these sockets (secure(),
+        #: secure_server()) writes its secrets to when its options name none: the program's
+        #: global option, and SSLKEYLOGFILE. None: only the options that ask write keys.
+        self.keylog_file: str | None = None
         self.on_receive: Event[ReceiveInfo] = Event("onReceive")
         self.on_receive_error: Event[ReceiveErrorInfo] = Event("onReceiveError")
         self.on_changed: Event[SocketChange] = Event("onChanged")
@@ -286,6 +291,8 @@ class TcpSockets:
         blocker = s.secure_blocker()
         if blocker is not None:
             return blocker
+        if options.keylog_file is None and self.keylog_file is not None:
+            options = dataclasses.replace(options, keylog_file=self.keylog_file)
         return await tcp_secure.secure(s, options)
 
     async def secure_server(self, socket_id: int, options: ServerSecureOptions) -> int:
@@ -307,6 +314,8 @@ class TcpSockets:
         blocker = s.secure_blocker()
         if blocker is not None:
             return blocker
+        if options.keylog_file is None and self.keylog_file is not None:
+            options = dataclasses.replace(options, keylog_file=self.keylog_file)
         return await tcp_secure.secure_server(s, options)
 
     async def send(self, socket_id: int, data: bytes | bytearray | memoryview) -> SendInfo:

@@ -84,7 +84,8 @@ async def _secure(s: TcpSocket, op: asyncio.Future[int], options: SecureOptions)
         return
     s.adopt_tls(transport)
     _watch_raw_drain(s, raw)
-    s.tls = tls_info(transport.get_extra_info("ssl_object"), name, options.verify)
+    info = tls_info(transport.get_extra_info("ssl_object"), name, options.verify)
+    s.tls = dataclasses.replace(info, keylog_file=options.keylog_file)
     s.secured(op)
 
 
@@ -113,7 +114,9 @@ async def _secure_server(
     # On a server socket 'verified' says that the client's certificate was required and
     # passed the check against ca_file; the peer fields describe that certificate.
     info = tls_info(transport.get_extra_info("ssl_object"), "", options.ca_file is not None)
-    s.tls = dataclasses.replace(info, server_name=sni.server_name)
+    s.tls = dataclasses.replace(
+        info, server_name=sni.server_name, keylog_file=options.keylog_file
+    )
     s.secured(op)
 
 
