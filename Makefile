@@ -15,7 +15,7 @@ SHELL := bash
 help:
 	@echo "make run      start Socket Workbench (headless self-test when there is no display)"
 	@echo "make test     system packages, venv, lint, then the test suite (what CI runs)"
-	@echo "make lint     ruff, mypy --strict (outside workbench/ui), import-linter"
+	@echo "make lint     ruff, mypy --strict, import-linter"
 	@echo "make fmt      ruff format and safe ruff fixes"
 	@echo "make bench    benchmarks/run.py"
 	@echo "make package  the Linux program in dist/: a .tar.gz of the folder and a .deb"
