@@ -128,6 +128,7 @@ class WindowActions:
         self._palette_icons: dict[QAction, str] = {}
         #: each action's own (tool tip, status tip), shown while no form problem replaces them
         self._tips: dict[QAction, tuple[str, str]] = {}
+        self._build_new_actions(target)
         self._build_socket_actions(target)
         self._build_preset_actions(target)
         self._build_data_actions(target)
@@ -163,7 +164,8 @@ class WindowActions:
         self._window.addAction(action)
         return action
 
-    def _build_socket_actions(self, t: ActionTarget) -> None:
+    def _build_new_actions(self, t: ActionTarget) -> None:
+        """New socket, New server, New UDP socket."""
         a = self._action
         self.new_action = a(
             "newSocketAction",
@@ -190,6 +192,9 @@ class WindowActions:
             "Ctrl+Shift+U",
             _SP.SP_ArrowRight,
         )
+
+    def _build_socket_actions(self, t: ActionTarget) -> None:
+        a = self._action
         self.connect_action = a(
             "connectAction",
             "&Connect",
