@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.net.peers import EchoServer
-from workbench.core.capture import CaptureStore
+from workbench.core.capture import CaptureStore, DatagramStore
 from workbench.core.state import State
-from workbench.core.types import ServerSocketInfo, SocketInfo, TlsInfo
+from workbench.core.types import ServerSocketInfo, SocketInfo, TlsInfo, UdpSocketInfo
 from workbench.net.tcp import TcpSockets
 from workbench.session.controls import (
     Control,
@@ -23,8 +23,9 @@ from workbench.session.controls import (
     user_paused,
 )
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
+from workbench.session.record import RowState, ServerRecord, SocketRecord, UdpRecord, row_state
 from workbench.session.session import Session
+from workbench.session.udp_state import UdpState, udp_state, udp_state_text
 
 C = Control
 ALWAYS = {C.UPDATE, C.CLOSE}
@@ -225,3 +226,74 @@ def test_a_server_never_connects_secures_or_sends_and_says_why() -> None:
     assert send_refusal(record) == (
         "a server has no data of its own; select one of its connections."
     )
+
+
+# ------------------------------------------------------------------------------ UDP sockets
+
+
+@pytest.fixture
+def datagrams(tmp_path: Path) -> Iterator[DatagramStore]:
+    capture = DatagramStore(temp_dir=tmp_path)
+    yield capture
+    capture.close()
+
+
+def udp_record(
+    store: DatagramStore, *, port: int | None = None, paused: bool = False, error: int | None = None
+) -> UdpRecord:
+    info = UdpSocketInfo(
+        socket_id=1,
+        persistent=False,
+        paused=paused,
+        local_address="127.0.0.1" if port is not None else None,
+        local_port=port,
+    )
+    return UdpRecord(key=SocketKey(SocketKind.UDP, 1), info=info, capture=store, error=error)
+
+
+@pytest.mark.parametrize(
+    ("port", "paused", "error", "expected", "state"),
+    [
+        # D4, D9, D10: send, join and broadcast only once bound; pausing works at any time.
+        (None, False, None, ALWAYS | {C.BIND, C.PAUSE}, UdpState.UNBOUND),
+        (None, True, None, ALWAYS | {C.BIND, C.RESUME}, UdpState.UNBOUND),
+        # D3: no second bind.
+        (5353, False, None, ALWAYS | {C.SEND, C.MULTICAST, C.PAUSE}, UdpState.BOUND),
+        (5353, True, None, ALWAYS | {C.SEND, C.MULTICAST, C.RESUME}, UdpState.PAUSED),
+        # D8: a receive error paused the socket; resuming reads again.
+        (5353, True, -101, ALWAYS | {C.SEND, C.MULTICAST, C.RESUME}, UdpState.FAILED),
+    ],
+)
+def test_a_udp_socket_binds_then_sends_and_pauses_at_any_time(
+    datagrams: DatagramStore,
+    port: int | None,
+    paused: bool,
+    error: int | None,
+    expected: set[Control],
+    state: UdpState,
+) -> None:
+    record = udp_record(datagrams, port=port, paused=paused, error=error)
+    assert enabled_controls(record) == expected
+    assert user_paused(record) is paused
+    assert udp_state(record) is state
+
+
+def test_a_udp_socket_never_connects_secures_or_disconnects_and_says_why(
+    datagrams: DatagramStore,
+) -> None:
+    unbound, bound = udp_record(datagrams), udp_record(datagrams, port=5353)
+    for control in (C.CONNECT, C.SECURE, C.DISCONNECT, C.SET_OPTIONS, C.LISTEN):
+        assert control not in enabled_controls(bound)
+        assert disabled_reason(bound, control)
+    assert disabled_reason(bound, C.CLOSE) is None
+    # D4: 'The socket must be bound to a local port before calling this method'.
+    assert send_refusal(unbound) == "the UDP socket is not bound (the Bind tab binds it)."
+    assert send_refusal(bound) is None
+
+
+def test_the_udp_state_text_says_a_pause_before_bind(datagrams: DatagramStore) -> None:
+    assert udp_state_text(udp_record(datagrams)) == "Not bound"
+    assert udp_state_text(udp_record(datagrams, paused=True)) == "Not bound, paused"
+    assert udp_state_text(udp_record(datagrams, port=53, paused=True)) == "Paused on 127.0.0.1:53"
+    failed = udp_record(datagrams, port=53, error=-101)
+    assert udp_state_text(failed) == "Error: CONNECTION_RESET"

@@ -12,7 +12,8 @@ import pytest
 
 from tests.net.tls_peers import ThreadedServer
 from tests.ui.conftest import WAIT_MS
-from workbench.session import CallLog, LoggedTcp, Session
+from workbench.core.capture import DatagramStore
+from workbench.session import CallLog, LoggedTcp, Session, SocketKey, SocketKind
 from workbench.sockets import SocketNotFoundError, SocketProperties, TcpSockets
 from workbench.ui.bridge import SocketSession, TaskRunner
 
@@ -276,3 +277,47 @@ def test_own_disconnect_and_close_are_not_blamed_on_the_peer(
     text, ok = receive_errors()[1]
     assert '"resultCode":-100' in text  # D2
     assert text.endswith("(net::ERR_CONNECTION_CLOSED: after the window's close())") and ok
+
+
+# ------------------------------------------------------------------------------ UDP sockets
+
+
+def test_udp_signals_carry_udp_ids_and_never_a_tcp_socket_s(
+    qtbot: Any, aio: Callable[..., Any], session: SocketSession
+) -> None:
+    """TCP socket 1 and UDP socket 1 are two sockets: datagrams on U1 are ``udpDataArrived``
+    (once per flush however many came), never ``dataArrived(1)``."""
+    tcp_id = aio(session.sockets.create()).socket_id
+    added: list[int] = []
+    removed: list[int] = []
+    changed: list[frozenset[int]] = []
+    udp_arrived: list[int] = []
+    tcp_arrived: list[int] = []
+    session.udpAdded.connect(added.append)
+    session.udpRemoved.connect(removed.append)
+    session.udpChanged.connect(changed.append)
+    session.udpDataArrived.connect(udp_arrived.append)
+    session.dataArrived.connect(tcp_arrived.append)
+    uid = aio(session.udp.create()).socket_id
+    assert added == [uid] == [tcp_id]
+    assert session.udp_ids() == [uid]
+    assert aio(session.udp.bind(uid, "127.0.0.1", 0)) == 0
+    qtbot.waitUntil(lambda: any(uid in ids for ids in changed), timeout=WAIT_MS)
+    record = session.udp_record(uid)
+    assert record is not None and record.info.local_port
+    key = SocketKey(SocketKind.UDP, uid)
+    assert session.record_of(key) is record
+    assert isinstance(session.capture_of(key), DatagramStore)
+    assert session.capture_of(key) is record.capture
+    session.flush()
+    udp_arrived.clear()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        for n in range(3):
+            peer.sendto(b"x" * (n + 1), ("127.0.0.1", record.info.local_port))
+        qtbot.waitUntil(lambda: record.datagrams_in == 3, timeout=WAIT_MS)
+    session.flush()
+    assert 1 <= len(udp_arrived) <= 3 and set(udp_arrived) == {uid}
+    assert tcp_arrived == []
+    aio(session.udp.close(uid))
+    assert removed == [uid]
+    assert session.udp_record(uid) is None and session.record_of(key) is None

@@ -9,15 +9,30 @@ A listening socket (``ServerRecord``) has controls of its own: listen while it i
 listening, stop listening (``DISCONNECT``, contract L8), pause and resume accepting (L7),
 close (L9). It never connects, secures or sends: its connections do (``disabled_reason`` says
 so where a view shows why).
+
+A UDP socket (``UdpRecord``, ``chrome.sockets.udp``) binds while it is not bound, and once
+bound sends datagrams and joins multicast groups (D4, D9, D10: -15 before that); it pauses and
+resumes at any time (a socket paused before its bind binds paused, D2), is updated and closed.
+It never connects, secures, disconnects or sets TCP options.
 """
 
 from __future__ import annotations
 
 import enum
 
-from workbench.session.record import RowState, ServerRecord, SocketRecord, row_state
+from workbench.session.record import RowState, ServerRecord, SocketRecord, UdpRecord, row_state
 
-__all__ = ["Control", "disabled_reason", "enabled_controls", "send_refusal", "user_paused"]
+__all__ = [
+    "AnyRecord",
+    "Control",
+    "disabled_reason",
+    "enabled_controls",
+    "send_refusal",
+    "user_paused",
+]
+
+#: A record of any kind of row: a TCP socket's, a listening socket's or a UDP socket's.
+AnyRecord = SocketRecord | ServerRecord | UdpRecord
 
 
 class Control(enum.StrEnum):
@@ -37,6 +52,11 @@ class Control(enum.StrEnum):
     CLOSE = "close"
     #: ``chrome.sockets.tcpServer.listen`` (a listening socket's only).
     LISTEN = "listen"
+    #: ``chrome.sockets.udp.bind`` (a UDP socket's only).
+    BIND = "bind"
+    #: ``joinGroup``, ``leaveGroup``, ``setBroadcast`` (a bound UDP socket's: -15 before,
+    #: D9, D10); TTL and loopback are set at any time and are not this control.
+    MULTICAST = "multicast"
 
 
 _ANY = frozenset({Control.UPDATE, Control.CLOSE})
@@ -70,15 +90,26 @@ _SERVER_REASONS = {
 }
 
 
-def user_paused(record: SocketRecord | ServerRecord) -> bool:
+#: Why a UDP socket does not offer a TCP socket's calls.
+_UDP_REASONS = {
+    Control.CONNECT: "A UDP socket does not connect: bind it (the Bind tab), then send "
+    "datagrams to any address",
+    Control.SECURE: "TLS runs over TCP: a UDP socket has no TLS",
+    Control.DISCONNECT: "A UDP socket has no connection: Close frees its port",
+    Control.SET_OPTIONS: "Keep-alive and no-delay are TCP options",
+    Control.LISTEN: "A UDP socket does not listen: once bound, datagrams arrive on it",
+}
+
+
+def user_paused(record: AnyRecord) -> bool:
     """Whether the socket is paused the way a user sees it: paused while connected, or paused
     by someone's ``set_paused(True)`` before it connects again.
 
     A socket whose stream ended is paused by the core too (contract R3, D1), but resuming it
     would start nothing until the next ``connect()``, which resumes it anyway unless a user
     paused it (U6): that pause is not offered as one to resume. A server is paused when it
-    does not accept (L7, L10)."""
-    if isinstance(record, ServerRecord):
+    does not accept (L7, L10), a UDP socket when it does not read (D7, D8)."""
+    if isinstance(record, ServerRecord | UdpRecord):
         return record.info.paused
     if not record.info.paused:
         return False
@@ -95,15 +126,29 @@ def _server_controls(record: ServerRecord) -> frozenset[Control]:
     return frozenset(controls)
 
 
-def disabled_reason(record: SocketRecord | ServerRecord | None, control: Control) -> str | None:
+def _udp_controls(record: UdpRecord) -> frozenset[Control]:
+    controls = {Control.UPDATE, Control.CLOSE}
+    controls.add(Control.RESUME if record.info.paused else Control.PAUSE)
+    if record.bound:
+        # D3: a second bind() is refused; D4, D9, D10: send, join and broadcast need a bind.
+        controls |= {Control.SEND, Control.MULTICAST}
+    else:
+        controls.add(Control.BIND)
+    return frozenset(controls)
+
+
+def disabled_reason(record: AnyRecord | None, control: Control) -> str | None:
     """Why ``control`` is not offered on ``record`` when that is the kind of socket, not its
-    state (a server never connects): a view shows it as the disabled control's tooltip."""
+    state (a server never connects, a UDP socket never secures): a view shows it as the
+    disabled control's tooltip."""
     if isinstance(record, ServerRecord):
         return _SERVER_REASONS.get(control)
+    if isinstance(record, UdpRecord):
+        return _UDP_REASONS.get(control)
     return None
 
 
-def enabled_controls(record: SocketRecord | ServerRecord | None) -> frozenset[Control]:
+def enabled_controls(record: AnyRecord | None) -> frozenset[Control]:
     """The controls that make sense on ``record`` now (none without a socket).
 
     Decided from ``row_state(record)``, plus two facts the row state does not carry: whether
@@ -114,6 +159,8 @@ def enabled_controls(record: SocketRecord | ServerRecord | None) -> frozenset[Co
         return frozenset()
     if isinstance(record, ServerRecord):
         return _server_controls(record)
+    if isinstance(record, UdpRecord):
+        return _udp_controls(record)
     state = row_state(record)
     controls = set(_BY_STATE[state])
     if state is RowState.PAUSED and record.info.tls is None:
@@ -133,13 +180,16 @@ _SEND_REFUSALS = {
 }
 
 
-def send_refusal(record: SocketRecord | ServerRecord | None) -> str | None:
+def send_refusal(record: AnyRecord | None) -> str | None:
     """Why ``SEND`` is not offered on ``record`` now (None when it is): the Send button's
     tip and the composer's message, completing "Cannot send now: …"."""
     if record is None:
         return "no socket is selected."
     if isinstance(record, ServerRecord):
         return "a server has no data of its own; select one of its connections."
+    if isinstance(record, UdpRecord):
+        # D4: 'The socket must be bound to a local port before calling this method' (-15).
+        return None if record.bound else "the UDP socket is not bound (the Bind tab binds it)."
     if Control.SEND in enabled_controls(record):
         return None
     return _SEND_REFUSALS.get(row_state(record), "the socket cannot send.")

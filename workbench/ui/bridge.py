@@ -27,11 +27,13 @@ from workbench.session import (
     CallLogEntry,
     LoggedServers,
     LoggedTcp,
+    LoggedUdp,
     ServerRecord,
     Session,
     SocketKey,
     SocketKind,
     SocketRecord,
+    UdpRecord,
     state_text,
 )
 from workbench.sockets import ReceiveErrorInfo, SocketInfo, TcpSockets
@@ -105,7 +107,8 @@ class TaskRunner(QObject):
 
 class SocketSession(QObject):
     """The window's view of a ``Session``; TCP socket ids in the socket signals, server ids
-    (``chrome.sockets.tcpServer``'s own sequence) in the server signals.
+    (``chrome.sockets.tcpServer``'s own sequence) in the server signals, UDP ids
+    (``chrome.sockets.udp``'s own sequence) in the UDP signals.
 
     Signals:
         socketAdded(int): a socket appeared in the registry (whoever created it).
@@ -117,6 +120,10 @@ class SocketSession(QObject):
         serverAdded(int), serverRemoved(int): a listening socket was created or closed.
         serversChanged(object): the server ids (a frozenset) whose records changed, in the
             same flush as ``socketsChanged``.
+        udpAdded(int), udpRemoved(int): a UDP socket was created or closed (whoever did it).
+        udpChanged(object): the UDP ids (a frozenset) whose records changed, in the same
+            flush as ``socketsChanged``.
+        udpDataArrived(int): a UDP socket's capture grew (at most once per socket per flush).
     """
 
     socketAdded = Signal(int)
@@ -127,6 +134,10 @@ class SocketSession(QObject):
     serverAdded = Signal(int)
     serverRemoved = Signal(int)
     serversChanged = Signal(object)
+    udpAdded = Signal(int)
+    udpRemoved = Signal(int)
+    udpChanged = Signal(object)
+    udpDataArrived = Signal(int)
 
     def __init__(
         self,
@@ -167,6 +178,11 @@ class SocketSession(QObject):
         """``chrome.sockets.tcpServer``, logged: the session's ``LoggedServers``."""
         return self.core.servers
 
+    @property
+    def udp(self) -> LoggedUdp:
+        """``chrome.sockets.udp``, logged: the session's ``LoggedUdp``."""
+        return self.core.udp
+
     # -- queries (server ids) ----------------------------------------------------------------
 
     def server_ids(self) -> list[int]:
@@ -175,11 +191,32 @@ class SocketSession(QObject):
     def server(self, server_id: int) -> ServerRecord | None:
         return self.registry.server(SocketKey(SocketKind.TCP_SERVER, server_id))
 
-    def record_of(self, key: SocketKey) -> SocketRecord | ServerRecord | None:
+    # -- queries (UDP ids) ------------------------------------------------------------------
+
+    def udp_ids(self) -> list[int]:
+        return [key.id for key in self.registry.udp_keys()]
+
+    def udp_record(self, udp_id: int) -> UdpRecord | None:
+        """The record of UDP socket ``udp_id`` (its info, counters, capture), or None."""
+        return self.registry.udp_record(udp_id)
+
+    def record_of(self, key: SocketKey) -> SocketRecord | ServerRecord | UdpRecord | None:
         """The record of a row's key, whatever its kind."""
         if key.kind is SocketKind.TCP_SERVER:
             return self.registry.server(key)
+        if key.kind is SocketKind.UDP:
+            return self.registry.udp(key)
         return self.registry.get(key)
+
+    def capture_of(self, key: SocketKey) -> CaptureStore | None:
+        """The capture of a TCP or UDP socket (a UDP one's is a ``DatagramStore``); None for
+        a server or a socket that is gone."""
+        record = self.record_of(key)
+        return None if record is None or isinstance(record, ServerRecord) else record.capture
+
+    def clear_capture_of(self, key: SocketKey) -> CaptureStore:
+        """Clear data on a TCP or UDP socket: its new, empty capture."""
+        return self.registry.clear_capture(key)
 
     # -- queries (TCP ids) ------------------------------------------------------------------
 
@@ -201,8 +238,11 @@ class SocketSession(QObject):
 
     def captured_in_all(self) -> tuple[int, int]:
         """(sockets whose capture holds data, bytes they hold): what quitting throws away.
-        Persistent sockets count too: only their settings come back, never their data."""
+        Persistent sockets count too: only their settings come back, never their data. UDP
+        sockets count as sockets."""
+        udp = (self.udp_record(u) for u in self.udp_ids())
         held = [n for sid in self.ids() if (n := self.captures(sid).total_bytes)]
+        held += [n for r in udp if r is not None and (n := r.capture.total_bytes)]
         return len(held), sum(held)
 
     def counters(self, sid: int) -> tuple[int, int]:
@@ -233,26 +273,36 @@ class SocketSession(QObject):
             self.socketAdded.emit(key.id)
         elif key.kind is SocketKind.TCP_SERVER:
             self.serverAdded.emit(key.id)
+        elif key.kind is SocketKind.UDP:
+            self.udpAdded.emit(key.id)
 
     def _removed(self, key: SocketKey) -> None:
         if key.kind is SocketKind.TCP:
             self.socketRemoved.emit(key.id)
         elif key.kind is SocketKind.TCP_SERVER:
             self.serverRemoved.emit(key.id)
+        elif key.kind is SocketKind.UDP:
+            self.udpRemoved.emit(key.id)
 
     def _dirty(self, _none: None) -> None:
         self._throttle()
 
     def _flush_changes(self) -> None:
         changed, grew = self.registry.take_changes()
-        for key in sorted(grew):
-            self.dataArrived.emit(key.id)
         tcp = SocketKind.TCP
+        for key in sorted(grew):
+            if key.kind is tcp:
+                self.dataArrived.emit(key.id)
+            elif key.kind is SocketKind.UDP:  # its own sequence: never a TCP id's signal
+                self.udpDataArrived.emit(key.id)
         ids = frozenset(key.id for key in changed if key.kind is tcp)
         if len(ids) < len(changed):
             servers = frozenset(k.id for k in changed if k.kind is SocketKind.TCP_SERVER)
             if servers:
                 self.serversChanged.emit(servers)
+            udp = frozenset(k.id for k in changed if k.kind is SocketKind.UDP)
+            if udp:
+                self.udpChanged.emit(udp)
         if ids:
             self.socketsChanged.emit(ids)
 

@@ -137,8 +137,8 @@ class CallLogView(QWidget):
         super().__init__(parent)
         self.setObjectName("callLog")
         self.setAccessibleName("Call log")
-        self.setToolTip("Every chrome.sockets.tcp call the window made, and every "
-                        "onReceiveError")
+        self.setToolTip("Every chrome.sockets call (tcp, tcpServer, udp) the window made, "
+                        "and every onReceiveError")
         self.log = log
         self.model = CallLogModel(log, self)
         self.proxy = _SocketFilter(self)
@@ -172,8 +172,8 @@ class CallLogView(QWidget):
         self.list = QListView(self)
         self.list.setObjectName("callLogList")
         self.list.setAccessibleName("Calls made by the window")
-        self.list.setToolTip("Every chrome.sockets.tcp call the window made, and every "
-                             "onReceiveError; failures in red")
+        self.list.setToolTip("Every chrome.sockets call (tcp, tcpServer, udp) the window "
+                             "made, and every onReceiveError; failures in red")
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -217,9 +217,10 @@ class CallLogView(QWidget):
     # -- sockets in the filter -----------------------------------------------------------
 
     def follow(self, session: SocketSession) -> None:
-        """List ``session``'s sockets and servers in the filter as they come."""
+        """List ``session``'s sockets, servers and UDP sockets in the filter as they come."""
         session.socketAdded.connect(self.add_socket)
         session.serverAdded.connect(self.add_server)
+        session.udpAdded.connect(self.add_udp)
 
     def add_socket(self, sid: int) -> None:
         if sid not in self._sockets:
@@ -232,9 +233,15 @@ class CallLogView(QWidget):
         if self.filter.findData(data) < 0:
             self.filter.addItem(f"Server S{server_id}", data)
 
+    def add_udp(self, udp_id: int) -> None:
+        """A UDP socket in the filter, as "UDP U1": its calls and its onReceiveError."""
+        data = f"{SocketKind.UDP.value}:{udp_id}"
+        if self.filter.findData(data) < 0:
+            self.filter.addItem(f"UDP U{udp_id}", data)
+
     def _filter_changed(self, index: int) -> None:
         data = self.filter.itemData(index)
-        if isinstance(data, str):  # another kind than TCP: "tcpServer:1"
+        if isinstance(data, str):  # another kind than TCP: "tcpServer:1", "udp:1"
             kind, _, sid = data.partition(":")
             self.proxy.set_key(SocketKey(SocketKind(kind), int(sid)))
         else:

@@ -5,10 +5,11 @@ highlighted (a click below the rows, a closed socket), there is no current socke
 panels and actions have nothing to act on. A closed socket's neighbour does not silently
 become the target. Whatever is current, the actions and the data pane's note follow it.
 
-A row is a TCP socket or a listening socket (a server): ``key`` names either, ``sid`` is the
-TCP socket's id (``None`` on a server row, which has no data, composer or TCP panels of its
-own: the tabs show its Listen and Rules panels, in the room of the data pane and the
-composer, hidden meanwhile).
+A row is a TCP socket, a listening socket (a server) or a UDP socket: ``key`` names any,
+``sid`` is the TCP socket's id (``None`` on another row). A server row has no data, composer
+or TCP panels of its own: the tabs show its Listen and Rules panels, in the room of the data
+pane and the composer, hidden meanwhile. A UDP row (``udp_id``) has its UDP tabs, and its
+datagrams in the data pane; the composer shows, told of it through ``udpChanged``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import functools
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from workbench.session import ServerRecord, SocketKey, SocketKind, SocketRecord
-from workbench.session.controls import send_refusal
+from workbench.session import ServerRecord, SocketKey, SocketKind
+from workbench.session.controls import AnyRecord, send_refusal
 from workbench.ui.bridge import SocketSession
 from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
@@ -37,10 +38,13 @@ class CurrentSocket(QObject):
     Signals:
         changed(object): the current TCP socket id (``int`` or ``None``, also on a server row).
         keyChanged(object): the current row's ``SocketKey`` (or ``None``), whatever its kind.
+        udpChanged(object): the current UDP socket id (``int``, or ``None`` when no UDP row
+            is current): what the composer sends datagrams from.
     """
 
     changed = Signal(object)
     keyChanged = Signal(object)
+    udpChanged = Signal(object)
 
     def __init__(
         self,
@@ -70,6 +74,10 @@ class CurrentSocket(QObject):
         session.serverAdded.connect(self._server_added)
         session.serverRemoved.connect(self._server_removed)
         session.serversChanged.connect(self._servers_changed)
+        session.udpAdded.connect(self._udp_added)
+        session.udpRemoved.connect(self._udp_removed)
+        session.udpChanged.connect(self._udp_changed)
+        session.udpDataArrived.connect(self._udp_data_arrived)
         # The toolbar's Connect and Secure follow their tab's form as the tab's buttons do.
         tabs.connect_panel.formErrorChanged.connect(self.update_actions)
         tabs.tls_panel.formErrorChanged.connect(self.update_actions)
@@ -89,6 +97,18 @@ class CurrentSocket(QObject):
         """The current server (``None`` unless a server row is current)."""
         key = self._key
         return key.id if key is not None and key.kind is SocketKind.TCP_SERVER else None
+
+    @property
+    def udp_id(self) -> int | None:
+        """The current UDP socket (``None`` unless a UDP row is current)."""
+        key = self._key
+        return key.id if key is not None and key.kind is SocketKind.UDP else None
+
+    @property
+    def data_key(self) -> SocketKey | None:
+        """The current row when it has data of its own (a TCP or a UDP socket), else None."""
+        key = self._key
+        return key if key is not None and key.kind is not SocketKind.TCP_SERVER else None
 
     def selected(self) -> list[int]:
         """The highlighted rows' TCP sockets."""
@@ -117,7 +137,8 @@ class CurrentSocket(QObject):
         self.select_key(SocketKey.tcp(sid) if sid is not None else None)
 
     def select_key(self, key: SocketKey | None) -> None:
-        """Make ``key`` (a TCP socket or a server) the current and only selected row."""
+        """Make ``key`` (a TCP socket, a server or a UDP socket) the current and only selected
+        row."""
         if key is None:
             self._table.clearSelection()
             self._follow(None)
@@ -131,19 +152,24 @@ class CurrentSocket(QObject):
         if key is not None and not self._exists(key):
             key = None
         sid = key.id if key is not None and key.kind is SocketKind.TCP else None
+        udp_before = self.udp_id
         changed, key_changed = sid != self._sid, key != self._key
         self._key, self._sid = key, sid
         self._tabs.set_current(key)
-        self._data_pane.set_store(self._session.captures(sid) if sid is not None else None)
+        data_key = self.data_key
+        self._data_pane.set_store(
+            self._session.capture_of(data_key) if data_key is not None else None
+        )
         self.update_note()
         # A file send keeps going to the socket it started on.
         self._composer.send_chunk = (
             functools.partial(self._session.sockets.send, sid) if sid is not None else None
         )
-        self._composer.set_socket(sid)  # its history and its file send's progress
-        self._data_pane.setEnabled(sid is not None)
+        # its history and its file send's progress; None on a UDP row (``udpChanged`` is)
+        self._composer.set_socket(sid)
+        self._data_pane.setEnabled(data_key is not None)
         # A server has no data and sends nothing: its tabs (Listen, Rules) take the room.
-        server = key is not None and sid is None
+        server = key is not None and data_key is None
         if self._data_pane.isHidden() != server:
             self._data_pane.setHidden(server)
             self._composer.setHidden(server)
@@ -152,6 +178,8 @@ class CurrentSocket(QObject):
             self.changed.emit(sid)
         if key_changed:
             self.keyChanged.emit(key)
+        if self.udp_id != udp_before:
+            self.udpChanged.emit(self.udp_id)
 
     # -- the session's signals --------------------------------------------------------------
 
@@ -167,12 +195,20 @@ class CurrentSocket(QObject):
         if self._key is None:
             self.select_key(SocketKey(SocketKind.TCP_SERVER, server_id))
 
+    def _udp_added(self, udp_id: int) -> None:
+        if self._key is None:
+            self.select_key(SocketKey(SocketKind.UDP, udp_id))
+
     def _removed(self, sid: int) -> None:
         if sid == self._sid:
             self._lost()
 
     def _server_removed(self, server_id: int) -> None:
         if server_id == self.server_id:
+            self._lost()
+
+    def _udp_removed(self, udp_id: int) -> None:
+        if udp_id == self.udp_id:
             self._lost()
 
     def _lost(self) -> None:
@@ -193,8 +229,19 @@ class CurrentSocket(QObject):
         if any(k.kind is SocketKind.TCP_SERVER and k.id in server_ids for k in selected):
             self.update_actions()
 
+    def _udp_changed(self, udp_ids: frozenset[int]) -> None:
+        if self.udp_id in udp_ids:
+            self.update_note()
+        selected = self._table.selected_keys()
+        if any(k.kind is SocketKind.UDP and k.id in udp_ids for k in selected):
+            self.update_actions()
+
     def _data_arrived(self, sid: int) -> None:
         if sid == self._sid:
+            self._data_pane.view.notify_grew()
+
+    def _udp_data_arrived(self, udp_id: int) -> None:
+        if udp_id == self.udp_id:
             self._data_pane.view.notify_grew()
 
     # -- its data ---------------------------------------------------------------------------
@@ -202,40 +249,42 @@ class CurrentSocket(QObject):
     def clear_data(self, confirmation: CloseConfirmation | None = None) -> None:
         """Forget the captured data (Clear data): the view shows the new, empty capture.
         With ``confirmation``, a capture that holds data is cleared once the user agrees."""
-        sid = self._sid
-        if sid is None:
+        key = self.data_key
+        store = self._session.capture_of(key) if key is not None else None
+        if key is None or store is None:
             return
         if confirmation is not None:
-            captured = self._session.captures(sid).total_bytes
 
             def clear() -> None:
                 # The box is not modal: only the socket asked about, if still the one shown.
-                if self._sid == sid:
+                if self._key == key:
                     self.clear_data()
 
-            confirmation.ask_clear(sid, captured, clear)
+            confirmation.ask_clear(key.id, store.total_bytes, clear)
             return
         self._data_pane.set_store(None)
-        self._data_pane.set_store(self._session.clear_capture(sid))
+        self._data_pane.set_store(self._session.clear_capture_of(key))
         self.update_note()
 
     def save_data(self) -> QFileDialog | None:
         """The data pane's save dialog (non-modal), for the socket's own file name."""
-        if self._sid is None:
+        key = self.data_key
+        if key is None:
             return None
         dialog: QFileDialog = self._data_pane.save_data_dialog()
-        dialog.selectFile(f"socket-{self._sid}.bin")
+        prefix = "udp" if key.kind is SocketKind.UDP else "socket"
+        dialog.selectFile(f"{prefix}-{key.id}.bin")
         return dialog
 
     def copy_as_text(self) -> bool:
         """Copy the selection (or all the data) as text; False without a current socket."""
-        if self._sid is None:
+        if self.data_key is None:
             return False
         self._data_pane.view.copy_as_text()
         return True
 
     def copy_as_hex(self) -> bool:
-        if self._sid is None:
+        if self.data_key is None:
             return False
         self._data_pane.view.copy_as_hex()
         return True
@@ -244,10 +293,12 @@ class CurrentSocket(QObject):
 
     def update_note(self) -> None:
         """The data pane's standing note: the capture limit was reached (non-modal)."""
-        record = self._session.ui(self._sid) if self._sid is not None else None
-        if record is not None and record.capture_stopped is not None:
+        key = self.data_key
+        record = self._session.record_of(key) if key is not None else None
+        stopped = None if isinstance(record, ServerRecord | None) else record.capture_stopped
+        if stopped is not None:
             self._data_pane.set_note(
-                f"The capture stopped: {record.capture_stopped}. Later bytes are counted, not "
+                f"The capture stopped: {stopped}. Later bytes are counted, not "
                 "kept; Clear data starts recording again."
             )
         else:
@@ -256,9 +307,7 @@ class CurrentSocket(QObject):
     def update_actions(self, *_args: object) -> None:
         record_of = self._session.record_of
         current = record_of(self._key) if self._key is not None else None
-        selected: list[SocketRecord | ServerRecord | None] = [
-            record_of(key) for key in self.selected_keys()
-        ]
+        selected: list[AnyRecord | None] = [record_of(key) for key in self.selected_keys()]
         states = action_states(current, selected)
         self._actions.update(
             states,

@@ -248,6 +248,9 @@ class MainWindow(QMainWindow):
     def new_server(self, *_args: Any) -> asyncio.Task[Any] | None:
         return self.commands.new_server()
 
+    def new_udp_socket(self, *_args: Any) -> asyncio.Task[Any] | None:
+        return self.commands.new_udp_socket()
+
     def new_server_from_preset(self, name: str) -> asyncio.Task[Any] | None:
         return self.commands.new_server_from_preset(name)
 
@@ -266,10 +269,7 @@ class MainWindow(QMainWindow):
 
     def close_selected(self, *_args: Any) -> None:
         """Close the highlighted sockets; when their captures hold data, ask first."""
-        sids = self.current.selected()
-        captured = sum(self.session.captures(sid).total_bytes for sid in sids
-                       if sid in self.session)
-        self.close_confirmation.ask(sids, captured, self.commands.close_selected)
+        self.commands.close_selected_asking(self.close_confirmation)
 
     # ---------------------------------------------------------------------------------- data
 

@@ -1,5 +1,5 @@
 """The socket table's columns, their headers and tooltips, and the roles its model answers:
-shared by the model, the server rows' cells and the table."""
+shared by the model, the server and UDP rows' cells and the table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import enum
 
 from PySide6.QtCore import Qt
 
-__all__ = ["HEADERS", "HEADER_TIPS", "SERVER_SORT_BASE", "SOCKET_ID_ROLE", "SORT_ROLE", "Column"]
+__all__ = [
+    "HEADERS",
+    "HEADER_TIPS",
+    "SERVER_SORT_BASE",
+    "SOCKET_ID_ROLE",
+    "SORT_ROLE",
+    "UDP_SORT_BASE",
+    "Column",
+]
 
 #: The value columns sort by (numbers for the numeric columns).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -18,6 +26,8 @@ SOCKET_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 #: What a server's id sorts as, plus its id: below every TCP id, so that sorted by ID the
 #: servers come first and their connections follow in id order.
 SERVER_SORT_BASE = -(1 << 30)
+#: What a UDP socket's id sorts as, plus its id: after the servers, before every TCP id.
+UDP_SORT_BASE = -(1 << 29)
 
 
 class Column(enum.IntEnum):
@@ -53,19 +63,24 @@ HEADERS = {
 }
 
 HEADER_TIPS = {
-    Column.ID: "The id the core returned from create(); a server's (S1, S2, …) is its own "
-    "sequence, since chrome.sockets.tcp and chrome.sockets.tcpServer each count from 1",
+    Column.ID: "The id the core returned from create(); a server's (S1, S2, …) and a UDP "
+    "socket's (U1, U2, …) are sequences of their own, since chrome.sockets.tcp, "
+    "chrome.sockets.tcpServer and chrome.sockets.udp each count from 1",
     Column.NAME: "The name given in the socket's properties",
     Column.STATE: "Created, Connecting…, Connected, Paused, TLS version, Disconnected or the "
-    "last error; for a server: what it listens on",
-    Column.LOCAL: "Local address and port of the connection, or the address a server listens on",
+    "last error; for a server: what it listens on; for a UDP socket: what it is bound to",
+    Column.LOCAL: "Local address and port of the connection, the address a server listens on "
+    "or a UDP socket is bound to",
     Column.PEER: "Peer address and port (grey: the last peer, not connected now); for a "
     "server: its connections open now and accepted in all",
     Column.TLS: "TLS version and cipher once secure; a warning when verification is off",
-    Column.RECEIVED: "Bytes received on this socket",
-    Column.SENT: "Bytes sent from this window on this socket",
+    Column.RECEIVED: "Bytes received on this socket; for a UDP socket, the datagrams too "
+    "(in brackets)",
+    Column.SENT: "Bytes sent from this window on this socket; for a UDP socket, the datagrams "
+    "too (in brackets)",
     Column.BUFFER: "bufferSize: the largest chunk one onReceive event carries",
     Column.PERSISTENT: "Persistent sockets are restored and reconnected at the next start",
-    Column.KIND: "TCP (chrome.sockets.tcp) or Server (chrome.sockets.tcpServer)",
+    Column.KIND: "TCP (chrome.sockets.tcp), Server (chrome.sockets.tcpServer) or UDP "
+    "(chrome.sockets.udp)",
     Column.SERVER: "The server that accepted this connection",
 }

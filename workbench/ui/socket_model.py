@@ -6,14 +6,16 @@ The session coalesces changes, so the model emits at most one ``dataChanged`` pe
 flush. Rows are in id order, so finding a row is a binary search, never a walk.
 
 Rows are keyed by ``SocketKey``: the TCP sockets come first, in id order (the rows a burst of
-creates appends to), then the listening sockets (``chrome.sockets.tcpServer``, few), in id
-order. Each kind has its own list of ints, so the TCP path searches and compares ints as it
-did before servers existed; a server row's cells are ``server_cells``'.
+creates appends to), then the listening sockets (``chrome.sockets.tcpServer``, few), then the
+UDP sockets (``chrome.sockets.udp``, few), each in id order. Each kind has its own list of
+ints, so the TCP path searches and compares ints as it did before servers existed; a server
+row's cells are ``server_cells``', a UDP row's ``udp_cells``'.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -22,6 +24,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    SignalInstance,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
@@ -37,9 +40,11 @@ from workbench.ui.socket_columns import (
     SERVER_SORT_BASE,
     SOCKET_ID_ROLE,
     SORT_ROLE,
+    UDP_SORT_BASE,
     Column,
 )
 from workbench.ui.throttle import Throttle
+from workbench.ui.udp_cells import udp_cell
 
 __all__ = [
     "HEADERS",
@@ -47,6 +52,7 @@ __all__ = [
     "SERVER_SORT_BASE",
     "SOCKET_ID_ROLE",
     "SORT_ROLE",
+    "UDP_SORT_BASE",
     "Column",
     "SocketSortProxy",
     "SocketTableModel",
@@ -54,6 +60,9 @@ __all__ = [
 
 _TCP = SocketKind.TCP
 _SERVER = SocketKind.TCP_SERVER
+_UDP = SocketKind.UDP
+#: The kinds whose rows follow the TCP rows, in this order: few, created one at a time.
+_FEW = (_SERVER, _UDP)
 
 _NUMERIC = {Column.ID, Column.RECEIVED, Column.SENT, Column.BUFFER}
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -94,9 +103,36 @@ _ROLES = frozenset(
 INSERT_MS = 25
 
 
+def _tcp_foreground(ui: SocketRecord, column: Column) -> Any:
+    if column == Column.STATE:
+        shown = row_state(ui)
+        if shown is RowState.FAILED:
+            return QBrush(QColor(200, 40, 40))
+        if ui.verify_off:
+            return QBrush(QColor(200, 90, 0))
+        color = _STATE_COLORS.get(shown)
+        return QBrush(color) if color is not None else None
+    if column == Column.PEER and not ui.info.connected:
+        return QApplication.palette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+    if column == Column.TLS and ui.verify_off:
+        return QBrush(QColor(200, 90, 0))
+    return None
+
+
+def _tcp_icon(ui: SocketRecord, column: Column) -> Any:
+    style = QApplication.style()
+    if column == Column.RECEIVED and ui.capture_stopped is not None:
+        return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+    if column == Column.STATE and ui.error is not None and not ui.info.connected:
+        return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+    if column in (Column.STATE, Column.TLS) and ui.verify_off:
+        return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+    return None
+
+
 class SocketTableModel(QAbstractTableModel):
-    """Rows are sockets in creation order (TCP sockets, then servers); columns are
-    ``Column``."""
+    """Rows are sockets in creation order (TCP sockets, then servers, then UDP sockets);
+    columns are ``Column``."""
 
     def __init__(self, session: SocketSession, parent: Any = None) -> None:
         super().__init__(parent)
@@ -104,23 +140,33 @@ class SocketTableModel(QAbstractTableModel):
         # Ascending: ids only grow, and a socket the registry adopts is older than any new one.
         self._registry = session.registry
         self._rows: list[int] = sorted(session.ids())
-        #: the servers' ids, ascending: their rows follow the TCP rows.
-        self._servers: list[int] = sorted(session.server_ids())
+        #: the servers' and the UDP sockets' ids, ascending: their rows follow the TCP rows.
+        self._few: dict[SocketKind, list[int]] = {
+            _SERVER: sorted(session.server_ids()),
+            _UDP: sorted(session.udp_ids()),
+        }
         # New sockets wait here until the next flush and are then inserted together: a burst
         # of 10,000 creates is one beginInsertRows, not 10,000 re-sorts of the proxy.
         self._pending: list[int] = []
         self._insert_soon = Throttle(self.flush, INSERT_MS, self)
-        session.socketAdded.connect(self._added)
-        session.socketRemoved.connect(self._removed)
-        session.socketsChanged.connect(self._changed)
-        session.serverAdded.connect(self._server_added)
-        session.serverRemoved.connect(self._server_removed)
-        session.serversChanged.connect(self._servers_changed)
+        self._follows: tuple[tuple[SignalInstance, Callable[[Any], None]], ...] = (
+            (session.socketAdded, self._added),
+            (session.socketRemoved, self._removed),
+            (session.socketsChanged, self._changed),
+            (session.serverAdded, self._server_added),
+            (session.serverRemoved, self._server_removed),
+            (session.serversChanged, self._servers_changed),
+            (session.udpAdded, self._udp_added),
+            (session.udpRemoved, self._udp_removed),
+            (session.udpChanged, self._udp_changed),
+        )
+        for signal, slot in self._follows:
+            signal.connect(slot)
 
     # -- public helpers --------------------------------------------------------------------
 
     def socket_id(self, row: int) -> int | None:
-        """The TCP socket of ``row`` (None on a server row)."""
+        """The TCP socket of ``row`` (None on a server or UDP row)."""
         return self._rows[row] if row < len(self._rows) else None
 
     def key(self, row: int) -> SocketKey:
@@ -128,7 +174,26 @@ class SocketTableModel(QAbstractTableModel):
         rows = self._rows
         if row < len(rows):
             return SocketKey(_TCP, rows[row])
-        return SocketKey(_SERVER, self._servers[row - len(rows)])
+        key = self._few_key(row - len(rows))
+        if key is None:
+            raise IndexError(row)
+        return key
+
+    def _few_key(self, index: int) -> SocketKey | None:
+        """The key of the ``index``-th row after the TCP rows, or None past the last."""
+        for kind in _FEW:
+            ids = self._few[kind]
+            if index < len(ids):
+                return SocketKey(kind, ids[index])
+            index -= len(ids)
+        return None
+
+    def _first_row(self, kind: SocketKind) -> int:
+        """The row of the first socket of ``kind`` (one of ``_FEW``)."""
+        row = len(self._rows)
+        for other in _FEW[: _FEW.index(kind)]:
+            row += len(self._few[other])
+        return row
 
     def row_of(self, sid: int) -> int | None:
         """The row of TCP socket ``sid`` (inserting waiting rows first), or None."""
@@ -137,16 +202,14 @@ class SocketTableModel(QAbstractTableModel):
         return row if row < len(self._rows) and self._rows[row] == sid else None
 
     def row_of_key(self, key: SocketKey) -> int | None:
-        """The row of ``key``, a TCP socket's or a server's, or None."""
+        """The row of ``key``, a TCP socket's, a server's or a UDP socket's, or None."""
         if key.kind is _TCP:
             return self.row_of(key.id)
-        if key.kind is not _SERVER:
-            return None
-        servers = self._servers
-        index = bisect.bisect_left(servers, key.id)
-        if index < len(servers) and servers[index] == key.id:
+        ids = self._few[key.kind]
+        index = bisect.bisect_left(ids, key.id)
+        if index < len(ids) and ids[index] == key.id:
             self.flush()
-            return len(self._rows) + index
+            return self._first_row(key.kind) + index
         return None
 
     def socket_ids(self) -> list[int]:
@@ -155,20 +218,20 @@ class SocketTableModel(QAbstractTableModel):
         return list(self._rows)
 
     def server_ids(self) -> list[int]:
-        return list(self._servers)
+        return list(self._few[_SERVER])
+
+    def udp_ids(self) -> list[int]:
+        """The UDP sockets' ids, in row order."""
+        return list(self._few[_UDP])
 
     def detach(self) -> None:
         """Stop following the session and show no rows (the window is closing)."""
-        session = self._session
-        session.socketAdded.disconnect(self._added)
-        session.socketRemoved.disconnect(self._removed)
-        session.socketsChanged.disconnect(self._changed)
-        session.serverAdded.disconnect(self._server_added)
-        session.serverRemoved.disconnect(self._server_removed)
-        session.serversChanged.disconnect(self._servers_changed)
+        for signal, slot in self._follows:
+            signal.disconnect(slot)
         self._insert_soon.stop()
         self.beginResetModel()
-        self._rows, self._pending, self._servers = [], [], []
+        self._rows, self._pending = [], []
+        self._few = {kind: [] for kind in _FEW}
         self.endResetModel()
 
     def flush(self) -> None:
@@ -231,33 +294,50 @@ class SocketTableModel(QAbstractTableModel):
                 self.index(min(found), Column.ID + 1), self.index(max(found), len(Column) - 1)
             )
 
-    # Servers are few and created one at a time (a click, a restore): one row each, at once.
+    # Servers and UDP sockets are few and created one at a time (a click, a restore): one
+    # row each, at once. (Bound methods, not lambdas: Qt drops them with the model.)
 
     def _server_added(self, server_id: int) -> None:
-        self.flush()
-        servers = self._servers
-        index = bisect.bisect_left(servers, server_id)
-        if index < len(servers) and servers[index] == server_id:
-            return
-        row = len(self._rows) + index
-        self.beginInsertRows(QModelIndex(), row, row)
-        servers.insert(index, server_id)
-        self.endInsertRows()
+        self._few_added(_SERVER, server_id)
 
     def _server_removed(self, server_id: int) -> None:
-        row = self.row_of_key(SocketKey(_SERVER, server_id))
+        self._few_removed(_SERVER, server_id)
+
+    def _servers_changed(self, server_ids: frozenset[int]) -> None:
+        self._few_changed(_SERVER, server_ids)
+
+    def _udp_added(self, udp_id: int) -> None:
+        self._few_added(_UDP, udp_id)
+
+    def _udp_removed(self, udp_id: int) -> None:
+        self._few_removed(_UDP, udp_id)
+
+    def _udp_changed(self, udp_ids: frozenset[int]) -> None:
+        self._few_changed(_UDP, udp_ids)
+
+    def _few_added(self, kind: SocketKind, socket_id: int) -> None:
+        self.flush()
+        ids = self._few[kind]
+        index = bisect.bisect_left(ids, socket_id)
+        if index < len(ids) and ids[index] == socket_id:
+            return
+        row = self._first_row(kind) + index
+        self.beginInsertRows(QModelIndex(), row, row)
+        ids.insert(index, socket_id)
+        self.endInsertRows()
+
+    def _few_removed(self, kind: SocketKind, socket_id: int) -> None:
+        row = self.row_of_key(SocketKey(kind, socket_id))
         if row is None:
             return
         self.beginRemoveRows(QModelIndex(), row, row)
-        del self._servers[row - len(self._rows)]
+        del self._few[kind][row - self._first_row(kind)]
         self.endRemoveRows()
 
-    def _servers_changed(self, server_ids: frozenset[int]) -> None:
+    def _few_changed(self, kind: SocketKind, socket_ids: frozenset[int]) -> None:
         self.flush()
         found = [
-            row
-            for sid in server_ids
-            if (row := self.row_of_key(SocketKey(_SERVER, sid))) is not None
+            row for sid in socket_ids if (row := self.row_of_key(SocketKey(kind, sid))) is not None
         ]
         self._rows_changed(found)
 
@@ -266,7 +346,7 @@ class SocketTableModel(QAbstractTableModel):
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
         if parent is not None and parent.isValid():
             return 0
-        return len(self._rows) + len(self._servers)
+        return len(self._rows) + sum(len(ids) for ids in self._few.values())
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(Column)
@@ -300,7 +380,7 @@ class SocketTableModel(QAbstractTableModel):
             return None
         rows = self._rows
         if row >= len(rows):
-            return self._server_data(row - len(rows), _COLUMN[col], role)
+            return self._few_data(row - len(rows), _COLUMN[col], role)
         sid = rows[row]
         ui = self._registry.tcp_record(sid)
         if ui is None:
@@ -317,28 +397,30 @@ class SocketTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if column in _NUMERIC else None
         if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(sid, ui, column)
+            return _tcp_foreground(ui, column)
         if role == Qt.ItemDataRole.BackgroundRole:
             if ui.verify_off:
                 return QBrush(QColor(255, 170, 0, 60))
             return None
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icon(sid, ui, column)
+            return _tcp_icon(ui, column)
         if role == Qt.ItemDataRole.FontRole and column == Column.STATE and ui.error is None:
             font = QFont()
             font.setBold(True)
             return font
         return None
 
-    def _server_data(self, index: int, column: Column, role: int) -> Any:
-        if index >= len(self._servers) or role == SOCKET_ID_ROLE:
-            return None
-        record = self._registry.server(SocketKey(_SERVER, self._servers[index]))
-        if record is None:
+    def _few_data(self, index: int, column: Column, role: int) -> Any:
+        key = self._few_key(index)
+        if key is None or role == SOCKET_ID_ROLE:
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if column in _NUMERIC else None
-        return server_cell(record, column, role)
+        if key.kind is _SERVER:
+            server = self._registry.server(key)
+            return server_cell(server, column, role) if server is not None else None
+        udp = self._registry.udp(key)
+        return udp_cell(udp, column, role) if udp is not None else None
 
     # -- cells -----------------------------------------------------------------------------
 
@@ -434,33 +516,6 @@ class SocketTableModel(QAbstractTableModel):
         if ui.verify_off:
             lines.append(_VERIFY_OFF_TIP)
         return "\n".join(lines)
-
-    def _foreground(self, sid: int, ui: SocketRecord, column: Column) -> Any:
-        if column == Column.STATE:
-            shown = row_state(ui)
-            if shown is RowState.FAILED:
-                return QBrush(QColor(200, 40, 40))
-            if ui.verify_off:
-                return QBrush(QColor(200, 90, 0))
-            color = _STATE_COLORS.get(shown)
-            return QBrush(color) if color is not None else None
-        if column == Column.PEER and not ui.info.connected:
-            return QApplication.palette().brush(
-                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
-            )
-        if column == Column.TLS and ui.verify_off:
-            return QBrush(QColor(200, 90, 0))
-        return None
-
-    def _icon(self, sid: int, ui: SocketRecord, column: Column) -> Any:
-        style = QApplication.style()
-        if column == Column.RECEIVED and ui.capture_stopped is not None:
-            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        if column == Column.STATE and ui.error is not None and not ui.info.connected:
-            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
-        if column in (Column.STATE, Column.TLS) and ui.verify_off:
-            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        return None
 
 
 class SocketSortProxy(QSortFilterProxyModel):

@@ -60,7 +60,8 @@ COLUMN_ORDER = (
 
 #: Hidden until the header's menu shows them: at the window's default width, ten columns left
 #: State and Name too narrow to read.
-#: The kind shows in the ID itself (a server's is "S1", with the server icon). The Server
+#: The kind shows in the ID itself (a server's is "S1", with the server icon; a UDP socket's
+#: "U1"). The Server
 #: column has nothing to say until there is a server: it shows when the first server row
 #: appears (``_server_row_added``), unless the user chose it from the menu.
 HIDDEN_BY_DEFAULT = frozenset(
@@ -137,6 +138,8 @@ class SocketTable(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         #: the user showed or hid the Server column from the menu: it is theirs from then on.
         self._server_column_chosen = False
+        #: the State column was widened for a server's or UDP socket's longer state.
+        self._state_widened = False
         model.rowsInserted.connect(self._rows_inserted)
         self.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -217,16 +220,22 @@ class SocketTable(QTableView):
         self.horizontalHeader().setSectionHidden(column, not shown)
 
     def _rows_inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
-        # Server rows follow the TCP rows: a server was added when the last row is one.
-        if self._server_column_chosen or self._model.key(last).kind is SocketKind.TCP:
+        # Server and UDP rows follow the TCP rows, one at a time.
+        kind = self._model.key(last).kind
+        if kind is SocketKind.TCP:
+            return
+        header = self.horizontalHeader()
+        if not self._state_widened:
+            # Once: room for "Listening on 127.0.0.1:65535" or "Bound to 127.0.0.1:65535"
+            # (regular weight) in the State column; narrowing it again is the user's choice.
+            self._state_widened = True
+            wide = self.fontMetrics().horizontalAdvance("Listening on 127.0.0.1:65535") + 24
+            if header.sectionSize(Column.STATE) < wide:
+                header.resizeSection(Column.STATE, wide)
+        if self._server_column_chosen or kind is not SocketKind.TCP_SERVER:
             return
         self._server_column_chosen = True  # once: hiding it again is the user's choice
-        header = self.horizontalHeader()
         header.setSectionHidden(Column.SERVER, False)
-        # Room for "Listening on 127.0.0.1:65535" (regular weight) in the State column.
-        wide = self.fontMetrics().horizontalAdvance("Listening on 127.0.0.1:65535") + 24
-        if header.sectionSize(Column.STATE) < wide:
-            header.resizeSection(Column.STATE, wide)
 
     def _popup_columns_menu(self, pos: QPoint) -> None:
         self.columns_menu().popup(self.horizontalHeader().mapToGlobal(pos))

@@ -1,14 +1,17 @@
 """The selected socket's option panels, one tab each: Connect, TLS, TCP options, Properties
-for a TCP socket; Listen and Rules (and any tab added with ``add_server_tab``) for a server.
+for a TCP socket; Listen and Rules (and any tab added with ``add_server_tab``) for a server;
+the tabs added with ``add_udp_tab`` (Bind, Multicast, UDP properties) for a UDP socket.
 
 A row shows only its own kind's tabs: a server never connects, secures or sets TCP options,
 so those tabs are hidden (not merely disabled) while a server row is current, and its Listen
-tab is hidden while a TCP row is.
+tab is hidden while a TCP row is; a UDP row likewise. Each kind comes back to the tab it was
+left on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
 
@@ -26,6 +29,20 @@ from workbench.ui.panels.base import Panel
 from workbench.ui.panels.rules_panel import RulesPanel
 
 __all__ = ["SocketTabs"]
+
+#: The kinds whose tabs are added later, each with its own ``add_…_tab``.
+_ADDED_KINDS = (SocketKind.TCP_SERVER, SocketKind.UDP)
+
+
+class _KindTabs(NamedTuple):
+    """The tabs of one kind of row other than TCP, and what is told the row shown."""
+
+    #: the tab pages (scroll areas)
+    pages: list[QWidget]
+    #: the ``Panel``s among them: given the row's id with ``set_socket``
+    panels: list[Panel]
+    #: how each other tab is told the row's id (``None``: no row of the kind is current)
+    followers: list[Callable[[int | None], object]]
 
 
 class SocketTabs(QTabWidget):
@@ -60,14 +77,15 @@ class SocketTabs(QTabWidget):
         ):
             self._add_page(panel, title, tip)
         self.listen_panel = ListenPanel(session, runner)
+        self._kinds = {kind: _KindTabs([], [], []) for kind in _ADDED_KINDS}
         #: the panels of a server row (a rules panel joins them with ``add_server_tab``).
-        self.server_panels: list[Panel] = []
-        self._server_pages: list[QWidget] = []
-        #: the server tabs that are not ``Panel``s: how each is told the server shown.
-        self._server_followers: list[Callable[[int | None], object]] = []
-        self._server_id: int | None = None
-        self._showing_server = False
-        self._last_page: dict[bool, QWidget | None] = {}
+        self.server_panels: list[Panel] = self._kinds[SocketKind.TCP_SERVER].panels
+        #: the panels of a UDP row (``add_udp_tab``).
+        self.udp_panels: list[Panel] = self._kinds[SocketKind.UDP].panels
+        #: the id shown by each added kind's tabs (``None``: no row of that kind current).
+        self._ids: dict[SocketKind, int | None] = dict.fromkeys(_ADDED_KINDS)
+        self._showing = SocketKind.TCP
+        self._last_page: dict[SocketKind, QWidget | None] = {}
         self.add_server_tab(
             self.listen_panel,
             "&Listen",
@@ -102,45 +120,87 @@ class SocketTabs(QTabWidget):
         """A tab shown only while a server row is current. A ``Panel`` is given the server's
         id (``set_socket``) as the TCP panels are given a socket's; another widget is told it
         through ``follow`` (the server id, or ``None`` when no server row is current)."""
+        self._add_kind_tab(SocketKind.TCP_SERVER, panel, title, tip, follow)
+
+    def add_udp_tab(
+        self,
+        panel: QWidget,
+        title: str,
+        tip: str,
+        *,
+        follow: Callable[[int | None], object] | None = None,
+    ) -> None:
+        """A tab shown only while a UDP row is current. A ``Panel`` is given the UDP socket's
+        id (``set_socket``); another widget is told it through ``follow`` (the UDP id, or
+        ``None`` when no UDP row is current)."""
+        self._add_kind_tab(SocketKind.UDP, panel, title, tip, follow)
+
+    def _add_kind_tab(
+        self,
+        kind: SocketKind,
+        panel: QWidget,
+        title: str,
+        tip: str,
+        follow: Callable[[int | None], object] | None,
+    ) -> None:
+        tabs = self._kinds[kind]
         page = self._add_page(panel, title, tip)
-        self._server_pages.append(page)
+        tabs.pages.append(page)
         if follow is not None:
-            self._server_followers.append(follow)
-            follow(self._server_id)
+            tabs.followers.append(follow)
+            follow(self._ids[kind])
         elif isinstance(panel, Panel):
-            self.server_panels.append(panel)
-        self.setTabVisible(self.indexOf(page), self._showing_server)
+            tabs.panels.append(panel)
+            if self._ids[kind] is not None:  # added while a row of its kind is current
+                panel.set_socket(self._ids[kind])
+        self.setTabVisible(self.indexOf(page), self._showing is kind)
+        if self._showing is kind and not self.isTabVisible(self.currentIndex()):
+            self.setCurrentWidget(page)  # the kind had no tab until now
 
     def set_current(self, key: SocketKey | None) -> None:
-        """Show ``key``'s panels: a TCP socket's, or a server's (``None``: none, disabled)."""
-        server = key is not None and key.kind is SocketKind.TCP_SERVER
-        sid = key.id if key is not None and not server else None
-        server_id = key.id if key is not None and server else None
+        """Show ``key``'s panels: a TCP socket's, a server's or a UDP socket's (``None``:
+        none, the TCP panels disabled)."""
+        kind = key.kind if key is not None else SocketKind.TCP
+        sid = key.id if key is not None and kind is SocketKind.TCP else None
         for panel in self.panels:
             if panel.socket_id() != sid:
                 panel.set_socket(sid)
-        for server_panel in self.server_panels:
-            if server_panel.socket_id() != server_id:
-                server_panel.set_socket(server_id)
-        if server_id != self._server_id:
-            self._server_id = server_id
-            for follow in self._server_followers:
-                follow(server_id)
-        self._show_kind(server)
+        for added, tabs in self._kinds.items():
+            shown = key.id if key is not None and kind is added else None
+            for kind_panel in tabs.panels:
+                if kind_panel.socket_id() != shown:
+                    kind_panel.set_socket(shown)
+            if shown != self._ids[added]:
+                self._ids[added] = shown
+                for follow in tabs.followers:
+                    follow(shown)
+        self._show_kind(kind)
 
-    def _show_kind(self, server: bool) -> None:
-        if server == self._showing_server:
+    def shown_kind(self) -> SocketKind:
+        """Whose tabs show: the current row's kind (TCP with no row current)."""
+        return self._showing
+
+    def _show_kind(self, kind: SocketKind) -> None:
+        if kind is self._showing:
             return
-        self._showing_server = server
         # Each kind comes back on the tab it was left on (else its first).
-        self._last_page[not server] = self.currentWidget()
+        self._last_page[self._showing] = self.currentWidget()
+        self._showing = kind
         for index in range(self.count()):
-            self.setTabVisible(index, (self.widget(index) in self._server_pages) == server)
-        page = self._last_page.get(server)
-        if page is not None and self.isTabVisible(self.indexOf(page)):
+            self.setTabVisible(index, self._kind_of(self.widget(index)) is kind)
+        page = self._last_page.get(kind)
+        visible = [i for i in range(self.count()) if self.isTabVisible(i)]
+        if page is not None and self.indexOf(page) in visible:
             self.setCurrentWidget(page)
-        elif not self.isTabVisible(self.currentIndex()):
-            self.setCurrentIndex(next(i for i in range(self.count()) if self.isTabVisible(i)))
+        elif visible and self.currentIndex() not in visible:
+            # A kind without tabs yet (UDP before its panels are added) shows none.
+            self.setCurrentIndex(visible[0])
+
+    def _kind_of(self, page: QWidget | None) -> SocketKind:
+        for kind, tabs in self._kinds.items():
+            if page in tabs.pages:
+                return kind
+        return SocketKind.TCP
 
     def scroll_of(self, widget: QWidget) -> QWidget:
         """The tab page (scroll area) that holds ``widget``; ``widget`` itself if none does."""

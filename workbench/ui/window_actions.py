@@ -4,7 +4,9 @@ Every action acts on the selected sockets (Pause/Resume, Disconnect and Close ac
 them) or on the current one; which of them apply is decided by ``action_states``, from the
 sockets' state alone. A selected row may be a listening socket (a server): Pause/Resume then
 pause or resume its accepting, Disconnect stops it listening, Close closes it; Connect, Secure
-and Send never apply to it, and their tooltips say why (``disabled_reason``).
+and Send never apply to it, and their tooltips say why (``disabled_reason``). A UDP row pauses
+or resumes its reading and closes; it never connects, secures or disconnects (the tooltips say
+why), and its datagrams are data the data actions act on.
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle, QTableView, QToolBar
 
-from workbench.session import ServerRecord, SocketRecord
-from workbench.session.controls import Control, disabled_reason, enabled_controls, user_paused
+from workbench.session import SocketRecord, UdpRecord
+from workbench.session.controls import (
+    AnyRecord,
+    Control,
+    disabled_reason,
+    enabled_controls,
+    user_paused,
+)
 from workbench.session.settings import THEMES
 from workbench.ui.server_presets import SERVER_PRESETS
 from workbench.ui.theme import PaletteWatcher, palette_icon
@@ -45,14 +53,13 @@ class ActionStates:
     #: the current socket is connected: the composer can send.
     send: bool
     #: (control, why) for the controls the current row's kind never offers (a server's
-    #: Connect, Secure, Send): the disabled action's tooltip.
+    #: Connect, Secure, Send; a UDP socket's Connect, Secure, Disconnect): the disabled
+    #: action's tooltip.
     reasons: tuple[tuple[Control, str], ...] = ()
 
 
-AnyRecord = SocketRecord | ServerRecord
-
-#: The actions whose tooltip says why a server row does not offer them.
-_EXPLAINED = (Control.CONNECT, Control.SECURE, Control.SEND)
+#: The actions whose tooltip says why a server or UDP row does not offer them.
+_EXPLAINED = (Control.CONNECT, Control.SECURE, Control.SEND, Control.DISCONNECT)
 
 
 def all_paused(records: Sequence[AnyRecord | None]) -> bool:
@@ -76,7 +83,8 @@ def action_states(
             r is not None and Control.DISCONNECT in enabled_controls(r) for r in selected
         ),
         # A server has no data of its own: Clear, Save and the copies are its connections'.
-        current=isinstance(current, SocketRecord),
+        # A UDP socket's datagrams are its data.
+        current=isinstance(current, SocketRecord | UdpRecord),
         resume=all_paused(selected),
         send=Control.SEND in allowed,
         reasons=tuple(
@@ -92,6 +100,7 @@ class ActionTarget(Protocol):
 
     def new_socket(self, *args: Any) -> object: ...
     def new_server(self, *args: Any) -> object: ...
+    def new_udp_socket(self, *args: Any) -> object: ...
     def new_server_from_preset(self, name: str) -> object: ...
     def connect_current(self, *args: Any) -> object: ...
     def secure_current(self, *args: Any) -> object: ...
@@ -119,6 +128,7 @@ class WindowActions:
         self._palette_icons: dict[QAction, str] = {}
         #: each action's own (tool tip, status tip), shown while no form problem replaces them
         self._tips: dict[QAction, tuple[str, str]] = {}
+        self._build_new_actions(target)
         self._build_socket_actions(target)
         self._build_preset_actions(target)
         self._build_data_actions(target)
@@ -154,7 +164,8 @@ class WindowActions:
         self._window.addAction(action)
         return action
 
-    def _build_socket_actions(self, t: ActionTarget) -> None:
+    def _build_new_actions(self, t: ActionTarget) -> None:
+        """New socket, New server, New UDP socket."""
         a = self._action
         self.new_action = a(
             "newSocketAction",
@@ -173,6 +184,17 @@ class WindowActions:
             "Ctrl+Shift+N",
             _SP.SP_DriveNetIcon,
         )
+        self.new_udp_action = a(
+            "newUdpSocketAction",
+            "New &UDP socket",
+            "Create a UDP socket (chrome.sockets.udp); its Bind tab picks the address and port",
+            t.new_udp_socket,
+            "Ctrl+Shift+U",
+            _SP.SP_ArrowRight,
+        )
+
+    def _build_socket_actions(self, t: ActionTarget) -> None:
+        a = self._action
         self.connect_action = a(
             "connectAction",
             "&Connect",
@@ -305,7 +327,7 @@ class WindowActions:
     def build_menus(self, call_log_dock: QDockWidget) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.new_action, self.new_server_action, self.close_action])
+        file_menu.addActions([*self._new_actions(), self.close_action])
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addSeparator()
@@ -317,7 +339,7 @@ class WindowActions:
         edit_menu.addAction(self.clear_action)
         self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
-        socket_menu.addActions([self.new_action, self.new_server_action])
+        socket_menu.addActions(self._new_actions())
         presets = socket_menu.addMenu("New server from &preset")
         presets.setObjectName("newServerPresetMenu")
         presets.setToolTipsVisible(True)
@@ -352,7 +374,7 @@ class WindowActions:
         toolbar.setAccessibleName("Main toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        toolbar.addActions([self.new_action, self.new_server_action, *self._socket_actions()])
+        toolbar.addActions([*self._new_actions(), *self._socket_actions()])
         toolbar.addSeparator()
         toolbar.addActions(self._data_actions())
         self._window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
@@ -376,12 +398,16 @@ class WindowActions:
         menu.addSeparator()
         menu.addActions(self._data_actions())
         menu.addSeparator()
-        menu.addActions([self.new_action, self.new_server_action])
+        menu.addActions(self._new_actions())
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         return menu
 
     def _popup_table_menu(self, pos: QPoint) -> None:
         self.table_menu().popup(self._table.viewport().mapToGlobal(pos))
+
+    def _new_actions(self) -> list[QAction]:
+        """New socket, New server, New UDP socket."""
+        return [self.new_action, self.new_server_action, self.new_udp_action]
 
     def _socket_actions(self) -> list[QAction]:
         return [
@@ -418,7 +444,10 @@ class WindowActions:
         )
         for action in (self.close_action, self.pause_action):
             action.setEnabled(states.selection)
-        self.disconnect_action.setEnabled(states.disconnect)
+        # A UDP row's Disconnect says why it has none (its reason), unless another
+        # highlighted row can disconnect.
+        why_not = None if states.disconnect else reasons.get(Control.DISCONNECT)
+        self._follow_form(self.disconnect_action, states.disconnect, None, "", why_not)
         text = "&Resume" if states.resume else "&Pause"
         if self.pause_action.text() != text:
             # Only on a change: a new text or icon relayouts the toolbar and the window.

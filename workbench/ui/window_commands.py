@@ -4,7 +4,8 @@
 Pause/Resume, Disconnect and Close act on every selected socket; Send on the current one.
 A selected server (a listening socket) is paused or resumed (it stops or starts accepting,
 contract L7), disconnected (it stops listening and frees its port, L8) or closed (L9; the
-sockets it accepted stay) through ``session.servers``.
+sockets it accepted stay) through ``session.servers``. A selected UDP socket is paused or
+resumed (D7) or closed (D11) through ``session.udp``; it has nothing to disconnect.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from workbench.sockets import (
     ServerSocketProperties,
     SocketNotFoundError,
     SocketProperties,
+    UdpSocketProperties,
 )
 from workbench.ui.bridge import SocketSession, TaskRunner
+from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.current_socket import CurrentSocket
 from workbench.ui.server_presets import PRESET_ADDRESS, ServerPreset, server_preset
 from workbench.ui.socket_tabs import SocketTabs
@@ -42,16 +45,22 @@ async def _each(sids: Sequence[int], call: Callable[[int], Awaitable[object]]) -
             await call(sid)
 
 
-#: One call for each kind of row: (on a TCP socket id, on a server id).
-Calls = tuple[Callable[[int], Awaitable[object]], Callable[[int], Awaitable[object]]]
+#: One call for each kind of row it applies to, on that kind's id (a kind left out: its rows
+#: are skipped, e.g. a UDP socket's Disconnect).
+Calls = dict[SocketKind, Callable[[int], Awaitable[object]]]
+
+#: The order the kinds are acted on: a server stops accepting before its connections are
+#: acted on.
+_ORDER = (SocketKind.TCP_SERVER, SocketKind.UDP, SocketKind.TCP)
 
 
 async def _each_key(keys: Sequence[SocketKey], calls: Calls) -> None:
-    """``_each`` for rows of both kinds: the servers first (a server stops accepting before
-    its connections are acted on), then the TCP sockets."""
-    on_tcp, on_server = calls
-    await _each([k.id for k in keys if k.kind is SocketKind.TCP_SERVER], on_server)
-    await _each([k.id for k in keys if k.kind is SocketKind.TCP], on_tcp)
+    """``_each`` for rows of every kind: the servers first, then the UDP sockets, then the
+    TCP sockets."""
+    for kind in _ORDER:
+        call = calls.get(kind)
+        if call is not None:
+            await _each([k.id for k in keys if k.kind is kind], call)
 
 
 class SocketCommands:
@@ -112,6 +121,17 @@ class SocketCommands:
         self._tabs.show_panel(self._tabs.listen_panel)
         self._tabs.listen_panel.focus_port()
         return server_id
+
+    def new_udp_socket(self) -> asyncio.Task[Any] | None:
+        """Socket → New UDP socket: created through the logged session
+        (``chrome.sockets.udp.create({})``), its row selected; its Bind tab, once there, is
+        where its address and port are picked."""
+        return self._start(self._new_udp_socket(), "create UDP socket")
+
+    async def _new_udp_socket(self) -> int:
+        udp_id: int = (await self._session.udp.create(UdpSocketProperties())).socket_id
+        self._current.select_key(SocketKey(SocketKind.UDP, udp_id))
+        return udp_id
 
     def new_server_from_preset(self, name: str) -> asyncio.Task[Any] | None:
         """Socket → New server from preset: a server row named after preset ``name``, with
@@ -196,15 +216,16 @@ class SocketCommands:
         if not keys:
             return None
         pause = not all_paused([self._session.record_of(key) for key in keys])
-        servers = self._session.servers
+        servers, udp = self._session.servers, self._session.udp
 
         async def run() -> None:
             # The session remembers the result beside the Pause control (Session.set_paused),
             # as it does for Disconnect.
-            await _each_key(keys, (
-                lambda sid: self._sockets.set_paused(sid, pause),
-                lambda sid: servers.set_paused(sid, pause),
-            ))
+            await _each_key(keys, {
+                SocketKind.TCP: lambda sid: self._sockets.set_paused(sid, pause),
+                SocketKind.TCP_SERVER: lambda sid: servers.set_paused(sid, pause),
+                SocketKind.UDP: lambda sid: udp.set_paused(sid, pause),
+            })
             if self._current.key in keys:
                 self._tabs.tcp_panel.refresh()
 
@@ -212,13 +233,29 @@ class SocketCommands:
 
     def disconnect_selected(self) -> asyncio.Task[Any] | None:
         keys = self._current.selected_keys()
-        calls: Calls = (self._sockets.disconnect, self._session.servers.disconnect)
+        calls: Calls = {
+            SocketKind.TCP: self._sockets.disconnect,
+            SocketKind.TCP_SERVER: self._session.servers.disconnect,
+        }
         return self._start(_each_key(keys, calls), "disconnect") if keys else None
 
     def close_selected(self) -> asyncio.Task[Any] | None:
         keys = self._current.selected_keys()
-        calls: Calls = (self._sockets.close, self._session.servers.close)
+        calls: Calls = {
+            SocketKind.TCP: self._sockets.close,
+            SocketKind.TCP_SERVER: self._session.servers.close,
+            SocketKind.UDP: self._session.udp.close,
+        }
         return self._start(_each_key(keys, calls), "close") if keys else None
+
+    def close_selected_asking(self, confirmation: CloseConfirmation) -> bool:
+        """Close the highlighted sockets; when their captures (a TCP or UDP socket's) hold
+        data, ask first. False when the question is asked (and the close waits for it)."""
+        keys = self._current.selected_keys()
+        captures = (self._session.capture_of(key) for key in keys)
+        captured = sum(store.total_bytes for store in captures if store is not None)
+        ids = [key.id for key in keys if key.kind is not SocketKind.TCP_SERVER]
+        return confirmation.ask(ids, captured, self.close_selected)
 
     # -- the current socket -----------------------------------------------------------------
 
@@ -240,3 +277,25 @@ class SocketCommands:
                 self._send_failed(sid, text)
         else:
             self._show_message(f"Sent {format_size(len(data))} on socket {sid}", 3000)
+
+    def send_udp(self, data: bytes, address: str, port: int) -> asyncio.Task[Any] | None:
+        """Send ``data`` as one datagram from the current UDP socket to ``address``:``port``
+        (``chrome.sockets.udp.send``, logged); how it went shows in the status bar, and the
+        session keeps the result and its reason on the socket's record (``results["send"]``,
+        ``reasons["send"]``) for the composer to show beside Send."""
+        udp_id = self._current.udp_id
+        if udp_id is None:
+            return None
+        return self._start(self._send_udp(udp_id, data, address, port), f"send (UDP U{udp_id})")
+
+    async def _send_udp(self, udp_id: int, data: bytes, address: str, port: int) -> None:
+        try:
+            info = await self._session.udp.send(udp_id, data, address, port)
+        except SocketNotFoundError:
+            return
+        where = format_endpoint(address, port)
+        if info.result_code:
+            failed = describe_result(info.result_code)
+            self._show_message(f"Send from U{udp_id} to {where} failed: {failed}", 8000)
+        else:
+            self._show_message(f"Sent {format_size(len(data))} from U{udp_id} to {where}", 3000)

@@ -1,5 +1,5 @@
 """The status bar's socket count: "3 sockets, 1 connected", and ", 2 servers" when there are
-listening sockets."""
+listening sockets, ", 1 UDP" when there are UDP sockets."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from workbench.ui.throttle import Throttle
 __all__ = ["SocketCount", "count_text"]
 
 
-def count_text(sockets: int, connected: int, servers: int = 0) -> str:
+def count_text(sockets: int, connected: int, servers: int = 0, udp: int = 0) -> str:
     noun = "socket" if sockets == 1 else "sockets"
     text = f"{sockets} {noun}, {connected} connected"
     if servers:
         text += f", {servers} server{'' if servers == 1 else 's'}"
+    if udp:
+        text += f", {udp} UDP"
     return text
 
 
@@ -33,10 +35,16 @@ class SocketCount(QLabel):
         session.socketsChanged.connect(self._changed)
         session.serverAdded.connect(self._changed)
         session.serverRemoved.connect(self._changed)
+        session.udpAdded.connect(self._changed)
+        session.udpRemoved.connect(self._changed)
 
     def _changed(self, *_args: object) -> None:
         self._throttle()
 
     def refresh(self) -> None:
         registry = self._registry
-        self.setText(count_text(len(registry), registry.connected_count, registry.server_count))
+        self.setText(
+            count_text(
+                len(registry), registry.connected_count, registry.server_count, registry.udp_count
+            )
+        )
