@@ -254,9 +254,10 @@ def udp_record(
 @pytest.mark.parametrize(
     ("port", "paused", "error", "expected", "state"),
     [
-        # D4, D9, D10: send, join and broadcast only once bound; pausing works at any time.
-        (None, False, None, ALWAYS | {C.BIND, C.PAUSE}, UdpState.UNBOUND),
-        (None, True, None, ALWAYS | {C.BIND, C.RESUME}, UdpState.UNBOUND),
+        # D9, D10: join and broadcast only once bound; pausing works at any time. Send is
+        # offered unbound too: the core's -15 (D4) shows beside Send with its reason.
+        (None, False, None, ALWAYS | {C.BIND, C.SEND, C.PAUSE}, UdpState.UNBOUND),
+        (None, True, None, ALWAYS | {C.BIND, C.SEND, C.RESUME}, UdpState.UNBOUND),
         # D3: no second bind.
         (5353, False, None, ALWAYS | {C.SEND, C.MULTICAST, C.PAUSE}, UdpState.BOUND),
         (5353, True, None, ALWAYS | {C.SEND, C.MULTICAST, C.RESUME}, UdpState.PAUSED),
@@ -286,8 +287,9 @@ def test_a_udp_socket_never_connects_secures_or_disconnects_and_says_why(
         assert control not in enabled_controls(bound)
         assert disabled_reason(bound, control)
     assert disabled_reason(bound, C.CLOSE) is None
-    # D4: 'The socket must be bound to a local port before calling this method'.
-    assert send_refusal(unbound) == "the UDP socket is not bound (the Bind tab binds it)."
+    # D4: 'The socket must be bound to a local port before calling this method': Send is not
+    # refused before the call; the core's -15 and its reason show beside the button.
+    assert send_refusal(unbound) is None
     assert send_refusal(bound) is None
 
 

@@ -17,7 +17,6 @@ from tests.ui.test_main_window import action
 from workbench.core.formatting import format_size
 from workbench.session import SocketKey, SocketKind, UdpRecord
 from workbench.ui.main_window import MainWindow
-from workbench.ui.panels.base import Panel
 from workbench.ui.socket_model import Column
 
 LOOPBACK = "127.0.0.1"
@@ -89,8 +88,9 @@ def test_new_udp_socket_adds_a_selected_row_made_by_a_logged_call(
     assert window.data_pane.isVisible() and window.composer.isVisible()
     assert window.data_pane.isEnabled()
     assert window.data_view.store() is record(window, udp_id).capture
-    # No UDP tabs are added in this window yet: none of the TCP tabs shows for a UDP row.
-    assert tab_titles(window) == []
+    # Its own tabs: none of the TCP or server tabs shows for a UDP row.
+    assert tab_titles(window) == ["&Bind", "&Multicast", "&Properties", "&Rules"]
+    assert window.tabs.current_panel() is window.tabs.bind_panel
     # What never applies to a UDP socket is greyed, and says why.
     connect, secure = action(window, "connectAction"), action(window, "secureAction")
     disconnect = action(window, "disconnectAction")
@@ -175,19 +175,19 @@ def test_each_kind_shows_its_own_tabs_and_comes_back_to_the_one_it_was_left_on(
     window = workbench_window
     tabs = window.tabs
     followed: list[int | None] = []
-    bind_tab = QLabel("bind")
-    udp_panel = Panel(window.session, window.runner)
-    tabs.add_udp_tab(bind_tab, "&Bind", "Bind", follow=followed.append)
-    tabs.add_udp_tab(udp_panel, "UDP &properties", "Properties")
+    extra = QLabel("extra")
+    tabs.add_udp_tab(extra, "E&xtra", "A tab added later", follow=followed.append)
     assert followed == [None]  # told at once: no UDP row is current
+    bind_panel, udp_panel = tabs.bind_panel, tabs.udp_properties_panel
     action(window, "newSocketAction").trigger()
     qtbot.waitUntil(lambda: window.current_socket() is not None, timeout=WAIT_MS)
     sid = window.current_socket()
     tabs.show_panel(window.tls_panel)
     udp_id = new_udp(qtbot, window)
-    assert tab_titles(window) == ["&Bind", "UDP &properties"]
-    assert tabs.current_panel() is bind_tab
+    assert tab_titles(window) == ["&Bind", "&Multicast", "&Properties", "&Rules", "E&xtra"]
+    assert tabs.current_panel() is bind_panel
     assert followed == [None, udp_id] and udp_panel.socket_id() == udp_id
+    assert tabs.udp_rules_panel.udp_id() == udp_id
     tabs.show_panel(udp_panel)
     window.select_socket(sid)
     assert tabs.current_panel() is window.tls_panel
@@ -198,7 +198,7 @@ def test_each_kind_shows_its_own_tabs_and_comes_back_to_the_one_it_was_left_on(
     action(window, "newServerAction").trigger()
     qtbot.waitUntil(lambda: window.current.server_id is not None, timeout=WAIT_MS)
     assert tabs.current_panel() is window.listen_panel
-    assert "UDP &properties" not in tab_titles(window)
+    assert "&Bind" not in tab_titles(window)
     window.current.select_key(udp_key(udp_id))
     assert tabs.current_panel() is udp_panel and followed[-1] == udp_id
 

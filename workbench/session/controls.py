@@ -127,11 +127,12 @@ def _server_controls(record: ServerRecord) -> frozenset[Control]:
 
 
 def _udp_controls(record: UdpRecord) -> frozenset[Control]:
-    controls = {Control.UPDATE, Control.CLOSE}
+    # Send is offered bound or not: before bind the core's -15 shows beside Send with why.
+    controls = {Control.UPDATE, Control.CLOSE, Control.SEND}
     controls.add(Control.RESUME if record.info.paused else Control.PAUSE)
     if record.bound:
-        # D3: a second bind() is refused; D4, D9, D10: send, join and broadcast need a bind.
-        controls |= {Control.SEND, Control.MULTICAST}
+        # D3: a second bind() is refused; D9, D10: join and broadcast need a bind.
+        controls.add(Control.MULTICAST)
     else:
         controls.add(Control.BIND)
     return frozenset(controls)
@@ -188,8 +189,9 @@ def send_refusal(record: AnyRecord | None) -> str | None:
     if isinstance(record, ServerRecord):
         return "a server has no data of its own; select one of its connections."
     if isinstance(record, UdpRecord):
-        # D4: 'The socket must be bound to a local port before calling this method' (-15).
-        return None if record.bound else "the UDP socket is not bound (the Bind tab binds it)."
+        # Offered bound or not: before bind the core's answer, -15 (D4: 'The socket must be
+        # bound to a local port before calling this method'), shows beside Send with why.
+        return None
     if Control.SEND in enabled_controls(record):
         return None
     return _SEND_REFUSALS.get(row_state(record), "the socket cannot send.")

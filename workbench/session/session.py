@@ -52,6 +52,7 @@ from workbench.session.logged_udp import LoggedUdp
 from workbench.session.record import SocketRecord
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT, Registry
 from workbench.session.server_rules import ServerRules
+from workbench.session.udp_rules import UdpRules
 
 __all__ = ["Session"]
 
@@ -113,6 +114,8 @@ class Session:
         raw_udp = udp if udp is not None else UdpSockets()
         self.registry.watch_udp(raw_udp)  # first: the record has the error when it is logged
         self._udp = LoggedUdp(raw_udp, self.call_log, self.registry)
+        #: response rules on UDP sockets: one reply per matching datagram, to its sender.
+        self.udp_rules = UdpRules(self._udp)
 
     def __repr__(self) -> str:
         return f"<Session {self.registry!r} dir={self.capture_dir}>"
@@ -390,6 +393,7 @@ class Session:
         self._closed = True
         self.tcp.on_receive_error.remove_listener(self._on_receive_error)
         self.rules.close()
+        self.udp_rules.close()
         self._servers.detach()
         self._udp.detach()
         self.registry.close()

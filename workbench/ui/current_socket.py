@@ -77,6 +77,7 @@ class CurrentSocket(QObject):
         session.udpAdded.connect(self._udp_added)
         session.udpRemoved.connect(self._udp_removed)
         session.udpChanged.connect(self._udp_changed)
+        self.udpChanged.connect(composer.set_udp)  # the composer sends from the UDP row
         session.udpDataArrived.connect(self._udp_data_arrived)
         # The toolbar's Connect and Secure follow their tab's form as the tab's buttons do.
         tabs.connect_panel.formErrorChanged.connect(self.update_actions)

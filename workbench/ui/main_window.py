@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.panels = self.tabs.panels
         self.data_pane = DataPane()
         self.data_view: DataView = self.data_pane.view
-        self.composer = SendComposer(runner=self.runner)
+        self.composer = SendComposer(runner=self.runner, udp_sender=self.session.udp)
         self.window_layout = WindowLayout(
             self, self.table, self.tabs, self.data_pane, self.composer, self.settings
         )
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         self.window_actions.add_edit_toggle(self.close_confirmation.ask_action)
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage,
-            self.composer.show_send_result,
+            self.composer.show_send_result, self.composer.destination_row.show_destination,
         )
         self.session.receiveError.connect(self._receive_error)
         self.data_view.saveFinished.connect(self._save_finished)
@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         from workbench.ui.servers_dock import ServersDock
 
         dock = ServersDock(manager, self.runner, own=own, parent=self)
-        dock.connect_to(self)
+        dock.connect_to(self, udp=self.commands.new_udp_socket_to)
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
         self.server_manager = manager

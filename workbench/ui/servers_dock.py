@@ -41,8 +41,13 @@ class ServersDock(QDockWidget):
         self.panel = ServersPanel(manager, runner)
         self.setWidget(self.panel)
 
-    def connect_to(self, target: ServersTarget) -> None:
-        """The panel's "New socket", "Trust CA" and "As a server row" to ``target``."""
+    def connect_to(
+        self, target: ServersTarget, *, udp: Callable[[str, int, str], object] | None = None
+    ) -> None:
+        """The panel's "New socket", "Trust CA" and "As a server row" to ``target``; the UDP
+        servers' "New socket" to ``udp`` (see ``connect_udp_to``), if given."""
+        if udp is not None:
+            self.connect_udp_to(udp)
 
         def new_socket(host: str, port: int, kind: str) -> Any:
             # The servers' "New socket" gives a socket that is connected at once.

@@ -26,7 +26,10 @@ from workbench.ui.panels import (
     TlsPanel,
 )
 from workbench.ui.panels.base import Panel
+from workbench.ui.panels.bind import BindPanel
+from workbench.ui.panels.multicast import MulticastPanel
 from workbench.ui.panels.rules_panel import RulesPanel
+from workbench.ui.panels.udp_properties import UdpPropertiesPanel
 
 __all__ = ["SocketTabs"]
 
@@ -97,6 +100,32 @@ class SocketTabs(QTabWidget):
             "&Rules",
             "Response rules: how the server answers each of its connections",
             follow=self.rules_panel.set_server,
+        )
+        self._add_udp_tabs(session, runner)
+
+    def _add_udp_tabs(self, session: SocketSession, runner: TaskRunner) -> None:
+        self.bind_panel = BindPanel(session, runner)
+        self.multicast_panel = MulticastPanel(session, runner)
+        self.udp_properties_panel = UdpPropertiesPanel(session, runner)
+        for panel, title, tip in (
+            (self.bind_panel, "&Bind", "Address and port to bind to; a UDP socket binds once"),
+            (
+                self.multicast_panel,
+                "&Multicast",
+                "Join and leave groups; TTL, loopback and broadcast",
+            ),
+            (self.udp_properties_panel, "&Properties", "Name, buffer size, persistent"),
+        ):
+            panel.follow(session.udpChanged, session.udpRemoved)
+            self.add_udp_tab(panel, title, tip)
+        # Its own Rules panel: the server tabs' follow(None) would clear a shared one.
+        self.udp_rules_panel = RulesPanel(session, udp_rules=session.core.udp_rules)
+        self.udp_rules_panel.setObjectName("udpResponseRules")
+        self.add_udp_tab(
+            self.udp_rules_panel,
+            "&Rules",
+            "Response rules: one reply per matching datagram, to its sender",
+            follow=self.udp_rules_panel.set_udp,
         )
 
     def _add_page(self, panel: QWidget, title: str, tip: str) -> QWidget:

@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.session import SocketKey, SocketKind
+from workbench.session.udp_send import Destination
 from workbench.sockets import (
     SecureOptions,
     ServerSocketProperties,
@@ -75,6 +76,7 @@ class SocketCommands:
         tabs: SocketTabs,
         show_message: ShowMessage,
         send_failed: Callable[[int, str], object] | None = None,
+        show_destination: Callable[[Destination], object] | None = None,
     ) -> None:
         self._session = session
         self._sockets = session.sockets
@@ -84,6 +86,8 @@ class SocketCommands:
         self._show_message = show_message
         #: ``(sid, text)``: a send failed; the composer says so beside its Send.
         self._send_failed = send_failed
+        #: the composer's destination for a UDP row (a UDP server's "New socket" fills it).
+        self._show_destination = show_destination
         self._stopped = False
 
     def stop(self) -> None:
@@ -173,8 +177,13 @@ class SocketCommands:
         return server_id
 
     def new_socket_to(
-        self, host: str, port: int, kind: str = "", ca_file: str | None = None,
-        *, connect: bool = False,
+        self,
+        host: str,
+        port: int,
+        kind: str = "",
+        ca_file: str | None = None,
+        *,
+        connect: bool = False,
     ) -> asyncio.Task[Any] | None:
         """A socket named ``kind`` (if any) with its Connect tab filled in; a ``tls-echo`` one
         also gets ``ca_file`` (the built-in servers' test CA) on its TLS tab. ``connect``:
@@ -196,8 +205,10 @@ class SocketCommands:
         self.prefill_peer(sid, host, port)
         if sid == self._current.sid:
             self._tabs.show_panel(self._tabs.connect_panel)
-        if connect and await self._sockets.connect(sid, host, port) == 0 and (
-            kind == "tls-echo" and ca_file is not None
+        if (
+            connect
+            and await self._sockets.connect(sid, host, port) == 0
+            and (kind == "tls-echo" and ca_file is not None)
         ):
             await self._sockets.secure(sid, SecureOptions(ca_file=ca_file))
         return sid
@@ -221,11 +232,14 @@ class SocketCommands:
         async def run() -> None:
             # The session remembers the result beside the Pause control (Session.set_paused),
             # as it does for Disconnect.
-            await _each_key(keys, {
-                SocketKind.TCP: lambda sid: self._sockets.set_paused(sid, pause),
-                SocketKind.TCP_SERVER: lambda sid: servers.set_paused(sid, pause),
-                SocketKind.UDP: lambda sid: udp.set_paused(sid, pause),
-            })
+            await _each_key(
+                keys,
+                {
+                    SocketKind.TCP: lambda sid: self._sockets.set_paused(sid, pause),
+                    SocketKind.TCP_SERVER: lambda sid: servers.set_paused(sid, pause),
+                    SocketKind.UDP: lambda sid: udp.set_paused(sid, pause),
+                },
+            )
             if self._current.key in keys:
                 self._tabs.tcp_panel.refresh()
 
@@ -278,24 +292,18 @@ class SocketCommands:
         else:
             self._show_message(f"Sent {format_size(len(data))} on socket {sid}", 3000)
 
-    def send_udp(self, data: bytes, address: str, port: int) -> asyncio.Task[Any] | None:
-        """Send ``data`` as one datagram from the current UDP socket to ``address``:``port``
-        (``chrome.sockets.udp.send``, logged); how it went shows in the status bar, and the
-        session keeps the result and its reason on the socket's record (``results["send"]``,
-        ``reasons["send"]``) for the composer to show beside Send."""
-        udp_id = self._current.udp_id
-        if udp_id is None:
-            return None
-        return self._start(self._send_udp(udp_id, data, address, port), f"send (UDP U{udp_id})")
+    def new_udp_socket_to(self, host: str, port: int, kind: str = "") -> asyncio.Task[Any] | None:
+        """A built-in UDP server's "New socket": a UDP socket bound to 127.0.0.1 (a port the
+        OS picks), selected, with that server as the composer's destination (``kind``, the
+        server's, is not needed: a datagram is a datagram)."""
+        where = format_endpoint(host, port)
+        return self._start(self._new_udp_socket_to(host, port), f"UDP socket to {where}")
 
-    async def _send_udp(self, udp_id: int, data: bytes, address: str, port: int) -> None:
-        try:
-            info = await self._session.udp.send(udp_id, data, address, port)
-        except SocketNotFoundError:
-            return
-        where = format_endpoint(address, port)
-        if info.result_code:
-            failed = describe_result(info.result_code)
-            self._show_message(f"Send from U{udp_id} to {where} failed: {failed}", 8000)
-        else:
-            self._show_message(f"Sent {format_size(len(data))} from U{udp_id} to {where}", 3000)
+    async def _new_udp_socket_to(self, host: str, port: int) -> int:
+        udp = self._session.udp
+        udp_id: int = (await udp.create(UdpSocketProperties())).socket_id
+        await udp.bind(udp_id, "127.0.0.1", 0)  # its result shows on the Bind tab
+        self._current.select_key(SocketKey(SocketKind.UDP, udp_id))
+        if self._show_destination is not None:
+            self._show_destination(Destination(host, port))
+        return udp_id
