@@ -84,6 +84,43 @@ async def _servers_scene(window, output: Path) -> None:  # type: ignore[no-untyp
         client.close()
 
 
+async def _udp_scene(window, output: Path) -> None:  # type: ignore[no-untyped-def]
+    from workbench.net.servers import ServerKind, ServerSpec
+    from workbench.session import SocketKey, SocketKind
+    from workbench.sockets import UdpSocketProperties
+
+    session = window.session
+    udp = session.udp
+    echo = await window.server_manager.start(ServerSpec(ServerKind.UDP_ECHO))
+    dns = (await udp.create(UdpSocketProperties(name="dns probe"))).socket_id
+    await udp.bind(dns, "127.0.0.1", 0)
+    for message in (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01",
+                    b"ping", b"a longer datagram that the buffer size will cut" * 3):
+        await udp.send(dns, message, "127.0.0.1", echo.port)
+    record = session.udp_record(dns)
+    await _until(lambda: record.datagrams_in == 3)
+    await udp.update(dns, UdpSocketProperties(buffer_size=32))
+    await udp.send(dns, b"this reply is longer than 32 bytes, so it is cut", "127.0.0.1", echo.port)
+    await _until(lambda: record.datagrams_in == 4)
+    group = (await udp.create(UdpSocketProperties(name="multicast"))).socket_id
+    await udp.bind(group, "0.0.0.0", 0)
+    await udp.join_group(group, "239.255.0.42")
+    await udp.create()
+    window.current.select_key(SocketKey(SocketKind.UDP, dns))
+    window.tabs.show_panel(window.tabs.bind_panel)
+    window.composer.set_text("ping")
+    window.composer.to_address.setEditText("127.0.0.1")
+    window.composer.to_port.setValue(echo.port)
+    window.data_pane.mode_combo.setCurrentText("Hex")
+    await asyncio.sleep(0.3)  # let the coalesced repaints land (a screenshot, not a test)
+    window.data_view.scroll_to_start()
+    await asyncio.sleep(0.2)
+    image = window.grab()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(output))
+    print(f"wrote {output} ({image.width()}x{image.height()})")
+
+
 async def _scene(output: Path, width: int, height: int, theme: str, what: str) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -102,6 +139,9 @@ async def _scene(output: Path, width: int, height: int, theme: str, what: str) -
         await _until(lambda: window.setup_task is None or window.setup_task.done())
         if what == "servers":
             await _servers_scene(window, output)
+            return
+        if what == "udp":
+            await _udp_scene(window, output)
             return
         manager = window.server_manager
         echo = manager.find(ServerKind.ECHO)
@@ -182,7 +222,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "screenshot.png"))
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
-    parser.add_argument("--scene", default="sockets", choices=("sockets", "servers"))
+    parser.add_argument("--scene", default="sockets", choices=("sockets", "servers", "udp"))
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):

@@ -95,10 +95,8 @@ def _tooltip(record: UdpRecord, column: Column) -> str:
 
 
 def _icon(record: UdpRecord, column: Column) -> QIcon | None:
+    # No kind icon in the Name cell: "U1" says UDP, and the style's arrow read as "play".
     style = QApplication.style()
-    if column == Column.NAME:
-        # In the Name cell, as a server's: "U1" and the icon would not both fit in the ID's.
-        return style.standardIcon(QStyle.StandardPixmap.SP_ArrowRight)
     if column == Column.STATE and udp_state(record) is UdpState.FAILED:
         return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
     if column == Column.RECEIVED and record.capture_stopped is not None:
