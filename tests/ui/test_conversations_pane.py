@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QComboBox, QDockWidget, QMenu
 
 import pytest
 
@@ -146,6 +146,8 @@ def test_a_recorded_session_is_saved_and_runs_again_on_a_new_socket(
     assert pane.status_label.text().startswith("echo.toml: passed, 4 steps")
     (new,) = set(window.session.ids()) - before
     assert window.current_socket() == new  # its row is selected: the data view shows it
+    address = window.findChild(QComboBox, "connectAddress")
+    assert address is not None and address.currentText() == "127.0.0.1"  # and its peer
     assert received(window, new) == b"hello\r\nhello\r\n\x00\x01\xfe\x00\x01\xfe"
     assert window.session.state_text(new) == "Disconnected"  # the row and capture stay
     sends = [e.text for e in window.call_log.entries() if e.socket_id == new and ".send(" in e.text]

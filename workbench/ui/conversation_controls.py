@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -142,18 +141,12 @@ class ConversationControls(QObject):
         return toolbar
 
     def tabs(self, editor: QWidget, steps: QWidget, summary: QWidget) -> QTabWidget:
-        """Conversation (the editor beside the steps and the result) and Run all."""
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.setSpacing(4)
-        right_layout.addWidget(steps, 1)
-        right_layout.addWidget(self.status_label)
+        """Conversation (the editor beside the steps) and Run all (the summary)."""
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("conversationSplitter")
         split.setChildrenCollapsible(False)
         split.addWidget(editor)
-        split.addWidget(right)
+        split.addWidget(steps)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 5)
         tabs = QTabWidget()

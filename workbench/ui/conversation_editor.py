@@ -13,9 +13,16 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core.conversation import Conversation, ConversationError, parse_conversation
 from workbench.ui.throttle import Throttle
@@ -88,11 +95,11 @@ class ConversationEditor(QWidget):
         self.variables.setToolTip(
             "Variables for ${NAME} in the file, NAME=VALUE per line (as --var on the command line)"
         )
-        self.variables.setPlaceholderText("Variables: NAME=VALUE per line")
+        self.variables.setPlaceholderText("NAME=VALUE per line, for ${NAME} in the file")
         self.variables.setFont(font)
         self.variables.setTabChangesFocus(True)
         line = self.variables.fontMetrics().lineSpacing()
-        self.variables.setFixedHeight(line * 2 + 14)
+        self.variables.setFixedHeight(line * 2 + 10)
         self._build_layout()
         self._throttle = Throttle(self.validate, VALIDATE_MS, self)
         self.text.textChanged.connect(self._throttle)
@@ -104,7 +111,14 @@ class ConversationEditor(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.error_label)
-        layout.addWidget(self.variables)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        label = QLabel("&Variables:")
+        label.setBuddy(self.variables)
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        row.addWidget(label)
+        row.addWidget(self.variables, 1)
+        layout.addLayout(row)
 
     # -- the text ---------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from workbench.core.types import CreateInfo, DnsQueryType, SecureOptions, SendIn
 from workbench.session.conversation_run import run_conversation
 from workbench.session.logged import LoggedTcp
 from workbench.ui.bridge import SocketSession, TaskRunner
-from workbench.ui.conversation_steps import StepsList, SummaryTable
+from workbench.ui.conversation_steps import StepsList, SummaryTable, failure
 
 __all__ = ["ConversationRuns"]
 
@@ -69,12 +69,13 @@ class ConversationRuns(QObject):
     Signals:
         runningChanged(bool): a run started, or ended (however it ended).
         reported(str, bool): the run's summary line, and whether it passed.
-        socketCreated(int): a run created this socket (its row is in the table now).
+        socketCreated(int, str, int, str): a run created this socket (its row is in the
+            table now), to connect to this host, port and DNS query type.
     """
 
     runningChanged = Signal(bool)
     reported = Signal(str, bool)
-    socketCreated = Signal(int)
+    socketCreated = Signal(int, str, int, str)
 
     def __init__(
         self,
@@ -127,11 +128,14 @@ class ConversationRuns(QObject):
             self.runningChanged.emit(False)
 
     def _execute(self, conversation: Conversation, socket_id: int | None = None) -> Any:
-        created = self.socketCreated.emit if socket_id is None else None
+        def created(sid: int) -> None:
+            where = (conversation.host, conversation.port, conversation.dns.value)
+            self.socketCreated.emit(sid, *where)
+
         return run_conversation(
             conversation,
             self._session.raw,
-            calls=_Calls(self._session.sockets, created),
+            calls=_Calls(self._session.sockets, created if socket_id is None else None),
             socket_id=socket_id,
             keep_socket=True,
             on_start=self._steps.started,
@@ -146,7 +150,8 @@ class ConversationRuns(QObject):
             self.reported.emit(f"{conversation.title}: stopped", False)
             raise
         self.report = report
-        self.reported.emit(summary_line(report), report.passed)
+        why = failure(report)
+        self.reported.emit(summary_line(report) + (f"\n{why}" if why else ""), report.passed)
 
     async def _run_all(self, folder: Path, variables: dict[str, str]) -> None:
         files = sorted(p for p in folder.glob("*.toml") if p.is_file())

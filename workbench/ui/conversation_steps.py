@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 from workbench.core.conversation import ConversationError, Step
 from workbench.core.conversation_report import ConversationReport, Status, StepReport
 
-__all__ = ["RUNNING", "STOPPED", "StepsList", "SummaryTable"]
+__all__ = ["RUNNING", "STOPPED", "StepsList", "SummaryTable", "failure"]
 
 #: The status of the step that runs now, and of the one a Stop ended.
 RUNNING = "running…"
@@ -32,6 +32,14 @@ _COLOR = {
 }
 #: How often the running step's time is redrawn, in milliseconds (only while one runs).
 TICK_MS = 100
+
+
+def failure(report: ConversationReport) -> str:
+    """Why the conversation failed: its first failed step and the reason, or ""."""
+    failed = next((s for s in report.steps if s.status in (Status.FAILED, Status.ERROR)), None)
+    if failed is None:
+        return report.error or ""
+    return f"step {failed.step.index} {failed.step.label()}: {failed.detail}"
 
 
 def _ms(seconds: float) -> str:
@@ -207,10 +215,7 @@ class SummaryTable(_Tree):
         item.setText(self.FAILED, str(report.count(Status.FAILED) + report.count(Status.ERROR)))
         item.setText(self.NOT_RUN, str(report.count(Status.NOT_RUN)))
         item.setText(self.TIME, _ms(report.elapsed))
-        failed = next((s for s in report.steps if s.status in (Status.FAILED, Status.ERROR)), None)
-        detail = report.error or ""
-        if failed is not None:
-            detail = f"step {failed.step.index} {failed.step.label()}: {failed.detail}"
+        detail = failure(report)
         item.setText(self.DETAIL, detail)
         item.setToolTip(self.DETAIL, detail)
         self.paint(item, status, (self.RESULT,))

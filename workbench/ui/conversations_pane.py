@@ -74,10 +74,11 @@ class ConversationsPane(QWidget):
     """The pane over ``session``; ``selected()`` gives the window's current TCP socket.
 
     Signals:
-        socketCreated(int): a run created this socket (the window selects its row).
+        socketCreated(int, str, int, str): a run created this socket, to connect to this
+            host, port and DNS query type (the window selects its row and shows its peer).
     """
 
-    socketCreated = Signal(int)
+    socketCreated = Signal(int, str, int, str)
 
     def __init__(
         self,
@@ -109,6 +110,8 @@ class ConversationsPane(QWidget):
         layout.setSpacing(2)
         layout.addWidget(c.toolbar())
         layout.addWidget(self.tabs, 1)
+        # Under both tabs: the last run's result, whichever tab it ran in.
+        layout.addWidget(self.status_label)
         self._connect_controls()
         self.editor.validated.connect(self._validated)
         self.editor.text.modificationChanged.connect(self._show_file)
@@ -324,6 +327,9 @@ class ConversationsPane(QWidget):
         button.setToolTip(tip if enabled else f"{why}{tip}".strip())
 
     def _validated(self, result: object) -> None:
+        valid = isinstance(result, Conversation)
+        # Greyed while the text does not check: the steps shown are the last good ones.
+        self.steps.setEnabled(valid or self.runs.running)
         if isinstance(result, Conversation) and not self.runs.running:
             labels = [step.label() for step in result.steps]
             if labels != self.steps.labels():
@@ -423,6 +429,13 @@ def install_conversations(window: MainWindow) -> ConversationsPane:
     current.changed.connect(pane.update_actions)
     window.session.socketsChanged.connect(pane.update_actions)
     window.session.socketRemoved.connect(pane.update_actions)
-    pane.socketCreated.connect(window.select_socket)
+
+    def created(sid: int, host: str, port: int, dns: str) -> None:
+        # The run's row is the one to watch: the data view shows its bytes, the Connect
+        # tab its peer.
+        window.select_socket(sid)
+        window.prefill_peer(sid, host, port, dns)
+
+    pane.socketCreated.connect(created)
     window.shutDown.connect(pane.shutdown)
     return pane
