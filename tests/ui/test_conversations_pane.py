@@ -368,3 +368,24 @@ def test_a_listening_peer_that_closes_is_expected_closed(
         assert pane.steps.statuses() == ["passed", "passed"]
     finally:
         server.stop()
+
+
+def test_a_socket_closed_under_the_run_ends_it_with_the_reason(
+    qtbot: Any, aio: Aio, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    window = workbench_window
+    pane = show(qtbot, window)
+    steps = "[[steps]]\nsend = 'a'\n[[steps]]\nsleep = 30\n[[steps]]\nsend = 'b'\n"
+    pane.editor.set_text(conversation(echo_server.port, steps))
+    before = set(window.session.ids())
+    pane.run_new()
+    qtbot.waitUntil(lambda: pane.steps.statuses()[1] == RUNNING, timeout=WAIT_MS)
+    (new,) = set(window.session.ids()) - before
+    aio(window.sockets.close(new))
+    task = pane.task
+    assert task is not None
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert pane.steps.statuses() == ["passed", "failed", "not run"]
+    assert pane.steps.details()[1] == f"socket {new} was closed"
+    assert pane.status_label.text() == f"untitled.toml: socket {new} was closed"
+    assert bytes(echo_server.received) == b"a"

@@ -4,7 +4,7 @@ layout of its two tabs (the conversation, and Run all's summary)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
@@ -68,10 +68,8 @@ class ConversationControls(QObject):
             "Save the conversation to its file",
             pixmap.SP_DialogSaveButton,
         )
-        # Ctrl+S saves the conversation while the focus is in the pane (nowhere else).
-        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
-        self.save_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._pane.addAction(self.save_action)
+        # No Ctrl+S: the window's Save data has it, and two would make it ambiguous (neither
+        # runs).
         self.save_as_action = a(
             "saveConversationAsAction", "Save as…", "Save the conversation to another file"
         )

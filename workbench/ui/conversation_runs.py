@@ -10,7 +10,8 @@ stay after it, disconnected, for the user to look at.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.conversation_steps import StepsList, SummaryTable, failure
 
 __all__ = ["ConversationRuns"]
+
+_log = logging.getLogger("workbench.ui")
 
 
 class _Calls:
@@ -93,6 +96,10 @@ class ConversationRuns(QObject):
         self.task: asyncio.Task[Any] | None = None
         #: the last conversation's report (None until one ended).
         self.report: ConversationReport | None = None
+        #: the running conversation's socket, and why the run ended early ("" for a Stop).
+        self._sid: int | None = None
+        self._why = ""
+        session.socketRemoved.connect(self._removed)
 
     @property
     def running(self) -> bool:
@@ -117,6 +124,7 @@ class ConversationRuns(QObject):
         if self.running:
             coro.close()
             raise RuntimeError("a conversation is running already")
+        self._sid, self._why = None, ""
         task = self._runner.start(coro, name=name)
         self.task = task
         task.add_done_callback(self._ended)
@@ -127,28 +135,48 @@ class ConversationRuns(QObject):
         if task is self.task:
             self.runningChanged.emit(False)
 
-    def _execute(self, conversation: Conversation, socket_id: int | None = None) -> Any:
-        def created(sid: int) -> None:
-            where = (conversation.host, conversation.port, conversation.dns.value)
-            self.socketCreated.emit(sid, *where)
+    def _removed(self, sid: int) -> None:
+        """The run's socket was closed under it (Close socket): the run ends, saying so."""
+        if sid == self._sid and self.task is not None and self.running:
+            self._why = f"socket {sid} was closed"
+            self.task.cancel()
 
+    def _execute(
+        self, conversation: Conversation, socket_id: int | None = None, *, show: bool = True
+    ) -> Coroutine[Any, Any, ConversationReport]:
+        """The run; ``show``: in the steps list, with the new socket's row selected."""
+
+        def created(sid: int) -> None:
+            self._sid = sid
+            if show:
+                where = (conversation.host, conversation.port, conversation.dns.value)
+                self.socketCreated.emit(sid, *where)
+
+        self._sid = socket_id
         return run_conversation(
             conversation,
             self._session.raw,
-            calls=_Calls(self._session.sockets, created if socket_id is None else None),
+            calls=_Calls(self._session.sockets, created),
             socket_id=socket_id,
             keep_socket=True,
-            on_start=self._steps.started,
-            on_step=self._steps.finished,
+            on_start=self._steps.started if show else None,
+            on_step=self._steps.finished if show else None,
         )
 
     async def _run_one(self, conversation: Conversation, socket_id: int | None) -> None:
+        title = conversation.title
         try:
-            report: ConversationReport = await self._execute(conversation, socket_id)
+            report = await self._execute(conversation, socket_id)
         except asyncio.CancelledError:
-            self._steps.stopped()
-            self.reported.emit(f"{conversation.title}: stopped", False)
+            self._steps.stopped(self._why)
+            self.reported.emit(f"{title}: {self._why or 'stopped'}", False)
             raise
+        except Exception as exc:  # a call refused under the run: said in the pane, logged
+            _log.warning("the conversation %s ended: %r", title, exc)
+            why = f"the run ended: {type(exc).__name__}: {exc}"
+            self._steps.stopped(why)
+            self.reported.emit(f"{title}: {why}", False)
+            return
         self.report = report
         why = failure(report)
         self.reported.emit(summary_line(report) + (f"\n{why}" if why else ""), report.passed)
@@ -165,18 +193,17 @@ class ConversationRuns(QObject):
                 continue
             self._summary.set_running(item)
             try:
-                report = await run_conversation(
-                    conversation,
-                    self._session.raw,
-                    calls=_Calls(self._session.sockets, None),
-                    keep_socket=True,
-                )
+                report = await self._execute(conversation, show=False)
             except asyncio.CancelledError:
-                self._summary.set_stopped(item)
+                self._summary.set_stopped(item, self._why)
                 for later in items[index + 1 :]:
                     later.setText(SummaryTable.RESULT, "not run")
-                self.reported.emit(f"{folder.name}: stopped", False)
+                self.reported.emit(f"{folder.name}: {self._why or 'stopped'}", False)
                 raise
+            except Exception as exc:  # as in _run_one; the next files still run
+                _log.warning("the conversation %s ended: %r", path, exc)
+                self._summary.set_stopped(item, f"the run ended: {type(exc).__name__}: {exc}")
+                continue
             self._summary.set_report(item, report)
             passed += report.passed
         total = len(files)

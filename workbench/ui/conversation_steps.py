@@ -146,12 +146,18 @@ class StepsList(_Tree):
         item.setToolTip(self.DETAIL, report.detail)
         self.paint(item, status, (self.STATUS, self.DETAIL))
 
-    def stopped(self) -> None:
-        """A Stop ended the run: the running step is stopped, the rest not run."""
+    def stopped(self, why: str = "") -> None:
+        """A Stop ended the run: the running step is stopped, the rest not run. ``why``: it
+        ended otherwise (the socket was closed under it): the running step failed with it."""
         running = self._running
         self._stop_timer()
         for item in self.items():
-            if item is running:
+            if item is running and why:
+                item.setText(self.STATUS, f"{_MARK[Status.FAILED]} {Status.FAILED}")
+                item.setText(self.DETAIL, why)
+                item.setToolTip(self.DETAIL, why)
+                self.paint(item, Status.FAILED, (self.STATUS, self.DETAIL))
+            elif item is running:
                 item.setText(self.STATUS, f"■ {STOPPED}")
             elif not item.text(self.STATUS) or item.text(self.STATUS).endswith(RUNNING):
                 item.setText(self.STATUS, f"{_MARK[Status.NOT_RUN]} {Status.NOT_RUN}")
@@ -220,8 +226,12 @@ class SummaryTable(_Tree):
         item.setToolTip(self.DETAIL, detail)
         self.paint(item, status, (self.RESULT,))
 
-    def set_stopped(self, item: QTreeWidgetItem) -> None:
-        item.setText(self.RESULT, STOPPED)
+    def set_stopped(self, item: QTreeWidgetItem, why: str = "") -> None:
+        """A Stop ended the file's run; ``why``: it ended otherwise (its socket closed)."""
+        item.setText(self.RESULT, "error" if why else STOPPED)
+        item.setText(self.DETAIL, why)
+        item.setToolTip(self.DETAIL, why)
+        self.paint(item, Status.ERROR if why else None, (self.RESULT, self.DETAIL))
 
     def rows(self) -> list[tuple[str, ...]]:
         """(file, result, passed, failed, not run, detail) of each row: what tests compare."""
