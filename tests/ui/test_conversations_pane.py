@@ -389,3 +389,25 @@ def test_a_socket_closed_under_the_run_ends_it_with_the_reason(
     assert pane.steps.details()[1] == f"socket {new} was closed"
     assert pane.status_label.text() == f"untitled.toml: socket {new} was closed"
     assert bytes(echo_server.received) == b"a"
+
+
+def test_stop_ends_run_all_and_the_files_after_are_not_run(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer, tmp_path: Path
+) -> None:
+    pane = show(qtbot, workbench_window)
+    port = echo_server.port
+    (tmp_path / "a.toml").write_text(conversation(port, '[[steps]]\nexpect = "x"\ntimeout = 60\n'))
+    (tmp_path / "b.toml").write_text(conversation(port, "[[steps]]\nsend = 'b'\n"))
+    task = pane.run_folder(tmp_path)
+    assert task is not None and pane.run_folder(tmp_path) is None  # one run at a time
+    qtbot.waitUntil(lambda: pane.summary.rows()[0][1] == RUNNING, timeout=WAIT_MS)
+    assert not pane.run_folder_button.isEnabled() and not pane.run_button.isEnabled()
+    qtbot.mouseClick(pane.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert [row[:2] for row in pane.summary.rows()] == [
+        ("a.toml", "stopped"),
+        ("b.toml", "not run"),
+    ]
+    assert pane.status_label.text() == f"{tmp_path.name}: stopped"
+    assert bytes(echo_server.received) == b""
+    assert pane.run_folder_button.isEnabled()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QTreeWidgetItem
 
 from workbench.core.conversation import Conversation, ConversationError, load_conversation
 from workbench.core.conversation_report import ConversationReport, summary_line
@@ -113,8 +114,14 @@ class ConversationRuns(QObject):
 
     def run_folder(self, folder: Path, variables: Mapping[str, str]) -> asyncio.Task[Any]:
         """Run every ``*.toml`` of ``folder`` in name order, each on a new socket."""
+        if self.running:
+            raise RuntimeError("a conversation is running already")
         self._summary.clear()
-        return self._start(self._run_all(folder, dict(variables)), f"run all in {folder}")
+        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
+        # Every file is listed at once, waiting its turn.
+        items = [self._summary.add_file(path) for path in files]
+        work = self._run_all(folder, list(zip(files, items, strict=True)), dict(variables))
+        return self._start(work, f"run all in {folder}")
 
     def stop(self) -> None:
         if self.task is not None:
@@ -181,11 +188,11 @@ class ConversationRuns(QObject):
         why = failure(report)
         self.reported.emit(summary_line(report) + (f"\n{why}" if why else ""), report.passed)
 
-    async def _run_all(self, folder: Path, variables: dict[str, str]) -> None:
-        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
-        items = [self._summary.add_file(path) for path in files]
+    async def _run_all(
+        self, folder: Path, files: list[tuple[Path, QTreeWidgetItem]], variables: dict[str, str]
+    ) -> None:
         passed = 0
-        for index, (path, item) in enumerate(zip(files, items, strict=True)):
+        for index, (path, item) in enumerate(files):
             try:
                 conversation = load_conversation(path, variables)
             except ConversationError as exc:
@@ -196,7 +203,7 @@ class ConversationRuns(QObject):
                 report = await self._execute(conversation, show=False)
             except asyncio.CancelledError:
                 self._summary.set_stopped(item, self._why)
-                for later in items[index + 1 :]:
+                for _, later in files[index + 1 :]:
                     later.setText(SummaryTable.RESULT, "not run")
                 self.reported.emit(f"{folder.name}: {self._why or 'stopped'}", False)
                 raise
