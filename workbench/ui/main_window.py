@@ -42,6 +42,7 @@ from workbench.ui.bridge import CallLog, SocketSession, TaskRunner
 from workbench.ui.call_log_dock import CallLogDock
 from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.composer import SendComposer
+from workbench.ui.conversations_pane import install_conversations
 from workbench.ui.current_socket import CurrentSocket
 from workbench.ui.data_view import DataPane, DataView
 from workbench.ui.errors import ErrorBanner
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._wire()
         self._build_settings(store)
+        self.conversations = install_conversations(self)
         self.current.select(None)
         self.resize(1280, 800)
         self.setMinimumSize(800, 560)
