@@ -127,3 +127,20 @@ def test_send_before_bind_explains_minus_15_beside_send(
     assert f"-{-NetError.SOCKET_NOT_CONNECTED} SOCKET_NOT_CONNECTED" in text
     assert "bind it first (Bind tab)" in text
     assert record(window, udp_id).datagrams_out == 0
+
+
+def test_a_udp_echo_server_s_new_socket_is_a_bound_row_aimed_at_it(
+    qtbot: Any, make_window: Any
+) -> None:
+    window = make_window(servers=True)
+    manager = window.server_manager
+    assert manager is not None
+    qtbot.waitUntil(lambda: window.setup_task is None or window.setup_task.done(), timeout=WAIT_MS)
+    before = set(window.session.udp_ids())
+    window.servers_panel.newUdpSocketRequested.emit(LOOPBACK, 9999, "udp-echo")
+    qtbot.waitUntil(lambda: bool(set(window.session.udp_ids()) - before), timeout=WAIT_MS)
+    (udp_id,) = set(window.session.udp_ids()) - before
+    qtbot.waitUntil(lambda: record(window, udp_id).info.local_port is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.current.udp_id == udp_id, timeout=WAIT_MS)
+    assert window.composer.to_address.currentText() == LOOPBACK
+    assert window.composer.to_port.value() == 9999
