@@ -94,13 +94,13 @@ async def _udp_scene(window, output: Path) -> None:  # type: ignore[no-untyped-d
     echo = await window.server_manager.start(ServerSpec(ServerKind.UDP_ECHO))
     dns = (await udp.create(UdpSocketProperties(name="dns probe"))).socket_id
     await udp.bind(dns, "127.0.0.1", 0)
-    for message in (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01",
-                    b"ping", b"a longer datagram that the buffer size will cut" * 3):
+    query = bytes.fromhex("1234 0100 0001 0000 0000 0000 0765 7861 6d70 6c65 0363 6f6d 0000 0100 01")
+    for message in (query, b"ping", b"a longer datagram that the buffer size will cut" * 3):
         await udp.send(dns, message, "127.0.0.1", echo.port)
     record = session.udp_record(dns)
     await _until(lambda: record.datagrams_in == 3)
     await udp.update(dns, UdpSocketProperties(buffer_size=32))
-    await udp.send(dns, b"this reply is longer than 32 bytes, so it is cut", "127.0.0.1", echo.port)
+    await udp.send(dns, b"this reply is longer than 32 bytes: it is cut", "127.0.0.1", echo.port)
     await _until(lambda: record.datagrams_in == 4)
     group = (await udp.create(UdpSocketProperties(name="multicast"))).socket_id
     await udp.bind(group, "0.0.0.0", 0)
