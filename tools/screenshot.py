@@ -94,7 +94,8 @@ async def _udp_scene(window, output: Path) -> None:  # type: ignore[no-untyped-d
     echo = await window.server_manager.start(ServerSpec(ServerKind.UDP_ECHO))
     dns = (await udp.create(UdpSocketProperties(name="dns probe"))).socket_id
     await udp.bind(dns, "127.0.0.1", 0)
-    query = bytes.fromhex("1234 0100 0001 0000 0000 0000 0765 7861 6d70 6c65 0363 6f6d 0000 0100 01")
+    query = bytes.fromhex("1234 0100 0001 0000 0000 0000 0765 7861 6d70 6c65 0363 6f6d 00")
+    query += bytes.fromhex("0001 0001")  # a DNS query for example.com, type A
     for message in (query, b"ping", b"a longer datagram that the buffer size will cut" * 3):
         await udp.send(dns, message, "127.0.0.1", echo.port)
     record = session.udp_record(dns)
