@@ -64,5 +64,11 @@ def test_junit_has_a_suite_per_file_and_a_case_per_step() -> None:
     assert first.get("name") == "smtp.toml" and first.get("file") == "smtp.toml"
     cases = first.findall("testcase")
     assert [c.get("line") for c in cases] == ["4", "6", "8"]
+    # What a step sent or matched goes to its system-out.
+    assert cases[0].find("system-out") is None  # this report kept no bytes
+    matched = report(Status.PASSED, Status.PASSED, Status.PASSED)
+    matched.steps[0] = StepReport(matched.steps[0].step, Status.PASSED, 0.001, b"220 \r\n")
+    out = ET.fromstring(junit_xml([matched])).find("testsuite/testcase/system-out")
+    assert out is not None and out.text == 'matched 6 bytes: "220 \\r\\n"'
     assert cases[1].find("failure") is not None and cases[2].find("skipped") is not None
     assert second.findall("testcase")[0].find("error") is not None

@@ -15,6 +15,7 @@ import enum
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
+from workbench.core.codecs import escape_bytes
 from workbench.core.conversation import Conversation, Step
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "StepReport",
     "junit_xml",
     "step_line",
+    "step_output",
     "summary_line",
 ]
 
@@ -79,6 +81,18 @@ def step_line(report: StepReport) -> str:
     if report.status is not Status.PASSED and report.detail:
         text += f"\n    {report.detail}"
     return text
+
+
+def step_output(report: StepReport) -> str:
+    """What a passed step sent or matched (escaped), and what it caught: ``matched 6 bytes:
+    "220 ok"`` / ``sent 9 bytes: "EHLO me\\r\\n"``."""
+    lines = []
+    if report.data:
+        verb = "matched" if report.step.verb.expects else "sent"
+        lines.append(f'{verb} {len(report.data)} bytes: "{escape_bytes(report.data[:2000])}"')
+    if report.detail and report.status is Status.PASSED:
+        lines.append(report.detail)
+    return "\n".join(lines)
 
 
 def summary_line(report: ConversationReport) -> str:
@@ -140,6 +154,8 @@ def _suite(report: ConversationReport) -> ET.Element:
         if step.line is not None:
             case.set("file", conversation.path)
             case.set("line", str(step.line))
+        if step_report.data or (step_report.detail and step_report.status is Status.PASSED):
+            ET.SubElement(case, "system-out").text = step_output(step_report)
         if step_report.status is Status.FAILED:
             ET.SubElement(case, "failure", message=step_report.detail).text = step_report.detail
         elif step_report.status is Status.ERROR:
