@@ -15,7 +15,6 @@ save. Restored as it is, the entry is saved back unchanged.
 
 from __future__ import annotations
 
-import logging
 
 from workbench.core.errors import NetError
 from workbench.core.types import ServerSocketProperties
@@ -31,7 +30,6 @@ from workbench.session.settings_servers import (
 
 __all__ = ["RestoredServers", "persisted_servers", "restore_servers"]
 
-_log = logging.getLogger("workbench.session")
 
 
 def persisted_servers(session: Session) -> list[PersistedServer]:

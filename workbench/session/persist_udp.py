@@ -21,7 +21,6 @@ which need a bound socket.
 
 from __future__ import annotations
 
-import logging
 
 from workbench.core.errors import NetError
 from workbench.core.types import UdpSocketProperties
@@ -35,7 +34,6 @@ from workbench.session.udp_book import udp_key
 
 __all__ = ["RestoredUdp", "persisted_udp", "restore_udp"]
 
-_log = logging.getLogger("workbench.session")
 
 
 def persisted_udp(session: Session) -> list[PersistedUdp]:
