@@ -15,7 +15,6 @@ save. Restored as it is, the entry is saved back unchanged.
 
 from __future__ import annotations
 
-
 from workbench.core.errors import NetError
 from workbench.core.types import ServerSocketProperties
 from workbench.session.keys import SocketKey

@@ -21,7 +21,6 @@ which need a bound socket.
 
 from __future__ import annotations
 
-
 from workbench.core.errors import NetError
 from workbench.core.types import UdpSocketProperties
 from workbench.session.keys import SocketKey
