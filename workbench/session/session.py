@@ -299,6 +299,32 @@ class Session:
             record.intent.tls = True
         return code
 
+    async def starttls(
+        self, key: SocketKey, protocol: str, options: SecureOptions | None = None
+    ) -> int:
+        """``tcp.starttls()``, logged; its commands go through this session's ``send``, so
+        they are logged and captured like any other bytes (ST1). Its result is the Secure
+        control's."""
+        args: tuple[Any, ...] = (key.id, protocol) + (() if options is None else (options,))
+        record = self.registry.get(key)
+        if record is not None:
+            record.intent.secure = options or SecureOptions()
+
+        async def send(_socket_id: int, data: bytes) -> SendInfo:
+            return await self.send(key, data)
+
+        code = await self._logged(
+            key,
+            "starttls",
+            args,
+            lambda: self.tcp.starttls(key.id, protocol, options, send=send),
+            self._code,
+        )
+        self._remember_result(key, "secure", code)
+        if record is not None and code == NetError.OK:
+            record.intent.tls = True
+        return code
+
     async def disconnect(self, key: SocketKey) -> None:
         self._expect_own_end(key, "disconnect()")
         # The last connection's results go now, not after the call: a connect or secure that
