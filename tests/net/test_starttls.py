@@ -170,6 +170,40 @@ async def test_ST1_plaintext_exchange_is_in_the_session_s_capture_both_ways(
         session.shutdown()
 
 
+GREETING = b"220 fake.example ESMTP ready\r\n"
+
+
+async def test_ST1_a_greeting_already_delivered_is_handed_over_as_received(
+    tcp: TcpSockets, serve: Serve, pki: Pki
+) -> None:
+    peer = fake(serve, pki, "smtp")
+    rec = Recorder(tcp)
+    socket_id = await connected(tcp, peer.port)
+    assert await rec.wait_bytes(socket_id, len(GREETING)) == GREETING
+    options = trusting(pki)
+    assert await tcp.starttls(socket_id, "smtp", options, received=GREETING) == NetError.OK
+    _received, sent = peer.wait_event("plaintext")  # type: ignore[misc]
+    assert rec.received(socket_id) == sent  # the greeting once, then the rest
+
+
+async def test_ST1_session_hands_the_greeting_already_captured_to_the_exchange(
+    tcp: TcpSockets, serve: Serve, pki: Pki, tmp_path: Path
+) -> None:
+    """The window's case: connect, see the greeting, then choose a STARTTLS preset."""
+    session = Session(tcp, capture_dir=tmp_path / "captures")
+    try:
+        peer = fake(serve, pki, "smtp")
+        key = await session.create()
+        assert await session.connect(key, LOOPBACK, peer.port) == 0
+        record = session.registry[key]
+        await wait_for(lambda: record.received == len(GREETING))
+        assert await session.starttls(key, "smtp", trusting(pki)) == NetError.OK
+        assert record.info.tls is not None
+    finally:
+        await tcp.shutdown()
+        session.shutdown()
+
+
 # -- ST2 ---------------------------------------------------------------------------------------
 
 

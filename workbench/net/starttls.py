@@ -45,10 +45,10 @@ class _Ended(Exception):
 class _Inbox:
     """What the server sent on one socket during the exchange, as ``on_receive`` gave it."""
 
-    def __init__(self, tcp: TcpSockets, socket_id: int) -> None:
+    def __init__(self, tcp: TcpSockets, socket_id: int, received: bytes) -> None:
         self._tcp = tcp
         self._id = socket_id
-        self.buffer = bytearray()
+        self.buffer = bytearray(received)
         self.end: int | None = None
         self._changed = asyncio.Event()
         tcp.on_receive.add_listener(self._on_receive)
@@ -82,15 +82,21 @@ class _Inbox:
 
 
 async def starttls(
-    tcp: TcpSockets, s: TcpSocket, protocol: str, options: SecureOptions, send: SendCall
+    tcp: TcpSockets,
+    s: TcpSocket,
+    protocol: str,
+    options: SecureOptions,
+    send: SendCall,
+    received: bytes = b"",
 ) -> int:
-    """Run ``protocol``'s exchange on ``s`` (connected and plain), then ``tcp.secure()``. The
-    reason for a result other than 0 goes to ``s.details["starttls"]``."""
+    """Run ``protocol``'s exchange on ``s`` (connected and plain), reading ``received`` first,
+    then ``tcp.secure()``. The reason for a result other than 0 goes to
+    ``s.details["starttls"]``."""
     s.details.pop("starttls", None)
     was_paused = s.paused
     host = options.server_name or s.host or ""
     limit = options.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
-    inbox = _Inbox(tcp, s.id)  # before resuming: held bytes come first
+    inbox = _Inbox(tcp, s.id, received)  # before resuming: held bytes come first
     try:
         if was_paused:
             await tcp.set_paused(s.id, False)

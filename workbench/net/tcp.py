@@ -307,15 +307,22 @@ class TcpSockets:
         options: SecureOptions | None = None,
         *,
         send: starttls_exchange.SendCall | None = None,
+        received: bytes = b"",
     ) -> int:
         """An extension (contract ST1 to ST4): ``protocol``'s plaintext exchange (one of
         ``STARTTLS_PROTOCOLS``), as ``openssl s_client -starttls`` runs it, then ``secure()``
         with ``options``. -320 when the server refuses (``error_detail(id, "starttls")``
         quotes it; the socket stays connected and plain), -7 when it does not finish within
-        the handshake time-out, -4 unless the socket is connected and plain. ``send`` (an
-        extension of the extension) sends the commands: a session passes its logged send."""
+        the handshake time-out, -4 unless the socket is connected and plain.
+
+        Two keywords for callers that sit between the user and the socket: ``send`` sends the
+        commands (a session passes its logged send); ``received`` is plaintext this socket
+        already delivered that the exchange has not seen (a greeting shown before the call):
+        it is read first, before what arrives."""
         check_socket_id(socket_id)
         check_protocol(protocol)
+        if not isinstance(received, bytes):
+            raise TypeError(f"received must be bytes, not {type(received).__name__}")
         if options is None:
             options = SecureOptions()
         elif not isinstance(options, SecureOptions):
@@ -325,7 +332,9 @@ class TcpSockets:
             return NetError.INVALID_ARGUMENT  # as secure(), T1
         self._exchanging.add(socket_id)
         try:
-            return await starttls_exchange.starttls(self, s, protocol, options, send or self.send)
+            return await starttls_exchange.starttls(
+                self, s, protocol, options, send or self.send, received
+            )
         finally:
             self._exchanging.discard(socket_id)
 
