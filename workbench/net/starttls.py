@@ -107,8 +107,9 @@ async def starttls(
             code = await tcp.secure(s.id, options)
             detail = tcp.error_detail(s.id, "secure") if code != NetError.OK else None
         elif code == NetError.TIMED_OUT:
-            # As a handshake that times out (T5): the connection is given up.
-            await tcp.disconnect(s.id)
+            # As a handshake that times out (T5): the connection is given up, and the socket
+            # stays, disconnected, with no on_receive_error (the result code is the news).
+            s.drop()
         elif code == NetError.INVALID_RESPONSE and was_paused and s.state is State.CONNECTED:
             await tcp.set_paused(s.id, True)
     except SocketNotFoundError:
