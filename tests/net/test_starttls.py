@@ -7,6 +7,7 @@ exactly the bytes s_client sent.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -289,3 +290,15 @@ async def test_ST4_not_connected_or_already_secured_is_minus_4(
     assert await tcp.starttls(socket_id, "smtp", trusting(pki)) == NetError.OK
     assert await tcp.starttls(socket_id, "smtp", trusting(pki)) == NetError.INVALID_ARGUMENT
     assert (await tcp.get_info(socket_id)).tls is not None
+
+
+async def test_ST4_a_second_starttls_while_the_first_exchange_runs_is_minus_4(
+    tcp: TcpSockets, serve: Serve, pki: Pki
+) -> None:
+    peer = serve(silent_handler, name="silent")
+    socket_id = await connected(tcp, peer.port)
+    first = asyncio.ensure_future(tcp.starttls(socket_id, "smtp", trusting(pki)))
+    await asyncio.sleep(0)  # let the first exchange begin
+    assert await tcp.starttls(socket_id, "imap", trusting(pki)) == NetError.INVALID_ARGUMENT
+    await tcp.disconnect(socket_id)
+    assert await first == NetError.CONNECTION_CLOSED  # D1: the disconnect ends its read
