@@ -20,6 +20,7 @@ from tests.session.test_conversation_run import smtp_handler
 from tests.ui.conftest import WAIT_MS
 from workbench.core.conversation import Verb, parse_conversation
 from workbench.core.types import SecureOptions
+from workbench.sockets import NetError
 from workbench.ui.conversation_steps import RUNNING
 from workbench.ui.conversations_pane import ConversationsPane
 from workbench.ui.main_window import MainWindow
@@ -411,3 +412,19 @@ def test_stop_ends_run_all_and_the_files_after_are_not_run(
     assert pane.status_label.text() == f"{tmp_path.name}: stopped"
     assert bytes(echo_server.received) == b""
     assert pane.run_folder_button.isEnabled()
+
+
+def test_a_refused_run_leaves_its_row_refused_not_reset_by_a_disconnect(
+    qtbot: Any, workbench_window: MainWindow, refused_port: int
+) -> None:
+    window = workbench_window
+    pane = show(qtbot, window)
+    pane.editor.set_text(conversation(refused_port, "[[steps]]\nsend = 'a'\n"))
+    pane.run_new()
+    wait_run(qtbot, pane)
+    (sid,) = window.session.ids()
+    # The row and the Connect tab still say why: the run did not disconnect a socket that
+    # never connected (which would forget the -102 and show the disconnect's OK).
+    assert window.session.result(sid, "connect") == NetError.CONNECTION_REFUSED
+    assert window.session.result(sid, "disconnect") is None
+    assert window.session.state_text(sid) == "Error: CONNECTION_REFUSED"
