@@ -117,7 +117,7 @@ async def test_before_bind_is_minus_15_with_bind_it_first(session: Session) -> N
         sid = (await session.udp.create()).socket_id
         result = await send_datagram(session.udp, sid, b"x", Destination(LOOPBACK, 9))
         assert result.code == NetError.SOCKET_NOT_CONNECTED and result.sent == 0
-        assert result.text == f"Not sent to 127.0.0.1:9: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST}"
+        assert result.text == f"Not sent: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST} · to 127.0.0.1:9"
 
 
 async def test_an_unresolvable_name_is_minus_105_with_its_reason(session: Session) -> None:
@@ -125,9 +125,8 @@ async def test_an_unresolvable_name_is_minus_105_with_its_reason(session: Sessio
         sid = await _bound(session)
         result = await send_datagram(session.udp, sid, b"x", Destination("nonexistent.invalid", 53))
         assert result.code == NetError.NAME_NOT_RESOLVED and not result.ok
-        assert result.text.startswith(
-            f"Not sent to nonexistent.invalid:53: {describe_result(-105)}"
-        )
+        assert result.text.startswith(f"Not sent: {describe_result(-105)}")
+        assert result.text.endswith(" · to nonexistent.invalid:53")
 
 
 async def test_oversize_is_refused_without_a_call(session: Session) -> None:

@@ -122,7 +122,9 @@ async def send_datagram(
         sent = info.bytes_sent if info.bytes_sent is not None else len(data)
         return DatagramResult(code, sent, f"0 OK: sent {format_size(sent)} to {to}")
     why = describe_udp_result(code, sender.error_detail(socket_id))
-    return DatagramResult(code, 0, f"Not sent to {to}: {why}")
+    # The code and its reason first: beside Send the line is elided at the right, and a long
+    # destination first left only "Not sent to host:port: …" showing (the tooltip has all).
+    return DatagramResult(code, 0, f"Not sent: {why} · to {to}")
 
 
 def read_datagram_file(path: str | os.PathLike[str]) -> bytes | str:
