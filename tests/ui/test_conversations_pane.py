@@ -201,7 +201,10 @@ def test_stop_cancels_the_run_and_the_socket_stays_as_a_row(
     assert pane.status_label.text().endswith("stopped")
     (new,) = set(window.session.ids()) - before
     qtbot.waitUntil(lambda: window.session.state_text(new) == "Disconnected", timeout=WAIT_MS)
-    assert pane.run_button.isEnabled() and not pane.stop_button.isEnabled()
+    # The buttons follow the task's done callback, one loop turn after task.done().
+    qtbot.waitUntil(
+        lambda: pane.run_button.isEnabled() and not pane.stop_button.isEnabled(), timeout=WAIT_MS
+    )
 
 
 def test_run_on_selected_runs_the_steps_on_the_connected_socket_and_leaves_it_connected(
@@ -411,7 +414,8 @@ def test_stop_ends_run_all_and_the_files_after_are_not_run(
     ]
     assert pane.status_label.text() == f"{tmp_path.name}: stopped"
     assert bytes(echo_server.received) == b""
-    assert pane.run_folder_button.isEnabled()
+    # As above: the done callback enables it, one loop turn after task.done().
+    qtbot.waitUntil(pane.run_folder_button.isEnabled, timeout=WAIT_MS)
 
 
 def test_a_refused_run_leaves_its_row_refused_not_reset_by_a_disconnect(
