@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from PySide6.QtGui import QPalette
+
 from tests.net.test_udp import Peer, peers
 from tests.ui.conftest import WAIT_MS
 from tests.ui.panels.conftest import API, LOOPBACK, UdpEnv, click, wait_code
@@ -42,6 +44,9 @@ def test_bind_on_port_0_shows_the_port_the_os_gave(qtbot: Any, env: UdpEnv) -> N
     assert not panel.bindButton.isEnabled()
     assert not panel.reason.isHidden()
     assert "binds once" in panel.reason.text() and "binds once" in panel.bindButton.toolTip()
+    # ...as a hint, not a warning: the bind succeeded.
+    assert panel.reason.styleSheet() == ""
+    assert panel.reason.foregroundRole() == QPalette.ColorRole.PlaceholderText
 
 
 def test_bind_to_a_port_in_use_says_147_and_binds_again(qtbot: Any, env: UdpEnv) -> None:

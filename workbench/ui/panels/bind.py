@@ -13,6 +13,7 @@ once bound the button is disabled and the tab says why.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from workbench.session import udp_text
@@ -20,7 +21,6 @@ from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.udp_base import UdpControl, UdpPanel, udp_disabled_reason
 from workbench.ui.panels.widgets import (
-    WARNING_COLOR,
     FieldError,
     column,
     compact_form,
@@ -68,7 +68,9 @@ class BindPanel(UdpPanel):
         self.reason = QLabel()
         self.reason.setObjectName("bindDisabledReason")
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet(f"color: {WARNING_COLOR};")
+        # A hint, in the placeholder's grey (the theme's): after a successful bind nothing is
+        # wrong, and the warning colour made the success look like a problem.
+        self.reason.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.reason.hide()
         form.addRow("", self.reason)
         self.address.currentTextChanged.connect(self._validate)
