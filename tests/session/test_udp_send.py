@@ -18,6 +18,7 @@ from workbench.net.tcp import TcpSockets
 from workbench.session.session import Session
 from workbench.session.udp_send import (
     BIND_FIRST,
+    BROADCAST_FIRST,
     MAX_DATAGRAM,
     DatagramResult,
     Destination,
@@ -118,6 +119,18 @@ async def test_before_bind_is_minus_15_with_bind_it_first(session: Session) -> N
         result = await send_datagram(session.udp, sid, b"x", Destination(LOOPBACK, 9))
         assert result.code == NetError.SOCKET_NOT_CONNECTED and result.sent == 0
         assert result.text == f"Not sent: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST} · to 127.0.0.1:9"
+
+
+async def test_a_broadcast_without_broadcast_on_is_minus_138_and_says_where_to_turn_it_on(
+    session: Session,
+) -> None:
+    async with closing(session):
+        sid = await _bound(session)
+        result = await send_datagram(session.udp, sid, b"x", Destination("255.255.255.255", 9))
+        if result.code != NetError.NETWORK_ACCESS_DENIED:  # no route for it here
+            pytest.skip(f"the kernel answers {result.code}, not -138, to a limited broadcast")
+        assert result.text.startswith(f"Not sent: {describe_result(-138)}")
+        assert BROADCAST_FIRST in result.text and "Multicast tab" in result.text
 
 
 async def test_an_unresolvable_name_is_minus_105_with_its_reason(session: Session) -> None:

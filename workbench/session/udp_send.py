@@ -22,6 +22,7 @@ from workbench.core.types import SendInfo
 
 __all__ = [
     "BIND_FIRST",
+    "BROADCAST_FIRST",
     "MAX_DATAGRAM",
     "RECENT_LIMIT",
     "DatagramResult",
@@ -43,6 +44,9 @@ RECENT_LIMIT = 10
 #: What -15 means on a UDP socket: 'The socket must be bound to a local port before calling
 #: this method.' (chrome.sockets.udp.send)
 BIND_FIRST = "the socket is not bound; bind it first (Bind tab)"
+#: What -138 (EACCES) means on a UDP send: a broadcast destination on a socket without
+#: SO_BROADCAST, which Chrome's setBroadcast(true) (the Multicast tab's Broadcast) turns on.
+BROADCAST_FIRST = "a broadcast address needs Broadcast on first (Multicast tab)"
 
 
 class Destination(NamedTuple):
@@ -122,6 +126,8 @@ async def send_datagram(
         sent = info.bytes_sent if info.bytes_sent is not None else len(data)
         return DatagramResult(code, sent, f"0 OK: sent {format_size(sent)} to {to}")
     why = describe_udp_result(code, sender.error_detail(socket_id))
+    if code == NetError.NETWORK_ACCESS_DENIED:
+        why += f"; {BROADCAST_FIRST}"
     # The code and its reason first: beside Send the line is elided at the right, and a long
     # destination first left only "Not sent to host:port: …" showing (the tooltip has all).
     return DatagramResult(code, 0, f"Not sent: {why} · to {to}")
