@@ -290,6 +290,8 @@ def test_the_file_is_checked_as_it_is_typed_and_the_error_line_is_highlighted(
     assert editor.error_label.text().startswith("Line 1: not valid TOML")
     editor.set_text(conversation(7, "[[steps]]\nsend = '${who}'\n"))
     assert "${who} is neither given" in editor.error_label.text()
+    # The window's way to give it is named, not only the command line's --var.
+    assert "who=VALUE in Variables" in editor.error_label.text()
     editor.variables.setPlainText("who=alice")
     qtbot.waitUntil(lambda: editor.error is None, timeout=WAIT_MS)
     assert editor.error_line() is None and pane.run_button.isEnabled()
