@@ -62,9 +62,7 @@ async def _bound(session: Session) -> int:
 def test_the_limit_is_65507_bytes_and_the_refusal_says_so() -> None:
     assert MAX_DATAGRAM == 65_507
     assert datagram_refusal(0) == datagram_refusal(MAX_DATAGRAM) == ""
-    assert datagram_refusal(70_000) == (
-        "a UDP datagram holds at most 65,507 bytes; this is 70,000 bytes"
-    )
+    assert datagram_refusal(70_000) == "70,000 bytes, over the 65,507 a UDP datagram holds"
 
 
 def test_results_in_words() -> None:
@@ -150,7 +148,7 @@ async def test_oversize_is_refused_without_a_call(session: Session) -> None:
             to = Destination(LOOPBACK, peer.port)
             result = await send_datagram(session.udp, sid, bytes(MAX_DATAGRAM + 1), to)
             assert result == DatagramResult(
-                None, 0, "Not sent: a UDP datagram holds at most 65,507 bytes; this is 65,508 bytes"
+                None, 0, "Not sent: 65,508 bytes, over the 65,507 a UDP datagram holds"
             )
             assert _sends(session) == []
             # The largest that fits goes whole, as one datagram.
@@ -175,8 +173,6 @@ def test_a_file_is_one_datagram_when_it_fits(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     with big.open("wb") as f:  # sparse: the refusal comes from its size, it is never read
         f.truncate(10 * 2**30)
-    assert read_datagram_file(big) == (
-        "a UDP datagram holds at most 65,507 bytes; this is 10,737,418,240 bytes"
-    )
+    assert read_datagram_file(big) == "10,737,418,240 bytes, over the 65,507 a UDP datagram holds"
     missing = tmp_path / "missing.bin"
     assert read_datagram_file(missing) == f"cannot read {missing}: No such file or directory"

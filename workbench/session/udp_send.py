@@ -86,7 +86,10 @@ def datagram_refusal(size: int) -> str:
     """Why ``size`` bytes cannot go as one datagram, or ``""`` when they can."""
     if size <= MAX_DATAGRAM:
         return ""
-    return f"a UDP datagram holds at most {MAX_DATAGRAM:,} bytes; this is {size:,} bytes"
+    # The size first: beside Send the message is elided at the right, and "this is N bytes"
+    # at its end was cut off even in a 1400-pixel window. (Exact byte counts, not
+    # format_size's KiB: one byte over is what the user needs to see.)
+    return f"{size:,} bytes, over the {MAX_DATAGRAM:,} a UDP datagram holds"
 
 
 def destination_problem(address: str, port: int) -> str:
