@@ -434,3 +434,20 @@ def test_a_refused_run_leaves_its_row_refused_not_reset_by_a_disconnect(
     assert window.session.result(sid, "connect") == NetError.CONNECTION_REFUSED
     assert window.session.result(sid, "disconnect") is None
     assert window.session.state_text(sid) == "Error: CONNECTION_REFUSED"
+
+
+def test_variables_spaced_as_toml_is_give_the_value_without_the_spaces(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    pane = show(qtbot, workbench_window)
+    editor = pane.editor
+    # The echo of the closing '>' is expected: by then the peer has read all that was sent.
+    steps = "[[steps]]\nsend = '<${who}>'\n[[steps]]\nexpect = '>'\n"
+    editor.set_text(conversation(echo_server.port, steps))
+    editor.variables.setPlainText("who = alice")
+    qtbot.waitUntil(lambda: editor.error is None, timeout=WAIT_MS)
+    assert editor.variable_values() == {"who": "alice"}
+    pane.run_new()
+    wait_run(qtbot, pane)
+    # The bytes the peer got: the value, not " alice".
+    assert bytes(echo_server.received) == b"<alice>"
