@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Awaitable
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from workbench.core.errors import NetError, SocketNotFoundError
 from workbench.core.formatting import describe_result, format_endpoint, format_size, result_name
 from workbench.core.types import SendInfo
+
+if TYPE_CHECKING:
+    from workbench.session.record import UdpRecord
 
 __all__ = [
     "BIND_FIRST",
@@ -65,6 +68,8 @@ class DatagramSender(Protocol):
     def send(self, socket_id: int, data: bytes, address: str, port: int) -> Awaitable[SendInfo]: ...
 
     def error_detail(self, socket_id: int) -> str | None: ...
+
+    def record(self, socket_id: int) -> UdpRecord | None: ...
 
 
 @dataclasses.dataclass(frozen=True)
