@@ -34,6 +34,8 @@ def test_bind_on_port_0_shows_the_port_the_os_gave(qtbot: Any, env: UdpEnv) -> N
     info = env.core_info(sid)
     assert info.local_address == LOOPBACK and info.local_port
     qtbot.waitUntil(lambda: panel.status.text() == f"Bound to {LOOPBACK}:{info.local_port}")
+    # The Port field shows the port the OS gave, not "0 (any free port)" any more.
+    assert panel.port.value() == info.local_port
     assert env.calls("bind") == [f'{API}.bind({sid}, "127.0.0.1", 0) → 0']
     # Datagrams arrive from now on: the binding is real.
     with peers() as made:

@@ -120,6 +120,10 @@ class BindPanel(UdpPanel):
 
     def refresh(self) -> None:
         record = self.udp_record()
+        if record is not None and record.bound and self.port.value() == 0:
+            # Bound on port 0 a moment ago: the fields show the port the OS gave, as they do
+            # when the row is selected again (they said "0 (any free port)" until then).
+            self._switched(None, self._sid)
         set_text(self.status, udp_text(record) if record is not None else "")
         reason = udp_disabled_reason(record, UdpControl.BIND) if record is not None else None
         set_text(self.reason, reason or "")
