@@ -115,3 +115,41 @@ async def test_only_the_last_connection_is_recorded_and_a_socket_never_connected
         (Verb.SEND, "second\\n"),
         (Verb.EXPECT, "second"),
     ]
+
+
+async def test_the_file_is_written_as_the_docs_write_one_tables_and_literal_strings(
+    session: Session, serve: Serve
+) -> None:
+    server = serve(plain_echo_handler)
+    key = await session.create()
+    assert await session.connect(key, "127.0.0.1", server.port) == 0
+    for line in (b"HELLO\r\n", b"it's me\r\n"):
+        await session.send(key, line)
+        # The capture holds both directions: the line twice is the line and its echo.
+        await wait_for(lambda line=line: received(session, key).count(line) == 2)
+
+    text = record_conversation(session.registry[key], session.call_log.entries())
+    # One [[steps]] table per step (not one inline array), the escapes as typed in a literal
+    # string; a quote needs the basic string, with its backslashes doubled.
+    steps = text[text.index("[[steps]]") :]
+    assert steps.split("\n") == [
+        "[[steps]]",
+        "send = 'HELLO\\r\\n'",
+        "",
+        "[[steps]]",
+        "expect = 'HELLO'",
+        "",
+        "[[steps]]",
+        'send = "it\'s me\\\\r\\\\n"',
+        "",
+        "[[steps]]",
+        'expect = "it\'s me"',
+        "",
+    ]
+    conversation = parse_conversation(text, "recorded.toml")
+    assert [(s.verb, s.value) for s in conversation.steps] == [
+        (Verb.SEND, "HELLO\\r\\n"),
+        (Verb.EXPECT, "HELLO"),
+        (Verb.SEND, "it's me\\r\\n"),
+        (Verb.EXPECT, "it's me"),
+    ]

@@ -18,6 +18,7 @@ from workbench.net.tcp import TcpSockets
 from workbench.session.session import Session
 from workbench.session.udp_send import (
     BIND_FIRST,
+    BROADCAST_FIRST,
     MAX_DATAGRAM,
     DatagramResult,
     Destination,
@@ -61,9 +62,7 @@ async def _bound(session: Session) -> int:
 def test_the_limit_is_65507_bytes_and_the_refusal_says_so() -> None:
     assert MAX_DATAGRAM == 65_507
     assert datagram_refusal(0) == datagram_refusal(MAX_DATAGRAM) == ""
-    assert datagram_refusal(70_000) == (
-        "a UDP datagram holds at most 65,507 bytes; this is 70,000 bytes"
-    )
+    assert datagram_refusal(70_000) == "70,000 bytes, over the 65,507 a UDP datagram holds"
 
 
 def test_results_in_words() -> None:
@@ -117,7 +116,19 @@ async def test_before_bind_is_minus_15_with_bind_it_first(session: Session) -> N
         sid = (await session.udp.create()).socket_id
         result = await send_datagram(session.udp, sid, b"x", Destination(LOOPBACK, 9))
         assert result.code == NetError.SOCKET_NOT_CONNECTED and result.sent == 0
-        assert result.text == f"Not sent to 127.0.0.1:9: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST}"
+        assert result.text == f"Not sent: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST} · to 127.0.0.1:9"
+
+
+async def test_a_broadcast_without_broadcast_on_is_minus_138_and_says_where_to_turn_it_on(
+    session: Session,
+) -> None:
+    async with closing(session):
+        sid = await _bound(session)
+        result = await send_datagram(session.udp, sid, b"x", Destination("255.255.255.255", 9))
+        if result.code != NetError.NETWORK_ACCESS_DENIED:  # no route for it here
+            pytest.skip(f"the kernel answers {result.code}, not -138, to a limited broadcast")
+        assert result.text.startswith(f"Not sent: {describe_result(-138)}")
+        assert BROADCAST_FIRST in result.text and "Multicast tab" in result.text
 
 
 async def test_an_unresolvable_name_is_minus_105_with_its_reason(session: Session) -> None:
@@ -125,9 +136,8 @@ async def test_an_unresolvable_name_is_minus_105_with_its_reason(session: Sessio
         sid = await _bound(session)
         result = await send_datagram(session.udp, sid, b"x", Destination("nonexistent.invalid", 53))
         assert result.code == NetError.NAME_NOT_RESOLVED and not result.ok
-        assert result.text.startswith(
-            f"Not sent to nonexistent.invalid:53: {describe_result(-105)}"
-        )
+        assert result.text.startswith(f"Not sent: {describe_result(-105)}")
+        assert result.text.endswith(" · to nonexistent.invalid:53")
 
 
 async def test_oversize_is_refused_without_a_call(session: Session) -> None:
@@ -138,7 +148,7 @@ async def test_oversize_is_refused_without_a_call(session: Session) -> None:
             to = Destination(LOOPBACK, peer.port)
             result = await send_datagram(session.udp, sid, bytes(MAX_DATAGRAM + 1), to)
             assert result == DatagramResult(
-                None, 0, "Not sent: a UDP datagram holds at most 65,507 bytes; this is 65,508 bytes"
+                None, 0, "Not sent: 65,508 bytes, over the 65,507 a UDP datagram holds"
             )
             assert _sends(session) == []
             # The largest that fits goes whole, as one datagram.
@@ -163,8 +173,6 @@ def test_a_file_is_one_datagram_when_it_fits(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     with big.open("wb") as f:  # sparse: the refusal comes from its size, it is never read
         f.truncate(10 * 2**30)
-    assert read_datagram_file(big) == (
-        "a UDP datagram holds at most 65,507 bytes; this is 10,737,418,240 bytes"
-    )
+    assert read_datagram_file(big) == "10,737,418,240 bytes, over the 65,507 a UDP datagram holds"
     missing = tmp_path / "missing.bin"
     assert read_datagram_file(missing) == f"cannot read {missing}: No such file or directory"

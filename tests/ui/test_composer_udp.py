@@ -230,7 +230,7 @@ def test_send_before_bind_explains_minus_15(
     result = click_send(qtbot, composer)
     assert result.code == NetError.SOCKET_NOT_CONNECTED and result.sent == 0
     text = composer.error_label.text()
-    assert text == f"Not sent to {LOOPBACK}:9: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST}"
+    assert text == f"Not sent: -15 SOCKET_NOT_CONNECTED: {BIND_FIRST} · to {LOOPBACK}:9"
     assert "bind it first (Bind tab)" in text and is_red(composer)
     assert record(session, sid).datagrams_out == 0
     assert composer.to_address.count() == 0  # a destination not sent to is not offered again
@@ -246,9 +246,15 @@ def test_an_unresolvable_name_gives_minus_105_with_its_reason(
     result = click_send(qtbot, composer)
     assert result.code == NetError.NAME_NOT_RESOLVED
     assert composer.error_label.text().startswith(
-        f"Not sent to nonexistent.invalid:53: {describe_result(NetError.NAME_NOT_RESOLVED)}"
+        f"Not sent: {describe_result(NetError.NAME_NOT_RESOLVED)}"
     )
     assert "-105 NAME_NOT_RESOLVED" in composer.error_label.text() and is_red(composer)
+    # Beside Send, narrowed as in a 1280-pixel window, the line still shows the code: a long
+    # host name does not push it out of sight.
+    aim(composer, "a-rather-long-host-name.nonexistent.invalid", 53)
+    assert click_send(qtbot, composer).code == NetError.NAME_NOT_RESOLVED
+    composer.error_label.resize(250, composer.error_label.height())
+    assert "-105 NAME_NOT_RESOLVED" in composer.error_label.shown_text()
     assert composer.destination_row.recent_destinations() == []
 
 
@@ -287,9 +293,12 @@ def test_oversize_input_is_refused_before_sending_never_split(
     c.set_udp(sid)
     aim(c, LOOPBACK, peer.port)
     c.set_text(text)
-    reason = f"a UDP datagram holds at most 65,507 bytes; this is {size:,} bytes"
+    reason = f"{size:,} bytes, over the 65,507 a UDP datagram holds"
     qtbot.waitUntil(lambda: c.error_label.text() == f"Cannot send: {reason}", timeout=WAIT_MS)
     assert not c.send_button.isEnabled() and not c.send() and is_red(c)
+    # Elided beside Send in a narrow window, the line still says how large the data is.
+    c.error_label.resize(250, c.error_label.height())
+    assert f"{size:,} bytes" in c.error_label.shown_text()
     assert sends_logged(session) == [] and record(session, sid).datagrams_out == 0
     # The limit is UDP's: the same bytes can go to a TCP socket.
     c.set_socket(7)
@@ -356,7 +365,7 @@ def test_send_file_sends_one_datagram_or_refuses(
     composer.fileSendStarted.connect(lambda path: started.items.append(path.encode()))
     composer.send_file_requested(str(big))
     assert composer.error_label.text() == (
-        "Cannot send the file: a UDP datagram holds at most 65,507 bytes; this is 65,508 bytes"
+        "Cannot send the file: 65,508 bytes, over the 65,507 a UDP datagram holds"
     )
     assert started.items == [] and record(session, sid).datagrams_out == 1
 

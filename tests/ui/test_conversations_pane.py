@@ -20,6 +20,7 @@ from tests.session.test_conversation_run import smtp_handler
 from tests.ui.conftest import WAIT_MS
 from workbench.core.conversation import Verb, parse_conversation
 from workbench.core.types import SecureOptions
+from workbench.sockets import NetError
 from workbench.ui.conversation_steps import RUNNING
 from workbench.ui.conversations_pane import ConversationsPane
 from workbench.ui.main_window import MainWindow
@@ -200,7 +201,10 @@ def test_stop_cancels_the_run_and_the_socket_stays_as_a_row(
     assert pane.status_label.text().endswith("stopped")
     (new,) = set(window.session.ids()) - before
     qtbot.waitUntil(lambda: window.session.state_text(new) == "Disconnected", timeout=WAIT_MS)
-    assert pane.run_button.isEnabled() and not pane.stop_button.isEnabled()
+    # The buttons follow the task's done callback, one loop turn after task.done().
+    qtbot.waitUntil(
+        lambda: pane.run_button.isEnabled() and not pane.stop_button.isEnabled(), timeout=WAIT_MS
+    )
 
 
 def test_run_on_selected_runs_the_steps_on_the_connected_socket_and_leaves_it_connected(
@@ -286,6 +290,8 @@ def test_the_file_is_checked_as_it_is_typed_and_the_error_line_is_highlighted(
     assert editor.error_label.text().startswith("Line 1: not valid TOML")
     editor.set_text(conversation(7, "[[steps]]\nsend = '${who}'\n"))
     assert "${who} is neither given" in editor.error_label.text()
+    # The window's way to give it is named, not only the command line's --var.
+    assert "who=VALUE in Variables" in editor.error_label.text()
     editor.variables.setPlainText("who=alice")
     qtbot.waitUntil(lambda: editor.error is None, timeout=WAIT_MS)
     assert editor.error_line() is None and pane.run_button.isEnabled()
@@ -410,4 +416,38 @@ def test_stop_ends_run_all_and_the_files_after_are_not_run(
     ]
     assert pane.status_label.text() == f"{tmp_path.name}: stopped"
     assert bytes(echo_server.received) == b""
-    assert pane.run_folder_button.isEnabled()
+    # As above: the done callback enables it, one loop turn after task.done().
+    qtbot.waitUntil(pane.run_folder_button.isEnabled, timeout=WAIT_MS)
+
+
+def test_a_refused_run_leaves_its_row_refused_not_reset_by_a_disconnect(
+    qtbot: Any, workbench_window: MainWindow, refused_port: int
+) -> None:
+    window = workbench_window
+    pane = show(qtbot, window)
+    pane.editor.set_text(conversation(refused_port, "[[steps]]\nsend = 'a'\n"))
+    pane.run_new()
+    wait_run(qtbot, pane)
+    (sid,) = window.session.ids()
+    # The row and the Connect tab still say why: the run did not disconnect a socket that
+    # never connected (which would forget the -102 and show the disconnect's OK).
+    assert window.session.result(sid, "connect") == NetError.CONNECTION_REFUSED
+    assert window.session.result(sid, "disconnect") is None
+    assert window.session.state_text(sid) == "Error: CONNECTION_REFUSED"
+
+
+def test_variables_spaced_as_toml_is_give_the_value_without_the_spaces(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer
+) -> None:
+    pane = show(qtbot, workbench_window)
+    editor = pane.editor
+    # The echo of the closing '>' is expected: by then the peer has read all that was sent.
+    steps = "[[steps]]\nsend = '<${who}>'\n[[steps]]\nexpect = '>'\n"
+    editor.set_text(conversation(echo_server.port, steps))
+    editor.variables.setPlainText("who = alice")
+    qtbot.waitUntil(lambda: editor.error is None, timeout=WAIT_MS)
+    assert editor.variable_values() == {"who": "alice"}
+    pane.run_new()
+    wait_run(qtbot, pane)
+    # The bytes the peer got: the value, not " alice".
+    assert bytes(echo_server.received) == b"<alice>"

@@ -127,6 +127,9 @@ def test_send_before_bind_explains_minus_15_beside_send(
     assert f"-{-NetError.SOCKET_NOT_CONNECTED} SOCKET_NOT_CONNECTED" in text
     assert "bind it first (Bind tab)" in text
     assert record(window, udp_id).datagrams_out == 0
+    # Bound as told, the "not bound" beside Send goes: it no longer describes the socket.
+    bind_on_port_0(qtbot, window, udp_id)
+    qtbot.waitUntil(lambda: window.composer.error_label.text() == "", timeout=WAIT_MS)
 
 
 def test_a_udp_echo_server_s_new_socket_is_a_bound_row_aimed_at_it(

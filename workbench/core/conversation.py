@@ -336,9 +336,11 @@ class _Reader:
     ) -> None:
         for name in variables_in(text):
             if name not in known:
+                # Both ways to give it: the message is read in the window and in a terminal.
                 raise self.error(
-                    f"variable ${{{name}}} is neither given (--var {name}=VALUE) nor captured "
-                    "by a named group of an earlier expect_regex",
+                    f"variable ${{{name}}} is neither given ({name}=VALUE in Variables, or "
+                    f"--var {name}=VALUE) nor captured by a named group of an earlier "
+                    "expect_regex",
                     line,
                 )
 

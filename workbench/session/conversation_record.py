@@ -70,8 +70,34 @@ def record_conversation(
     steps = _steps(events, tls)
     if record.peer_end is not None:
         steps.append({"expect_closed": record.peer_end})
-    doc["steps"] = steps
-    return tomli_w.dumps(doc)
+    return _dumps(doc, steps)
+
+
+def _dumps(doc: dict[str, Any], steps: Sequence[dict[str, Any]]) -> str:
+    r"""The file as docs/conversations.md writes one: the head by tomli-w, then one
+    ``[[steps]]`` table per step (tomli-w puts short steps in one inline array), each string
+    a literal one where TOML allows it: ``send = 'EHLO\r\n'``, the composer's escapes as the
+    user types them, not ``send = "EHLO\\r\\n"``."""
+    parts = [tomli_w.dumps(doc)]
+    for step in steps:
+        lines = [f"{key} = {_value(value)}" for key, value in step.items()]
+        parts.append("\n[[steps]]\n" + "\n".join(lines) + "\n")
+    return "".join(parts)
+
+
+def _value(value: Any) -> str:
+    """One value in TOML: a string single-quoted when TOML allows it (no ``'``, no control
+    character but tab), a table inline, anything else as tomli-w writes it."""
+    if isinstance(value, str) and "'" not in value and _literal_ok(value):
+        return f"'{value}'"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{key} = {_value(item)}" for key, item in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def _literal_ok(text: str) -> bool:
+    return all(c == "\t" or (" " <= c != "\x7f") for c in text)
 
 
 def _last_peer(record: SocketRecord) -> tuple[str, int]:

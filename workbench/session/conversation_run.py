@@ -37,6 +37,7 @@ from workbench.core.conversation import (
 from workbench.core.conversation_report import ConversationReport, Status, StepReport
 from workbench.core.errors import SocketNotFoundError
 from workbench.core.formatting import describe_result, format_endpoint
+from workbench.core.state import State
 from workbench.core.types import (
     MAX_HANDSHAKE_TIMEOUT,
     CreateInfo,
@@ -178,6 +179,7 @@ class _Run:
     ) -> None:
         self.conversation = conversation
         self.calls = calls
+        self.tcp = tcp
         self.inbox = _Inbox(tcp)
         self.variables = dict(conversation.variables)
         self.variables.update(variables)
@@ -363,6 +365,10 @@ async def _steps(
             on_step(done)
 
 
+#: States where a kept socket is left as it is: it never connected, or its connection ended.
+_ENDED = (State.CREATED, State.DISCONNECTED)
+
+
 async def _end(run: _Run, created: bool, keep_socket: bool, passed: bool) -> None:
     """A socket the run created ends with it; one it was given ends only when a step
     failed (a conversation that passed leaves the user's socket as it found it)."""
@@ -371,6 +377,10 @@ async def _end(run: _Run, created: bool, keep_socket: bool, passed: bool) -> Non
         return
     with contextlib.suppress(SocketNotFoundError):  # the user closed it meanwhile
         if keep_socket or not created:
+            if run.tcp.state_of(sid) in _ENDED:
+                # Nothing to disconnect, and a disconnect() would wipe why it ended (a
+                # refused connect, a failed [tls], the peer's close) from its row.
+                return
             await run.calls.disconnect(sid)
         else:
             await run.calls.close(sid)

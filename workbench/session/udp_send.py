@@ -14,14 +14,18 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Awaitable
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from workbench.core.errors import NetError, SocketNotFoundError
 from workbench.core.formatting import describe_result, format_endpoint, format_size, result_name
 from workbench.core.types import SendInfo
 
+if TYPE_CHECKING:
+    from workbench.session.record import UdpRecord
+
 __all__ = [
     "BIND_FIRST",
+    "BROADCAST_FIRST",
     "MAX_DATAGRAM",
     "RECENT_LIMIT",
     "DatagramResult",
@@ -43,6 +47,9 @@ RECENT_LIMIT = 10
 #: What -15 means on a UDP socket: 'The socket must be bound to a local port before calling
 #: this method.' (chrome.sockets.udp.send)
 BIND_FIRST = "the socket is not bound; bind it first (Bind tab)"
+#: What -138 (EACCES) means on a UDP send: a broadcast destination on a socket without
+#: SO_BROADCAST, which Chrome's setBroadcast(true) (the Multicast tab's Broadcast) turns on.
+BROADCAST_FIRST = "a broadcast address needs Broadcast on first (Multicast tab)"
 
 
 class Destination(NamedTuple):
@@ -61,6 +68,8 @@ class DatagramSender(Protocol):
     def send(self, socket_id: int, data: bytes, address: str, port: int) -> Awaitable[SendInfo]: ...
 
     def error_detail(self, socket_id: int) -> str | None: ...
+
+    def record(self, socket_id: int) -> UdpRecord | None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +91,10 @@ def datagram_refusal(size: int) -> str:
     """Why ``size`` bytes cannot go as one datagram, or ``""`` when they can."""
     if size <= MAX_DATAGRAM:
         return ""
-    return f"a UDP datagram holds at most {MAX_DATAGRAM:,} bytes; this is {size:,} bytes"
+    # The size first: beside Send the message is elided at the right, and "this is N bytes"
+    # at its end was cut off even in a 1400-pixel window. (Exact byte counts, not
+    # format_size's KiB: one byte over is what the user needs to see.)
+    return f"{size:,} bytes, over the {MAX_DATAGRAM:,} a UDP datagram holds"
 
 
 def destination_problem(address: str, port: int) -> str:
@@ -122,7 +134,11 @@ async def send_datagram(
         sent = info.bytes_sent if info.bytes_sent is not None else len(data)
         return DatagramResult(code, sent, f"0 OK: sent {format_size(sent)} to {to}")
     why = describe_udp_result(code, sender.error_detail(socket_id))
-    return DatagramResult(code, 0, f"Not sent to {to}: {why}")
+    if code == NetError.NETWORK_ACCESS_DENIED:
+        why += f"; {BROADCAST_FIRST}"
+    # The code and its reason first: beside Send the line is elided at the right, and a long
+    # destination first left only "Not sent to host:port: …" showing (the tooltip has all).
+    return DatagramResult(code, 0, f"Not sent: {why} · to {to}")
 
 
 def read_datagram_file(path: str | os.PathLike[str]) -> bytes | str:

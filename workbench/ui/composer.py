@@ -326,6 +326,7 @@ class SendComposer(QWidget):
         and if not, why (the Send button's tip; said beside it when a send is tried)."""
         self._target.set(ok, reason)
         self._update_buttons()
+        self.destination_row.unsay_unbound(self._say)
 
     def show_send_result(self, sid: int | None, text: str) -> None:
         """How a send on TCP socket ``sid`` went ("" for well): said beside Send, where the

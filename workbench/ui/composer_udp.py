@@ -14,10 +14,12 @@ runner; ``finished`` says how it went.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from workbench.core.errors import NetError
 from workbench.session.udp_send import (
     MAX_DATAGRAM,
     DatagramSender,
@@ -85,6 +87,8 @@ class UdpDestinationRow(QWidget):
         self._udp: int | None = None
         #: Sends started without a runner (kept until done: the loop holds tasks weakly).
         self._tasks: set[asyncio.Future[None]] = set()
+        #: (socket, sender) whose last send was refused -15, until it is seen bound.
+        self._refused_unbound: tuple[int, DatagramSender] | None = None
         self.address.activated.connect(self._recent_chosen)
         edit = self.address.lineEdit()
         if edit is not None:  # an editable box always has one
@@ -164,4 +168,17 @@ class UdpDestinationRow(QWidget):
         result = await send_datagram(sender, udp_id, data, to)
         if result.ok:
             self.remember(udp_id, to)
+        unbound = result.code == NetError.SOCKET_NOT_CONNECTED
+        self._refused_unbound = (udp_id, sender) if unbound else None
         self.finished.emit(udp_id, result, path)
+
+    def unsay_unbound(self, say: Callable[[str], object]) -> None:
+        """``say("")`` (once) when the socket shown was refused -15 ("bind it first") by its
+        last send and is bound now: the words beside Send no longer describe it."""
+        refused = self._refused_unbound
+        if refused is None or refused[0] != self._udp:
+            return
+        record = refused[1].record(refused[0])
+        if record is not None and record.bound:
+            self._refused_unbound = None
+            say("")

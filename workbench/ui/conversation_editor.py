@@ -40,8 +40,8 @@ UNTITLED = "untitled.toml"
 
 
 def parse_variables(text: str) -> dict[str, str]:
-    """``NAME=VALUE`` per line (blank lines and ``#`` comments skipped), as ``--var`` reads
-    them; ``ValueError`` naming the first bad line."""
+    """``NAME=VALUE`` per line (blank lines and ``#`` comments skipped; spaces around the
+    ``=`` do not count), as ``--var`` reads them; ``ValueError`` naming the first bad line."""
     found: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -51,7 +51,9 @@ def parse_variables(text: str) -> dict[str, str]:
         name = name.strip()
         if not equals or not _NAME.fullmatch(name):
             raise ValueError(f"Variables, line {number}: {line!r} is not NAME=VALUE")
-        found[name] = value
+        # "who = alice", spaced as TOML is, means "alice": the line's end is stripped too, so
+        # a value could never keep spaces at that end either.
+        found[name] = value.strip()
     return found
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from PySide6.QtGui import QPalette
+
 from tests.net.test_udp import Peer, peers
 from tests.ui.conftest import WAIT_MS
 from tests.ui.panels.conftest import API, LOOPBACK, UdpEnv, click, wait_code
@@ -32,6 +34,8 @@ def test_bind_on_port_0_shows_the_port_the_os_gave(qtbot: Any, env: UdpEnv) -> N
     info = env.core_info(sid)
     assert info.local_address == LOOPBACK and info.local_port
     qtbot.waitUntil(lambda: panel.status.text() == f"Bound to {LOOPBACK}:{info.local_port}")
+    # The Port field shows the port the OS gave, not "0 (any free port)" any more.
+    assert panel.port.value() == info.local_port
     assert env.calls("bind") == [f'{API}.bind({sid}, "127.0.0.1", 0) → 0']
     # Datagrams arrive from now on: the binding is real.
     with peers() as made:
@@ -42,6 +46,9 @@ def test_bind_on_port_0_shows_the_port_the_os_gave(qtbot: Any, env: UdpEnv) -> N
     assert not panel.bindButton.isEnabled()
     assert not panel.reason.isHidden()
     assert "binds once" in panel.reason.text() and "binds once" in panel.bindButton.toolTip()
+    # ...as a hint, not a warning: the bind succeeded.
+    assert panel.reason.styleSheet() == ""
+    assert panel.reason.foregroundRole() == QPalette.ColorRole.PlaceholderText
 
 
 def test_bind_to_a_port_in_use_says_147_and_binds_again(qtbot: Any, env: UdpEnv) -> None:

@@ -205,3 +205,25 @@ def test_a_refused_broadcast_leaves_the_box_as_the_socket_is(qtbot: Any, env: Ud
     assert panel.broadcastResult.text().startswith("-15 SOCKET_NOT_CONNECTED: ")
     assert "bind the socket first" in panel.broadcastResult.text()
     assert not panel.broadcast.isChecked()
+
+
+def test_a_tall_tab_keeps_the_rows_together_with_the_room_below_them(env: UdpEnv) -> None:
+    sid, _ = env.bound()
+    panel: MulticastPanel = env.panel(MulticastPanel, sid)
+
+    def gaps() -> tuple[int, int]:
+        layout = panel.layout()
+        assert layout is not None
+        layout.activate()
+        ttl, loop, broad = (
+            w.mapTo(panel, w.rect().topLeft()).y()
+            for w in (panel.ttl, panel.loopback, panel.broadcast)
+        )
+        return loop - ttl, broad - loop
+
+    panel.resize(560, panel.minimumSizeHint().height())
+    tight = gaps()
+    # A tab as tall as a 1400x900 window gives it: the rows stay as close as in a short one
+    # (they were spread out, a check box every 40 pixels).
+    panel.resize(560, 900)
+    assert gaps() == tight

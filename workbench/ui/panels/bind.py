@@ -13,6 +13,7 @@ once bound the button is disabled and the tab says why.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from workbench.session import udp_text
@@ -20,7 +21,6 @@ from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.udp_base import UdpControl, UdpPanel, udp_disabled_reason
 from workbench.ui.panels.widgets import (
-    WARNING_COLOR,
     FieldError,
     column,
     compact_form,
@@ -68,7 +68,9 @@ class BindPanel(UdpPanel):
         self.reason = QLabel()
         self.reason.setObjectName("bindDisabledReason")
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet(f"color: {WARNING_COLOR};")
+        # A hint, in the placeholder's grey (the theme's): after a successful bind nothing is
+        # wrong, and the warning colour made the success look like a problem.
+        self.reason.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.reason.hide()
         form.addRow("", self.reason)
         self.address.currentTextChanged.connect(self._validate)
@@ -118,6 +120,10 @@ class BindPanel(UdpPanel):
 
     def refresh(self) -> None:
         record = self.udp_record()
+        if record is not None and record.bound and self.port.value() == 0:
+            # Bound on port 0 a moment ago: the fields show the port the OS gave, as they do
+            # when the row is selected again (they said "0 (any free port)" until then).
+            self._switched(None, self._sid)
         set_text(self.status, udp_text(record) if record is not None else "")
         reason = udp_disabled_reason(record, UdpControl.BIND) if record is not None else None
         set_text(self.reason, reason or "")

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -87,7 +88,13 @@ class MulticastPanel(UdpPanel):
         self.setObjectName("multicastPanel")
         #: per socket: the list the last getJoinedGroups gave
         self._groups: dict[int, list[str]] = {}
-        form = compact_form(QFormLayout(self))
+        # The room a tall tab leaves goes below the rows (the stretch), not between them: a
+        # form alone spread its rows apart, a check box every 40 pixels at 1400x900.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        form = compact_form(QFormLayout())
+        outer.addLayout(form)
+        outer.addStretch(1)
         self._build_groups(form)
         self._build_options(form)
         self.note = QLabel(_NOT_BOUND_NOTE)
