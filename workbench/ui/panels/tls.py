@@ -204,6 +204,16 @@ class TlsPanel(Panel):
         )
         self.keylogFile.edit.setPlaceholderText("off")
         form_row(form, "Write TLS &keys to…", self.keylogFile, self.keylogFile.edit)
+        # K4: the tab says that the keys are being written, and where (under the field, in
+        # view without scrolling).
+        self.keylogNote = QLabel()
+        self.keylogNote.setObjectName("tlsKeylogNote")
+        self.keylogNote.setWordWrap(True)
+        self.keylogNote.setTextFormat(Qt.TextFormat.PlainText)
+        self.keylogNote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        describe(self.keylogNote, "TLS key log", "Where this connection's TLS keys are written")
+        self.keylogNote.hide()
+        form.addRow("", self.keylogNote)
 
     def _build_details(self) -> QGroupBox:
         self.details = QGroupBox("Peer certificate")
@@ -220,15 +230,6 @@ class TlsPanel(Panel):
             describe(value, f"TLS {key}", f"The {key} settled by the handshake")
             self.detailLabels[key] = value
             details.addRow(text, value)
-        # K4: the tab says that the keys are being written, and where.
-        self.keylogNote = QLabel()
-        self.keylogNote.setObjectName("tlsKeylogNote")
-        self.keylogNote.setWordWrap(True)
-        self.keylogNote.setTextFormat(Qt.TextFormat.PlainText)
-        self.keylogNote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        describe(self.keylogNote, "TLS key log", "Where this connection's TLS keys are written")
-        self.keylogNote.hide()
-        details.addRow(self.keylogNote)
         return self.details
 
     # -- the form ------------------------------------------------------------------------
@@ -377,7 +378,7 @@ class TlsPanel(Panel):
         mark = MARKS.mark(self._sid, tls) if self._sid is not None else None
         self.keylogNote.setVisible(mark is not None)
         if mark is not None:
-            set_text(self.keylogNote, f"🔑 {mark.tip}")
+            set_text(self.keylogNote, mark.tip)
             color = WARNING_COLOR if mark.readable_by_others else OK_COLOR
             self.keylogNote.setStyleSheet(f"color: {color};")
 
