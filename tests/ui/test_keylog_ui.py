@@ -15,6 +15,8 @@ import pytest
 
 from tests.net.tls_peers import Pki, ThreadedServer
 from tests.ui.conftest import WAIT_MS
+from tests.ui.test_listen_panel import wait_accepted
+from tests.ui.test_listen_tls import ca_file, tls_server
 from tests.ui.test_main_window import (
     action,
     child,
@@ -25,6 +27,7 @@ from tests.ui.test_main_window import (
     show_tab,
     type_into,
 )
+from workbench.net.servers import ServerManager
 from workbench.session.settings import SettingsStore
 from workbench.ui.main_window import MainWindow
 from workbench.ui.socket_model import Column
@@ -206,3 +209,28 @@ def test_K3_SSLKEYLOGFILE_turns_the_global_option_on_and_is_not_saved(
     assert "from $SSLKEYLOGFILE in the environment" in global_action.toolTip()
     assert window.save_settings() is None
     assert SettingsStore(settings_dir).load()[0].keylog_file == str(tmp_path / "chosen.keys")
+
+
+def test_K3_the_global_key_log_covers_the_server_side_of_a_listening_socket(
+    qtbot: Any, workbench_window: MainWindow, tmp_path: Path
+) -> None:
+    window = workbench_window
+    window.attach_servers(ServerManager(tmp_path / "test-ca"))
+    keys = tmp_path / "servers.keys"
+    choose_global(qtbot, window, keys)
+    server_id, port = tls_server(qtbot, window)
+    sid = new_socket(qtbot, window)
+    connect_to(qtbot, window, sid, port)
+    show_tab(window, window.tls_panel)
+    type_into(qtbot, child(window, "tlsCaFile", QLineEdit), str(ca_file(tmp_path)))
+    click(qtbot, child(window, "secureButton", QPushButton))
+    qtbot.waitUntil(lambda: window.session.result(sid, "secure") is not None, timeout=WAIT_MS)
+    assert window.session.result(sid, "secure") == 0
+
+    (accepted,) = wait_accepted(qtbot, window, server_id, 1)
+    qtbot.waitUntil(lambda: window.session.info(accepted).tls is not None, timeout=WAIT_MS)
+    tls = window.session.info(accepted).tls
+    assert tls is not None and tls.keylog_file == str(keys)
+    qtbot.waitUntil(lambda: "keys logged" in row_state(window, accepted), timeout=WAIT_MS)
+    # Both ends of the one handshake logged it: the client's and the server's lines.
+    assert len(nss_lines(keys)) >= 2 * 5
