@@ -152,6 +152,8 @@ class PcapngExporter(QObject):
         self._done = 0  # written by the worker, read by the timer (an int: one store)
         self._cancelled = False
         self._stop = threading.Event()
+        #: an export is under way (one at a time: they share the progress count).
+        self.running = False
 
     # -- asking for the file ----------------------------------------------------------------
 
@@ -181,8 +183,12 @@ class PcapngExporter(QObject):
     def export_to(self, path: str, keys: list[SocketKey] | None = None) -> object:
         """Export ``keys`` (None: the selection now; none selected: every socket) to
         ``path``, through the window's task runner."""
+        if self.running:
+            self._show_message("An export is already under way; wait for it or cancel it.", 5000)
+            return None
         chosen = self._keys() if keys is None else keys
         tcp, udp = export_records(self._registry, chosen)
+        self.running = True  # until the task ends (set now: a second call waits for it)
         return self._start(self._export(Path(path), tcp, udp), f"export pcapng to {path}")
 
     def cancel(self) -> None:
@@ -223,6 +229,7 @@ class PcapngExporter(QObject):
             self.stop()  # the worker stops at its next segment and removes the file
             raise
         finally:
+            self.running = False
             timer.stop()
             _close(progress)
         self._show_message(summary(result), 10000)
