@@ -132,3 +132,22 @@ def test_an_unwritable_path_is_said_in_the_banner(
     banner = child(window, "errorBannerText", QLabel)
     assert "Could not export" in banner.text() and "Traceback" not in banner.text()
     assert not path.exists()
+
+
+def test_a_second_export_waits_for_the_first(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer, tmp_path: Path
+) -> None:
+    window = workbench_window
+    sid = talk(qtbot, window, echo_server.port, "once")
+    exporter = window.commands.exporter
+    assert exporter is not None
+    keys = [SocketKey.tcp(sid)]
+
+    with qtbot.waitSignal(exporter.finished, timeout=WAIT_MS):
+        assert exporter.export_to(str(tmp_path / "first.pcapng"), keys) is not None
+        assert exporter.export_to(str(tmp_path / "second.pcapng"), keys) is None
+        assert window.statusBar().currentMessage().startswith("An export is already under way")
+
+    assert follow(tmp_path / "first.pcapng", 0) == (b"once", b"once")
+    assert not (tmp_path / "second.pcapng").exists()
+    assert not exporter.running
