@@ -50,7 +50,7 @@ def export_through_the_dialog(qtbot: Any, window: MainWindow, path: Path) -> Exp
     return result
 
 
-def test_the_export_action_writes_the_selected_socket_that_tshark_follows(
+def test_X6_the_export_action_writes_the_selected_socket_that_tshark_follows(
     qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer, tmp_path: Path
 ) -> None:
     window = workbench_window
@@ -68,7 +68,7 @@ def test_the_export_action_writes_the_selected_socket_that_tshark_follows(
     assert message.startswith("Wrote 1 socket,") and str(path) in message
 
 
-def test_with_nothing_selected_every_socket_is_exported_and_the_skipped_are_named(
+def test_X7_with_nothing_selected_every_socket_is_exported_and_the_skipped_are_named(
     qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer, tmp_path: Path
 ) -> None:
     window = workbench_window
