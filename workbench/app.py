@@ -117,6 +117,9 @@ def build_main_window(
     window = MainWindow(sockets, settings=settings, store=store, capture_dir=capture_dir)
     if store is not None:
         window.restore_window_state()
+    if window.commands.keylog is not None:
+        # K3: SSLKEYLOGFILE, as browsers and curl honour it, over the settings' key log.
+        window.commands.keylog.apply_environment()
     if message:
         window.report_error(message)
     if servers:

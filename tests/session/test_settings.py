@@ -188,3 +188,17 @@ def test_temporaries_left_by_a_killed_save_are_removed_at_start(tmp_path: Path) 
     assert message is None and settings.theme == "dark"
     assert not any(path.exists() for path in litter)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+def test_the_global_key_log_is_kept_and_a_bad_one_is_skipped_with_a_message() -> None:
+    assert Settings().keylog_file is None
+    kept = Settings.from_json({"keylog_file": "/tmp/every.keys"})
+    assert kept.keylog_file == "/tmp/every.keys"
+    assert Settings.from_json(kept.to_json()).keylog_file == "/tmp/every.keys"
+    assert Settings.from_json({"keylog_file": None}).problems == []
+    for bad in (42, "", ["a"], "a\x00b"):
+        settings = Settings.from_json({"keylog_file": bad})
+        assert settings.keylog_file is None
+        assert len(settings.problems) == 1
+        assert "TLS key log file" in settings.problems[0], bad
+        assert "stays off" in settings.problems[0]

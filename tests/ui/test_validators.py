@@ -61,6 +61,7 @@ def test_the_public_names_are_the_ones_the_panels_use() -> None:
             "port_error",
             "readable_file_error",
             "server_name_error",
+            "writable_file_error",
         ]
     )
     # RFC 1035: 253 characters in the dotted text form.
@@ -375,3 +376,17 @@ def test_server_name_follows_the_cores_rule(text: str) -> None:
     # What SecureOptions would refuse, the form refuses first, with the core's reason.
     message = server_name_error(text)
     assert message is not None and message.startswith("Not a host name:")
+
+
+def test_a_key_log_path_may_be_new_or_writable_but_not_a_folder(tmp_path: Path) -> None:
+    assert validators.writable_file_error("") is None
+    assert validators.writable_file_error(str(tmp_path / "new.keys")) is None
+    existing = tmp_path / "old.keys"
+    existing.write_text("")
+    assert validators.writable_file_error(str(existing)) is None
+    assert validators.writable_file_error(str(tmp_path)) == "This is a folder, not a file."
+    missing = tmp_path / "nowhere" / "k.keys"
+    assert validators.writable_file_error(str(missing)) == "No such folder."
+    assert validators.writable_file_error("a\x00b") == (
+        "Not a usable path: it contains a NUL character."
+    )

@@ -236,6 +236,10 @@ class Settings:
     kept_servers: list[Any] = dataclasses.field(default_factory=list)
     #: the persistent UDP sockets (``settings_udp``).
     udp: list[PersistedUdp] = dataclasses.field(default_factory=list)
+    #: the global TLS key log (``TcpSockets.keylog_file``): every TLS context the program
+    #: makes writes its keys there; None: off. ``SSLKEYLOGFILE`` overrides it for one run
+    #: without being written here.
+    keylog_file: str | None = None
     #: the entries of the file's ``udp`` that cannot be restored, as they were read: written
     #: back after ``udp``, as ``kept_sockets`` are.
     kept_udp: list[Any] = dataclasses.field(default_factory=list)
@@ -281,6 +285,7 @@ class Settings:
         limit = data.get("capture_limit")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             s.capture_limit = limit
+        s.read_keylog(data.get("keylog_file"))
         if isinstance(data.get("sockets"), list):
             s.read_sockets(data["sockets"])
         if isinstance(data.get("servers"), list):
@@ -288,6 +293,20 @@ class Settings:
         if isinstance(data.get("udp"), list):
             s.read_udp(data["udp"])
         return s
+
+    def read_keylog(self, value: Any) -> None:
+        """The global key log's path; anything else than a path (or null) is skipped, with a
+        message, and the option stays off."""
+        if value is None:
+            return
+        if isinstance(value, str) and value and "\x00" not in value:
+            self.keylog_file = value
+            return
+        shown = json.dumps(value, ensure_ascii=False, default=repr)
+        self.problems.append(
+            f"The TLS key log file in the settings ({shown}) is not a path; "
+            "the global key log stays off."
+        )
 
     def read_sockets(self, entries: list[Any]) -> None:
         """The entries that can be restored into ``sockets``; the others, untouched, into

@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         self.commands = SocketCommands(
             self.session, self.runner, self.current, self.tabs, self.statusBar().showMessage,
             self.composer.show_send_result, self.composer.destination_row.show_destination,
-        )
+        ).evidence(self)  # File → Export → pcapng…, the global TLS key log
         self.session.receiveError.connect(self._receive_error)
         self.data_view.saveFinished.connect(self._save_finished)
         self.composer.sendRequested.connect(self.commands.send)

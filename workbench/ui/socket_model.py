@@ -33,6 +33,7 @@ from workbench.core.formatting import describe_result, format_endpoint, format_s
 from workbench.net.tcp import DEFAULT_BUFFER_SIZE
 from workbench.session import RowState, SocketKey, SocketKind, SocketRecord, row_state, state_text
 from workbench.ui.bridge import SocketSession
+from workbench.ui.keylog_marks import MARKS
 from workbench.ui.server_cells import accepted_by_tip, server_cell, server_label
 from workbench.ui.socket_columns import (
     HEADER_TIPS,
@@ -445,7 +446,9 @@ class SocketTableModel(QAbstractTableModel):
         if column == Column.TLS:
             if info.tls is not None:
                 text = f"{info.tls.version.replace('TLSv', 'TLS ')} · {info.tls.cipher}"
-                return text + ("  (not verified)" if not info.tls.verified else "")
+                text += "  (not verified)" if not info.tls.verified else ""
+                mark = MARKS.mark(sid, info.tls)  # K4: the keys are being written
+                return f"{text} · {mark.cell}" if mark is not None else text
             return ""
         if column == Column.RECEIVED:
             return format_size(ui.received)
@@ -465,8 +468,10 @@ class SocketTableModel(QAbstractTableModel):
         text = state_text(ui)
         tls = ui.info.tls
         if ui.info.connected and tls is not None and not tls.verified:
-            return f"{text} (unverified)"
-        return text
+            text = f"{text} (unverified)"
+        # K4: the column always on screen says that the keys are being written.
+        mark = MARKS.mark(sid, tls) if ui.info.connected else None
+        return f"{text} · {mark.state}" if mark is not None else text
 
     def _sort_value(self, sid: int, ui: SocketRecord, column: Column) -> Any:
         if column == Column.ID:
@@ -493,6 +498,8 @@ class SocketTableModel(QAbstractTableModel):
                 lines.append("Paused by you: no onReceive events until you resume.")
             elif info.paused:
                 lines.append("Paused by the core (the stream ended); reconnecting resumes it.")
+            if info.connected and (mark := MARKS.mark(sid, info.tls)) is not None:
+                lines.append(mark.tip)
         elif column in (Column.RECEIVED, Column.SENT):
             n = ui.received if column == Column.RECEIVED else ui.sent
             lines.append(f"{n:,} bytes")
@@ -509,6 +516,8 @@ class SocketTableModel(QAbstractTableModel):
                 lines.append(f"Issuer: {tls.peer_issuer}")
             if tls.peer_not_after:
                 lines.append(f"Expires: {tls.peer_not_after}")
+            if (mark := MARKS.mark(sid, tls)) is not None:
+                lines.append(mark.tip)
         elif column == Column.SERVER and ui.server is not None:
             lines.append(accepted_by_tip(ui.server, self._registry.server(ui.server)))
         else:

@@ -26,6 +26,7 @@ __all__ = [
     "port_error",
     "readable_file_error",
     "server_name_error",
+    "writable_file_error",
 ]
 
 #: RFC 1035: a host name is at most 253 characters in its dotted text form.
@@ -151,3 +152,24 @@ def readable_file_error(path: str) -> str | None:
     except OSError as exc:
         return f"Cannot read this file: {exc.strerror or exc}."
     return None
+
+
+def writable_file_error(path: str) -> str | None:
+    """An optional file the core will append to (a TLS key log): empty is fine; otherwise an
+    existing regular file we may write, or a new name in a folder we may write in. Nothing
+    is created here: the core creates the file (mode 0600) when it first needs it."""
+    text = path.strip()
+    if not text:
+        return None
+    if "\x00" in text:
+        return "Not a usable path: it contains a NUL character."
+    if os.path.isdir(text):
+        return "This is a folder, not a file."
+    if os.path.exists(text):
+        if not os.path.isfile(text):
+            return "Not a regular file."
+        return None if os.access(text, os.W_OK) else "Cannot write this file: permission denied."
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        return "No such folder."
+    return None if os.access(folder, os.W_OK) else "Cannot create a file in this folder."

@@ -134,6 +134,7 @@ class WindowActions:
         self._build_data_actions(target)
         self._build_window_actions(target)
         self._build_theme_actions(target, theme)
+        self._build_evidence_actions()
         self._palette_watcher = PaletteWatcher(window, self._redraw_icons)
 
     def _action(
@@ -309,6 +310,22 @@ class WindowActions:
             "aboutAction", "&About Socket Workbench", "Versions and licence", t.show_about
         )
 
+    def _build_evidence_actions(self) -> None:
+        """File → Export → pcapng… and the global TLS key log: connected by the window's
+        commands (``SocketCommands.evidence``), which own what they do."""
+        self.export_pcapng_action = QAction("&pcapng…", self._window)
+        self.export_pcapng_action.setObjectName("exportPcapngAction")
+        tip = (
+            "Write the selected sockets (all of them when none is selected) to one pcapng "
+            "file that Wireshark follows; TLS sockets as the plaintext the application saw"
+        )
+        self.export_pcapng_action.setToolTip(tip)
+        self.export_pcapng_action.setStatusTip(tip)
+        self._window.addAction(self.export_pcapng_action)
+        self.global_keylog_action = QAction("Write TLS &keys of every connection to…", self._window)
+        self.global_keylog_action.setObjectName("globalKeylogAction")
+        self._window.addAction(self.global_keylog_action)
+
     def _build_theme_actions(self, t: ActionTarget, current: str) -> None:
         self.theme_group = QActionGroup(self._window)
         self.theme_group.setExclusive(True)
@@ -330,6 +347,10 @@ class WindowActions:
         file_menu.addActions([*self._new_actions(), self.close_action])
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
+        export_menu = file_menu.addMenu("E&xport")
+        export_menu.setObjectName("exportMenu")
+        export_menu.setToolTipsVisible(True)
+        export_menu.addAction(self.export_pcapng_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -337,6 +358,8 @@ class WindowActions:
         edit_menu.addAction(self.find_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.clear_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.global_keylog_action)
         self.edit_menu = edit_menu
         socket_menu = bar.addMenu("&Socket")
         socket_menu.addActions(self._new_actions())

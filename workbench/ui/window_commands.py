@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.session import SocketKey, SocketKind
@@ -28,9 +28,14 @@ from workbench.sockets import (
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.close_confirm import CloseConfirmation
 from workbench.ui.current_socket import CurrentSocket
+from workbench.ui.export_pcapng import PcapngExporter
+from workbench.ui.global_keylog import GlobalKeylog
 from workbench.ui.server_presets import PRESET_ADDRESS, ServerPreset, server_preset
 from workbench.ui.socket_tabs import SocketTabs
 from workbench.ui.window_actions import all_paused
+
+if TYPE_CHECKING:
+    from workbench.ui.main_window import MainWindow
 
 __all__ = ["SocketCommands"]
 
@@ -89,10 +94,39 @@ class SocketCommands:
         #: the composer's destination for a UDP row (a UDP server's "New socket" fills it).
         self._show_destination = show_destination
         self._stopped = False
+        #: File → Export → pcapng… and the global TLS key log (``evidence``).
+        self.exporter: PcapngExporter | None = None
+        self.keylog: GlobalKeylog | None = None
+
+    def evidence(self, window: MainWindow) -> SocketCommands:
+        """Wire ``window``'s evidence actions: File → Export → pcapng… (the selected sockets,
+        or all) and Edit → "Write TLS keys of every connection to…" (``TcpSockets.keylog_file``,
+        kept in the window's settings). Returns these commands."""
+        actions = window.window_actions
+        self.exporter = PcapngExporter(
+            window,
+            self._session.registry,
+            self._current.selected_keys,
+            self._start,
+            self._show_message,
+            window.report_error,
+        )
+        actions.export_pcapng_action.triggered.connect(self.exporter.ask)
+        self.keylog = GlobalKeylog(
+            window,
+            actions.global_keylog_action,
+            self._session.core.tcp,
+            window.settings,
+            self._show_message,
+            window.report_error,
+        )
+        return self
 
     def stop(self) -> None:
-        """The window is closing: start nothing more."""
+        """The window is closing: start nothing more (an export under way stops)."""
         self._stopped = True
+        if self.exporter is not None:
+            self.exporter.stop()
 
     def _start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
         if self._stopped:

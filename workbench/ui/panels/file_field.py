@@ -16,6 +16,7 @@ from workbench.ui.panels.widgets import FieldError, describe, line
 
 __all__ = ["FileField"]
 
+PEM_FILTERS = "PEM files (*.pem *.crt *.cer *.key);;All files (*)"
 #: Linux's PATH_MAX: no longer path can be opened, so no longer text is taken.
 MAX_PATH_LENGTH = 4096
 
@@ -30,10 +31,20 @@ class FileField(QWidget):
     changed = Signal()
 
     def __init__(
-        self, object_name: str, what: str, tip: str, parent: QWidget | None = None
+        self,
+        object_name: str,
+        what: str,
+        tip: str,
+        parent: QWidget | None = None,
+        *,
+        save: bool = False,
+        filters: str = PEM_FILTERS,
     ) -> None:
         super().__init__(parent)
         self.what = what
+        #: a file to write (any name; the dialog asks for one to save), not one to read.
+        self.save = save
+        self.filters = filters
         self.edit = QLineEdit()
         self.edit.setObjectName(object_name)
         self.edit.setMaxLength(MAX_PATH_LENGTH)
@@ -67,14 +78,15 @@ class FileField(QWidget):
             return
         current = self.path()
         directory = os.path.dirname(current) if current else ""
-        dialog = QFileDialog(
-            self,
-            f"Choose the {self.what}",
-            directory,
-            "PEM files (*.pem *.crt *.cer *.key);;All files (*)",
-        )
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog = QFileDialog(self, f"Choose the {self.what}", directory, self.filters)
+        if self.save:
+            dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            # Appending to an existing key log is what it is for: no "replace it?" question.
+            dialog.setOption(QFileDialog.Option.DontConfirmOverwrite)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(self.set_path)
         # Settle the layout before the dialog's window exists: a size hint that changes
@@ -86,6 +98,10 @@ class FileField(QWidget):
     def check(self, extra: str | None = None) -> str | None:
         """Show and return what is wrong with the path (or ``extra``, a problem the panel
         found with it), or ``None``."""
-        error = validators.readable_file_error(self.edit.text()) or extra
+        text = self.edit.text()
+        if self.save:
+            error = validators.writable_file_error(text) or extra
+        else:
+            error = validators.readable_file_error(text) or extra
         self.error.set_error(error)
         return error

@@ -24,6 +24,7 @@ from workbench.session.record import RowState, row_state
 from workbench.sockets import SecureOptions, TLSVersionConstraints
 from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
+from workbench.ui.keylog_marks import MARKS
 from workbench.ui.panels.base import Panel
 from workbench.ui.panels.file_field import FileField
 from workbench.ui.panels.widgets import (
@@ -62,6 +63,7 @@ class TlsForm(NamedTuple):
     server_name: str = ""
     client_cert: str = ""
     client_key: str = ""
+    keylog_file: str = ""
 
 
 class TlsPanel(Panel):
@@ -103,7 +105,7 @@ class TlsPanel(Panel):
 
         for box in (self.minVersion, self.maxVersion):
             box.currentIndexChanged.connect(self._validate)
-        for field in (self.caFile, self.clientCert, self.clientKey):
+        for field in (self.caFile, self.clientCert, self.clientKey, self.keylogFile):
             field.changed.connect(self._validate)
         self.serverName.textChanged.connect(self._validate)
         self.verify.toggled.connect(self._verify_toggled)
@@ -190,6 +192,28 @@ class TlsPanel(Panel):
             "PEM private key of the client certificate",
         )
         form_row(form, "Client &key:", self.clientKey, self.clientKey.edit)
+        # K1: off (empty) by default; SecureOptions.keylog_file, one SSLContext per socket.
+        self.keylogFile = FileField(
+            "tlsKeylogFile",
+            "TLS key log file",
+            "Write this socket's TLS keys to this file (NSS key log format: Wireshark's "
+            "tls.keylog_file decrypts the connection with it). Created with mode 0600; an "
+            "existing file is appended to",
+            save=True,
+            filters="Key log files (*.log *.keys *.txt);;All files (*)",
+        )
+        self.keylogFile.edit.setPlaceholderText("off")
+        form_row(form, "Write TLS &keys to…", self.keylogFile, self.keylogFile.edit)
+        # K4: the tab says that the keys are being written, and where (under the field, in
+        # view without scrolling).
+        self.keylogNote = QLabel()
+        self.keylogNote.setObjectName("tlsKeylogNote")
+        self.keylogNote.setWordWrap(True)
+        self.keylogNote.setTextFormat(Qt.TextFormat.PlainText)
+        self.keylogNote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        describe(self.keylogNote, "TLS key log", "Where this connection's TLS keys are written")
+        self.keylogNote.hide()
+        form.addRow("", self.keylogNote)
 
     def _build_details(self) -> QGroupBox:
         self.details = QGroupBox("Peer certificate")
@@ -230,6 +254,7 @@ class TlsPanel(Panel):
                 if self.clientKey.path() and not self.clientCert.path()
                 else None
             ),
+            self.keylogFile.check(),
             name_error,
         ]
         self._valid = all(error is None for error in errors)
@@ -262,6 +287,7 @@ class TlsPanel(Panel):
             server_name=self.serverName.text().strip() or None,
             client_cert=self.clientCert.path(),
             client_key=self.clientKey.path(),
+            keylog_file=self.keylogFile.path(),
         )
 
     def _verify_toggled(self, on: bool) -> None:
@@ -291,6 +317,7 @@ class TlsPanel(Panel):
             self.serverName.text(),
             self.clientCert.edit.text(),
             self.clientKey.edit.text(),
+            self.keylogFile.edit.text(),
         )
 
     def _fill(self, form: TlsForm) -> None:
@@ -303,6 +330,7 @@ class TlsPanel(Panel):
         self.serverName.setText(form.server_name)
         self.clientCert.set_path(form.client_cert)
         self.clientKey.set_path(form.client_key)
+        self.keylogFile.set_path(form.keylog_file)
 
     def _form_of(self, options: SecureOptions) -> TlsForm:
         """``options`` (a socket's saved TLS settings) as the form shows them."""
@@ -317,6 +345,7 @@ class TlsPanel(Panel):
             options.server_name or "",
             options.client_cert or "",
             options.client_key or "",
+            options.keylog_file or "",
         )
 
     def _switched(self, previous: int | None, sid: int | None) -> None:
@@ -344,6 +373,14 @@ class TlsPanel(Panel):
     def refresh(self) -> None:
         info = self._info()
         self._show_tls(info.tls if info is not None else None)
+        # As on the row: the keys are being written while the secured connection is up.
+        tls = info.tls if info is not None and info.connected else None
+        mark = MARKS.mark(self._sid, tls) if self._sid is not None else None
+        self.keylogNote.setVisible(mark is not None)
+        if mark is not None:
+            set_text(self.keylogNote, mark.tip)
+            color = WARNING_COLOR if mark.readable_by_others else OK_COLOR
+            self.keylogNote.setStyleSheet(f"color: {color};")
 
     def _show_tls(self, tls: TlsInfo | None) -> None:
         labels = self.detailLabels
