@@ -111,6 +111,8 @@ async def test_only_the_last_connection_is_recorded_and_a_socket_never_connected
     conversation = parse_conversation(
         record_conversation(session.registry[key], session.call_log.entries()), "c.toml"
     )
+    # Unnamed, it is named after where it was recorded from.
+    assert conversation.title == f"recorded from socket {key.id} (127.0.0.1:{server.port})"
     assert [(s.verb, s.value) for s in conversation.steps] == [
         (Verb.SEND, "second\\n"),
         (Verb.EXPECT, "second"),

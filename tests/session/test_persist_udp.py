@@ -271,3 +271,9 @@ async def test_a_bad_entry_is_skipped_and_the_others_are_restored(session: Sessi
     bound = session.udp.record(restored.keys[0].id)
     assert bound is not None and bound.bound
     await session.udp.close_all()
+
+
+def test_an_unnamed_entry_is_named_by_its_address_not_by_empty_quotes() -> None:
+    unnamed = PersistedUdp(name="", address=LOOPBACK, port=5353)
+    assert unnamed.label() == "127.0.0.1:5353"
+    assert PersistedUdp(name="dns", address=LOOPBACK, port=5353).label() == "'dns' (127.0.0.1:5353)"

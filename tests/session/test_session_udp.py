@@ -237,6 +237,10 @@ async def test_multicast_and_broadcast_calls_are_logged_and_remembered(
         }  # fmt: skip
         assert await udp.leave_group(sid, GROUP) == 0
         assert record.intent.groups == [] and record.results["leave"] == 0
+        assert "join" not in record.results  # a leave makes the join's answer history
+        assert await udp.join_group(sid, GROUP) == 0
+        assert record.results["join"] == 0 and "leave" not in record.results
+        assert await udp.leave_group(sid, GROUP) == 0
         first = "the socket must be bound first"
         twice = f"the socket has already joined {GROUP}"
         assert _texts(session)[1:] == [
@@ -248,6 +252,8 @@ async def test_multicast_and_broadcast_calls_are_logged_and_remembered(
             f'{API}.joinGroup({sid}, "{GROUP}") → 0',
             f'{API}.joinGroup({sid}, "{GROUP}") → -108 (net::ERR_ADDRESS_INVALID: {twice})',
             f'{API}.getJoinedGroups({sid}) → ["{GROUP}"]',
+            f'{API}.leaveGroup({sid}, "{GROUP}") → 0',
+            f'{API}.joinGroup({sid}, "{GROUP}") → 0',
             f'{API}.leaveGroup({sid}, "{GROUP}") → 0',
         ]
     finally:

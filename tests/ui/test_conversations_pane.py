@@ -144,7 +144,10 @@ def test_a_recorded_session_is_saved_and_runs_again_on_a_new_socket(
     wait_run(qtbot, pane)
     assert pane.steps.statuses() == ["passed"] * 4
     assert all(time.endswith(("ms", " s")) for time in pane.steps.texts(pane.steps.TIME))
-    assert pane.status_label.text().startswith("echo.toml: passed, 4 steps")
+    # Recorded, it is named after the socket it was recorded from.
+    assert pane.status_label.text().startswith(
+        f"recorded from socket {sid} (127.0.0.1:{echo_server.port}): passed, 4 steps"
+    )
     (new,) = set(window.session.ids()) - before
     assert window.current_socket() == new  # its row is selected: the data view shows it
     address = window.findChild(QComboBox, "connectAddress")

@@ -21,6 +21,7 @@ import tomli_w
 
 from workbench.core.capture import CaptureStore, Direction
 from workbench.core.codecs import escape_bytes, hex_pairs
+from workbench.core.formatting import format_endpoint
 from workbench.core.types import SecureOptions
 from workbench.session.call_log import CallLogEntry
 from workbench.session.keys import SocketKind
@@ -57,9 +58,8 @@ def record_conversation(
     since = connects[-1] if connects else 0.0
     secures = [e.timestamp for e in mine if e.text.startswith(f"{_API}.secure(")]
     events = _history(record.capture, since, [t for t in secures if t >= since])
-    doc: dict[str, Any] = {}
-    if name:
-        doc["name"] = name
+    # A name, so that a report of the file says what it was recorded from.
+    doc: dict[str, Any] = {"name": name or _default_name(record, host, port)}
     doc.update(host=host, port=port)
     if dns != "any":
         doc["dns"] = dns
@@ -98,6 +98,11 @@ def _value(value: Any) -> str:
 
 def _literal_ok(text: str) -> bool:
     return all(c == "\t" or (" " <= c != "\x7f") for c in text)
+
+
+def _default_name(record: SocketRecord, host: str, port: int) -> str:
+    socket_name = f' "{record.info.name}"' if record.info.name else ""
+    return f"recorded from socket {record.key.id}{socket_name} ({format_endpoint(host, port)})"
 
 
 def _last_peer(record: SocketRecord) -> tuple[str, int]:

@@ -40,6 +40,9 @@ from workbench.session.udp_book import udp_key
 
 __all__ = ["LoggedUdp"]
 
+#: the control whose last result a success of the other makes history (join ↔ leave).
+_UNDONE_BY = {"join": "leave", "leave": "join"}
+
 T = TypeVar("T")
 _API = SocketKind.UDP.api
 
@@ -105,6 +108,12 @@ class LoggedUdp:
         record.results[control] = code
         if code == NetError.OK:
             record.reasons.pop(control, None)
+            # A join and a leave undo each other: after a leave, the join's OK is history
+            # (and after a join, the leave's), so the tab never shows both as OK.
+            undone = _UNDONE_BY.get(control)
+            if undone is not None:
+                record.results.pop(undone, None)
+                record.reasons.pop(undone, None)
         else:
             record.reasons[control] = self._why(socket_id, code)
         self.registry.mark(record.key)

@@ -80,7 +80,7 @@ def entry_label(name: str | None, host: str | None, port: int | None) -> str:
     NUL) is escaped."""
     endpoint = format_endpoint(host, port)
     endpoint = "".join(c if c.isprintable() else repr(c)[1:-1] for c in endpoint)
-    shown = repr(name) if name is not None else ""
+    shown = repr(name) if name else ""  # an empty name is no name: not "''"
     if shown and endpoint:
         return f"{shown} ({endpoint})"
     return shown or endpoint or "(unnamed)"

@@ -83,7 +83,9 @@ def test_a_double_join_and_a_leave_not_joined_say_108(qtbot: Any, env: UdpEnv) -
     assert wait_code(qtbot, panel.leaveResult) == NetError.ADDRESS_INVALID
     assert f"has not joined {GROUP}" in panel.leaveResult.text()
     qtbot.waitUntil(lambda: listed(panel) == [], timeout=WAIT_MS)
-    assert env.record(sid).results == {"bind": 0, "join": -108, "leave": -108}
+    # The leave that worked made the join's answer history; the second leave's stays.
+    assert env.record(sid).results == {"bind": 0, "leave": -108}
+    qtbot.waitUntil(lambda: panel.joinResult.text() == "", timeout=WAIT_MS)
 
 
 def test_the_group_field_takes_multicast_literals_only(qtbot: Any, env: UdpEnv) -> None:

@@ -305,4 +305,7 @@ class MulticastPanel(UdpPanel):
         if key in ("loopback", "broadcast"):
             # A refused change leaves the box as the socket is.
             self._show_checks(force=True)
+        elif key in ("join", "leave"):
+            # A join and a leave that work undo each other's answer (the session forgets it).
+            self._show_result("leave" if key == "join" else "join")
         self.refresh()
