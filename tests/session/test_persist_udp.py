@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_for
-from tests.net.test_udp import LOOPBACK
+from tests.net.test_udp import LOOPBACK, Peer, peers
 from workbench.core.errors import NetError
 from workbench.core.types import UdpSocketProperties
 from workbench.net.tcp import TcpSockets
@@ -277,3 +277,40 @@ def test_an_unnamed_entry_is_named_by_its_address_not_by_empty_quotes() -> None:
     unnamed = PersistedUdp(name="", address=LOOPBACK, port=5353)
     assert unnamed.label() == "127.0.0.1:5353"
     assert PersistedUdp(name="dns", address=LOOPBACK, port=5353).label() == "'dns' (127.0.0.1:5353)"
+
+
+async def test_its_response_rules_come_back_with_it_and_answer(
+    session: Session, store: SettingsStore, tmp_path: Path
+) -> None:
+    from workbench.core.rules import Match, MatchKind, Reply, Rule, RuleSet
+
+    udp = session.udp
+    sid = (await udp.create(UdpSocketProperties(name="pong", persistent=True))).socket_id
+    assert await udp.bind(sid, LOOPBACK, 0) == 0
+    ping = Rule(
+        name="ping",
+        match=Match(kind=MatchKind.REGEX, pattern=r"\APING"),
+        reply=Reply(template="PONG"),
+    )
+    assert session.udp_rules.set_rules(sid, RuleSet(rules=(ping,))) == []
+    saved = persisted_udp(session)
+    assert saved[0].rules is not None
+    assert store.save(Settings(udp=saved)) is None
+    port = saved[0].port
+    await udp.close_all()
+
+    later = Session(TcpSockets(), capture_dir=tmp_path / "later")
+    try:
+        settings, _ = store.load()
+        restored = await restore_udp(later, settings.udp)
+        assert restored.messages == [] and len(restored.keys) == 1
+        again = restored.keys[0].id
+        assert later.udp_rules.ruleset(again) == RuleSet(rules=(ping,))
+        with peers() as made:
+            made.append(sender := Peer())
+            sender.send(b"PING", port)
+            assert await sender.wait(1) == [(b"PONG", (LOOPBACK, port))]  # the restored rule
+        assert persisted_udp(later)[0].rules == saved[0].rules
+    finally:
+        await later.udp.close_all()
+        later.shutdown()

@@ -59,6 +59,7 @@ def persisted_udp(session: Session) -> list[PersistedUdp]:
                 ttl=intent.ttl,
                 loopback=intent.loopback,
                 broadcast=intent.broadcast,
+                rules=session.udp_rules.saved(key.id),
             )
         )
     return result
@@ -77,7 +78,7 @@ async def restore_udp(session: Session, saved: list[PersistedUdp]) -> RestoredUd
         problem = entry.problem()
         if problem is None:
             try:
-                key, notes = await _restore_one(session.udp, entry)
+                key, notes = await _restore_one(session, entry)
             except (TypeError, ValueError) as exc:
                 problem = str(exc)
             else:
@@ -89,13 +90,18 @@ async def restore_udp(session: Session, saved: list[PersistedUdp]) -> RestoredUd
 
 
 
-async def _restore_one(udp: LoggedUdp, entry: PersistedUdp) -> tuple[SocketKey, list[str]]:
-    """The entry's socket, created, configured and bound; on a refusal of the core it is
-    closed again before the error goes on."""
+async def _restore_one(session: Session, entry: PersistedUdp) -> tuple[SocketKey, list[str]]:
+    """The entry's socket, created, with its rules, configured and bound; on a refusal of the
+    core it is closed again before the error goes on."""
+    udp = session.udp
     props = UdpSocketProperties(name=entry.name, persistent=True, buffer_size=entry.buffer_size)
     sid = (await udp.create(props)).socket_id
     notes: list[str] = []
     try:
+        if entry.rules is not None:  # before bind: the first datagram is answered
+            loaded = session.udp_rules.load_rules(sid, entry.rules)
+            if loaded.problems:
+                notes.append(entry.rules_left_out_message(loaded.problems))
         # Both answer 0 on an unbound socket and apply at bind (D9).
         if entry.ttl is not None:
             await udp.set_multicast_time_to_live(sid, entry.ttl)

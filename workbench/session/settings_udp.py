@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 from workbench.core.formatting import describe_result, result_name
+from workbench.core.rules_store import LoadProblem
 from workbench.core.types import UdpSocketProperties
 from workbench.session.settings_servers import entry_label
 
@@ -42,6 +43,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "ttl": ((int, type(None)), "a whole number or null"),
     "loopback": ((bool, type(None)), "true, false or null"),
     "broadcast": ((bool, type(None)), "true, false or null"),
+    "rules": ((dict, type(None)), "an object or null"),
 }
 
 
@@ -59,6 +61,8 @@ class PersistedUdp:
     ttl: int | None = None
     loopback: bool | None = None
     broadcast: bool | None = None
+    #: its response rules, ``ruleset_to_dict``'s form, written back as they were read.
+    rules: dict[str, Any] | None = None
     #: the JSON object the entry was read from: written back untouched when the entry cannot
     #: be restored.
     raw: dict[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -112,6 +116,15 @@ class PersistedUdp:
         return (
             f"The persistent UDP socket {self.label()} cannot be restored ({problem}); "
             "it is kept in the settings file as it is."
+        )
+
+    def rules_left_out_message(self, problems: tuple[LoadProblem, ...]) -> str:
+        """What the user is told about a socket restored without the rules that do not load
+        (or that UDP cannot carry out)."""
+        named = "; ".join(str(problem.error) for problem in problems)
+        return (
+            f"The persistent UDP socket {self.label()} is restored without the rules that do "
+            f"not load ({named}); they are kept in the settings file as they are."
         )
 
     def not_bound_message(self, code: int, why: str | None) -> str:
