@@ -171,7 +171,8 @@ class ManagedServers:
         if host not in LOOPBACK or port is None:
             return None
         for server in self.manager.servers:
-            if server.running and server.port == port:
+            # A TCP socket's peer is never a UDP server, whatever port number they share.
+            if server.running and server.port == port and not server.kind.udp:
                 return str(server.kind.value)
         return None
 
