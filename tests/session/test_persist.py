@@ -128,3 +128,17 @@ def test_an_entry_is_named_by_its_peer_when_it_has_no_name() -> None:
     assert entry.skip_message(problem).startswith(
         "The persistent socket [::1]:7 cannot be restored (option no_delay [3]: "
     )
+
+
+async def test_a_udp_built_in_server_is_never_a_tcp_socket_s_peer(tmp_path: Path) -> None:
+    from workbench.net.servers import ServerKind, ServerManager, ServerSpec
+    from workbench.session.persist import ManagedServers
+
+    async with ServerManager(tmp_path / "ca") as manager:
+        udp_echo = await manager.start(ServerSpec(ServerKind.UDP_ECHO))
+        echo = await manager.start(ServerSpec(ServerKind.ECHO))
+        servers = ManagedServers(manager)
+        # A TCP socket whose peer has the UDP echo's port number is not talking to it.
+        if udp_echo.port != echo.port:
+            assert servers.kind_at("127.0.0.1", udp_echo.port) is None
+        assert servers.kind_at("127.0.0.1", echo.port) == ServerKind.ECHO.value
