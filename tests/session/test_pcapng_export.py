@@ -116,6 +116,29 @@ async def test_a_reset_ends_with_the_peer_s_rst_and_nothing_after(
     assert "[RST]" in listing[-1] and f"{server.port} →" in listing[-1]
 
 
+async def test_a_reset_of_ours_ends_with_our_rst(
+    session: Session, serve: Serve, tmp_path: Path
+) -> None:
+    def echo_once(conn: socket.socket, server: ThreadedServer) -> None:
+        conn.sendall(conn.recv(100))
+        conn.recv(1)  # until the reset
+
+    server = serve(echo_once)
+    key = await session.create()
+    record = session.registry[key]
+    assert await session.connect(key, "127.0.0.1", server.port) == 0
+    await session.send(key, b"abc")
+    await wait_for(lambda: record.received == 3)
+    await session.tcp.reset(key.id)  # SO_LINGER 0: an RST, not a FIN
+    await wait_for(lambda: not record.info.connected)
+    out = tmp_path / "own-reset.pcapng"
+    export_pcapng(out, [record])
+    listing = check_clean(out)
+    assert follow(out, 0) == (b"abc", b"abc")
+    assert "[RST, ACK]" in listing[-1] and f"→ {server.port}" in listing[-1]
+    assert not [line for line in listing if "FIN" in line]
+
+
 @pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
 async def test_an_ipv6_socket(session: Session, tmp_path: Path) -> None:
     server = ThreadedServer(reply_and_close, host=LOOPBACK6).start()

@@ -129,6 +129,8 @@ class TcpSockets:
             self.on_receive, self.on_receive_error, self.on_changed, self.on_received_run
         )
         self._sockets: IdTable[TcpSocket] = IdTable()
+        #: Sockets whose last connection this side reset (``reset()``): an export's RST.
+        self._reset_by_us: set[int] = set()
         self._queued = 0
         #: Sockets whose STARTTLS exchange runs (a second starttls() on one is -4).
         self._exchanging: set[int] = set()
@@ -212,6 +214,7 @@ class TcpSockets:
     ) -> int:
         """'Connects the socket to a remote machine.'"""
         check_socket_id(socket_id)
+        self._reset_by_us.discard(socket_id)
         if not isinstance(peer_address, str):
             raise TypeError(f"peer_address must be a str, not {type(peer_address).__name__}")
         if "\x00" in peer_address:
@@ -280,7 +283,13 @@ class TcpSockets:
             # An OSError: the connection is already gone, and there is nothing to reset.
             with contextlib.suppress(OSError):
                 sockopts.set_linger_zero(s.sock)
+                self._reset_by_us.add(socket_id)
         await self.disconnect(socket_id)
+
+    def ended_by_reset(self, socket_id: int) -> bool:
+        """An extension for the session layer (a capture export): this side ended the socket's
+        last connection with ``reset()`` (an RST), not a FIN. False again after a connect."""
+        return socket_id in self._reset_by_us
 
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
         """'Start a TLS client connection over the connected TCP client socket.'"""

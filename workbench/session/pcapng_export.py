@@ -49,6 +49,8 @@ def _end(record: SocketRecord) -> ConnectionEnd | None:
     connection = record.connection
     if connection is None or connection.ended_at is None:
         return None
+    if connection.reset:
+        return ConnectionEnd.OWN_RST  # X5: an RST of ours only where this side reset
     if record.peer_end is None:
         return ConnectionEnd.OWN_FIN
     if record.peer_end == NetError.CONNECTION_CLOSED:

@@ -72,6 +72,8 @@ class Connection:
     local: tuple[str, int]
     peer: tuple[str, int]
     ended_at: float | None = None
+    #: this side ended it with an RST (``TcpSockets.reset()``), not a FIN.
+    reset: bool = False
     tls: TlsInfo | None = None
 
 

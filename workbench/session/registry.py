@@ -390,6 +390,8 @@ class Registry:
             if now != was:
                 self._servers.client_connected(record, int(now) - int(was))
                 _track_connection(record, now)
+                if not now and record.connection is not None and self._watched is not None:
+                    record.connection.reset = self._watched.ended_by_reset(change.socket_id)
         elif record.connection is not None and record.info.tls is not None:
             record.connection.tls = record.info.tls  # secured: the export names its TLS
         self.mark(key)
