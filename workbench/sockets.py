@@ -35,9 +35,11 @@ from workbench.core.state import State
 from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
+    CertificateInfo,
     ChangeReason,
     CreateInfo,
     DnsQueryType,
+    HandshakeMessage,
     ReceiveErrorInfo,
     ReceiveInfo,
     SecureOptions,
@@ -64,9 +66,11 @@ from workbench.net.udp import UdpSockets
 __all__ = [
     "AcceptErrorInfo",
     "AcceptInfo",
+    "CertificateInfo",
     "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
+    "HandshakeMessage",
     "NetError",
     "ReceiveErrorInfo",
     "ReceiveInfo",

@@ -114,7 +114,9 @@ _TICKET_GRACE = 0.5
 
 def _client_mapper(s: TcpSocket, options: SecureOptions, trace: HandshakeTrace) -> ErrorMapper:
     def mapper(exc: BaseException) -> int:
-        if isinstance(exc, ssl.SSLError) and exc.reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
+        # RFC 7301 3.2: 'the server SHALL respond with a fatal "no_application_protocol"
+        # alert' (Python 3.11's error table has no name for it: only the text says it).
+        if isinstance(exc, ssl.SSLError) and "no application protocol" in str(exc).lower():
             offered = ", ".join(options.alpn or ())
             s.details["secure"] = (
                 f"the server accepts none of the ALPN protocols offered ({offered}): "
