@@ -487,3 +487,34 @@ async def test_TI8_concurrent_handshakes_on_one_context_keep_their_own_traces(
         assert info is not None
         assert steps(info).count(("sent", "client_hello")) == 1, steps(info)
         assert info.session_reused is True
+
+
+@pytest.fixture(scope="module")
+def rsa_leaf(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CertFiles]:
+    """(the CA file, an RSA leaf for localhost): finite-field DHE needs an RSA key."""
+    directory = Path(tmp_path_factory.mktemp("rsa"))
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", key_type=trustme.KeyType.RSA)
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    (directory / "leaf.pem").write_bytes(leaf.cert_chain_pems[0].bytes())
+    (directory / "leaf.key").write_bytes(leaf.private_key_pem.bytes())
+    return directory / "ca.pem", CertFiles(cert=directory / "leaf.pem", key=directory / "leaf.key")
+
+
+async def test_TI7_tls12_finite_field_dhe_has_no_group_name(
+    tcp: TcpSockets, s_server: ServeOpenSSL, rsa_leaf: tuple[Path, CertFiles]
+) -> None:
+    ca_file, leaf = rsa_leaf
+    server = s_server("-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256", cert=leaf)
+    _, info = await secured(tcp, server.port, SecureOptions(ca_file=str(ca_file)))
+    assert info.cipher == "DHE-RSA-AES128-GCM-SHA256"
+    assert ("received", "server_key_exchange") in steps(info)
+    assert info.group is None
+
+
+async def test_TI7_tls13_finite_field_group_is_named(
+    tcp: TcpSockets, s_server: ServeOpenSSL, pki: Pki
+) -> None:
+    server = s_server("-groups", "ffdhe2048")
+    _, info = await secured(tcp, server.port, trusting(pki))
+    assert (info.version, info.group) == ("TLSv1.3", "ffdhe2048")
