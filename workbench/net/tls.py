@@ -12,7 +12,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workbench.core.certificates import certificate_infos
 from workbench.core.errors import NetError
 from workbench.core.keylog import prepare_keylog
 from workbench.core.tls_handshake import (
@@ -383,6 +382,10 @@ def inspection(
     name sent, the group, resumption, the trace and both chains (``chain_verified`` only for a
     verified connection: with verification off OpenSSL still builds a path, which proves
     nothing)."""
+    # cryptography is loaded by the first secure(), not when the program starts: the window
+    # must come up without it (tests/test_app.py).
+    from workbench.core.certificates import certificate_infos
+
     sent, verified = peer_chains(ssl_object)
     return dataclasses.replace(
         info,
