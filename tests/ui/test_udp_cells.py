@@ -117,7 +117,8 @@ def test_a_udp_row_shows_its_binding_state_and_counters(
     assert cell(session, model, uid, Column.ID) == f"U{uid}"
     assert cell(session, model, uid, Column.KIND) == "UDP"
     assert cell(session, model, uid, Column.NAME) == "dns"
-    assert cell(session, model, uid, Column.NAME, Qt.ItemDataRole.DecorationRole) is not None
+    # No kind icon: "U1" says UDP (the style's arrow read as "play").
+    assert cell(session, model, uid, Column.NAME, Qt.ItemDataRole.DecorationRole) is None
     assert cell(session, model, uid, Column.STATE) == "Not bound"
     assert cell(session, model, uid, Column.LOCAL) == ""
     assert cell(session, model, uid, Column.BUFFER) == "4096 (default)"

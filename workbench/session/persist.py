@@ -9,14 +9,14 @@ reconnected at the next start, disconnected or not at quit: persistence is the u
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.errors import NetError
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.restored import RestoreReport
 from workbench.session.session import Session
 from workbench.session.settings import PersistedSocket, secure_from_json, secure_to_json
 
@@ -76,25 +76,8 @@ def persisted_sockets(
     return result
 
 
-@dataclasses.dataclass
-class Restored:
-    """What ``restore_persistent`` did: the sockets it restored, in order, and the entries it
-    skipped, each with the message that names it (the window shows them)."""
-
-    keys: list[SocketKey] = dataclasses.field(default_factory=list)
-    skipped: list[tuple[PersistedSocket, str]] = dataclasses.field(default_factory=list)
-
-    @property
-    def messages(self) -> list[str]:
-        return [message for _, message in self.skipped]
-
-    @property
-    def kept(self) -> list[dict[str, Any]]:
-        """The skipped entries as the settings file had them, for ``Settings.kept_sockets``:
-        written back untouched at the next save."""
-        return [
-            entry.raw if entry.raw is not None else entry.to_json() for entry, _ in self.skipped
-        ]
+#: What ``restore_persistent`` did (the window shows its messages).
+Restored = RestoreReport[PersistedSocket]
 
 
 async def restore_sockets(
@@ -127,9 +110,7 @@ async def restore_persistent(
                 continue
             except (TypeError, ValueError) as exc:
                 problem = str(exc)
-        message = entry.skip_message(problem)
-        _log.warning("%s", message)
-        restored.skipped.append((entry, message))
+        restored.skip(entry, entry.skip_message(problem))
     return restored
 
 

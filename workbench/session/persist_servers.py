@@ -15,14 +15,11 @@ save. Restored as it is, the entry is saved back unchanged.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from typing import Any
-
 from workbench.core.errors import NetError
 from workbench.core.types import ServerSocketProperties
 from workbench.session.keys import SocketKey
 from workbench.session.logged_servers import server_key
+from workbench.session.restored import RestoreReport
 from workbench.session.session import Session
 from workbench.session.settings_servers import (
     PersistedServer,
@@ -32,7 +29,6 @@ from workbench.session.settings_servers import (
 
 __all__ = ["RestoredServers", "persisted_servers", "restore_servers"]
 
-_log = logging.getLogger("workbench.session")
 
 
 def persisted_servers(session: Session) -> list[PersistedServer]:
@@ -63,23 +59,8 @@ def persisted_servers(session: Session) -> list[PersistedServer]:
     return result
 
 
-@dataclasses.dataclass
-class RestoredServers:
-    """What ``restore_servers`` did: the servers it restored, in order; the entries it
-    skipped, each with the message that names it; and every message for the window, in the
-    order of the entries: those of the skipped entries, and what it has to say of some
-    restored servers (rules left out, not listening)."""
-
-    keys: list[SocketKey] = dataclasses.field(default_factory=list)
-    skipped: list[tuple[PersistedServer, str]] = dataclasses.field(default_factory=list)
-    messages: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def kept(self) -> list[dict[str, Any]]:
-        """The skipped entries as the settings file had them, for ``Settings.kept_servers``."""
-        return [
-            entry.raw if entry.raw is not None else entry.to_json() for entry, _ in self.skipped
-        ]
+#: What ``restore_servers`` did.
+RestoredServers = RestoreReport[PersistedServer]
 
 
 async def restore_servers(session: Session, saved: list[PersistedServer]) -> RestoredServers:
@@ -96,18 +77,11 @@ async def restore_servers(session: Session, saved: list[PersistedServer]) -> Res
                 problem = str(exc)
             else:
                 restored.keys.append(key)
-                _say(restored, notes)
+                restored.say(*notes)
                 continue
-        message = entry.skip_message(problem)
-        restored.skipped.append((entry, message))
-        _say(restored, [message])
+        restored.skip(entry, entry.skip_message(problem))
     return restored
 
-
-def _say(restored: RestoredServers, messages: list[str]) -> None:
-    for message in messages:
-        _log.warning("%s", message)
-        restored.messages.append(message)
 
 
 async def _restore_one(session: Session, entry: PersistedServer) -> tuple[SocketKey, list[str]]:

@@ -21,22 +21,18 @@ which need a bound socket.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from typing import Any
-
 from workbench.core.errors import NetError
 from workbench.core.types import UdpSocketProperties
 from workbench.session.keys import SocketKey
 from workbench.session.logged_udp import LoggedUdp
 from workbench.session.record import UdpRecord
+from workbench.session.restored import RestoreReport
 from workbench.session.session import Session
 from workbench.session.settings_udp import PersistedUdp
 from workbench.session.udp_book import udp_key
 
 __all__ = ["RestoredUdp", "persisted_udp", "restore_udp"]
 
-_log = logging.getLogger("workbench.session")
 
 
 def persisted_udp(session: Session) -> list[PersistedUdp]:
@@ -68,23 +64,8 @@ def persisted_udp(session: Session) -> list[PersistedUdp]:
     return result
 
 
-@dataclasses.dataclass
-class RestoredUdp:
-    """What ``restore_udp`` did: the sockets it restored, in order; the entries it skipped,
-    each with the message that names it; and every message for the window, in the order of
-    the entries: those of the skipped entries, and what it has to say of some restored sockets
-    (not bound, a group not joined)."""
-
-    keys: list[SocketKey] = dataclasses.field(default_factory=list)
-    skipped: list[tuple[PersistedUdp, str]] = dataclasses.field(default_factory=list)
-    messages: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def kept(self) -> list[dict[str, Any]]:
-        """The skipped entries as the settings file had them, for ``Settings.kept_udp``."""
-        return [
-            entry.raw if entry.raw is not None else entry.to_json() for entry, _ in self.skipped
-        ]
+#: What ``restore_udp`` did.
+RestoredUdp = RestoreReport[PersistedUdp]
 
 
 async def restore_udp(session: Session, saved: list[PersistedUdp]) -> RestoredUdp:
@@ -101,18 +82,11 @@ async def restore_udp(session: Session, saved: list[PersistedUdp]) -> RestoredUd
                 problem = str(exc)
             else:
                 restored.keys.append(key)
-                _say(restored, notes)
+                restored.say(*notes)
                 continue
-        message = entry.skip_message(problem)
-        restored.skipped.append((entry, message))
-        _say(restored, [message])
+        restored.skip(entry, entry.skip_message(problem))
     return restored
 
-
-def _say(restored: RestoredUdp, messages: list[str]) -> None:
-    for message in messages:
-        _log.warning("%s", message)
-        restored.messages.append(message)
 
 
 async def _restore_one(udp: LoggedUdp, entry: PersistedUdp) -> tuple[SocketKey, list[str]]:
