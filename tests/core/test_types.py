@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from workbench.sockets import (
+    CertificateInfo,
     ChangeReason,
     CreateInfo,
     DnsQueryType,
+    HandshakeMessage,
     ReceiveErrorInfo,
     ReceiveInfo,
     SecureOptions,
@@ -267,3 +269,56 @@ def test_a_minimum_version_above_the_maximum_is_refused_up_front() -> None:
         TLSVersionConstraints(min="tls1.3", max="tls1.2")
     assert TLSVersionConstraints(min="tls1.2", max="tls1.3").min == "tls1.2"
     assert TLSVersionConstraints(min="tls1.3", max="tls9").max == "tls9"  # ignored (T3)
+
+
+# -- tls-inspection-contract.md: the new fields ---------------------------------------------------
+
+
+def test_tls_inspection_fields_default_and_stay_out_of_json_until_used() -> None:
+    info = TlsInfo(version="TLSv1.3", cipher="TLS_AES_128_GCM_SHA256")
+    assert (info.alpn_offered, info.alpn, info.sni, info.group) == ((), None, None, None)
+    assert (info.session_reused, info.ticket_lifetime, info.handshake) == (False, None, ())
+    assert (info.chain_sent, info.chain_verified) == ((), ())
+    assert json.loads(to_json(info)) == {
+        "version": "TLSv1.3",
+        "cipher": "TLS_AES_128_GCM_SHA256",
+        "verified": True,
+    }
+    assert json.loads(to_json(SecureOptions())) == {"verify": True}
+
+
+def test_tls_inspection_fields_in_json() -> None:
+    cert = CertificateInfo(der=b"\x30\x00", subject="CN=a", issuer="CN=b", san=("DNS:a",))
+    info = TlsInfo(
+        version="TLSv1.3",
+        cipher="TLS_AES_128_GCM_SHA256",
+        alpn_offered=("h2", "http/1.1"),
+        alpn="h2",
+        sni="a",
+        group="x25519",
+        session_reused=True,
+        ticket_lifetime=7200,
+        handshake=(HandshakeMessage(direction="sent", type="client_hello", length=508),),
+        chain_sent=(cert,),
+    )
+    data = json.loads(to_json(info))
+    assert data["alpnOffered"] == ["h2", "http/1.1"]
+    assert (data["alpn"], data["sni"], data["group"]) == ("h2", "a", "x25519")
+    assert (data["sessionReused"], data["ticketLifetime"]) == (True, 7200)
+    assert data["handshake"] == [{"direction": "sent", "type": "client_hello", "length": 508}]
+    assert data["chainSent"][0]["der"] == "<2 bytes>"
+    assert data["chainSent"][0]["san"] == ["DNS:a"]
+    assert "chainVerified" not in data
+    options = SecureOptions(alpn=("h2",), resume=True)
+    assert json.loads(to_json(options)) == {"verify": True, "alpn": ["h2"], "resume": True}
+
+
+def test_handshake_message_and_certificate_info_are_frozen_keyword_types() -> None:
+    with pytest.raises(TypeError):
+        HandshakeMessage("sent", "finished", 32)  # type: ignore[misc]
+    message = HandshakeMessage(direction="sent", type="finished", length=32)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.length = 1  # type: ignore[misc]
+    cert = CertificateInfo(der=b"", subject="", issuer="")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cert.subject = "x"  # type: ignore[misc]

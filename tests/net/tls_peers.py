@@ -664,7 +664,10 @@ class OpenSSLServer:
     ``output`` for failure messages); a port taken meanwhile makes it exit, and we retry.
     """
 
-    def __init__(self, cert: CertFiles, *args: str, mode: str = "-rev") -> None:
+    def __init__(
+        self, cert: CertFiles, *args: str, mode: str = "-rev", port: int | None = None
+    ) -> None:
+        """``port``: listen there (a server restarted on its old port), else on a free one."""
         exe = shutil.which("openssl")
         if exe is None:
             raise RuntimeError("openssl is not installed")
@@ -672,6 +675,7 @@ class OpenSSLServer:
         self._cert = cert
         self._args = list(args)
         self._mode = mode
+        self._wanted_port = port
         self.port = 0
         self.output: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
@@ -680,7 +684,7 @@ class OpenSSLServer:
     def start(self) -> OpenSSLServer:
         last = ""
         for _ in range(10):
-            port = free_port()
+            port = self._wanted_port or free_port()
             cmd = [
                 self._exe,
                 "s_server",

@@ -46,6 +46,7 @@ from workbench.net import starttls as starttls_exchange
 from workbench.net import tcp_connect, tcp_secure
 from workbench.net.ids import IdTable
 from workbench.net.tcp_socket import DEFAULT_BUFFER_SIZE, SocketEvents, TcpSocket
+from workbench.net.tls_sessions import TlsSessions
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "MAX_KEEP_ALIVE_DELAY", "TcpSockets"]
 
@@ -132,6 +133,8 @@ class TcpSockets:
         #: Sockets whose last connection this side reset (``reset()``): an export's RST.
         self._reset_by_us: set[int] = set()
         self._queued = 0
+        #: The newest TLS session per (peer address, port, server name), for resume=True.
+        self._tls_sessions = TlsSessions()
         #: Sockets whose STARTTLS exchange runs (a second starttls() on one is -4).
         self._exchanging: set[int] = set()
 
@@ -307,7 +310,7 @@ class TcpSockets:
             return blocker
         if options.keylog_file is None and self.keylog_file is not None:
             options = dataclasses.replace(options, keylog_file=self.keylog_file)
-        return await tcp_secure.secure(s, options)
+        return await tcp_secure.secure(s, options, self._tls_sessions)
 
     async def starttls(
         self,
