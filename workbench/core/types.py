@@ -17,9 +17,11 @@ __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
     "AcceptErrorInfo",
     "AcceptInfo",
+    "CertificateInfo",
     "ChangeReason",
     "CreateInfo",
     "DnsQueryType",
+    "HandshakeMessage",
     "ReceiveErrorInfo",
     "ReceiveInfo",
     "SecureOptions",
@@ -126,9 +128,62 @@ class ReceiveErrorInfo:
     result_code: int
 
 
+#: Field metadata: ``to_json`` leaves the field out while it holds its default, so that the
+#: JSON of values that do not use a later extension stays what it was.
+_QUIET = {"omit_default": True}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CertificateInfo:
+    """One X.509 certificate as ``openssl x509 -noout -text -fingerprint`` describes it
+    (tls-inspection-contract.md). Made by ``workbench.core.certificates.certificate_info``."""
+
+    der: bytes
+    #: RFC 4514 strings (most specific attribute first, as RFC 4514 orders them).
+    subject: str
+    issuer: str
+    #: ``"DNS:name"``, ``"IP:address"``, ``"email:…"``, ``"URI:…"``.
+    san: tuple[str, ...] = ()
+    #: ISO 8601 UTC, ``"2026-12-03T04:05:06Z"``.
+    not_before: str = ""
+    not_after: str = ""
+    #: ``"RSA"``, ``"EC"``, ``"Ed25519"``, ``"Ed448"``, ``"DSA"``.
+    key_type: str = ""
+    #: As OpenSSL reports it (Ed25519 253, Ed448 456).
+    key_bits: int = 0
+    #: ``"secp256r1"``… for EC keys, else None.
+    curve: str | None = None
+    #: OpenSSL's long name: ``"sha256WithRSAEncryption"``, ``"ecdsa-with-SHA256"``.
+    signature_algorithm: str = ""
+    #: Upper-case hex pairs joined by ``:``, as ``openssl x509 -fingerprint`` prints them.
+    sha256: str = ""
+    sha1: str = ""
+    #: From Authority Information Access.
+    ocsp_uris: tuple[str, ...] = ()
+    ca_issuers_uris: tuple[str, ...] = ()
+    #: The TLS Feature extension asks for status_request (OCSP must-staple, RFC 7633).
+    must_staple: bool = False
+    is_ca: bool = False
+
+    def __repr__(self) -> str:
+        return f"CertificateInfo(subject={self.subject!r}, sha256={self.sha256!r})"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class HandshakeMessage:
+    """One TLS handshake message: ``direction`` ``"sent"`` or ``"received"``, ``type`` in the
+    RFC 8446/5246 names in snake case (``"client_hello"``), ``length`` the body's length
+    without the 4-byte handshake header."""
+
+    direction: str
+    type: str
+    length: int
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TlsInfo:
-    """What the handshake settled: an extension of ``SocketInfo`` that Chrome lacks."""
+    """What the handshake settled: an extension of ``SocketInfo`` that Chrome lacks. The fields
+    after ``keylog_file`` are tls-inspection-contract.md's."""
 
     version: str
     cipher: str
@@ -139,6 +194,25 @@ class TlsInfo:
     verified: bool = True
     #: the key log file this connection's TLS secrets go to (see ``SecureOptions``), or None.
     keylog_file: str | None = None
+    #: the ALPN protocols offered, in order (empty when none were).
+    alpn_offered: tuple[str, ...] = dataclasses.field(default=(), metadata=_QUIET)
+    #: the protocol the server selected; None when it selected none.
+    alpn: str | None = None
+    #: the server name actually sent in the ClientHello; None when none was sent.
+    sni: str | None = None
+    #: the key-exchange group as OpenSSL names it ("x25519", "secp384r1"); None for TLS 1.2
+    #: finite-field DHE and for a resumed TLS 1.2 session (no key exchange took place).
+    group: str | None = None
+    #: the handshake resumed an earlier session.
+    session_reused: bool = dataclasses.field(default=False, metadata=_QUIET)
+    #: seconds, from the last NewSessionTicket the server sent; None if none came.
+    ticket_lifetime: int | None = None
+    #: every handshake message, in order.
+    handshake: tuple[HandshakeMessage, ...] = dataclasses.field(default=(), metadata=_QUIET)
+    #: the certificates the server sent, in its order (leaf first).
+    chain_sent: tuple[CertificateInfo, ...] = dataclasses.field(default=(), metadata=_QUIET)
+    #: the path verification built, leaf to trust anchor; empty when not verified.
+    chain_verified: tuple[CertificateInfo, ...] = dataclasses.field(default=(), metadata=_QUIET)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -234,10 +308,19 @@ class SecureOptions:
     #: An extension: write this connection's TLS secrets to this file, in the NSS key log
     #: format Wireshark reads (``tls.keylog_file``). A new file is created with mode 0600.
     keylog_file: str | None = None
+    #: An extension (tls-inspection-contract.md): the ALPN protocols to offer, in order; each
+    #: 1 to 255 bytes of ASCII.
+    alpn: tuple[str, ...] | None = None
+    #: An extension (TI6): offer the session kept from the newest handshake with the same peer
+    #: address, port and server name, made with the same options.
+    resume: bool = dataclasses.field(default=False, metadata=_QUIET)
 
     def __post_init__(self) -> None:
         _check_optional(self.tls_version, TLSVersionConstraints, "tls_version")
         _check_optional(self.keylog_file, str, "keylog_file")
+        if self.alpn is not None:
+            check_alpn(self.alpn)
+        check_bool(self.resume, "resume")
         if self.handshake_timeout is not None:
             if isinstance(self.handshake_timeout, bool) or not isinstance(
                 self.handshake_timeout, (int, float)
@@ -266,6 +349,23 @@ class SecureOptions:
             value = getattr(self, name)
             if value is not None and "\x00" in value:
                 raise ValueError(f"{name} must not contain a NUL character")
+
+
+def check_alpn(protocols: object) -> None:
+    """ALPN protocol names as RFC 7301 3.1 allows them: 'Empty strings MUST NOT be included
+    and byte strings MUST NOT be truncated' (1 to 255 bytes); ASCII here, since they are given
+    as ``str``. At least one: no offer is ``None``."""
+    if not isinstance(protocols, tuple):
+        raise TypeError(f"alpn must be a tuple of str or None, not {type(protocols).__name__}")
+    if not protocols:
+        raise ValueError("alpn must offer at least one protocol (None offers none)")
+    for item in protocols:
+        if not isinstance(item, str):
+            raise TypeError(f"alpn protocols must be str, not {type(item).__name__}")
+        if not item.isascii():
+            raise ValueError(f"alpn protocol {item!r} is not ASCII")
+        if not 1 <= len(item) <= 255:
+            raise ValueError(f"alpn protocol {item!r} must be 1 to 255 bytes, not {len(item)}")
 
 
 def check_server_name(name: str) -> None:
@@ -480,6 +580,9 @@ def to_json_value(value: Any) -> Any:
             _camel(field.name): to_json_value(getattr(value, field.name))
             for field in dataclasses.fields(value)
             if getattr(value, field.name) is not None
+            and not (
+                field.metadata.get("omit_default") and getattr(value, field.name) == field.default
+            )
         }
     if isinstance(value, enum.Enum):
         return value.value

@@ -44,6 +44,7 @@ from workbench.net import options as sockopts
 from workbench.net import tcp_connect, tcp_secure
 from workbench.net.ids import IdTable
 from workbench.net.tcp_socket import DEFAULT_BUFFER_SIZE, SocketEvents, TcpSocket
+from workbench.net.tls_sessions import TlsSessions
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "DEFAULT_WRITE_QUOTA", "MAX_KEEP_ALIVE_DELAY", "TcpSockets"]
 
@@ -128,6 +129,8 @@ class TcpSockets:
         )
         self._sockets: IdTable[TcpSocket] = IdTable()
         self._queued = 0
+        #: The newest TLS session per (peer address, port, server name), for resume=True.
+        self._tls_sessions = TlsSessions()
 
     def __repr__(self) -> str:
         return f"<TcpSockets sockets={self._sockets!r} queued={self._queued}>"
@@ -293,7 +296,7 @@ class TcpSockets:
             return blocker
         if options.keylog_file is None and self.keylog_file is not None:
             options = dataclasses.replace(options, keylog_file=self.keylog_file)
-        return await tcp_secure.secure(s, options)
+        return await tcp_secure.secure(s, options, self._tls_sessions)
 
     async def secure_server(self, socket_id: int, options: ServerSecureOptions) -> int:
         """An extension Chrome lacks (contract LS1): run the TLS handshake as the server on a

@@ -11,7 +11,7 @@ import ssl
 from collections.abc import Callable
 
 from workbench.core.errors import NetError, map_ssl_error
-from workbench.core.state import StateEvent
+from workbench.core.state import State, StateEvent
 from workbench.core.types import DEFAULT_HANDSHAKE_TIMEOUT, SecureOptions, ServerSecureOptions
 from workbench.net.tcp_server_tls import SniRecorder, build_server_context, map_server_ssl_error
 from workbench.net.tcp_socket import TcpSocket
@@ -19,9 +19,12 @@ from workbench.net.tls import (
     HandshakeTrace,
     TlsSetupError,
     build_context,
+    inspection,
+    sent_server_name,
     server_hostname,
     tls_info,
 )
+from workbench.net.tls_sessions import TlsSessions
 from workbench.net.words import reason
 
 __all__ = ["secure", "secure_server"]
@@ -32,11 +35,12 @@ _log = logging.getLogger("workbench.sockets")
 ErrorMapper = Callable[[BaseException], int]
 
 
-async def secure(s: TcpSocket, options: SecureOptions) -> int:
+async def secure(s: TcpSocket, options: SecureOptions, sessions: TlsSessions | None = None) -> int:
     """'Start a TLS client connection over the connected TCP client socket.' The table has
-    already said GO."""
+    already said GO. ``sessions`` keeps the newest session per peer and offers it when
+    ``options.resume`` asks (tls-inspection-contract.md TI6); None keeps none."""
     s.begin_secure()
-    return await s.run_op(lambda op: _secure(s, op, options))
+    return await s.run_op(lambda op: _secure(s, op, options, sessions))
 
 
 async def secure_server(s: TcpSocket, options: ServerSecureOptions) -> int:
@@ -53,40 +57,139 @@ async def secure_server(s: TcpSocket, options: ServerSecureOptions) -> int:
     return await s.run_op(lambda op: _secure_server(s, op, options))
 
 
-async def _secure(s: TcpSocket, op: asyncio.Future[int], options: SecureOptions) -> None:
+async def _secure(
+    s: TcpSocket, op: asyncio.Future[int], options: SecureOptions, sessions: TlsSessions | None
+) -> None:
     s.details.pop("secure", None)
     raw, conn, sock = s.raw, s.conn, s.sock
     if raw is None or conn is None or sock is None:
         _ended_before(s, op)
         return
-    try:
-        context = build_context(options)
-    except TlsSetupError as exc:
-        _setup_failed(s, op, exc)
-        return
+    name = server_hostname(options, s.host or "")
+    key = (s.peer[0], s.peer[1], sent_server_name(name)) if s.peer is not None else None
+    kept = sessions.offer(key, options) if sessions is not None and key is not None else None
+    if kept is not None:
+        context, session = kept
+    else:
+        try:
+            context, session = build_context(options), None
+        except TlsSetupError as exc:
+            _setup_failed(s, op, exc)
+            return
     if not await _take_plaintext(s, op, raw, sock):
         return
-    name = server_hostname(options, s.host or "")
     trace = HandshakeTrace()
-    trace.attach(context)
+    limit = options.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
+    offer = context.offer(trace, session)
+    started = s.loop.time()
+    transport = await _handshake(s, op, context, name, limit, _client_mapper(s, options, trace))
+    context.withdraw(offer)
+    if transport is None:
+        context.release(offer.ssl_object)
+        return
+    ssl_object = transport.get_extra_info("ssl_object")
+    s.adopt_tls(transport)
+    _watch_raw_drain(s, raw)
+    info = tls_info(ssl_object, name, options.verify)
+    info = dataclasses.replace(info, keylog_file=options.keylog_file)
+    s.tls = inspection(info, ssl_object, trace, options.alpn or (), name)
+    _follow(s, raw, trace)
+    grace = min(max(2 * (s.loop.time() - started), 0.05), _TICKET_GRACE, limit)
+    ok = await _tickets(s, op, trace, grace)
+    # TlsInfo is what the handshake settled, up to here: the trace stops listening, since
+    # OpenSSL calls the hook for every record while it is set.
+    trace.done = True
+    context.release(ssl_object)
+    if not ok:
+        return
+    if sessions is not None and key is not None:
+        sessions.keep(key, options, context, ssl_object)
+    s.secured(op)
 
+
+#: The longest secure() waits, after a TLS 1.3 handshake, for the server's NewSessionTicket
+#: (seconds); it waits about two round trips of the handshake itself.
+_TICKET_GRACE = 0.5
+
+
+def _client_mapper(s: TcpSocket, options: SecureOptions, trace: HandshakeTrace) -> ErrorMapper:
     def mapper(exc: BaseException) -> int:
+        if isinstance(exc, ssl.SSLError) and exc.reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
+            offered = ", ".join(options.alpn or ())
+            s.details["secure"] = (
+                f"the server accepts none of the ALPN protocols offered ({offered}): "
+                f"{s.details.get('secure', reason(exc))}"
+            )
         return map_ssl_error(
             exc,
             sent_client_cert=options.client_cert is not None,
             cert_requested=trace.cert_requested,
         )
 
-    limit = options.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
-    transport = await _handshake(s, op, context, name, limit, mapper)
-    trace.detach(context)  # OpenSSL calls it for every record header otherwise
-    if transport is None:
-        return
-    s.adopt_tls(transport)
-    _watch_raw_drain(s, raw)
-    info = tls_info(transport.get_extra_info("ssl_object"), name, options.verify)
-    s.tls = dataclasses.replace(info, keylog_file=options.keylog_file)
-    s.secured(op)
+    return mapper
+
+
+def _follow(s: TcpSocket, raw: asyncio.Transport, trace: HandshakeTrace) -> None:
+    """Handshake messages that come after the handshake (TLS 1.3's NewSessionTickets) update
+    the socket's ``TlsInfo`` while ``secure()`` waits for them (``_tickets``)."""
+
+    def update() -> None:
+        if s.raw is raw and s.tls is not None:
+            s.tls = dataclasses.replace(
+                s.tls, ticket_lifetime=trace.ticket_lifetime, handshake=tuple(trace.messages)
+            )
+
+    trace.on_update = update
+    trace.handshake_over = True
+
+
+async def _tickets(
+    s: TcpSocket, op: asyncio.Future[int], trace: HandshakeTrace, grace: float
+) -> bool:
+    """On TLS 1.3, wait up to ``grace`` for the server's first NewSessionTicket: it comes a
+    round trip after the handshake, and without it there is no ticket lifetime to report and
+    no session to resume. Anything else the server sends first ends the wait too. False if the
+    socket was disconnected or closed meanwhile (then the operation has ended)."""
+    if (
+        s.tls is None
+        or s.tls.version != "TLSv1.3"
+        or trace.ticket_lifetime is not None
+        or trace.interrupted
+        or not trace.client_hello_seen
+    ):
+        return not op.done()
+    loop = asyncio.get_running_loop()
+    woken: asyncio.Future[None] = loop.create_future()
+    update = trace.on_update
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    def on_update() -> None:
+        if update is not None:
+            update()
+        if trace.ticket_lifetime is not None or trace.interrupted:
+            wake()
+
+    # One loop hop from the record to this task: it runs before asyncio, a hop or two later,
+    # reports an alert or a close that came with the record.
+    trace.on_update = on_update
+    timer = loop.call_later(grace, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        trace.on_update = update
+    if op.done():
+        return False
+    if s.state is not State.SECURING:
+        # The connection ended while we waited (a close without an alert): the handshake
+        # itself had succeeded, but there is no secure socket to report.
+        s.details["secure"] = "the connection ended right after the TLS handshake"
+        s.ops.end_secure(op, NetError.CONNECTION_CLOSED)
+        return False
+    return True
 
 
 async def _secure_server(
@@ -114,9 +217,7 @@ async def _secure_server(
     # On a server socket 'verified' says that the client's certificate was required and
     # passed the check against ca_file; the peer fields describe that certificate.
     info = tls_info(transport.get_extra_info("ssl_object"), "", options.ca_file is not None)
-    s.tls = dataclasses.replace(
-        info, server_name=sni.server_name, keylog_file=options.keylog_file
-    )
+    s.tls = dataclasses.replace(info, server_name=sni.server_name, keylog_file=options.keylog_file)
     s.secured(op)
 
 

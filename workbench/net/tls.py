@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
+import ipaddress
 import os
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from workbench.core.certificates import certificate_infos
 from workbench.core.errors import NetError
 from workbench.core.keylog import prepare_keylog
-from workbench.core.types import SecureOptions, TlsInfo, TLSVersionConstraints
+from workbench.core.tls_handshake import (
+    body_length,
+    client_hello_sni,
+    message_name,
+    server_hello_group,
+    server_key_exchange_group,
+    ticket_lifetime,
+)
+from workbench.core.types import HandshakeMessage, SecureOptions, TlsInfo, TLSVersionConstraints
+from workbench.net.tls_private import (
+    CONTENT_ALERT,
+    CONTENT_HANDSHAKE,
+    CONTENT_INNER,
+    InspectingContext,
+    peer_chains,
+)
 
 __all__ = [
     "NO_TRUST_MESSAGE",
@@ -21,7 +39,9 @@ __all__ = [
     "apply_keylog",
     "apply_versions",
     "build_context",
+    "inspection",
     "load_default_trust",
+    "sent_server_name",
     "server_hostname",
     "tls_info",
 ]
@@ -114,16 +134,34 @@ def load_default_trust(
 
 
 class HandshakeTrace:
-    """Remembers whether the server asked for a client certificate, the one fact a TLS 1.2
-    ``handshake_failure`` alert needs to be understood (see ``map_ssl_error``).
+    """Every handshake message of one connection, as OpenSSL reports them (``TlsInfo.handshake``),
+    and the facts read from them: the server name the ClientHello carried, the key-exchange
+    group, a NewSessionTicket's lifetime, and whether the server asked for a client certificate
+    (the one fact a TLS 1.2 ``handshake_failure`` alert needs to be understood, see
+    ``map_ssl_error``).
 
-    It listens through ``SSLContext._msg_callback``, the stdlib's own hook for TLS message
-    tracing; without it the trace stays empty and the alert maps as a version or cipher
-    mismatch.
+    It listens through ``InspectingContext`` (``workbench.net.tls_private``); without the
+    private hook the trace stays empty and the alert maps as a version or cipher mismatch.
+    After the handshake it keeps listening for TLS 1.3's NewSessionTickets, which come after
+    the client's Finished, and calls ``on_update`` for each record from the server, until
+    ``done``.
     """
 
     def __init__(self) -> None:
         self.cert_requested = False
+        self.messages: list[HandshakeMessage] = []
+        #: the ClientHello was seen; ``sni`` is then the name it carried (or None).
+        self.client_hello_seen = False
+        self.sni: str | None = None
+        self.key_share_group: str | None = None
+        self.key_exchange: bytes | None = None
+        self.ticket_lifetime: int | None = None
+        self.handshake_over = False
+        #: a record other than a handshake message came from the server after the handshake.
+        self.interrupted = False
+        self.done = False
+        #: called after each record the server sent once the handshake was over.
+        self.on_update: Callable[[], None] | None = None
 
     def __call__(
         self,
@@ -134,28 +172,70 @@ class HandshakeTrace:
         msg_type: object,
         data: bytes,
     ) -> None:
-        # WORKAROUND: the enums the callback's arguments are members of are private too
-        # (https://github.com/python/cpython/blob/v3.11.7/Lib/ssl.py#L170-L255).
-        if (
-            direction == "read"
-            and content_type == ssl._TLSContentType.HANDSHAKE  # type: ignore[attr-defined]
-            and msg_type == ssl._TLSMessageType.CERTIFICATE_REQUEST  # type: ignore[attr-defined]
-        ):
-            self.cert_requested = True
+        if self.done or not isinstance(content_type, int):
+            return
+        if content_type == CONTENT_HANDSHAKE and data:
+            with contextlib.suppress(IndexError, ValueError):
+                self._message(direction, bytes(data))
+        elif self.handshake_over and direction == "read" and _is_other_record(content_type, data):
+            # Application data or an alert from the server: no more tickets to wait for.
+            self.interrupted = True
+            if self.on_update is not None:
+                self.on_update()
 
-    def attach(self, ctx: ssl.SSLContext) -> None:
-        # WORKAROUND: the ssl module has no public way to see the handshake's messages, and
-        # asyncio's start_tls gives no hook either. SSLContext._msg_callback is the stdlib's
-        # own (private, undocumented) wrapper of OpenSSL's SSL_CTX_set_msg_callback, present
-        # since Python 3.8 (https://github.com/python/cpython/blob/v3.11.7/Lib/ssl.py#L643-L718)
-        # and used by CPython's own tests; if it ever goes, attach() does nothing and the
-        # trace stays empty, which only makes the mapping of one alert less precise.
-        with contextlib.suppress(AttributeError, TypeError):
-            ctx._msg_callback = self  # type: ignore[attr-defined]
+    def _message(self, direction: str, data: bytes) -> None:
+        kind = data[0]
+        if direction == "write" and kind == 1 and not self.client_hello_seen:
+            self.client_hello_seen = True
+            self.sni = client_hello_sni(data)
+        elif direction == "read":
+            if kind == 13:
+                self.cert_requested = True
+            elif kind == 2:
+                self.key_share_group = server_hello_group(data) or self.key_share_group
+            elif kind == 12:
+                self.key_exchange = data
+            elif kind == 4:
+                self.ticket_lifetime = ticket_lifetime(data)
+        self.messages.append(
+            HandshakeMessage(
+                direction="sent" if direction == "write" else "received",
+                type=message_name(data),
+                length=body_length(data),
+            )
+        )
+        if self.handshake_over and self.on_update is not None:
+            self.on_update()
 
-    def detach(self, ctx: ssl.SSLContext) -> None:
-        with contextlib.suppress(AttributeError, TypeError):
-            ctx._msg_callback = None  # type: ignore[attr-defined]
+    def group(self, version: str, cipher: str) -> str | None:
+        """The key-exchange group: TLS 1.3's key_share, or the named curve of a TLS 1.2 ECDHE
+        ServerKeyExchange (None for finite-field DHE, and for a resumed 1.2 session)."""
+        if version == "TLSv1.3":
+            return self.key_share_group
+        if self.key_exchange is not None and "ECDHE" in cipher:
+            return server_key_exchange_group(self.key_exchange)
+        return None
+
+
+def _is_other_record(content_type: int, data: bytes) -> bool:
+    """A TLS 1.3 record's real type (OpenSSL's inner content type pseudo message) that is not
+    a handshake message, or a TLS 1.2 alert."""
+    if content_type == CONTENT_INNER:
+        return data[:1] != bytes([CONTENT_HANDSHAKE])
+    return content_type == CONTENT_ALERT
+
+
+def sent_server_name(name: str | None) -> str | None:
+    """The server name Python puts in the ClientHello for ``server_hostname=name``: none for
+    an IP literal (RFC 6066 3: 'Literal IPv4 and IPv6 addresses are not permitted in
+    "HostName"'), which CPython's ssl leaves out."""
+    if not name:
+        return None
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return name
+    return None
 
 
 def apply_versions(ctx: ssl.SSLContext, constraints: TLSVersionConstraints | None) -> None:
@@ -170,9 +250,11 @@ def apply_versions(ctx: ssl.SSLContext, constraints: TLSVersionConstraints | Non
             ctx.maximum_version = _MAX_VERSIONS[constraints.max]
 
 
-def build_context(options: SecureOptions) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+def build_context(options: SecureOptions) -> InspectingContext:
+    ctx = InspectingContext(ssl.PROTOCOL_TLS_CLIENT)
     apply_versions(ctx, options.tls_version)
+    if options.alpn is not None:
+        ctx.set_alpn_protocols(list(options.alpn))
     if options.verify:
         ctx.check_hostname = True
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -287,4 +369,30 @@ def tls_info(ssl_object: ssl.SSLObject, name: str, verified: bool) -> TlsInfo:
         peer_issuer=_name(cert.get("issuer")),
         peer_not_after=_iso_time(cert.get("notAfter")),
         verified=verified,
+    )
+
+
+def inspection(
+    info: TlsInfo,
+    ssl_object: ssl.SSLObject,
+    trace: HandshakeTrace,
+    alpn_offered: tuple[str, ...],
+    name: str | None,
+) -> TlsInfo:
+    """``info`` with tls-inspection-contract.md's fields: what was offered and selected, the
+    name sent, the group, resumption, the trace and both chains (``chain_verified`` only for a
+    verified connection: with verification off OpenSSL still builds a path, which proves
+    nothing)."""
+    sent, verified = peer_chains(ssl_object)
+    return dataclasses.replace(
+        info,
+        alpn_offered=alpn_offered,
+        alpn=ssl_object.selected_alpn_protocol(),
+        sni=trace.sni if trace.client_hello_seen else sent_server_name(name),
+        group=trace.group(info.version, info.cipher),
+        session_reused=bool(ssl_object.session_reused),
+        ticket_lifetime=trace.ticket_lifetime,
+        handshake=tuple(trace.messages),
+        chain_sent=certificate_infos(sent),
+        chain_verified=certificate_infos(verified) if info.verified else (),
     )
