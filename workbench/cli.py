@@ -51,7 +51,9 @@ A conversation file is TOML:
   expect_regex = '250[- ](?P<ext>STARTTLS)'   # named groups become variables: ${ext}
 
 Other steps: send_hex = "00 01 ff", expect_hex = "00 01", starttls = { server_name = "…" },
-sleep = 0.2, expect_closed = -100 (or true for any end). Any step may set its own timeout.
+starttls = "smtp" (a protocol's STARTTLS exchange first: smtp lmtp imap pop3 ftp xmpp nntp
+sieve ldap postgres mysql; add protocol = "…" to a table for both), sleep = 0.2,
+expect_closed = -100 (or true for any end). Any step may set its own timeout.
 An expect consumes what arrived up to and including its match. ${NAME} in any string is a
 variable from --var or from an earlier capture. Steps are numbered from 0.
 Exit status: 0 all passed, 1 a conversation failed, 2 a usage or file error.

@@ -31,6 +31,7 @@ from workbench.core.errors import (
     net_error_description,
     net_error_text,
 )
+from workbench.core.starttls import STARTTLS_PROTOCOLS
 from workbench.core.state import State
 from workbench.core.types import (
     AcceptErrorInfo,
@@ -62,6 +63,7 @@ from workbench.net.tcp_server import TcpServerSockets
 from workbench.net.udp import UdpSockets
 
 __all__ = [
+    "STARTTLS_PROTOCOLS",
     "AcceptErrorInfo",
     "AcceptInfo",
     "ChangeReason",

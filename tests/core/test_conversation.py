@@ -141,7 +141,10 @@ def test_a_step_with_two_verbs_or_none_is_refused_at_its_line() -> None:
         ("expect_closed = false", "negative result code"),
         ("expect = ''", "non-empty string"),
         ("send = 3", "non-empty string"),
-        ("starttls = 'yes'", "table of TLS settings"),
+        ("starttls = 'yes'", "unknown STARTTLS protocol 'yes' (one of smtp, lmtp, imap"),
+        ("starttls = 3", "table of TLS settings"),
+        ("starttls = { protocol = 'http' }", "unknown STARTTLS protocol 'http'"),
+        ("starttls = { protocol = 'smtp', verify = 'no' }", "verify"),
         ("starttls = { min_version = 'tls1.3', max_version = 'tls1.2' }", "no version is left"),
         ("send = 'a'\ntimeout = 0", "more than 0 seconds"),
     ],
@@ -207,3 +210,18 @@ def test_secure_options_flatten_the_version_range() -> None:
     assert options.verify is False
     with pytest.raises(TypeError):
         secure_options({"verify": "no"}, {})
+
+
+def test_starttls_names_a_protocol_alone_or_with_tls_settings() -> None:
+    text = (
+        'host = "h"\nport = 1\n[[steps]]\nstarttls = "smtp"\n'
+        '[[steps]]\nstarttls = { protocol = "imap", server_name = "mail.test" }\n'
+        "[[steps]]\nstarttls = {}\n"
+    )
+    steps = parse_conversation(text, "c.toml").steps
+    assert [step.value for step in steps] == [
+        "smtp",
+        {"protocol": "imap", "server_name": "mail.test"},
+        {},
+    ]
+    assert steps[0].label() == "starttls 'smtp'"

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Callable
 
 from tests.net.peers import closed_port
+from tests.net.starttls_peers import starttls_server_handler
 from tests.net.tls_peers import Pki, ThreadedServer, plain_echo_handler, server_context
 from workbench.core.conversation import Conversation, parse_conversation
 from workbench.core.conversation_report import ConversationReport, Status
@@ -238,3 +239,34 @@ async def test_on_a_given_socket_it_runs_the_steps_only_and_leaves_it_as_it_foun
     assert statuses(report) == [Status.FAILED]
     info = await tcp.get_info(sid)  # a failure disconnects it; the socket stays
     assert not info.connected
+
+
+async def test_a_starttls_step_naming_a_protocol_runs_its_exchange_then_tls(
+    tcp: TcpSockets, serve: Serve, pki: Pki
+) -> None:
+    server = serve(starttls_server_handler("smtp", server_context(pki.valid)))
+    steps = f"""
+[[steps]]
+starttls = {{ protocol = "smtp", ca_file = "{pki.ca_file}", server_name = "localhost" }}
+[[steps]]
+send = 'over tls\\n'
+[[steps]]
+expect = "over tls"
+"""
+    report = await run_conversation(conversation(server.port, steps), tcp)
+    assert report.passed, [s.detail for s in report.steps]
+    _received, sent = server.wait_event("plaintext")  # type: ignore[misc]
+    # The step reports the server's side of the exchange; the expect after it saw only TLS.
+    assert report.steps[0].data == sent and report.steps[2].data == b"over tls"
+    assert bytes(server.received) == b"over tls\n"
+
+
+async def test_a_refused_starttls_step_fails_quoting_the_server(
+    tcp: TcpSockets, serve: Serve, pki: Pki
+) -> None:
+    server = serve(starttls_server_handler("pop3", server_context(pki.valid), refuse=True))
+    steps = '[[steps]]\nstarttls = "pop3"\n[[steps]]\nsend = "not sent"\n'
+    report = await run_conversation(conversation(server.port, steps), tcp)
+    assert statuses(report) == [Status.FAILED, Status.NOT_RUN]
+    assert "-ERR STLS not available" in report.steps[0].detail
+    assert "-320" in report.steps[0].detail or "INVALID_RESPONSE" in report.steps[0].detail

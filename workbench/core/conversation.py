@@ -2,7 +2,8 @@
 
 A conversation names its peer (``host``, ``port``, optional ``[tls]``) and lists ``steps``,
 each one verb: ``expect``, ``expect_regex``, ``expect_hex``, ``send``, ``send_hex``,
-``starttls``, ``sleep`` or ``expect_closed``, with an optional ``timeout`` of its own. This
+``starttls`` (TLS settings, or a protocol of ``STARTTLS_PROTOCOLS`` whose exchange runs
+first), ``sleep`` or ``expect_closed``, with an optional ``timeout`` of its own. This
 module reads and checks a file, without running anything: every error is found before a
 connection is made, and names the file, the line where there is one, and the reason.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.codecs import InputError, parse_escaped, parse_hex
+from workbench.core.starttls import STARTTLS_PROTOCOLS
 from workbench.core.types import DnsQueryType, SecureOptions, TLSVersionConstraints
 
 __all__ = [
@@ -361,6 +363,29 @@ class _Reader:
             raise self.error(f"{what}: {exc}", line) from None
         return dict(table)
 
+    def starttls(
+        self, value: Any, where: str, line: int | None, known: set[str]
+    ) -> str | dict[str, Any]:
+        """``starttls = "smtp"`` (a preset's exchange, then TLS with default settings),
+        ``starttls = { protocol = "smtp", ca_file = … }``, or a table of TLS settings alone
+        (``secure()`` now)."""
+        if isinstance(value, str):
+            return self.protocol(value, where, line)
+        if not isinstance(value, dict) or "protocol" not in value:
+            return self.tls_table(value, where, line, known) or {}
+        settings = {key: item for key, item in value.items() if key != "protocol"}
+        checked = self.tls_table(settings, where, line, known) or {}
+        return {"protocol": self.protocol(value["protocol"], where, line), **checked}
+
+    def protocol(self, value: Any, where: str, line: int | None) -> str:
+        if value not in STARTTLS_PROTOCOLS:
+            raise self.error(
+                f"{where}: unknown STARTTLS protocol {value!r} "
+                f"(one of {', '.join(STARTTLS_PROTOCOLS)})",
+                line,
+            )
+        return str(value)
+
     def steps(self, steps: Any, timeout: float) -> tuple[Step, ...]:
         if not isinstance(steps, list):
             raise self.error(
@@ -403,7 +428,7 @@ class _Reader:
     def value(self, index: int, verb: Verb, value: Any, line: int | None, known: set[str]) -> Any:
         where = f"step {index} ({verb})"
         if verb is Verb.STARTTLS:
-            return self.tls_table(value, where, line, known) or {}
+            return self.starttls(value, where, line, known)
         if verb is Verb.SLEEP:
             if (
                 isinstance(value, bool)

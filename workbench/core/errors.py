@@ -58,6 +58,7 @@ class NetError(enum.IntEnum):
     CERT_INVALID = -207
     CERT_WEAK_SIGNATURE_ALGORITHM = -208
     CERT_WEAK_KEY = -211
+    INVALID_RESPONSE = -320
 
 
 _DESCRIPTIONS: dict[NetError, str] = {
@@ -96,6 +97,7 @@ _DESCRIPTIONS: dict[NetError, str] = {
     NetError.CERT_INVALID: "the certificate is invalid",
     NetError.CERT_WEAK_SIGNATURE_ALGORITHM: "the certificate uses a weak signature algorithm",
     NetError.CERT_WEAK_KEY: "the certificate has a weak key",
+    NetError.INVALID_RESPONSE: "the server's answer was not the one expected",
 }
 
 

@@ -22,6 +22,7 @@ from workbench.core.errors import (
 )
 from workbench.core.events import Event
 from workbench.core.options import MAX_KEEP_ALIVE_DELAY, OPTIONS
+from workbench.core.starttls import check_protocol
 from workbench.core.state import Op, Refuse, State, Wait, verdict
 from workbench.core.types import (
     ChangeReason,
@@ -41,6 +42,7 @@ from workbench.core.types import (
     check_socket_id,
 )
 from workbench.net import options as sockopts
+from workbench.net import starttls as starttls_exchange
 from workbench.net import tcp_connect, tcp_secure
 from workbench.net.ids import IdTable
 from workbench.net.tcp_socket import DEFAULT_BUFFER_SIZE, SocketEvents, TcpSocket
@@ -131,6 +133,8 @@ class TcpSockets:
         self._queued = 0
         #: The newest TLS session per (peer address, port, server name), for resume=True.
         self._tls_sessions = TlsSessions()
+        #: Sockets whose STARTTLS exchange runs (a second starttls() on one is -4).
+        self._exchanging: set[int] = set()
 
     def __repr__(self) -> str:
         return f"<TcpSockets sockets={self._sockets!r} queued={self._queued}>"
@@ -192,13 +196,14 @@ class TcpSockets:
             return None
 
     def error_detail(self, socket_id: int, call: str) -> str | None:
-        """An extension for people: why the last ``connect()`` or ``secure()`` (``call``) on
-        this socket failed, in the operating system's or OpenSSL's words (``"127.0.0.1:9:
-        Connection refused"``, ``"certificate verify failed: certificate has expired"``), or
+        """An extension for people: why the last ``connect()``, ``secure()`` or ``starttls()``
+        (``call``) on this socket failed, in the operating system's, OpenSSL's or the server's
+        words (``"127.0.0.1:9: Connection refused"``, ``"certificate verify failed: certificate
+        has expired"``, ``"smtp: the answer to STARTTLS: 454 TLS not available"``), or
         ``None``. The result code stays the answer; this is the detail a tool shows beside it.
         """
-        if call not in ("connect", "secure"):
-            raise ValueError(f"call must be 'connect' or 'secure', not {call!r}")
+        if call not in ("connect", "secure", "starttls"):
+            raise ValueError(f"call must be 'connect', 'secure' or 'starttls', not {call!r}")
         return self._get(socket_id).details.get(call)
 
     async def connect(
@@ -297,6 +302,44 @@ class TcpSockets:
         if options.keylog_file is None and self.keylog_file is not None:
             options = dataclasses.replace(options, keylog_file=self.keylog_file)
         return await tcp_secure.secure(s, options, self._tls_sessions)
+
+    async def starttls(
+        self,
+        socket_id: int,
+        protocol: str,
+        options: SecureOptions | None = None,
+        *,
+        send: starttls_exchange.SendCall | None = None,
+        received: bytes = b"",
+    ) -> int:
+        """An extension (contract ST1 to ST4): ``protocol``'s plaintext exchange (one of
+        ``STARTTLS_PROTOCOLS``), as ``openssl s_client -starttls`` runs it, then ``secure()``
+        with ``options``. -320 when the server refuses (``error_detail(id, "starttls")``
+        quotes it; the socket stays connected and plain), -7 when it does not finish within
+        the handshake time-out, -4 unless the socket is connected and plain.
+
+        Two keywords for callers that sit between the user and the socket: ``send`` sends the
+        commands (a session passes its logged send); ``received`` is plaintext this socket
+        already delivered that the exchange has not seen (a greeting shown before the call):
+        it is read first, before what arrives."""
+        check_socket_id(socket_id)
+        check_protocol(protocol)
+        if not isinstance(received, bytes):
+            raise TypeError(f"received must be bytes, not {type(received).__name__}")
+        if options is None:
+            options = SecureOptions()
+        elif not isinstance(options, SecureOptions):
+            raise TypeError(f"options must be SecureOptions, not {type(options).__name__}")
+        s = self._get(socket_id)
+        if s.state is not State.CONNECTED or socket_id in self._exchanging:
+            return NetError.INVALID_ARGUMENT  # as secure(), T1
+        self._exchanging.add(socket_id)
+        try:
+            return await starttls_exchange.starttls(
+                self, s, protocol, options, send or self.send, received
+            )
+        finally:
+            self._exchanging.discard(socket_id)
 
     async def secure_server(self, socket_id: int, options: ServerSecureOptions) -> int:
         """An extension Chrome lacks (contract LS1): run the TLS handshake as the server on a

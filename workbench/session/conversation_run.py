@@ -6,7 +6,8 @@
 - ``expect``, ``expect_regex`` and ``expect_hex`` look at the bytes received since the previous
   match and consume everything up to and including theirs; no match within the step's
   time-out (or the stream ending first) fails the step, and the report shows what arrived;
-- ``send`` and ``send_hex`` send, ``starttls`` calls ``secure()``, ``sleep`` waits,
+- ``send`` and ``send_hex`` send, ``starttls`` calls ``secure()`` (or ``starttls()`` when it
+  names a protocol, which reads what no expect consumed first), ``sleep`` waits,
   ``expect_closed`` waits for the stream's end and checks its code.
 
 A failed step ends the conversation: the socket is closed (or disconnected, when the caller
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
@@ -36,6 +38,7 @@ from workbench.core.conversation_report import ConversationReport, Status, StepR
 from workbench.core.errors import SocketNotFoundError
 from workbench.core.formatting import describe_result, format_endpoint
 from workbench.core.types import (
+    MAX_HANDSHAKE_TIMEOUT,
     CreateInfo,
     DnsQueryType,
     ReceiveErrorInfo,
@@ -63,6 +66,15 @@ class TcpCalls(Protocol):
     ) -> int: ...
 
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int: ...
+
+    async def starttls(
+        self,
+        socket_id: int,
+        protocol: str,
+        options: SecureOptions | None = None,
+        *,
+        received: bytes = b"",
+    ) -> int: ...
 
     async def send(self, socket_id: int, data: bytes) -> SendInfo: ...
 
@@ -209,11 +221,7 @@ class _Run:
         sid = self.inbox.socket_id
         assert sid is not None
         if verb is Verb.STARTTLS:
-            options = secure_options(step.value, self.variables)
-            code = await self._within(step, self.calls.secure(sid, options))
-            if code < 0:
-                raise _Failed(self._failure("secure()", code, sid, "secure"))
-            return b"", ""
+            return await self.starttls(step, sid)
         try:
             data = send_bytes(step, self.variables)
         except InputError as exc:
@@ -222,6 +230,29 @@ class _Run:
         if sent.result_code < 0:
             raise _Failed(f"send → {describe_result(sent.result_code)}", data)
         return data, ""
+
+    async def starttls(self, step: Step, sid: int) -> tuple[bytes, str]:
+        """``secure()`` now, or a preset's exchange first (``starttls = "smtp"``)."""
+        table = {"protocol": step.value} if isinstance(step.value, str) else dict(step.value)
+        protocol = table.pop("protocol", None)
+        options = secure_options(table, self.variables)
+        if protocol is None:
+            code = await self._within(step, self.calls.secure(sid, options))
+            if code < 0:
+                raise _Failed(self._failure("secure()", code, sid, "secure"))
+            return b"", ""
+        if options.handshake_timeout is None:
+            limit = min(step.timeout, MAX_HANDSHAKE_TIMEOUT)
+            options = dataclasses.replace(options, handshake_timeout=limit)
+        # What arrived and no expect consumed (a greeting) is the exchange's to read. Called
+        # without a wrapping task, so that the exchange listens from this very point on.
+        received = bytes(self.inbox.buffer)
+        code = await self.calls.starttls(sid, protocol, options, received=received)
+        exchanged = bytes(self.inbox.buffer)
+        self.inbox.buffer.clear()  # the exchange read it
+        if code < 0:
+            raise _Failed(self._failure(f"starttls {protocol}", code, sid, "starttls"), exchanged)
+        return exchanged, f"the {protocol} exchange, then TLS"
 
     async def _within(self, step: Step, call: Awaitable[_T]) -> _T:
         try:

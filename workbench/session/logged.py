@@ -73,6 +73,17 @@ class LoggedTcp:
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
         return await self.session.secure(SocketKey.tcp(socket_id), options)
 
+    async def starttls(
+        self,
+        socket_id: int,
+        protocol: str,
+        options: SecureOptions | None = None,
+        *,
+        received: bytes | None = None,
+    ) -> int:
+        key = SocketKey.tcp(socket_id)
+        return await self.session.starttls(key, protocol, options, received=received)
+
     async def send(self, socket_id: int, data: bytes | bytearray | memoryview) -> SendInfo:
         return await self.session.send(SocketKey.tcp(socket_id), data)
 

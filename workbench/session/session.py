@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.core.capture import WRITE_BEHIND, CaptureStore, DatagramStore
+from workbench.core.capture import WRITE_BEHIND, CaptureStore, DatagramStore, Direction
 from workbench.core.errors import (
     NetError,
     SocketNotFoundError,
@@ -299,6 +299,41 @@ class Session:
             record.intent.tls = True
         return code
 
+    async def starttls(
+        self,
+        key: SocketKey,
+        protocol: str,
+        options: SecureOptions | None = None,
+        *,
+        received: bytes | None = None,
+    ) -> int:
+        """``tcp.starttls()``, logged; its commands go through this session's ``send``, so
+        they are logged and captured like any other bytes (ST1). Its result is the Secure
+        control's. ``received`` (``None``: what this connection received so far, from the
+        capture, such as a greeting the window already showed) is read by the exchange
+        before what arrives."""
+        args: tuple[Any, ...] = (key.id, protocol) + (() if options is None else (options,))
+        record = self.registry.get(key)
+        if record is not None:
+            record.intent.secure = options or SecureOptions()
+        if received is None:
+            received = received_on_connection(record) if record is not None else b""
+
+        async def send(_socket_id: int, data: bytes) -> SendInfo:
+            return await self.send(key, data)
+
+        code = await self._logged(
+            key,
+            "starttls",
+            args,
+            lambda: self.tcp.starttls(key.id, protocol, options, send=send, received=received),
+            self._code,
+        )
+        self._remember_result(key, "secure", code)
+        if record is not None and code == NetError.OK:
+            record.intent.tls = True
+        return code
+
     async def disconnect(self, key: SocketKey) -> None:
         self._expect_own_end(key, "disconnect()")
         # The last connection's results go now, not after the call: a connect or secure that
@@ -400,3 +435,24 @@ class Session:
         self.spool.close()
         if self._own_dir:
             shutil.rmtree(self.capture_dir, ignore_errors=True)
+
+
+#: At most this much of a connection's received bytes is handed to a STARTTLS exchange.
+STARTTLS_RECEIVED_LIMIT = 64 * 1024
+
+
+def received_on_connection(record: SocketRecord) -> bytes:
+    """The bytes ``record``'s current connection received so far (its first
+    ``STARTTLS_RECEIVED_LIMIT``), as its capture kept them."""
+    connection = record.connection
+    if connection is None or not record.info.connected:
+        return b""
+    capture = record.capture
+    capture.sync()
+    out = bytearray()
+    for first, end in capture.ranges(Direction.IN):
+        first = max(first, connection.start_offset)
+        end = min(end, first + STARTTLS_RECEIVED_LIMIT - len(out))
+        if end > first:
+            out += capture.read(first, end - first)
+    return bytes(out)

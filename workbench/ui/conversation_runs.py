@@ -53,6 +53,16 @@ class _Calls:
     async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int:
         return await self._calls.secure(socket_id, options)
 
+    async def starttls(
+        self,
+        socket_id: int,
+        protocol: str,
+        options: SecureOptions | None = None,
+        *,
+        received: bytes = b"",
+    ) -> int:
+        return await self._calls.starttls(socket_id, protocol, options, received=received)
+
     async def send(self, socket_id: int, data: bytes) -> SendInfo:
         return await self._calls.send(socket_id, data)
 
