@@ -18,8 +18,8 @@ import pytest
 from tests.ui.conftest import WAIT_MS
 from tests.ui.tls_window import LEAF_DAYS, ChainPki, der
 from workbench.core.certificates import certificate_info
-from workbench.ui.certificate_details import validity_words
-from workbench.ui.certificate_view import certificate_pem, chain_pem
+from workbench.ui.panels.certificate_details import validity_words
+from workbench.ui.panels.certificate_view import certificate_pem, chain_pem
 from workbench.ui.panels.widgets import WARNING_COLOR
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -82,8 +82,10 @@ def test_the_selected_certificate_s_facts(tls_tab: Any, chain_pki: ChainPki, s_s
         f", {leaf.curve}" if leaf.curve else ""
     )
     assert fields["signature"].text() == leaf.signature_algorithm
-    assert fields["sha256"].text() == fingerprint(chain_pki.leaf_pem, "sha256")
-    assert fields["sha1"].text() == fingerprint(chain_pki.leaf_pem, "sha1")
+    # Shown on lines of 16 pairs; copied as openssl prints it.
+    assert fields["sha256"].text().replace("\n", ":") == fingerprint(chain_pki.leaf_pem, "sha256")
+    assert fields["sha256"].text().count("\n") == 1
+    assert fields["sha1"].text().replace("\n", ":") == fingerprint(chain_pki.leaf_pem, "sha1")
     assert fields["isCa"].text() == "no" and fields["mustStaple"].text() == "no"
     assert fields["ocsp"].text() == "none" and fields["caIssuers"].text() == "none"
     assert fields["staple"].text() == "not available on this Python"
@@ -93,7 +95,7 @@ def test_the_selected_certificate_s_facts(tls_tab: Any, chain_pki: ChainPki, s_s
     root = certificate_info(der(chain_pki.root_pem))
     assert fields["subject"].text() == root.subject == fields["issuer"].text()
     assert fields["isCa"].text() == "yes"
-    assert fields["sha256"].text() == fingerprint(chain_pki.root_pem, "sha256")
+    assert fields["sha256"].text().replace("\n", ":") == fingerprint(chain_pki.root_pem, "sha256")
     assert fields["days"].property("mark") == ""  # trustme's root lasts for years
     view.details.copySha1Button.click()
     assert QGuiApplication.clipboard().text() == fingerprint(chain_pki.root_pem, "sha1")

@@ -13,7 +13,7 @@ import pytest
 from tests.net.tls_peers import Pki
 from tests.ui.conftest import WAIT_MS
 from workbench.core.types import HandshakeMessage
-from workbench.ui.tls_details import message_words
+from workbench.ui.panels.tls_details import message_words
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

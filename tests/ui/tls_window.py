@@ -110,13 +110,18 @@ class TlsTab:
         return sid
 
     def secure(self, *, trust: Path | None = None) -> None:
-        """Click Secure (trusting ``trust``) and wait for its result."""
+        """Click Secure (trusting ``trust``) and wait for its result, and on success for the
+        tab to show the handshake."""
         if trust is not None:
             self.panel.set_ca_file(str(trust))
         assert self.panel.secureButton.isEnabled(), self.panel.form_error()
         self.qtbot.mouseClick(self.panel.secureButton, Qt.MouseButton.LeftButton)
         self.qtbot.waitUntil(lambda: self.panel.secureResult.text() not in ("", "Handshaking…"),
                              timeout=WAIT_MS)  # fmt: skip
+        if self.panel.secureResult.text() == "OK":
+            # The tab shows the handshake at the session's next (coalesced) change.
+            verified = self.panel.tlsDetails.facts["verified"]
+            self.qtbot.waitUntil(lambda: verified.text() != "verified: —", timeout=WAIT_MS)
 
     def tls(self, sid: int) -> TlsInfo:
         info = self.run(self.tcp.get_info(sid))

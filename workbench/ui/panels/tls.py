@@ -24,9 +24,10 @@ from workbench.session.record import RowState, row_state
 from workbench.sockets import SecureOptions, TLSVersionConstraints
 from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
-from workbench.ui.certificate_view import CertificateView
 from workbench.ui.panels.base import Panel
+from workbench.ui.panels.certificate_view import CertificateView
 from workbench.ui.panels.file_field import FileField
+from workbench.ui.panels.tls_details import TlsDetails
 from workbench.ui.panels.tls_secure_extras import SecureExtras
 from workbench.ui.panels.widgets import (
     ERROR_COLOR,
@@ -40,7 +41,6 @@ from workbench.ui.panels.widgets import (
     line,
     set_text,
 )
-from workbench.ui.tls_details import TlsDetails
 
 __all__ = ["TlsForm", "TlsPanel"]
 

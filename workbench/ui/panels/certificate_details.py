@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -75,6 +75,15 @@ def _key_words(cert: CertificateInfo) -> str:
     return f"{cert.key_type} {cert.key_bits} bits{curve}"
 
 
+def _fingerprint_lines(hex_pairs: str) -> str:
+    """``AB:CD:…`` on lines of at most 16 pairs, as even as can be (a SHA-256 fingerprint is
+    too wide for one line of the TLS tab)."""
+    pairs = hex_pairs.split(":")
+    lines = -(-len(pairs) // 16)
+    step = -(-len(pairs) // max(lines, 1))
+    return "\n".join(":".join(pairs[i : i + step]) for i in range(0, len(pairs), step))
+
+
 def _fact_texts(cert: CertificateInfo) -> dict[str, str]:
     yes_no = {True: "yes", False: "no"}
     return {
@@ -85,8 +94,8 @@ def _fact_texts(cert: CertificateInfo) -> dict[str, str]:
         "days": validity_words(cert)[0],
         "key": _key_words(cert),
         "signature": cert.signature_algorithm,
-        "sha256": cert.sha256,
-        "sha1": cert.sha1,
+        "sha256": _fingerprint_lines(cert.sha256),
+        "sha1": _fingerprint_lines(cert.sha1),
         "ocsp": "\n".join(cert.ocsp_uris) or "none",
         "caIssuers": "\n".join(cert.ca_issuers_uris) or "none",
         "mustStaple": yes_no[cert.must_staple],
@@ -116,6 +125,7 @@ class CertificateDetails(QWidget):
             value.setAccessibleName(f"Certificate {text.rstrip(':').lower()}")
             self.fields[key] = value
             if key in buttons:
+                value.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
                 row = QHBoxLayout()
                 row.setSpacing(4)
                 row.addWidget(value, 1)
@@ -127,6 +137,7 @@ class CertificateDetails(QWidget):
             "Python's ssl module cannot ask the server for an OCSP staple (CPython issue 88946)"
         )
         self.fields["staple"].setEnabled(False)
+        self.fields["staple"].setText("not available on this Python")
         self._cert: CertificateInfo | None = None
 
     def _copy_button(self, key: str, name: str) -> QToolButton:
@@ -138,8 +149,8 @@ class CertificateDetails(QWidget):
         return button
 
     def _copy(self, key: str) -> None:
-        if self._cert is not None:
-            QGuiApplication.clipboard().setText(self.fields[key].text())
+        if self._cert is not None:  # as openssl prints it: one line
+            QGuiApplication.clipboard().setText(getattr(self._cert, key))
 
     def certificate(self) -> CertificateInfo | None:
         return self._cert

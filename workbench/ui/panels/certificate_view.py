@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -31,12 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.types import CertificateInfo, TlsInfo
-from workbench.ui.certificate_details import CertificateDetails
+from workbench.ui.panels.certificate_details import CertificateDetails
 from workbench.ui.panels.widgets import ERROR_COLOR, OK_COLOR, describe
 
 __all__ = ["CertificateView", "certificate_pem", "chain_pem", "common_name", "role"]
 
 _CN = re.compile(r"(?:^|,)CN=((?:\\.|[^,])*)")
+_FIRST = re.compile(r"^[^=]+=((?:\\.|[^,])*)")
 
 
 def certificate_pem(cert: CertificateInfo) -> str:
@@ -50,8 +50,9 @@ def chain_pem(chain: tuple[CertificateInfo, ...]) -> str:
 
 
 def common_name(cert: CertificateInfo) -> str:
-    """The subject's common name (RFC 4514 escapes undone), else the whole subject."""
-    found = _CN.search(cert.subject)
+    """The subject's common name, else its first attribute's value (RFC 4514 escapes
+    undone)."""
+    found = _CN.search(cert.subject) or _FIRST.search(cert.subject)
     if found is None:
         return cert.subject or "(no subject)"
     return re.sub(r"\\(.)", r"\1", found.group(1))
@@ -97,11 +98,17 @@ class CertificateView(QGroupBox):
             what = title.lower()
             describe(chain, f"Certificates {what}", f"The chain {what}, leaf first")
             chain.currentRowChanged.connect(self._show_selected)
+            chain.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+            chain.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            chain.setFixedHeight(chain.fontMetrics().height() * 4 + 12)  # a chain of four
             self.lists.append(chain)
             self.chainTabs.addTab(chain, title)
         self.chainTabs.setTabToolTip(0, "The certificates the server sent, in its order")
         self.chainTabs.setTabToolTip(1, "The path verification built, leaf to trust anchor")
         self.chainTabs.currentChanged.connect(self._show_selected)
+        # A list's size hint ignores its fixed height: the tabs would take 192 pixels.
+        tabs_height = self.chainTabs.tabBar().sizeHint().height() + self.lists[0].height() + 4
+        self.chainTabs.setMaximumHeight(tabs_height)
         for scroll in self.chainTabs.tabBar().findChildren(QToolButton):  # Qt's own arrows
             describe(scroll, "Scroll the tabs", "Show the other tabs")
         self.details = CertificateDetails()
@@ -115,6 +122,7 @@ class CertificateView(QGroupBox):
         self.copyPemButton.clicked.connect(self.copy_pem)
         self.exportChainAction = QAction("Save c&hain as PEM…", self)
         self.exportChainAction.setObjectName("exportChainAction")
+        self.exportChainAction.setIconText("Save chain as PEM…")  # a tool button drops "…"
         self.exportChainAction.setToolTip("Write the chain of the tab shown to a PEM file")
         self.exportChainAction.triggered.connect(self.open_export_dialog)
         self.exportChainButton = QToolButton()
@@ -137,23 +145,15 @@ class CertificateView(QGroupBox):
         self.emptyNote = QLabel()
         self.emptyNote.setObjectName("chainEmptyNote")
         self.emptyNote.setWordWrap(True)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.chainTabs, 1)
-        column.addWidget(self.emptyNote)
-        column.addLayout(buttons)
-        column.addWidget(self.exportResult)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 2)
+        # Stacked, not side by side: the TLS tab is as narrow as the right side of the window.
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
-        outer.addWidget(self.splitter)
-        self.setMinimumHeight(360)
+        outer.setSpacing(4)
+        outer.addWidget(self.chainTabs, 0)
+        outer.addWidget(self.emptyNote)
+        outer.addLayout(buttons)
+        outer.addWidget(self.exportResult)
+        outer.addWidget(self.details, 1)
 
     # -- what is shown -------------------------------------------------------------------
 
