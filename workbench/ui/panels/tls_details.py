@@ -126,7 +126,7 @@ class TlsDetails(QGroupBox):
     def show_tls(self, tls: TlsInfo | None) -> None:
         """Show ``tls``'s facts and messages (cheap when nothing changed: panels refresh
         often)."""
-        if tls is not None and tls is self._shown:
+        if tls is not None and (tls is self._shown or tls == self._shown):
             return
         self._shown = tls
         if tls is None:
