@@ -10,6 +10,10 @@ chargen, one refused (-102) and one with certificate verification turned off.
 ``--scene servers``: listening sockets instead: a server on 127.0.0.1 with two accepted
 connections from plain clients, one on every interface (amber), one not listening; the
 first server's row is selected, on its Listen tab.
+
+``--scene certificates`` (docs/certificate-view.png): a socket secured against ``openssl
+s_server`` with a three-level trustme chain and ALPN, on its TLS tab scrolled to the
+certificate view, the intermediate selected.
 """
 
 from __future__ import annotations
@@ -122,6 +126,77 @@ async def _udp_scene(window, output: Path) -> None:  # type: ignore[no-untyped-d
     print(f"wrote {output} ({image.width()}x{image.height()})")
 
 
+def _chain_server(folder: Path) -> tuple[subprocess.Popen[str], int, Path]:
+    """``openssl s_server`` sending leaf + intermediate (a trustme chain), ALPN h2: (process,
+    port, the root's PEM file)."""
+    import datetime as dt
+
+    import trustme
+
+    root = trustme.CA(organization_name="Workbench Demo Root")
+    intermediate = root.create_child_ca()
+    leaf = intermediate.issue_cert(
+        "localhost", "127.0.0.1", common_name="localhost",
+        not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=21),
+    )  # fmt: skip
+    root.cert_pem.write_to_path(str(folder / "root.pem"))
+    leaf.cert_chain_pems[0].write_to_path(str(folder / "leaf.pem"))
+    leaf.cert_chain_pems[1].write_to_path(str(folder / "chain.pem"))
+    leaf.private_key_pem.write_to_path(str(folder / "key.pem"))
+    port = _free_port()
+    command = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-rev",
+               "-cert", str(folder / "leaf.pem"), "-key", str(folder / "key.pem"),
+               "-cert_chain", str(folder / "chain.pem"), "-alpn", "h2,http/1.1"]  # fmt: skip
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("ACCEPT"):
+            break
+    return proc, port, folder / "root.pem"
+
+
+async def _certificates_scene(window, output: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QDockWidget
+
+    from workbench.sockets import SocketProperties
+
+    proc, port, root = _chain_server(Path(tempfile.mkdtemp(prefix="workbench-chain-")))
+    try:
+        tcp = window.sockets
+        sid = (await tcp.create(SocketProperties(name="h2 demo"))).socket_id
+        window.prefill_peer(sid, "localhost", port)
+        await tcp.connect(sid, "localhost", port, "ipv4")
+        window.select_socket(sid)
+        panel = window.tabs.tls_panel
+        window.tabs.show_panel(panel)
+        panel.set_ca_file(str(root))
+        panel.secureExtras.alpnEdit.setText("h2, http/1.1")
+        panel.secureButton.click()
+        await _until(lambda: panel.secureResult.text() == "OK")
+        view = panel.certificateView
+        await _until(lambda: view.lists[0].count() == 2)
+        for dock in window.findChildren(QDockWidget):
+            dock.hide()  # the room goes to the TLS tab
+        await asyncio.sleep(0.2)
+        splitters = window.window_layout.splitters
+        main, right = splitters["main"], splitters["right"]
+        main.setSizes([430, main.width() - 430])
+        right.setSizes([right.height() - 150, 60, 90])
+        right.splitterMoved.emit(0, 1)  # as if the user moved it: the layout keeps it
+        await asyncio.sleep(0.3)
+        scroll = window.tabs.scroll_of(panel)
+        scroll.verticalScrollBar().setValue(view.mapTo(panel, view.rect().topLeft()).y())
+        await asyncio.sleep(0.3)
+        image = window.grab()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        image.save(str(output))
+        print(f"wrote {output} ({image.width()}x{image.height()})")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 async def _scene(output: Path, width: int, height: int, theme: str, what: str) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -143,6 +218,9 @@ async def _scene(output: Path, width: int, height: int, theme: str, what: str) -
             return
         if what == "udp":
             await _udp_scene(window, output)
+            return
+        if what == "certificates":
+            await _certificates_scene(window, output)
             return
         manager = window.server_manager
         echo = manager.find(ServerKind.ECHO)
@@ -223,7 +301,9 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "screenshot.png"))
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
-    parser.add_argument("--scene", default="sockets", choices=("sockets", "servers", "udp"))
+    parser.add_argument(
+        "--scene", default="sockets", choices=("sockets", "servers", "udp", "certificates")
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):

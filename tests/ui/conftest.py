@@ -184,3 +184,42 @@ def tls_echo_server(pki: Pki) -> Iterator[ThreadedServer]:
 @pytest.fixture
 def refused_port() -> int:
     return free_port()
+
+
+# -- TLS inspection (tests/ui/tls_window.py) --------------------------------------------------
+
+
+@pytest.fixture
+def tls_tab(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    """``tests.ui.tls_window.TlsTab``: the TLS tab on a session over a fresh core."""
+    from tests.ui.tls_window import TlsTab
+
+    tab = TlsTab(qtbot)
+    yield tab
+    tab.close()
+    assert tab.failures == []
+
+
+@pytest.fixture(scope="session")
+def chain_pki(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """root → intermediate → leaf (``tests.ui.tls_window.ChainPki``)."""
+    from tests.ui.tls_window import make_chain_pki
+
+    return make_chain_pki(Path(tmp_path_factory.mktemp("ui-chain")))
+
+
+@pytest.fixture
+def s_server() -> Iterator[Callable[..., Any]]:
+    """``s_server(cert_files, *args)``: a started ``openssl s_server``, stopped at teardown."""
+    from tests.net.tls_peers import OpenSSLServer
+
+    servers: list[OpenSSLServer] = []
+
+    def start(cert: Any, *args: str) -> OpenSSLServer:
+        server = OpenSSLServer(cert, *args).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -22,7 +22,13 @@ from workbench.core.tls_handshake import (
     server_key_exchange_group,
     ticket_lifetime,
 )
-from workbench.core.types import HandshakeMessage, SecureOptions, TlsInfo, TLSVersionConstraints
+from workbench.core.types import (
+    CertificateInfo,
+    HandshakeMessage,
+    SecureOptions,
+    TlsInfo,
+    TLSVersionConstraints,
+)
 from workbench.net.tls_private import (
     CONTENT_ALERT,
     CONTENT_HANDSHAKE,
@@ -396,6 +402,14 @@ def inspection(
         session_reused=bool(ssl_object.session_reused),
         ticket_lifetime=trace.ticket_lifetime,
         handshake=tuple(trace.messages),
-        chain_sent=certificate_infos(sent),
-        chain_verified=certificate_infos(verified) if info.verified else (),
+        chain_sent=_certificate_infos(sent),
+        chain_verified=_certificate_infos(verified) if info.verified else (),
     )
+
+
+def _certificate_infos(chain: tuple[bytes, ...]) -> tuple[CertificateInfo, ...]:
+    # Imported on the first handshake, not with this module: cryptography.x509 costs tens of
+    # milliseconds, and the window's start imports no feature module (tests/test_app.py).
+    from workbench.core.certificates import certificate_infos
+
+    return certificate_infos(chain)

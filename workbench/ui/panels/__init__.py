@@ -22,7 +22,10 @@ Panels refresh from the socket's record on ``session.socketsChanged`` (coalesced
 session, ≤ 40 Hz); a refresh never overwrites a field the user has edited.
 
 Modules: ``widgets`` (result and error labels, the port field, layout helpers), ``base`` (the
-``Panel`` they share), ``file_field`` (a path with Browse…), and one module per tab.
+``Panel`` they share), ``file_field`` (a path with Browse…), and one module per tab. The TLS
+tab's parts have their own: ``tls_secure_extras`` (ALPN, Resume session, STARTTLS preset),
+``tls_details`` (what was negotiated, the handshake list), ``certificate_view`` and
+``certificate_details`` (the chains as sent and as verified, one certificate's facts).
 """
 
 from workbench.ui.panels.connect import ConnectPanel

@@ -26,7 +26,10 @@ from workbench.ui import validators
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.keylog_marks import MARKS
 from workbench.ui.panels.base import Panel
+from workbench.ui.panels.certificate_view import CertificateView
 from workbench.ui.panels.file_field import FileField
+from workbench.ui.panels.tls_details import TlsDetails
+from workbench.ui.panels.tls_secure_extras import SecureExtras
 from workbench.ui.panels.widgets import (
     ERROR_COLOR,
     OK_COLOR,
@@ -88,6 +91,7 @@ class TlsPanel(Panel):
         self._build_versions(form)
         self._build_verify(form)
         self._build_files(form)
+        self.secureExtras = SecureExtras(form, session, self)  # ALPN, resume, STARTTLS
         self.secureButton = QPushButton("&Secure (start TLS)")
         self.secureButton.setObjectName("secureButton")
         describe(self.secureButton, "Secure", "Start a TLS handshake on this connected socket")
@@ -101,6 +105,9 @@ class TlsPanel(Panel):
         self.cancelSecureButton.hide()
         form.addRow(self.cancelSecureButton)
         outer.addWidget(self._build_details())
+        self.tlsDetails, self.certificateView = TlsDetails(), CertificateView()
+        outer.addWidget(self.tlsDetails)
+        outer.addWidget(self.certificateView)
         outer.addStretch(1)
 
         for box in (self.minVersion, self.maxVersion):
@@ -108,6 +115,7 @@ class TlsPanel(Panel):
         for field in (self.caFile, self.clientCert, self.clientKey, self.keylogFile):
             field.changed.connect(self._validate)
         self.serverName.textChanged.connect(self._validate)
+        self.secureExtras.changed.connect(self._validate)
         self.verify.toggled.connect(self._verify_toggled)
         self.secureButton.clicked.connect(self._secure_clicked)
         self.cancelSecureButton.clicked.connect(self._cancel_secure_clicked)
@@ -256,6 +264,7 @@ class TlsPanel(Panel):
             ),
             self.keylogFile.check(),
             name_error,
+            self.secureExtras.error(),
         ]
         self._valid = all(error is None for error in errors)
         self._set_form_error(next((error for error in errors if error is not None), None))
@@ -278,7 +287,7 @@ class TlsPanel(Panel):
 
     def options(self) -> SecureOptions:
         """The form as ``SecureOptions`` (only call when the form is valid)."""
-        return SecureOptions(
+        return self.secureExtras.apply(SecureOptions(  # with ALPN and "Resume session"
             tls_version=TLSVersionConstraints(
                 min=self.minVersion.currentData(), max=self.maxVersion.currentData()
             ),
@@ -288,7 +297,7 @@ class TlsPanel(Panel):
             client_cert=self.clientCert.path(),
             client_key=self.clientKey.path(),
             keylog_file=self.keylogFile.path(),
-        )
+        ))
 
     def _verify_toggled(self, on: bool) -> None:
         # Only the form says so: the row shows "unverified" once TLS is up without checks.
@@ -301,7 +310,7 @@ class TlsPanel(Panel):
         self._start(
             "secure",
             "secure",
-            lambda sid: self._session.sockets.secure(sid, options),
+            self.secureExtras.call(self._session.sockets, options),
             pending="Handshaking…",
         )
 
@@ -348,7 +357,12 @@ class TlsPanel(Panel):
             options.keylog_file or "",
         )
 
+    def _failure_detail(self, sid: int, key: str) -> str | None:
+        extra = self.secureExtras.failure_detail(self._session.sockets, sid)
+        return extra if key == "secure" and extra else super()._failure_detail(sid, key)
+
     def _switched(self, previous: int | None, sid: int | None) -> None:
+        self.secureExtras.switched(previous, sid)
         # Each socket has its own form: what was typed for it (its draft), else its saved
         # options (a restored socket, "New socket to this server"), else the defaults.
         if previous is not None and previous in self._session:
@@ -383,6 +397,8 @@ class TlsPanel(Panel):
             self.keylogNote.setStyleSheet(f"color: {color};")
 
     def _show_tls(self, tls: TlsInfo | None) -> None:
+        self.tlsDetails.show_tls(tls)
+        self.certificateView.show_tls(tls)
         labels = self.detailLabels
         if tls is None:
             for key in ("version", "cipher", "subject", "issuer", "expiry"):
