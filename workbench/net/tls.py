@@ -388,10 +388,6 @@ def inspection(
     name sent, the group, resumption, the trace and both chains (``chain_verified`` only for a
     verified connection: with verification off OpenSSL still builds a path, which proves
     nothing)."""
-    # cryptography is loaded by the first secure(), not when the program starts: the window
-    # must come up without it (tests/test_app.py).
-    from workbench.core.certificates import certificate_infos
-
     sent, verified = peer_chains(ssl_object)
     return dataclasses.replace(
         info,
