@@ -151,8 +151,13 @@ def test_secure_options_round_trip() -> None:
         server_name="example.test",
         client_cert="/c.pem",
         client_key="/k.pem",
+        alpn=("h2", "http/1.1"),
+        resume=True,
     )
     assert secure_from_json(json.loads(json.dumps(secure_to_json(options)))) == options
+    # A bad ALPN list is refused (the entry is bad), not dropped.
+    with pytest.raises((TypeError, ValueError)):
+        secure_from_json({"alpn": ["h2", 7]})
     assert secure_from_json(None) is None
     assert secure_from_json({"clientKey": "/k.pem"}) == SecureOptions()
 

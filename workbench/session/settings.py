@@ -80,6 +80,8 @@ def secure_to_json(options: SecureOptions | None) -> dict[str, Any] | None:
         "serverName": options.server_name,
         "clientCert": options.client_cert,
         "clientKey": options.client_key,
+        "alpn": list(options.alpn) if options.alpn is not None else None,
+        "resume": options.resume,
     }
 
 
@@ -90,6 +92,7 @@ def secure_from_json(data: Any) -> SecureOptions | None:
     if data.get("min") or data.get("max"):
         versions = TLSVersionConstraints(min=_str(data.get("min")), max=_str(data.get("max")))
     cert = _str(data.get("clientCert"))
+    alpn = data.get("alpn")
     return SecureOptions(
         tls_version=versions,
         ca_file=_str(data.get("caFile")),
@@ -97,6 +100,9 @@ def secure_from_json(data: Any) -> SecureOptions | None:
         server_name=_str(data.get("serverName")),
         client_cert=cert,
         client_key=_str(data.get("clientKey")) if cert else None,
+        # A list of names, checked by SecureOptions: a bad one makes the entry bad, not dropped.
+        alpn=tuple(alpn) if isinstance(alpn, list) else alpn,
+        resume=data.get("resume", False),
     )
 
 
