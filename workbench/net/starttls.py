@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from workbench.core.errors import NetError, SocketNotFoundError
+from workbench.core.events import Event
 from workbench.core.starttls import Parser, Read, Refused, Send, exchange
 from workbench.core.state import State
 from workbench.core.types import (
@@ -27,13 +28,23 @@ from workbench.core.types import (
 )
 from workbench.net.tcp_socket import TcpSocket
 
-if TYPE_CHECKING:
-    from workbench.net.tcp import TcpSockets
-
 __all__ = ["SendCall", "starttls"]
 
 #: How the exchange sends: ``TcpSockets.send`` or a session's logged send.
 SendCall = Callable[[int, bytes], Awaitable[SendInfo]]
+
+
+class _Core(Protocol):
+    """What the exchange needs of ``TcpSockets`` (which calls it, so it is not imported)."""
+
+    on_receive: Event[ReceiveInfo]
+    on_receive_error: Event[ReceiveErrorInfo]
+
+    async def set_paused(self, socket_id: int, paused: bool) -> None: ...
+
+    async def secure(self, socket_id: int, options: SecureOptions | None = None) -> int: ...
+
+    def error_detail(self, socket_id: int, call: str) -> str | None: ...
 
 
 class _Ended(Exception):
@@ -45,7 +56,7 @@ class _Ended(Exception):
 class _Inbox:
     """What the server sent on one socket during the exchange, as ``on_receive`` gave it."""
 
-    def __init__(self, tcp: TcpSockets, socket_id: int, received: bytes) -> None:
+    def __init__(self, tcp: _Core, socket_id: int, received: bytes) -> None:
         self._tcp = tcp
         self._id = socket_id
         self.buffer = bytearray(received)
@@ -82,7 +93,7 @@ class _Inbox:
 
 
 async def starttls(
-    tcp: TcpSockets,
+    tcp: _Core,
     s: TcpSocket,
     protocol: str,
     options: SecureOptions,

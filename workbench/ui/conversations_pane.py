@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
@@ -46,9 +46,16 @@ from workbench.ui.conversation_runs import ConversationRuns
 from workbench.ui.conversation_steps import StepsList, SummaryTable
 
 if TYPE_CHECKING:
-    from workbench.ui.main_window import MainWindow
+    from workbench.ui.current_socket import CurrentSocket
+    from workbench.ui.window_actions import WindowActions
 
-__all__ = ["TEMPLATE", "ConversationsDock", "ConversationsPane", "install_conversations"]
+__all__ = [
+    "TEMPLATE",
+    "ConversationsDock",
+    "ConversationsHost",
+    "ConversationsPane",
+    "install_conversations",
+]
 
 #: What New puts in the editor: a conversation with the educational minimum.
 TEMPLATE = """\
@@ -413,10 +420,39 @@ def _socket_menu(window: QMainWindow) -> QMenu | None:
     return None
 
 
-def install_conversations(window: MainWindow) -> ConversationsPane:
+class ConversationsHost(Protocol):
+    """What ``install_conversations`` needs of the window (a ``QMainWindow``): the main
+    window satisfies it, and this module need not import it."""
+
+    @property
+    def session(self) -> SocketSession: ...
+
+    @property
+    def runner(self) -> TaskRunner: ...
+
+    @property
+    def current(self) -> CurrentSocket: ...
+
+    @property
+    def window_actions(self) -> WindowActions: ...
+
+    @property
+    def call_log_dock(self) -> QDockWidget: ...
+
+    @property
+    def shutDown(self) -> SignalInstance: ...
+
+    def select_socket(self, sid: int | None) -> None: ...
+
+    def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None: ...
+
+
+def install_conversations(host: ConversationsHost) -> ConversationsPane:
     """Build the Conversations dock into ``window``: hidden, beside the call log, toggled
     from the View menu; Record in the Socket menu; the pane follows the current socket and
     selects the row of a socket a run creates."""
+    window = host
+    assert isinstance(window, QMainWindow), "the conversations dock goes into a main window"
     current = window.current
     pane = ConversationsPane(window.session, window.runner, lambda: current.sid)
     dock = ConversationsDock(pane, window)

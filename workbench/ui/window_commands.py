@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtWidgets import QWidget
 
 from workbench.core.formatting import describe_result, format_endpoint, format_size
 from workbench.session import SocketKey, SocketKind
@@ -32,10 +34,10 @@ from workbench.ui.export_pcapng import PcapngExporter
 from workbench.ui.global_keylog import GlobalKeylog
 from workbench.ui.server_presets import PRESET_ADDRESS, ServerPreset, server_preset
 from workbench.ui.socket_tabs import SocketTabs
-from workbench.ui.window_actions import all_paused
+from workbench.ui.window_actions import WindowActions, all_paused
 
 if TYPE_CHECKING:
-    from workbench.ui.main_window import MainWindow
+    from workbench.session.settings import Settings
 
 __all__ = ["SocketCommands"]
 
@@ -69,6 +71,19 @@ async def _each_key(keys: Sequence[SocketKey], calls: Calls) -> None:
             await _each([k.id for k in keys if k.kind is kind], call)
 
 
+class EvidenceHost(Protocol):
+    """What ``SocketCommands.evidence`` needs of the window (a widget): the main window
+    satisfies it, and this module need not import it."""
+
+    @property
+    def window_actions(self) -> WindowActions: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def report_error(self, message: str, details: str = "") -> None: ...
+
+
 class SocketCommands:
     """The commands of one window, on its session's sockets; ``show_message`` is the status
     bar's."""
@@ -98,10 +113,11 @@ class SocketCommands:
         self.exporter: PcapngExporter | None = None
         self.keylog: GlobalKeylog | None = None
 
-    def evidence(self, window: MainWindow) -> SocketCommands:
+    def evidence(self, window: EvidenceHost) -> SocketCommands:
         """Wire ``window``'s evidence actions: File → Export → pcapng… (the selected sockets,
         or all) and Edit → "Write TLS keys of every connection to…" (``TcpSockets.keylog_file``,
         kept in the window's settings). Returns these commands."""
+        assert isinstance(window, QWidget), "the evidence dialogs belong to a window"
         actions = window.window_actions
         self.exporter = PcapngExporter(
             window,

@@ -28,12 +28,10 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from workbench.net.servers.peers import ServerHost
 from workbench.net.servers.spec import ServerKind
-
-if TYPE_CHECKING:
-    from workbench.net.servers.manager import RunningServer
 
 __all__ = ["DATAGRAM_PEERS", "MAX_PENDING_BYTES", "DatagramPeer"]
 
@@ -47,7 +45,7 @@ class DatagramPeer(asyncio.DatagramProtocol):
     """The endpoint of one UDP server. Subclasses say what to do with a datagram
     (``received``) and what to drop when the server stops (``stopped``)."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         self.server = server
         self.spec = server.spec
         self.transport: asyncio.DatagramTransport | None = None
@@ -114,7 +112,7 @@ class _UdpEcho(DatagramPeer):
 
 
 class _UdpReplyAfter(DatagramPeer):
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         super().__init__(server)
         self.delay = self.spec.delay_ms / 1000
         #: (due on the monotonic clock, data, sender), in arrival order: due in order too.
@@ -155,7 +153,7 @@ class _UdpReplyAfter(DatagramPeer):
         self._held = 0
 
 
-DATAGRAM_PEERS: dict[ServerKind, Callable[[RunningServer], DatagramPeer]] = {
+DATAGRAM_PEERS: dict[ServerKind, Callable[[ServerHost], DatagramPeer]] = {
     ServerKind.UDP_ECHO: _UdpEcho,
     ServerKind.UDP_REPLY_AFTER: _UdpReplyAfter,
 }

@@ -11,16 +11,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from workbench.net.servers.spec import ServerKind, chargen_cycle
+from workbench.net.servers.spec import ServerKind, ServerSpec, chargen_cycle
 
-if TYPE_CHECKING:
-    from workbench.net.servers.manager import RunningServer
+__all__ = ["PEERS", "TLS_HANDSHAKE_TIMEOUT", "Peer", "ServerHost"]
 
-__all__ = ["PEERS", "TLS_HANDSHAKE_TIMEOUT", "Peer"]
+
+class ServerHost(Protocol):
+    """What a peer needs of the server it serves (``RunningServer``, which makes the peers:
+    so this module does not import it): its settings, port and state, the counters it keeps
+    up to date, and the connections it admits and releases."""
+
+    spec: ServerSpec
+    port: int
+    running: bool
+    bytes_in: int
+    bytes_out: int
+    handshake_failures: int
+    datagrams_in: int
+    datagrams_out: int
+    dropped: int
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None: ...
+
+    def admit(self, peer: Peer) -> bool: ...
+
+    def release(self, peer: Peer) -> None: ...
 
 _log = logging.getLogger("workbench.servers")
 
@@ -39,7 +60,7 @@ class Peer(asyncio.Protocol):
     """One accepted connection. Subclasses say what to do with bytes (``received``) and what
     to do on their own (``started``, ``stopped``)."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         self.server = server
         self.spec = server.spec
         self.transport: asyncio.Transport | None = None
@@ -154,7 +175,7 @@ class _Echo(Peer):
 
 
 class _CloseAfter(_Echo):
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         super().__init__(server)
         self.left = self.spec.n
 
@@ -195,7 +216,7 @@ class _ResetAfter(_CloseAfter):
 
 
 class _Chargen(Peer):
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         super().__init__(server)
         self._handle: asyncio.Handle | None = None
 
@@ -227,7 +248,7 @@ class _Chargen(Peer):
 
 
 class _SlowDrip(Peer):
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         super().__init__(server)
         self._position = 0
         self._handle: asyncio.Handle | None = None
@@ -259,7 +280,7 @@ class _TlsEcho(_Echo):
     """Echo behind a server-side ``start_tls``: the TCP accept is ours to see, so a client that
     connects and never starts the handshake is counted and closed on stop like any other."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerHost) -> None:
         super().__init__(server)
         self._raw: asyncio.Transport | None = None
         self._handshake: asyncio.Task[None] | None = None
@@ -334,7 +355,7 @@ class _TlsEcho(_Echo):
         super().abort()
 
 
-PEERS: dict[ServerKind, Callable[[RunningServer], Peer]] = {
+PEERS: dict[ServerKind, Callable[[ServerHost], Peer]] = {
     ServerKind.ECHO: _Echo,
     ServerKind.TLS_ECHO: _TlsEcho,
     ServerKind.DISCARD: _Discard,
