@@ -115,6 +115,10 @@ class TlsDetails(QGroupBox):
         self.handshakeList.setRootIsDecorated(False)
         self.handshakeList.setUniformRowHeights(True)
         self.handshakeList.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # The lengths are right-aligned: so is their heading, over them.
+        self.handshakeList.headerItem().setTextAlignment(
+            2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        )
         header = self.handshakeList.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
