@@ -110,9 +110,11 @@ def test_copy_pem_copies_the_selected_certificate(
     view = secured(tls_tab, chain_pki, s_server)
     view.copyPemButton.click()
     assert QGuiApplication.clipboard().text() == chain_pki.leaf_pem
+    assert view.exportResult.text() == "Copied localhost (leaf) as PEM to the clipboard"
     view.lists[0].setCurrentRow(1)
     view.copyPemButton.click()
     assert QGuiApplication.clipboard().text() == chain_pki.intermediate_pem
+    assert view.exportResult.text().endswith("(intermediate) as PEM to the clipboard")
     view.details.copySha256Button.click()
     assert QGuiApplication.clipboard().text() == fingerprint(chain_pki.intermediate_pem, "sha256")
 
