@@ -77,6 +77,9 @@ def test_the_selected_certificate_s_facts(tls_tab: Any, chain_pki: ChainPki, s_s
     # Fewer than 30 days left: said, and marked.
     assert fields["days"].text() in (f"{LEAF_DAYS} days left", f"{LEAF_DAYS - 1} days left")
     assert fields["days"].property("mark") == "soon"
+    # The row's label does not repeat its value's words ("Days left: 12 days left").
+    form = view.details.layout()
+    assert form.labelForField(fields["days"]).text() == "Expiry:"
     assert WARNING_COLOR in fields["days"].styleSheet()
     assert fields["key"].text() == f"{leaf.key_type} {leaf.key_bits} bits" + (
         f", {leaf.curve}" if leaf.curve else ""
@@ -107,9 +110,11 @@ def test_copy_pem_copies_the_selected_certificate(
     view = secured(tls_tab, chain_pki, s_server)
     view.copyPemButton.click()
     assert QGuiApplication.clipboard().text() == chain_pki.leaf_pem
+    assert view.exportResult.text() == "Copied localhost (leaf) as PEM to the clipboard"
     view.lists[0].setCurrentRow(1)
     view.copyPemButton.click()
     assert QGuiApplication.clipboard().text() == chain_pki.intermediate_pem
+    assert view.exportResult.text().endswith("(intermediate) as PEM to the clipboard")
     view.details.copySha256Button.click()
     assert QGuiApplication.clipboard().text() == fingerprint(chain_pki.intermediate_pem, "sha256")
 

@@ -161,6 +161,10 @@ def test_the_global_key_log_applies_to_a_new_socket_and_persists(
     assert info.tls is not None and info.tls.keylog_file == str(keys)
     assert nss_lines(keys)
     qtbot.waitUntil(lambda: "keys logged" in row_state(window, sid), timeout=WAIT_MS)
+    # Its own field says "off": the note says where the keys come from all the same.
+    note = child(window, "tlsKeylogNote", QLabel)
+    qtbot.waitUntil(lambda: str(keys) in note.text(), timeout=WAIT_MS)
+    assert "It is the global key log (Edit → Write TLS keys" in note.text()
 
     assert window.save_settings() is None
     saved, message = SettingsStore(settings_dir).load()

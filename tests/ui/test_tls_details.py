@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTreeWidget
 
 import pytest
@@ -75,6 +76,10 @@ def test_tls13_facts_in_words_with_raw_values_in_tooltips(
     ]
     kinds = [(d, t) for d, t, _ in rows(tls_tab)]
     assert ("← received", "Certificate") in kinds and ("→ sent", "Finished") in kinds
+    # The lengths are right-aligned, and their heading with them.
+    tree = tls_tab.panel.tlsDetails.handshakeList
+    assert tree.topLevelItem(0).textAlignment(2) & Qt.AlignmentFlag.AlignRight
+    assert tree.headerItem().textAlignment(2) & Qt.AlignmentFlag.AlignRight
 
 
 def test_tls12_with_an_ip_literal_and_no_alpn(

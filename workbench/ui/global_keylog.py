@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from workbench.core.keylog import ENV_KEYLOG, prepare_keylog
 from workbench.session.settings import Settings
 from workbench.sockets import TcpSockets
+from workbench.ui.keylog_marks import MARKS
 
 __all__ = ["GlobalKeylog", "KeylogSource"]
 
@@ -36,6 +37,15 @@ class KeylogSource(enum.Enum):
     OFF = "off"
     SETTINGS = "settings"
     ENVIRONMENT = "environment"
+
+
+#: What a socket's key-log mark adds when the global option chose its file.
+_ORIGINS = {
+    KeylogSource.SETTINGS: "It is the global key log (Edit → Write TLS keys of every "
+    "connection to…).",
+    KeylogSource.ENVIRONMENT: f"It is the global key log, from ${ENV_KEYLOG} in the "
+    "environment (Edit menu).",
+}
 
 
 class GlobalKeylog(QObject):
@@ -97,6 +107,7 @@ class GlobalKeylog(QObject):
                 )
         self._tcp.keylog_file = path or None
         self.source = source if path else KeylogSource.OFF
+        MARKS.set_global(path, _ORIGINS.get(self.source, ""))
         if save:
             self._settings.keylog_file = path or None
         self._show()

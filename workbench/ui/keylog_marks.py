@@ -25,6 +25,9 @@ class KeylogMark:
 
     path: str
     readable_by_others: bool
+    #: Why the keys go there when the global option chose the file ("" otherwise): a
+    #: socket whose own "Write TLS keys to…" field says "off" is marked all the same.
+    origin: str = ""
 
     @property
     def state(self) -> str:
@@ -44,6 +47,8 @@ class KeylogMark:
             f"TLS keys are being written to {self.path}: anyone with this file can decrypt "
             "this connection (Wireshark: tls.keylog_file)."
         )
+        if self.origin:
+            text += f" {self.origin}"
         if self.readable_by_others:
             text += " The file is readable by group or others: chmod 600 it."
         return text
@@ -55,6 +60,12 @@ class KeylogMarks:
 
     def __init__(self) -> None:
         self._marks: dict[int, tuple[TlsInfo, KeylogMark]] = {}
+        self._global: tuple[str, str] | None = None
+
+    def set_global(self, path: str | None, origin: str) -> None:
+        """The global key log is ``path`` now (None: off), chosen as ``origin`` says; the
+        marks of later handshakes writing to it say so."""
+        self._global = (path, origin) if path else None
 
     def mark(self, socket_id: int, tls: TlsInfo | None) -> KeylogMark | None:
         if tls is None or not tls.keylog_file:
@@ -66,7 +77,10 @@ class KeylogMarks:
             readable = prepare_keylog(tls.keylog_file)
         except OSError:
             readable = False  # gone or unwritable now: the handshake wrote to it all the same
-        found = KeylogMark(tls.keylog_file, readable)
+        origin = ""
+        if self._global is not None and self._global[0] == tls.keylog_file:
+            origin = self._global[1]
+        found = KeylogMark(tls.keylog_file, readable, origin)
         self._marks[socket_id] = (tls, found)
         return found
 

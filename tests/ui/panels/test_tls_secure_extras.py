@@ -57,6 +57,7 @@ def test_the_fields_and_their_defaults(tls_tab: Any) -> None:
     combo = panel.findChild(QComboBox, "starttlsCombo")
     assert [combo.itemText(i) for i in range(combo.count())] == ["none", *STARTTLS_PROTOCOLS]
     assert combo.currentText() == "none"
+    assert not panel.secureExtras.resumeNote.isVisibleTo(panel)  # said once it is checked
     note = panel.secureExtras.unavailable.text()
     assert note.startswith("Not available on this Python:")
     for what in ("TLS 1.3 cipher suites", "a list of groups", "an OCSP staple"):
@@ -182,8 +183,15 @@ def test_resume_session_resumes_the_first_handshake(
     tls_tab.secure(trust=pki.ca_file)
     assert tls_tab.panel.secureResult.text() == "OK"
     assert tls_tab.tls(second).session_reused
+    # Checked, the box says under it when a session is offered at all.
+    assert extras.resumeNote.isVisibleTo(tls_tab.panel)
+    assert "same TLS settings" in extras.resumeNote.text()
+    assert "key log file" in extras.resumeNote.text()
     qtbot.waitUntil(lambda: fact(tls_tab, "resumed") == "resumed: yes", timeout=WAIT_MS)
     assert tls_tab.panel.tlsDetails.facts["resumed"].toolTip() == "session_reused=True"
+    # No group was negotiated on a resumption: the window says why rather than "none named".
+    if version == "-tls1_2":
+        assert fact(tls_tab, "group") == "group: none (resumed: no key exchange)"
     # No certificate comes on a resumed handshake: the view says why its tabs are empty.
     view = tls_tab.panel.certificateView
     assert view.lists[0].count() == 0 and "resumed" in view.emptyNote.text()

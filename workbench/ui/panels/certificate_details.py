@@ -31,7 +31,7 @@ _ROWS = (
     ("issuer", "Issuer:"),
     ("san", "Names (SAN):"),
     ("validity", "Valid:"),
-    ("days", "Days left:"),
+    ("days", "Expiry:"),  # its value says "29 days left"
     ("key", "Key:"),
     ("signature", "Signature:"),
     ("sha256", "SHA-256:"),

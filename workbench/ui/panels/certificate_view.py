@@ -220,6 +220,14 @@ class CertificateView(QGroupBox):
         cert = self.selected()
         if cert is not None:
             QGuiApplication.clipboard().setText(certificate_pem(cert))
+            # Said under the buttons: a click that changes nothing on screen looks broken.
+            chain = self.chain()
+            index = self.lists[self.chainTabs.currentIndex()].currentRow()
+            self.exportResult.setText(
+                f"Copied {common_name(cert)} ({role(chain, index)}) as PEM to the clipboard"
+            )
+            self.exportResult.setStyleSheet(f"color: {OK_COLOR};")
+            self.exportResult.setToolTip("")
 
     def open_export_dialog(self) -> QFileDialog | None:
         """Ask where to save the chain shown (non-modal), then write it."""

@@ -38,6 +38,14 @@ def _alpn(tls: TlsInfo) -> str:
     return f"{', '.join(tls.alpn_offered)} → {tls.alpn or 'none selected'}"
 
 
+def _group(tls: TlsInfo) -> str:
+    # docs/tls-inspection.md: group is "None for TLS 1.2 finite-field DHE (the prime is sent,
+    # not a name) and for a resumed TLS 1.2 session (no key exchange took place)".
+    if tls.group:
+        return tls.group
+    return "none (resumed: no key exchange)" if tls.session_reused else "none named"
+
+
 def _lifetime(seconds: int | None) -> str:
     if seconds is None:
         return "no ticket"
@@ -54,7 +62,7 @@ FACTS: tuple[tuple[str, str, Callable[[TlsInfo], str], Callable[[TlsInfo], str]]
     ("version", "version", lambda t: _VERSIONS.get(t.version, t.version),
      lambda t: f"version={t.version!r}"),
     ("cipher", "cipher", lambda t: t.cipher, lambda t: f"cipher={t.cipher!r}"),
-    ("group", "group", lambda t: t.group or "none named",
+    ("group", "group", _group,
      lambda t: f"group={t.group!r} (None: finite-field DHE, or no key exchange on resumption)"),
     ("alpn", "ALPN", _alpn,
      lambda t: f"alpn_offered={t.alpn_offered!r}, alpn={t.alpn!r}"),
@@ -115,6 +123,10 @@ class TlsDetails(QGroupBox):
         self.handshakeList.setRootIsDecorated(False)
         self.handshakeList.setUniformRowHeights(True)
         self.handshakeList.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # The lengths are right-aligned: so is their heading, over them.
+        self.handshakeList.headerItem().setTextAlignment(
+            2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        )
         header = self.handshakeList.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

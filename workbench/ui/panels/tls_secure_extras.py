@@ -140,6 +140,20 @@ class SecureExtras(QObject):
             "port, server name and TLS settings); the TLS tab then says whether it resumed",
         )
         form.addRow("", self.resumeSessionCheck)
+        # Said in the window, not only in a tooltip: a session is offered only when every
+        # TLS setting matches the handshake that made it (docs/tls-inspection.md,
+        # "Resumption"), and a key log file that differs is the easy one to miss.
+        self.resumeNote = QLabel(
+            "Offered only if this address, port and server name were secured before with the "
+            "same TLS settings (trusted CA, ALPN, key log file…); otherwise a full handshake "
+            "runs and the TLS tab says resumed: no."
+        )
+        self.resumeNote.setObjectName("resumeSessionNote")
+        self.resumeNote.setWordWrap(True)
+        self.resumeNote.setEnabled(False)  # greyed: a note, not a control
+        self.resumeNote.setVisible(False)
+        form.addRow("", self.resumeNote)
+        self.resumeSessionCheck.toggled.connect(self._show_resume_note)
         self.starttlsCombo = QComboBox()
         self.starttlsCombo.setObjectName("starttlsCombo")
         self.starttlsCombo.addItem(NO_PRESET, None)
@@ -184,6 +198,9 @@ class SecureExtras(QObject):
         self.alpnEdit.setCompleter(self.alpnCompleter)
         self.alpnError = FieldError(self.alpnEdit, "ALPN protocols")
         form_row(form, "A&LPN:", column(self.alpnEdit, self.alpnError), self.alpnEdit)
+
+    def _show_resume_note(self, checked: bool) -> None:
+        self.resumeNote.setVisible(checked)
 
     def _changed(self, *_args: object) -> None:
         self.changed.emit()
