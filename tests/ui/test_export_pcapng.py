@@ -153,12 +153,6 @@ def test_a_second_export_waits_for_the_first(
     assert not exporter.running
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workbench/session/registry.py: securing is a state change (SECURING → SECURE) "
-    "that leaves the socket connected, so Connection.tls, taken at connect time, stays None "
-    "and the comment names no TLS (issue 12: the comment says the file holds plaintext)",
-)
 def test_a_socket_secured_in_the_window_is_exported_with_its_tls_in_the_comment(
     qtbot: Any,
     workbench_window: MainWindow,

@@ -392,8 +392,10 @@ class Registry:
                 _track_connection(record, now)
                 if not now and record.connection is not None and self._watched is not None:
                     record.connection.reset = self._watched.ended_by_reset(change.socket_id)
-        elif record.connection is not None and record.info.tls is not None:
-            record.connection.tls = record.info.tls  # secured: the export names its TLS
+        if record.connection is not None and record.info.tls is not None:
+            # Secured (SECURING -> SECURE: a state change that stays connected): the export
+            # names its TLS.
+            record.connection.tls = record.info.tls
         self.mark(key)
 
     def _on_received_run(self, run: ReceivedRun) -> None:
