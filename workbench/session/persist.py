@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from workbench.core.errors import NetError
 from workbench.core.types import SecureOptions, SocketProperties
 from workbench.session.keys import SocketKey, SocketKind
-from workbench.session.restored import RestoreReport
+from workbench.session.restored import RestoreReport, restore_each
 from workbench.session.session import Session
 from workbench.session.settings import PersistedSocket, secure_from_json, secure_to_json
 
@@ -101,17 +101,11 @@ async def restore_persistent(
 ) -> Restored:
     """``restore_sockets``, saying which entries were skipped and why: one bad entry never
     stops the others (issue 8, item 3)."""
-    restored = Restored()
-    for entry in saved:
-        problem = entry.problem()
-        if problem is None:
-            try:
-                restored.keys.append(await _restore_one(session, entry, servers, on_created))
-                continue
-            except (TypeError, ValueError) as exc:
-                problem = str(exc)
-        restored.skip(entry, entry.skip_message(problem))
-    return restored
+
+    async def one(entry: PersistedSocket) -> tuple[SocketKey, list[str]]:
+        return await _restore_one(session, entry, servers, on_created), []
+
+    return await restore_each(saved, one)
 
 
 async def _restore_one(

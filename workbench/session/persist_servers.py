@@ -19,7 +19,7 @@ from workbench.core.errors import NetError
 from workbench.core.types import ServerSocketProperties
 from workbench.session.keys import SocketKey
 from workbench.session.logged_servers import server_key
-from workbench.session.restored import RestoreReport
+from workbench.session.restored import RestoreReport, restore_each
 from workbench.session.session import Session
 from workbench.session.settings_servers import (
     PersistedServer,
@@ -28,7 +28,6 @@ from workbench.session.settings_servers import (
 )
 
 __all__ = ["RestoredServers", "persisted_servers", "restore_servers"]
-
 
 
 def persisted_servers(session: Session) -> list[PersistedServer]:
@@ -67,21 +66,7 @@ async def restore_servers(session: Session, saved: list[PersistedServer]) -> Res
     """Create, configure and start listening the persistent servers of the last session, in
     order, each call logged. One entry that cannot be restored never stops the others: it is
     skipped with a warning and leaves no server behind."""
-    restored = RestoredServers()
-    for entry in saved:
-        problem = entry.problem()
-        if problem is None:
-            try:
-                key, notes = await _restore_one(session, entry)
-            except (TypeError, ValueError) as exc:
-                problem = str(exc)
-            else:
-                restored.keys.append(key)
-                restored.say(*notes)
-                continue
-        restored.skip(entry, entry.skip_message(problem))
-    return restored
-
+    return await restore_each(saved, lambda entry: _restore_one(session, entry))
 
 
 async def _restore_one(session: Session, entry: PersistedServer) -> tuple[SocketKey, list[str]]:

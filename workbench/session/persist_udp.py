@@ -26,13 +26,12 @@ from workbench.core.types import UdpSocketProperties
 from workbench.session.keys import SocketKey
 from workbench.session.logged_udp import LoggedUdp
 from workbench.session.record import UdpRecord
-from workbench.session.restored import RestoreReport
+from workbench.session.restored import RestoreReport, restore_each
 from workbench.session.session import Session
 from workbench.session.settings_udp import PersistedUdp
 from workbench.session.udp_book import udp_key
 
 __all__ = ["RestoredUdp", "persisted_udp", "restore_udp"]
-
 
 
 def persisted_udp(session: Session) -> list[PersistedUdp]:
@@ -73,21 +72,7 @@ async def restore_udp(session: Session, saved: list[PersistedUdp]) -> RestoredUd
     """Create, configure and bind again the persistent UDP sockets of the last session, in
     order, each call logged. One entry that cannot be restored never stops the others: it is
     skipped with a warning and leaves no socket behind."""
-    restored = RestoredUdp()
-    for entry in saved:
-        problem = entry.problem()
-        if problem is None:
-            try:
-                key, notes = await _restore_one(session, entry)
-            except (TypeError, ValueError) as exc:
-                problem = str(exc)
-            else:
-                restored.keys.append(key)
-                restored.say(*notes)
-                continue
-        restored.skip(entry, entry.skip_message(problem))
-    return restored
-
+    return await restore_each(saved, lambda entry: _restore_one(session, entry))
 
 
 async def _restore_one(session: Session, entry: PersistedUdp) -> tuple[SocketKey, list[str]]:

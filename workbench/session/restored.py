@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from workbench.session.keys import SocketKey
 
-__all__ = ["RestoreReport"]
+__all__ = ["RestoreReport", "restore_each"]
 
 _log = logging.getLogger("workbench.session")
 
@@ -21,6 +22,10 @@ class _Entry(Protocol):
     def raw(self) -> dict[str, Any] | None: ...
 
     def to_json(self) -> dict[str, Any]: ...
+
+    def problem(self) -> str | None: ...
+
+    def skip_message(self, problem: str) -> str: ...
 
 
 E = TypeVar("E", bound=_Entry)
@@ -49,3 +54,27 @@ class RestoreReport(Generic[E]):
         return [
             entry.raw if entry.raw is not None else entry.to_json() for entry, _ in self.skipped
         ]
+
+
+#: Restores one entry: its socket's key and what the window is to be told of it. A
+#: ``TypeError``/``ValueError`` (the core refused it) skips the entry.
+RestoreOne = Callable[[E], Awaitable[tuple[SocketKey, list[str]]]]
+
+
+async def restore_each(saved: Iterable[E], restore_one: RestoreOne[E]) -> RestoreReport[E]:
+    """Restore every entry in order; one that cannot be restored (its own checks, or the
+    core's refusal) never stops the others: it is skipped with the message that names it."""
+    restored: RestoreReport[E] = RestoreReport()
+    for entry in saved:
+        problem = entry.problem()
+        if problem is None:
+            try:
+                key, notes = await restore_one(entry)
+            except (TypeError, ValueError) as exc:
+                problem = str(exc)
+            else:
+                restored.keys.append(key)
+                restored.say(*notes)
+                continue
+        restored.skip(entry, entry.skip_message(problem))
+    return restored
