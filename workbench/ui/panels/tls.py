@@ -46,9 +46,8 @@ from workbench.ui.panels.widgets import (
 __all__ = ["TlsForm", "TlsPanel"]
 
 #: The certificate details shown after the handshake: key (``TlsInfo`` field) and label.
+# The version and cipher are the Negotiated box's (tlsDetails): said once, in its words.
 _DETAILS = (
-    ("version", "Version:"),
-    ("cipher", "Cipher:"),
     ("subject", "Subject:"),
     ("issuer", "Issuer:"),
     ("expiry", "Expires:"),
@@ -401,15 +400,16 @@ class TlsPanel(Panel):
         self.certificateView.show_tls(tls)
         labels = self.detailLabels
         if tls is None:
-            for key in ("version", "cipher", "subject", "issuer", "expiry"):
+            for key in ("subject", "issuer", "expiry"):
                 set_text(labels[key], "—")
             set_text(labels["verified"], "not secured")
             labels["verified"].setStyleSheet("")
             return
-        set_text(labels["version"], tls.version)
-        set_text(labels["cipher"], tls.cipher)
-        set_text(labels["subject"], tls.peer_subject or "—")
-        set_text(labels["issuer"], tls.peer_issuer or "—")
+        # The leaf as the certificate view writes it (RFC 4514); a resumed session has no
+        # chain, and the names kept with it are shown as the core has them.
+        leaf = tls.chain_sent[0] if tls.chain_sent else None
+        set_text(labels["subject"], leaf.subject if leaf else tls.peer_subject or "—")
+        set_text(labels["issuer"], leaf.issuer if leaf else tls.peer_issuer or "—")
         set_text(labels["expiry"], tls.peer_not_after or "—")
         verified = labels["verified"]
         if tls.verified:
