@@ -57,6 +57,9 @@ def test_a_failed_write_on_the_thread_undoes_from_it_on_and_the_capture_stops(
             store.add(IN, chunk, float(i))  # never raises
         store.wait_written()
         assert store.failed == os.strerror(errno.ENOSPC)
+        # Again, with the failure taken already (the writer's ticket keeps its error).
+        store.wait_written()
+        assert store.failed == os.strerror(errno.ENOSPC)
         assert errors == [1]  # told once, from the writer thread
         kept = store.total_bytes
         assert 0 < kept < MIB and kept % len(chunk) == 0

@@ -514,6 +514,10 @@ class CaptureStore(CaptureExport):
         this stream were not tried). True when the capture has stopped so."""
         ticket = self._stream.ticket
         inflight = self._inflight
+        if not inflight:
+            # Nothing of ours waits: a failure the writer reported was taken already (the
+            # ticket keeps its error; the capture stopped then).
+            return self._failed is not None
         if ticket.error is None:
             finished = ticket.finished
             while inflight and inflight[0][0] < finished:
