@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from workbench.core.capture import CaptureSpool, CaptureStore, Direction
+from workbench.core.spool_direct import NOT_TRIED
 from workbench.core.spool_writer import SpoolWriter, WriteJob, WriteTicket
 
 IN, OUT = Direction.IN, Direction.OUT
@@ -107,6 +108,7 @@ def test_a_named_file_is_not_written_from_a_thread(tmp_path: Path) -> None:
 class _Fd:
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.direct_fd = NOT_TRIED
 
 
 def test_the_writer_keeps_order_and_stops_a_stream_at_its_first_failure(tmp_path: Path) -> None:

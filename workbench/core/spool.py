@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from workbench.core.spool_direct import NOT_TRIED, REFUSED
 from workbench.core.spool_writer import SpoolWriter, WriteJob, WriteTicket, write_all
 
 __all__ = ["CaptureSpool", "Segment", "SpoolStream"]
@@ -68,9 +69,15 @@ class Segment:
     pinned: bool = False
     #: A temporary file that could not be unlinked while open (not POSIX): removed on close.
     unlink: str | None = None
+    #: Its ``O_DIRECT`` descriptor, which the writer thread opens (``spool_direct``).
+    direct_fd: int = NOT_TRIED
 
     def close(self) -> None:
         fd, self.fd = self.fd, -1
+        direct, self.direct_fd = self.direct_fd, REFUSED
+        if direct >= 0:
+            with contextlib.suppress(OSError):
+                os.close(direct)
         if fd < 0:
             return
         try:

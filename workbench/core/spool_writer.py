@@ -9,24 +9,28 @@ reported back (:attr:`WriteTicket.error`) for the store to undo from it on.
 
 The writes of one stream stay in order (there is one thread), and the bytes queued are bounded
 (``limit``): a disk slower than the network slows the receiver down instead of filling memory.
+Writes of one stream that follow each other in one segment are taken together, up to the
+staging buffer's size, and written the way ``spool_direct`` describes: whole blocks around the
+page cache.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-__all__ = ["WRITER_LIMIT", "HasFd", "SpoolWriter", "WriteJob", "WriteTicket", "write_all"]
+from workbench.core.spool_direct import STAGING_SIZE, DirectSegment, StagedWriter, write_all
+
+__all__ = ["WRITER_LIMIT", "SpoolWriter", "WriteJob", "WriteTicket", "write_all"]
 
 _log = logging.getLogger("workbench.capture")
 
-#: Bytes queued or being written before ``submit`` waits: sixteen reads of 256 KiB.
-WRITER_LIMIT = 4 << 20
+#: Bytes queued or being written before ``submit`` waits: two staging buffers' worth, so that
+#: the receiving thread fills one while the writer writes the other.
+WRITER_LIMIT = 2 * STAGING_SIZE
 
 
 @dataclass(eq=False)
@@ -43,31 +47,14 @@ class WriteTicket:
     cancelled: bool = False
 
 
-class HasFd(Protocol):
-    """A spool's segment: its descriptor, -1 once closed."""
-
-    fd: int
-
-
 @dataclass(eq=False, slots=True)
 class WriteJob:
-    segment: HasFd  # its ``fd`` is read when the write runs
+    segment: DirectSegment  # its ``fd`` is read when the write runs
     parts: list[bytes | memoryview]
     pos: int
     size: int
     ticket: WriteTicket
     number: int = field(default=0)
-
-
-def write_all(fd: int, parts: list[bytes | memoryview], pos: int, size: int) -> None:
-    """Write ``parts`` (``size`` bytes) at ``pos`` of ``fd``, finishing short writes."""
-    if fd < 0:
-        raise OSError(9, "the capture file was closed")  # EBADF: never a reused number
-    written = os.pwrite(fd, parts[0], pos) if len(parts) == 1 else os.pwritev(fd, parts, pos)
-    if written < size:  # only on a full disk or a signal: finish or fail
-        view = memoryview(b"".join(parts))
-        while written < size:
-            written += os.pwrite(fd, view[written:], pos + written)
 
 
 class SpoolWriter:
@@ -143,29 +130,65 @@ class SpoolWriter:
             thread.join()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._stopped:
-                    self._cond.wait()
-                if not self._jobs:
-                    return
-                job = self._jobs.popleft()
-            ticket = job.ticket
-            error: OSError | None = None
-            if ticket.error is None and not ticket.cancelled:
-                try:
-                    write_all(job.segment.fd, job.parts, job.pos, job.size)
-                except OSError as exc:
-                    error = exc
-            with self._cond:
-                self._queued -= job.size
-                failed = error is not None and ticket.error is None
-                if error is not None and failed:
-                    ticket.error = (job.number, error)
-                ticket.finished += 1
-                self._cond.notify_all()
-            if failed and self.on_error is not None:
-                try:
-                    self.on_error()
-                except Exception:  # the writer goes on for the other stores
-                    _log.exception("the capture writer's error callback raised")
+        staged = StagedWriter()
+        try:
+            while self._run_one(staged):
+                pass
+        finally:
+            staged.close()
+
+    def _run_one(self, staged: StagedWriter) -> bool:
+        """Write the next job, with the jobs of its stream that follow it in its segment;
+        False once the writer is stopped and has nothing left."""
+        with self._cond:
+            while not self._jobs and not self._stopped:
+                self._cond.wait()
+            if not self._jobs:
+                return False
+            batch = self._take_batch(staged.staging_size)
+        first = batch[0]
+        ticket = first.ticket
+        size = sum(job.size for job in batch)
+        error: OSError | None = None
+        if ticket.error is None and not ticket.cancelled:
+            parts = first.parts if len(batch) == 1 else [p for job in batch for p in job.parts]
+            try:
+                staged.write(first.segment, parts, first.pos, size)
+            except OSError as exc:
+                # Kept in the ticket: without its frames, which hold views of the staging buffer.
+                error = exc.with_traceback(None)
+        with self._cond:
+            self._queued -= size
+            failed = error is not None and ticket.error is None
+            if error is not None and failed:
+                # The batch's first write: the store undoes from there, which covers the rest.
+                ticket.error = (first.number, error)
+            ticket.finished += len(batch)
+            self._cond.notify_all()
+        if failed and self.on_error is not None:
+            try:
+                self.on_error()
+            except Exception:  # the writer goes on for the other stores
+                _log.exception("the capture writer's error callback raised")
+        return True
+
+    def _take_batch(self, most: int) -> list[WriteJob]:
+        """The next job and those queued right after it that continue it: same stream, same
+        segment, the next bytes of the file; at most ``most`` bytes in all. Under the lock."""
+        jobs = self._jobs
+        job = jobs.popleft()
+        batch = [job]
+        size, end = job.size, job.pos + job.size
+        while jobs:
+            nxt = jobs[0]
+            if (
+                nxt.ticket is not job.ticket
+                or nxt.segment is not job.segment
+                or nxt.pos != end
+                or size + nxt.size > most
+            ):
+                break
+            batch.append(jobs.popleft())
+            size += nxt.size
+            end += nxt.size
+        return batch
