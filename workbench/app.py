@@ -405,6 +405,9 @@ def run_app(argv: list[str]) -> int:
     _qt_env()
     from PySide6.QtCore import QCoreApplication
 
+    # Before anything else is imported: PySide6 would keep every later module's source.
+    import workbench.ui.pyside_feature  # noqa: F401
+
     QCoreApplication.setApplicationName(NAME)
     QCoreApplication.setOrganizationName("Socket Workbench")
     app = _application([sys.argv[0], *argv])

@@ -19,7 +19,6 @@ import dataclasses
 import enum
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -233,6 +232,8 @@ def parse_conversation(
     text: str, path: str = "<conversation>", variables: Mapping[str, str] | None = None
 ) -> Conversation:
     """Check ``text`` as a conversation file named ``path``."""
+    import tomllib  # on the first parse: the window starts with no conversation open
+
     given = dict(variables or {})
     try:
         doc = tomllib.loads(text)

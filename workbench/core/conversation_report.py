@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from workbench.core.codecs import escape_bytes
 from workbench.core.conversation import Conversation, Step
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 __all__ = [
     "ConversationReport",
@@ -116,6 +119,9 @@ def junit_xml(reports: Sequence[ConversationReport]) -> str:
     """JUnit XML: ``testsuites`` holding one ``testsuite`` per file, one ``testcase`` per
     step (``failure`` for a failed step, ``error`` for a connection that failed, ``skipped``
     for a step not run)."""
+    # Imported here: a report is written at the end of a run, never at the window's start.
+    import xml.etree.ElementTree as ET
+
     root = ET.Element("testsuites", name="socket-workbench")
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     for report in reports:
@@ -130,6 +136,8 @@ def junit_xml(reports: Sequence[ConversationReport]) -> str:
 
 
 def _suite(report: ConversationReport) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     conversation = report.conversation
     suite = ET.Element(
         "testsuite",
