@@ -52,14 +52,14 @@ async def test_state_and_bytes_follow_the_core(
         assert record.capture.read(0, 5) == b"hello"
         # Many marks, one dirty event until the view takes the changes.
         assert len(dirty) == 1
-        changed, grew = registry.take_changes()
-        assert changed == {key} and grew == {key}
-        assert registry.take_changes() == (set(), set())
+        changed, grew, marked = registry.take_changes()
+        assert changed == {key} and grew == {key} and marked == {key}  # connected: marked
+        assert registry.take_changes() == (set(), set(), set())
         assert (await tcp.send(key.id, b"again")).result_code == 0
         await wait_for(lambda: record.received == 10)
         assert record.capture.read(0, 10) == b"helloagain"
         assert len(dirty) == 2
-        assert registry.take_changes() == ({key}, {key})
+        assert registry.take_changes() == ({key}, {key}, set())  # only received: not marked
         await tcp.disconnect(key.id)
         assert record.state is State.DISCONNECTED and registry.connected_count == 0
         assert len(dirty) == 3
@@ -128,6 +128,6 @@ async def test_a_look_writes_what_the_captures_hold(tcp: TcpSockets, tmp_path: P
         await wait_for(lambda: record.received == 5)
         registry.record_sent(key, b"+out")
         assert path.read_bytes() == b""  # held
-        assert registry.take_changes() == ({key}, {key})
+        assert registry.take_changes() == ({key}, {key}, {key})  # sent: marked too
         assert path.read_bytes() == b"hello+out"
     registry.close()

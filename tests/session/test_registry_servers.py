@@ -76,7 +76,7 @@ async def test_listening_paused_and_accept_counts_follow_the_core(
         port = record.info.local_port
         assert record.listening and port and record.endpoint == f"{LOOPBACK}:{port}"
         assert server_text(record) == f"Listening on {LOOPBACK}:{port}"
-        assert len(dirty) == 1 and registry.take_changes() == ({key}, set())
+        assert len(dirty) == 1 and registry.take_changes() == ({key}, set(), {key})
 
         with clients() as made:
             first = await connect_plain(made, port)
@@ -87,7 +87,7 @@ async def test_listening_paused_and_accept_counts_follow_the_core(
                 tcp_record = registry.tcp_record(client)
                 assert tcp_record is not None and tcp_record.server == key
                 assert tcp_record.info.paused  # the registry alone resumes nothing
-            changed, _ = registry.take_changes()
+            changed, _, _ = registry.take_changes()
             assert {key, *(SocketKey.tcp(c) for c in accepted)} <= changed
 
             # The client goes: its socket ends (R3), the server's open count follows.
@@ -127,7 +127,7 @@ async def test_closing_a_server_removes_its_record_and_keeps_what_it_accepted(
             client = registry.tcp_record(accept.client_socket_id)
             assert client is not None and client.state.connected
             assert client.server == _key(sid)  # where it came from, after the server went
-            changed, _ = registry.take_changes()
+            changed, _, _ = registry.take_changes()
             assert _key(sid) not in changed
             # Ending it later is harmless with its server gone.
             await tcp.close(accept.client_socket_id)

@@ -96,21 +96,21 @@ async def test_bind_pause_and_close_follow_the_core(tmp_path: Path) -> None:
         registry.removed.add_listener(removed.append)
         sid = (await udp.create()).socket_id
         key = _key(sid)
-        assert registry.take_changes() == (set(), set())
+        assert registry.take_changes() == (set(), set(), set())
         assert await udp.bind(sid, LOOPBACK, 0) == 0
         record = _record(registry, sid)
         port = record.info.local_port
         assert record.bound and port and record.endpoint == f"{LOOPBACK}:{port}"
         assert udp_text(record) == f"Bound to {LOOPBACK}:{port}"
-        assert len(dirty) == 1 and registry.take_changes() == ({key}, set())
+        assert len(dirty) == 1 and registry.take_changes() == ({key}, set(), {key})
         await udp.set_paused(sid, True)
         assert udp_text(record) == f"Paused on {LOOPBACK}:{port}"
-        assert len(dirty) == 2 and registry.take_changes() == ({key}, set())
+        assert len(dirty) == 2 and registry.take_changes() == ({key}, set(), {key})
         capture = record.capture
         await udp.close(sid)
         assert removed == [key] and registry.udp(key) is None and registry.udp_count == 0
         assert capture.closed
-        assert registry.take_changes() == (set(), set())
+        assert registry.take_changes() == (set(), set(), set())
         registry.close()
 
 
@@ -140,12 +140,12 @@ async def test_datagrams_are_kept_one_by_one_with_peer_and_length(tmp_path: Path
             assert (record.received, record.sent, record.datagrams_out) == (11, 0, 0)
             # Three datagrams, one look: dirty once, and the socket grew.
             assert len(dirty) == 1
-            assert registry.take_changes() == ({_key(sid)}, {_key(sid)})
+            assert registry.take_changes() == ({_key(sid)}, {_key(sid)}, set())
             # Sent datagrams come from the session: with their destination as the peer.
             registry.record_sent_datagram(_key(sid), b"reply", "localhost", a.port)
             assert _datagrams(record)[-1] == (OUT, b"reply", "localhost", a.port, None)
             assert (record.sent, record.datagrams_out) == (5, 1)
-            assert registry.take_changes() == ({_key(sid)}, {_key(sid)})
+            assert registry.take_changes() == ({_key(sid)}, {_key(sid)}, {_key(sid)})
         registry.close()
 
 
@@ -159,7 +159,7 @@ async def test_a_receive_error_pauses_and_shows_until_resumed(tmp_path: Path) ->
         await wait_for(lambda: record.error is not None)
         assert record.error == NetError.CONNECTION_REFUSED and record.info.paused
         assert udp_text(record) == "Error: CONNECTION_REFUSED"
-        assert registry.take_changes() == ({_key(sid)}, set())
+        assert registry.take_changes() == ({_key(sid)}, set(), {_key(sid)})
         await udp.set_paused(sid, False)
         assert record.error is None and udp_text(record).startswith("Bound to")
         registry.close()
@@ -187,7 +187,7 @@ async def test_the_capture_limit_keeps_datagrams_whole_and_counts_the_rest(
         fresh = registry.clear_capture(_key(sid))
         assert isinstance(fresh, DatagramStore) and record.capture is fresh
         assert record.capture_stopped is None and record.received == 13
-        assert registry.take_changes() == ({_key(sid)}, {_key(sid)})
+        assert registry.take_changes() == ({_key(sid)}, {_key(sid)}, {_key(sid)})
         with pytest.raises(KeyError):
             registry.clear_capture(_key(sid + 1))
         registry.close()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from workbench.core.capture import CaptureStore, DatagramStore, Direction
 from workbench.core.errors import NetError
@@ -49,7 +49,17 @@ _IN = Direction.IN
 #: What a socket's capture keeps by default: 1 GiB; past it the bytes are counted, not kept.
 DEFAULT_CAPTURE_LIMIT = 1 << 30
 
-Changes = tuple[set[SocketKey], set[SocketKey]]
+class Changes(NamedTuple):
+    """What ``Registry.take_changes`` hands over (sets of keys of sockets still here)."""
+
+    #: Every socket whose row changed: marked, or its capture grew (its counters did).
+    changed: set[SocketKey]
+    #: The sockets whose capture has new bytes (a subset of ``changed``).
+    grew: set[SocketKey]
+    #: The sockets marked for something other than bytes received: a state, a call's
+    #: result, bytes sent, a capture that stopped (a subset of ``changed``). What shows only
+    #: counters need not redraw for the others.
+    marked: set[SocketKey]
 
 
 class Registry:
@@ -206,8 +216,8 @@ class Registry:
         self._changed.add(key)
 
     def take_changes(self) -> Changes:
-        """(changed, grew) since the last call, for sockets still here; both then start
-        empty. ``grew`` is the sockets whose capture has new bytes (a subset of changed).
+        """(changed, grew, marked) since the last call, for sockets still here (``Changes``);
+        all then start empty.
 
         The captures that grew write the bytes they hold (``write_behind``) now: held bytes
         do not outlive a look, however many sockets go quiet holding some, and a write that
@@ -217,6 +227,7 @@ class Registry:
         tcp = self._tcp
         grew.update(tcp[sid].key for sid in received if sid in tcp)
         grew |= self._udp.take_grown()
+        marked = set(changed)
         changed |= grew
         records = self._records
         kept = {k for k in grew if k in records or self.udp(k) is not None}
@@ -227,7 +238,7 @@ class Registry:
             for k in changed
             if k in records or self.server(k) is not None or self.udp(k) is not None
         }
-        return here, kept
+        return Changes(here, kept, marked & here)
 
     def _sync(self, record: SocketRecord | UdpRecord | None) -> None:
         if record is None:

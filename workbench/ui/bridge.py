@@ -115,6 +115,10 @@ class SocketSession(QObject):
         socketRemoved(int): a socket was closed (its capture store is closed right after).
         socketsChanged(object): the ids (a frozenset) whose info, counters or records changed
             since the last flush: one signal per flush (≤ 40 Hz), however many sockets.
+        socketStatesChanged(object): of those, the ids changed in anything but the bytes they
+            received (state, a call's result, bytes sent, a stopped capture), right after
+            ``socketsChanged``: what does not show counters listens to this one, so that a
+            flood does not redraw panels 40 times a second for nothing.
         dataArrived(int): its capture grew (at most once per socket per flush).
         receiveError(int, int): ``onReceiveError`` (socket id, result code), at once.
         serverAdded(int), serverRemoved(int): a listening socket was created or closed.
@@ -129,6 +133,7 @@ class SocketSession(QObject):
     socketAdded = Signal(int)
     socketRemoved = Signal(int)
     socketsChanged = Signal(object)
+    socketStatesChanged = Signal(object)
     dataArrived = Signal(int)
     receiveError = Signal(int, int)
     serverAdded = Signal(int)
@@ -288,7 +293,7 @@ class SocketSession(QObject):
         self._throttle()
 
     def _flush_changes(self) -> None:
-        changed, grew = self.registry.take_changes()
+        changed, grew, marked = self.registry.take_changes()
         tcp = SocketKind.TCP
         for key in sorted(grew):
             if key.kind is tcp:
@@ -305,6 +310,9 @@ class SocketSession(QObject):
                 self.udpChanged.emit(udp)
         if ids:
             self.socketsChanged.emit(ids)
+            states = frozenset(key.id for key in marked if key.kind is tcp)
+            if states:
+                self.socketStatesChanged.emit(states)
 
     def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
         if SocketKey.tcp(info.socket_id) in self.registry:

@@ -463,7 +463,7 @@ def install_conversations(host: ConversationsHost) -> ConversationsPane:
         menu.addSeparator()
         menu.addAction(pane.record_action)
     current.changed.connect(pane.update_actions)
-    window.session.socketsChanged.connect(pane.update_actions)
+    window.session.socketStatesChanged.connect(pane.update_actions)
     window.session.socketRemoved.connect(pane.update_actions)
 
     def created(sid: int, host: str, port: int, dns: str) -> None:

@@ -69,7 +69,7 @@ class CurrentSocket(QObject):
         table.selectedSocketsChanged.connect(self._selection_changed)
         session.socketAdded.connect(self._added)
         session.socketRemoved.connect(self._removed)
-        session.socketsChanged.connect(self._changed)
+        session.socketStatesChanged.connect(self._changed)
         session.dataArrived.connect(self._data_arrived)
         session.serverAdded.connect(self._server_added)
         session.serverRemoved.connect(self._server_removed)

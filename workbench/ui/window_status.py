@@ -32,7 +32,7 @@ class SocketCount(QLabel):
         self._throttle = Throttle(self.refresh, TICK_MS, self)
         session.socketAdded.connect(self._changed)
         session.socketRemoved.connect(self._changed)
-        session.socketsChanged.connect(self._changed)
+        session.socketStatesChanged.connect(self._changed)
         session.serverAdded.connect(self._changed)
         session.serverRemoved.connect(self._changed)
         session.udpAdded.connect(self._changed)

@@ -18,7 +18,7 @@ controls ``update``, ``connect``, ``disconnect``, ``secure``, ``keepAlive``, ``n
 call that finishes after the user selected another socket is recorded for its own socket and
 not shown on the current one.
 
-Panels refresh from the socket's record on ``session.socketsChanged`` (coalesced by the
+Panels refresh from the socket's record on ``session.socketStatesChanged`` (coalesced by the
 session, ≤ 40 Hz); a refresh never overwrites a field the user has edited.
 
 Modules: ``widgets`` (result and error labels, the port field, layout helpers), ``base`` (the

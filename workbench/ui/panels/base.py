@@ -65,7 +65,7 @@ class Panel(QWidget):
 
     def _watch(self, session: SocketSession) -> None:
         """Hook: connect the session's signals that tell of changes to the shown socket."""
-        session.socketsChanged.connect(self._on_socket_changed)
+        session.socketStatesChanged.connect(self._on_socket_changed)
         session.socketRemoved.connect(self._on_socket_removed)
 
     def _stored_result(self, sid: int, key: str) -> int | None:
