@@ -1,7 +1,9 @@
-"""Closing a socket, clearing its data and quitting ask first when captured data would go."""
+"""Closing a socket, clearing its data and quitting ask first when captured data would go;
+quitting asks about an unsaved conversation too."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QCloseEvent
@@ -11,7 +13,10 @@ import pytest
 
 from tests.net.tls_peers import ThreadedServer
 from tests.ui.conftest import WAIT_MS
+from tests.ui.test_conversation_unsaved import answer, edit, question
+from tests.ui.test_conversations_pane import pane_of, show
 from tests.ui.test_main_window import action, connect_to, new_socket, send
+from workbench.ui.conversations_pane import TEMPLATE
 from workbench.ui.main_window import MainWindow
 
 #: The offscreen platform warns when a message box (a top-level window) is shown.
@@ -142,3 +147,50 @@ def test_dont_ask_again_can_be_taken_back_from_the_edit_menu(
     window.clear_data()
     assert _box_text(window).startswith("Clear the ")
     _answer(window, go=False)
+
+
+def _unsaved_conversation(qtbot: Any, window: MainWindow) -> str:
+    """The Conversations pane's text, typed into and never saved."""
+    pane = show(qtbot, window)
+    pane.new_conversation()
+    return edit(qtbot, pane)
+
+
+def test_quit_asks_about_an_unsaved_conversation_even_without_captured_data(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    pane = pane_of(window)
+    mine = _unsaved_conversation(qtbot, window)
+    # "Don't ask again" was said of captured data: unsaved text is still asked about.
+    window.settings.confirm_close = False
+    window.quit_window()
+    assert "before quitting?" in question(pane).text()
+    assert window.close_confirmation.box is None  # no captured data: no second question
+    answer(pane, QMessageBox.StandardButton.Cancel)
+    assert window.isVisible() and not window.shut_down
+    assert pane.editor.plain_text() == mine
+
+    window_manager_close(window)
+    assert window.isVisible() and not window.shut_down
+    answer(pane, QMessageBox.StandardButton.Discard)
+    qtbot.waitUntil(lambda: window.shut_down, timeout=WAIT_MS)
+
+
+def test_quit_asks_about_the_conversation_then_about_captured_data(
+    qtbot: Any, workbench_window: MainWindow, echo_server: ThreadedServer, tmp_path: Path
+) -> None:
+    window = workbench_window
+    _capture(qtbot, window, echo_server.port, "hello")
+    pane = show(qtbot, window)
+    path = tmp_path / "kept.toml"
+    path.write_text(TEMPLATE, encoding="utf-8")
+    assert pane.open_file(str(path))
+    mine = edit(qtbot, pane)
+    action(window, "quitAction").trigger()
+    assert question(pane).text() == "Save the changes to kept.toml before quitting?"
+    answer(pane, QMessageBox.StandardButton.Save)
+    assert path.read_text(encoding="utf-8") == mine
+    assert _box_text(window).startswith("Quit? 1 socket holds")
+    _answer(window, go=True)
+    qtbot.waitUntil(lambda: window.shut_down, timeout=WAIT_MS)

@@ -1,10 +1,15 @@
 """Closing a socket, clearing its data or quitting throws captured data away for good, so each
 asks first when there is data to lose. A non-modal box (``open()``, never ``exec()``), with
-"Don't ask again" kept in the settings (one setting, ``confirm_close``, for all three)."""
+"Don't ask again" kept in the settings (one setting, ``confirm_close``, for all three).
+
+Quitting also loses unsaved work of other kinds (the Conversations pane's text): each such
+``UnsavedWork`` asks its own question first, whatever ``confirm_close`` says (that setting
+is about captured data)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QWidget
@@ -12,9 +17,20 @@ from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QWidget
 from workbench.core.formatting import format_size
 from workbench.session.settings import Settings
 
-__all__ = ["CloseConfirmation"]
+__all__ = ["CloseConfirmation", "UnsavedWork"]
 
 _Button = QMessageBox.StandardButton
+
+
+class UnsavedWork(Protocol):
+    """Work that quitting would lose and that asks about it on its own."""
+
+    @property
+    def unsaved(self) -> bool: ...
+
+    def ask_then(self, proceed: Callable[[], object], doing: str) -> bool:
+        """Run ``proceed`` now (True) or once the user said to (False)."""
+        ...
 
 
 class CloseConfirmation:
@@ -24,6 +40,7 @@ class CloseConfirmation:
         self._parent = parent
         self._settings = settings
         self.box: QMessageBox | None = None
+        self._unsaved: list[UnsavedWork] = []
         #: The Edit menu's way back from "Don't ask again": the same setting, checkable.
         self.ask_action = QAction("&Ask before discarding captured data", parent)
         self.ask_action.setObjectName("confirmDiscardAction")
@@ -50,17 +67,41 @@ class CloseConfirmation:
             close,
         )
 
+    def add_unsaved(self, work: UnsavedWork) -> None:
+        """Quitting asks about ``work`` too (before the captured data)."""
+        self._unsaved.append(work)
+
+    def asks_quit(self, captured: int) -> bool:
+        """Whether quitting now, with ``captured`` bytes in all, would ask anything."""
+        data = captured > 0 and self._settings.confirm_close
+        return data or any(work.unsaved for work in self._unsaved)
+
     def ask_quit(self, sockets: int, captured: int, quit_now: Callable[[], object]) -> bool:
-        """Quitting: ``sockets`` sockets hold ``captured`` bytes in all (persistent ones too:
-        only their settings outlive the window, never their captures)."""
+        """Quitting: unsaved work asks first; then ``sockets`` sockets hold ``captured`` bytes
+        in all (persistent ones too: only their settings outlive the window, never their
+        captures)."""
         holds = "1 socket holds" if sockets == 1 else f"{sockets} sockets hold"
-        return self._ask(
-            captured,
-            "Quit",
-            f"Quit? {holds} {format_size(captured)} of captured data; it will be gone.",
-            "&Quit",
-            quit_now,
-        )
+
+        def ask_data() -> bool:
+            return self._ask(
+                captured,
+                "Quit",
+                f"Quit? {holds} {format_size(captured)} of captured data; it will be gone.",
+                "&Quit",
+                quit_now,
+            )
+
+        return self._unsaved_first(list(self._unsaved), ask_data)
+
+    def _unsaved_first(self, works: list[UnsavedWork], then: Callable[[], bool]) -> bool:
+        """Each of ``works`` asks in turn (when it has anything unsaved), then ``then``."""
+        if not works:
+            return then()
+        head, rest = works[0], works[1:]
+        if not head.unsaved:
+            return self._unsaved_first(rest, then)
+        head.ask_then(lambda: self._unsaved_first(rest, then), "quitting")
+        return False
 
     def ask_clear(self, sid: int, captured: int, clear: Callable[[], object]) -> bool:
         """Clear data on socket ``sid``, whose capture holds ``captured`` bytes."""

@@ -39,6 +39,9 @@ class ConversationDialogs(QObject):
 
         def selected(path: str) -> None:
             self.last_folder = path if os.path.isdir(path) else os.path.dirname(path)
+            # QFileDialog says fileSelected before it hides: a dialog that ``chosen`` opens
+            # next (Save, then Open…) must be its own, not this closing one.
+            self._dialog = None
             chosen(path)
 
         dialog.fileSelected.connect(selected)

@@ -5,7 +5,8 @@ peer; ``socket-workbench run`` runs the same files headless. The pane (``convers
 in the dock ``conversationsDock``, hidden until View → Conversations shows it) holds:
 
 - the file's text, checked as it is typed (the error's line highlighted, its reason under
-  it), and the Variables for its ``${NAME}``s; New, Open…, Save, Save as…;
+  it), and the Variables for its ``${NAME}``s; New, Open…, Save, Save as…; whatever would
+  replace unsaved changes (New, Open…, Record, a Run all row, Quit) asks first;
 - the steps, each with its status and time while and after it runs: Run runs them on a new
   socket, Run on selected on the selected connected TCP socket (the steps after connect);
   Stop cancels the run. The run's socket is a row like any other: the data view shows its
@@ -44,8 +45,10 @@ from workbench.ui.conversation_editor import ConversationEditor
 from workbench.ui.conversation_files import ConversationDialogs
 from workbench.ui.conversation_runs import ConversationRuns
 from workbench.ui.conversation_steps import StepsList, SummaryTable
+from workbench.ui.conversation_unsaved import UnsavedConversation
 
 if TYPE_CHECKING:
+    from workbench.ui.close_confirm import CloseConfirmation
     from workbench.ui.current_socket import CurrentSocket
     from workbench.ui.window_actions import WindowActions
 
@@ -104,6 +107,8 @@ class ConversationsPane(QWidget):
         self.summary = SummaryTable()
         self.runs = ConversationRuns(session, runner, self.steps, self.summary, self)
         self.dialogs = ConversationDialogs(self)
+        #: asks before unsaved changes are replaced (its ``box``: the open question).
+        self.unsaved = UnsavedConversation(self, self.editor, self.save, TEMPLATE)
         c = self.controls = ConversationControls(self)
         self.new_action, self.open_action = c.new_action, c.open_action
         self.save_action, self.save_as_action = c.save_action, c.save_as_action
@@ -139,13 +144,13 @@ class ConversationsPane(QWidget):
             (self.record_action, self.record),
         ):
             action.triggered.connect(lambda *_, slot=slot: slot())
-        for button, slot in (
+        for button, command in (
             (self.run_button, self.run_new),
             (self.run_selected_button, self.run_selected),
             (self.stop_button, self.stop),
             (self.run_folder_button, self.choose_folder),
         ):
-            button.clicked.connect(lambda *_, slot=slot: slot())
+            button.clicked.connect(lambda *_, command=command: command())
 
     # -- files ------------------------------------------------------------------------------
 
@@ -165,18 +170,26 @@ class ConversationsPane(QWidget):
         self.file_label.setText(name + (" •" if self.editor.modified else ""))
         self.file_label.setToolTip(self.path or "Not saved yet")
 
-    def new_conversation(self) -> None:
+    def new_conversation(self) -> bool:
+        """New: the template, once unsaved changes are saved or discarded (True: shown now)."""
+        return self.unsaved.ask_then(self._show_template, "starting a new one")
+
+    def _show_template(self) -> None:
         self.editor.set_text(TEMPLATE)
         self.editor.set_modified(True)
         self.tabs.setCurrentIndex(0)
         self._show_file()
         self._say("", True)
 
-    def open_dialog(self) -> object:
-        return self.dialogs.open_file(self.open_file)
+    def open_dialog(self) -> bool:
+        """Open…: the file dialog, once unsaved changes are saved or discarded (True: now)."""
+        return self.unsaved.ask_then(
+            lambda: self.dialogs.open_file(self.open_file), "opening another conversation"
+        )
 
     def open_file(self, path: str) -> bool:
-        """Show ``path``'s text (False, said in the pane, when it cannot be read)."""
+        """Show ``path``'s text (False, said in the pane, when it cannot be read); it does not
+        ask: the callers that replace the user's text ask first (``unsaved``)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -188,15 +201,25 @@ class ConversationsPane(QWidget):
         self._say(f"Opened {path}", True)
         return True
 
-    def save(self) -> object:
-        """Save to the file (Save as… when there is none yet)."""
+    def save(self, then: Callable[[], object] | None = None) -> object:
+        """Save to the file (Save as… when there is none yet); ``then`` runs once saved."""
         if not self.path:
-            return self.save_as()
-        return self.save_to(self.path)
+            return self.save_as(then)
+        saved = self.save_to(self.path)
+        if saved and then is not None:
+            then()
+        return saved
 
-    def save_as(self) -> object:
+    def save_as(self, then: Callable[[], object] | None = None) -> object:
+        """Save as…: ask for a file, save there; ``then`` runs once saved (never when the
+        dialog is cancelled or the file cannot be written)."""
         name = Path(self.path).name if self.path else "conversation.toml"
-        return self.dialogs.save_file(self.save_to, name)
+
+        def chosen(path: str) -> None:
+            if self.save_to(path) and then is not None:
+                then()
+
+        return self.dialogs.save_file(chosen, name)
 
     def save_to(self, path: str) -> bool:
         """Write the text to ``path`` (even when it does not check: the user's work is kept)."""
@@ -264,7 +287,8 @@ class ConversationsPane(QWidget):
     # -- recording --------------------------------------------------------------------------
 
     def record(self) -> bool:
-        """Record: the selected TCP socket's last connection into the editor, unsaved."""
+        """Record: the selected TCP socket's last connection into the editor, unsaved, once
+        unsaved changes are saved or discarded. True when there was one to record."""
         sid = self._selected()
         socket_record = self._session.ui(sid) if sid is not None else None
         if socket_record is None:
@@ -278,11 +302,15 @@ class ConversationsPane(QWidget):
         except ValueError as exc:
             self._say(f"Socket {sid}: {exc}", False)
             return False
-        self.editor.set_text(text)
-        self.editor.set_modified(True)
-        self.tabs.setCurrentIndex(0)
-        self._show_file()
-        self._say(f"Recorded socket {sid}'s last connection: edit it, then save it", True)
+
+        def show() -> None:
+            self.editor.set_text(text)
+            self.editor.set_modified(True)
+            self.tabs.setCurrentIndex(0)
+            self._show_file()
+            self._say(f"Recorded socket {sid}'s last connection: edit it, then save it", True)
+
+        self.unsaved.ask_then(show, f"recording socket {sid}")
         return True
 
     # -- state ------------------------------------------------------------------------------
@@ -358,7 +386,11 @@ class ConversationsPane(QWidget):
 
     def _summary_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         path = SummaryTable.path_of(item)
-        if path and self.open_file(path):
+        if path:
+            self.unsaved.ask_then(lambda: self._open_at_error(path), f"opening {Path(path).name}")
+
+    def _open_at_error(self, path: str) -> None:
+        if self.open_file(path):
             error = self.editor.error
             if isinstance(error, ConversationError) and error.line is not None:
                 self.editor.go_to_line(error.line)
@@ -440,6 +472,9 @@ class ConversationsHost(Protocol):
     def call_log_dock(self) -> QDockWidget: ...
 
     @property
+    def close_confirmation(self) -> CloseConfirmation: ...
+
+    @property
     def shutDown(self) -> SignalInstance: ...
 
     def select_socket(self, sid: int | None) -> None: ...
@@ -450,7 +485,7 @@ class ConversationsHost(Protocol):
 def install_conversations(host: ConversationsHost) -> ConversationsPane:
     """Build the Conversations dock into ``window``: hidden, beside the call log, toggled
     from the View menu; Record in the Socket menu; the pane follows the current socket and
-    selects the row of a socket a run creates."""
+    selects the row of a socket a run creates; quitting asks about unsaved changes."""
     window = host
     assert isinstance(window, QMainWindow), "the conversations dock goes into a main window"
     current = window.current
@@ -474,4 +509,6 @@ def install_conversations(host: ConversationsHost) -> ConversationsPane:
 
     pane.socketCreated.connect(created)
     window.shutDown.connect(pane.shutdown)
+    # Quitting loses the editor's text as surely as New does: Quit asks about it too.
+    window.close_confirmation.add_unsaved(pane.unsaved)
     return pane

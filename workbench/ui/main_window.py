@@ -411,19 +411,19 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------- closing
 
     def quit_window(self, *_args: Any) -> None:
-        """File → Quit (Ctrl+Q): every capture goes with the window, so ask first when any
-        holds data (``confirm_close``); then close."""
+        """File → Quit (Ctrl+Q): every capture and unsaved conversation goes with the window,
+        so ask first when any holds data (``confirm_close``) or changes; then close."""
         self.close_confirmation.ask_quit(*self.session.captured_in_all(), self.close)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
             event.accept()
             return
-        if event.spontaneous() and self.settings.confirm_close:
+        if event.spontaneous():
             # The window manager's close button asks as Quit does; close() from the program
             # (Ctrl+C or SIGTERM in the terminal, Quit once answered, tests) does not.
             sockets, captured = self.session.captured_in_all()
-            if captured:
+            if self.close_confirmation.asks_quit(captured):
                 event.ignore()
                 self.close_confirmation.ask_quit(sockets, captured, self.close)
                 return
