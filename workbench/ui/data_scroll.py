@@ -76,9 +76,19 @@ class ViewScroller(QObject):
         try:
             self._sync_vertical(self._area.verticalScrollBar(), grown)
             hbar = self._area.horizontalScrollBar()
-            width = max((self._measure(row.text) for row in self.rows()), default=0)
+            rows = self.rows()
             if self.state is not None and isinstance(self.state.layout, TextLayout):
+                width = max((self._measure(row.text) for row in rows), default=0)
                 width += self._measure("0")  # the view's gutter for continuation marks
+            else:
+                # Hex rows are ASCII in the view's fixed-pitch font: the longest is the widest,
+                # and measuring one row instead of a page of them is most of a tick's cost
+                # while a flood is followed. Rows with other characters (a datagram's header
+                # and its arrow) are measured as they are.
+                texts = [row.text for row in rows]
+                wide = [t for t in texts if not t.isascii()]
+                wide.append(max(texts, key=len, default=""))
+                width = max(self._measure(text) for text in wide)
             viewport = self._area.viewport().width()
             hbar.setRange(0, max(0, round(width) + 2 * self._margin - viewport))
             hbar.setPageStep(viewport)
