@@ -22,6 +22,8 @@ are in them.
   its segments alive, each bounded in size.
 - **Descriptors.** One per open segment, and none at all while no store has a byte: the first
   segment opens with the first byte. A session of 10,000 chatty sockets holds one or two.
+  A segment that gets a long write on a threaded spool has a second, opened by the writer
+  thread with ``O_DIRECT`` (``spool_direct``); it closes with the segment.
 
 Single-threaded like the stores: the event-loop thread owns the spool. With ``threaded=True``
 the writes themselves run on one writer thread (``spool_writer``): a store's index counts its
