@@ -270,3 +270,31 @@ async def test_a_refused_starttls_step_fails_quoting_the_server(
     assert statuses(report) == [Status.FAILED, Status.NOT_RUN]
     assert "-ERR STLS not available" in report.steps[0].detail
     assert "-320" in report.steps[0].detail or "INVALID_RESPONSE" in report.steps[0].detail
+
+
+def trickle(conn: socket.socket, server: ThreadedServer) -> None:
+    """A long answer in small writes, its end marker split across two of them."""
+    body = bytes(range(256)) * 1024  # 256 KiB without the marker in it
+    for at in range(0, len(body), 997):
+        conn.sendall(body[at : at + 997])
+    conn.sendall(b"EN")
+    conn.sendall(b"D!\nafter")
+    conn.recv(1)  # until the client closes
+
+
+async def test_an_expect_finds_a_marker_split_across_reads_after_a_long_answer(
+    tcp: TcpSockets, serve: Serve
+) -> None:
+    """The search resumes where the last one could still begin a match: a marker that
+    arrives in two reads is found, and the step takes exactly the bytes up to its end."""
+    server = serve(trickle)
+    steps = """
+[[steps]]
+expect = "END!"
+[[steps]]
+expect = "after"
+"""
+    report = await run_conversation(conversation(server.port, steps), tcp)
+    assert statuses(report) == [Status.PASSED, Status.PASSED]
+    assert report.steps[0].data == bytes(range(256)) * 1024 + b"END!"
+    assert report.steps[1].data == b"\nafter"

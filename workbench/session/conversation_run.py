@@ -140,12 +140,14 @@ class _Inbox:
 _Match = tuple[int, dict[str, str]]
 
 
-def _matcher(step: Step, variables: Mapping[str, str]) -> Callable[[bytes], _Match | None]:
-    """How a step finds its match in the bytes received since the previous one."""
+def _matcher(step: Step, variables: Mapping[str, str]) -> Callable[[bytearray], _Match | None]:
+    """How a step finds its match in the bytes received since the previous one. The matcher
+    is asked again each time more bytes arrive, with the same buffer grown at its end."""
     if step.verb is Verb.EXPECT_REGEX:
         pattern = re.compile(substitute(step.value, variables, regex=True))
 
-        def by_regex(data: bytes) -> _Match | None:
+        def by_regex(data: bytearray) -> _Match | None:
+            # The whole text again: a pattern may match differently once more has arrived.
             text = data.decode("utf-8", "surrogateescape")
             found = pattern.search(text)
             if found is None:
@@ -160,9 +162,17 @@ def _matcher(step: Step, variables: Mapping[str, str]) -> Callable[[bytes], _Mat
     else:  # "the next received bytes, decoded as UTF-8, contain this text"
         needle = substitute(step.value, variables).encode()
 
-    def by_bytes(data: bytes) -> _Match | None:
-        at = data.find(needle)
-        return None if at < 0 else (at + len(needle), {})
+    resume = 0
+
+    def by_bytes(data: bytearray) -> _Match | None:
+        nonlocal resume
+        at = data.find(needle, resume)
+        if at < 0:
+            # Only the last len(needle) - 1 bytes can still begin a match: a large answer
+            # arriving in many reads is searched once, not once per read from its start.
+            resume = max(0, len(data) - len(needle) + 1)
+            return None
+        return at + len(needle), {}
 
     return by_bytes
 
@@ -267,7 +277,7 @@ class _Run:
         match = _matcher(step, self.variables)
         deadline = self.loop.time() + step.timeout
         while True:
-            found = match(bytes(inbox.buffer))
+            found = match(inbox.buffer)
             if found is not None:
                 end, captured = found
                 data = bytes(inbox.buffer[:end])
