@@ -149,20 +149,14 @@ class SpoolWriter:
         first = batch[0]
         ticket = first.ticket
         size = sum(job.size for job in batch)
-        error: OSError | None = None
+        failure: tuple[int, OSError] | None = None
         if ticket.error is None and not ticket.cancelled:
-            parts = first.parts if len(batch) == 1 else [p for job in batch for p in job.parts]
-            try:
-                staged.write(first.segment, parts, first.pos, size)
-            except OSError as exc:
-                # Kept in the ticket: without its frames, which hold views of the staging buffer.
-                error = exc.with_traceback(None)
+            failure = _write_batch(staged, batch)
         with self._cond:
             self._queued -= size
-            failed = error is not None and ticket.error is None
-            if error is not None and failed:
-                # The batch's first write: the store undoes from there, which covers the rest.
-                ticket.error = (first.number, error)
+            failed = failure is not None and ticket.error is None
+            if failure is not None and failed:
+                ticket.error = failure
             ticket.finished += len(batch)
             self._cond.notify_all()
         if failed and self.on_error is not None:
@@ -192,3 +186,26 @@ class SpoolWriter:
             size += nxt.size
             end += nxt.size
         return batch
+
+
+def _write_batch(staged: StagedWriter, batch: list[WriteJob]) -> tuple[int, OSError] | None:
+    """Write ``batch`` (one stream's consecutive writes) in one go; ``(number of the write
+    that failed, its error)`` or None. After a failure each write is tried again on its own,
+    so that the store keeps every write that is whole in the file, as it would have without
+    the batching (a full disk fails a batch in its middle)."""
+    first = batch[0]
+    parts = first.parts if len(batch) == 1 else [p for job in batch for p in job.parts]
+    try:
+        staged.write(first.segment, parts, first.pos, sum(job.size for job in batch))
+        return None
+    except OSError as exc:
+        error = exc
+    if len(batch) > 1:
+        for job in batch:
+            try:
+                staged.write(job.segment, job.parts, job.pos, job.size)
+            except OSError as exc:
+                # Kept in the ticket: without its frames, which hold views of the staging
+                # buffer.
+                return job.number, exc.with_traceback(None)
+    return first.number, error.with_traceback(None)
