@@ -14,6 +14,10 @@ first server's row is selected, on its Listen tab.
 ``--scene certificates`` (docs/certificate-view.png): a socket secured against ``openssl
 s_server`` with a three-level trustme chain and ALPN, on its TLS tab scrolled to the
 certificate view, the intermediate selected.
+
+``--scene tls``: the same secured socket on its TLS tab in the window's default layout (docks
+and splitters as a new user has them), a picture a page of the tab at a time (``-2``, ``-3``…
+for the pages after the first), to judge how the tab reads at this size.
 """
 
 from __future__ import annotations
@@ -159,23 +163,10 @@ def _chain_server(folder: Path) -> tuple[subprocess.Popen[str], int, Path]:
 async def _certificates_scene(window, output: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QDockWidget
 
-    from workbench.sockets import SocketProperties
-
     proc, port, root = _chain_server(Path(tempfile.mkdtemp(prefix="workbench-chain-")))
     try:
-        tcp = window.sockets
-        sid = (await tcp.create(SocketProperties(name="h2 demo"))).socket_id
-        window.prefill_peer(sid, "localhost", port)
-        await tcp.connect(sid, "localhost", port, "ipv4")
-        window.select_socket(sid)
-        panel = window.tabs.tls_panel
-        window.tabs.show_panel(panel)
-        panel.set_ca_file(str(root))
-        panel.secureExtras.alpnEdit.setText("h2, http/1.1")
-        panel.secureButton.click()
-        await _until(lambda: panel.secureResult.text() == "OK")
+        panel = await _secured_chain_socket(window, root, port)
         view = panel.certificateView
-        await _until(lambda: view.lists[0].count() == 2)
         for dock in window.findChildren(QDockWidget):
             dock.hide()  # the room goes to the TLS tab
         await asyncio.sleep(0.2)
@@ -192,6 +183,48 @@ async def _certificates_scene(window, output: Path) -> None:  # type: ignore[no-
         output.parent.mkdir(parents=True, exist_ok=True)
         image.save(str(output))
         print(f"wrote {output} ({image.width()}x{image.height()})")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def _secured_chain_socket(window, root: Path, port: int):  # type: ignore[no-untyped-def]
+    """A socket connected to the chain server and secured on its TLS tab: the panel."""
+    from workbench.sockets import SocketProperties
+
+    tcp = window.sockets
+    sid = (await tcp.create(SocketProperties(name="h2 demo"))).socket_id
+    window.prefill_peer(sid, "localhost", port)
+    await tcp.connect(sid, "localhost", port, "ipv4")
+    window.select_socket(sid)
+    panel = window.tabs.tls_panel
+    window.tabs.show_panel(panel)
+    panel.set_ca_file(str(root))
+    panel.secureExtras.alpnEdit.setText("h2, http/1.1")
+    panel.secureButton.click()
+    await _until(lambda: panel.secureResult.text() == "OK")
+    await _until(lambda: panel.certificateView.lists[0].count() == 2)
+    return panel
+
+
+async def _tls_scene(window, output: Path) -> None:  # type: ignore[no-untyped-def]
+    proc, port, root = _chain_server(Path(tempfile.mkdtemp(prefix="workbench-chain-")))
+    try:
+        panel = await _secured_chain_socket(window, root, port)
+        panel.moreOptions.set_expanded(False)  # folded again: its header names ALPN
+        await asyncio.sleep(0.3)
+        bar = window.tabs.scroll_of(panel).verticalScrollBar()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        page, value = 1, 0
+        while True:
+            bar.setValue(value)
+            await asyncio.sleep(0.2)
+            name = output if page == 1 else output.with_stem(f"{output.stem}-{page}")
+            window.grab().save(str(name))
+            print(f"wrote {name} (scrolled to {bar.value()} of {bar.maximum()})")
+            if bar.value() >= bar.maximum() or page >= 6:
+                break
+            page, value = page + 1, value + bar.pageStep()
     finally:
         proc.kill()
         proc.wait()
@@ -221,6 +254,9 @@ async def _scene(output: Path, width: int, height: int, theme: str, what: str) -
             return
         if what == "certificates":
             await _certificates_scene(window, output)
+            return
+        if what == "tls":
+            await _tls_scene(window, output)
             return
         manager = window.server_manager
         echo = manager.find(ServerKind.ECHO)
@@ -302,7 +338,7 @@ def main() -> int:
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
     parser.add_argument(
-        "--scene", default="sockets", choices=("sockets", "servers", "udp", "certificates")
+        "--scene", default="sockets", choices=("sockets", "servers", "udp", "certificates", "tls")
     )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -181,6 +181,10 @@ def test_hex_row_text_hit_cell_and_spans(store: CaptureStore) -> None:
     assert header.is_header and header.text == header_text(store.record(0))
     assert row.text == codecs.hex_dump_line(row.data, 0, 8) and tail.start == 16
     assert tail.end == 20
+    # A stream has no boundaries: a later record's rows go on from the stream offset.
+    store.append(Direction.OUT, b"0123456789", T0)
+    later = layout.rows((1, HEADER), 2)[1]
+    assert later.text.startswith("00000014  30 31") and later.start == 20
 
     def measure(text: str) -> float:
         return 2.0 * len(text)  # a font 2 units a cell

@@ -16,6 +16,7 @@ from tests.core.test_dump_layout import check_walks_and_mappings, scrolled
 from workbench.core import codecs
 from workbench.core.capture import CaptureStore, Datagram, DatagramStore, Direction, Record
 from workbench.core.dump_layout import (
+    DATAGRAM_OFFSET_WIDTH,
     HEADER,
     HexLayout,
     Layout,
@@ -114,6 +115,28 @@ def test_each_datagram_starts_its_own_rows_under_its_header(
     check_walks_and_mappings(layout)
 
 
+def test_hex_offsets_start_at_0000_under_each_datagram_header(store: DatagramStore) -> None:
+    fill(store)  # 2, 5, 20, 0 and 8 bytes: in the stream at 0, 2, 7, 27, 27
+    layout = HexLayout(Reader(store))
+    rows = layout.rows((0, HEADER), 100)
+    offsets = [(row.record.index, row.text.split("  ")[0]) for row in rows if not row.is_header]
+    # Each datagram's rows count from its own first byte, not from the capture's start.
+    assert offsets == [(0, "0000"), (1, "0000"), (2, "0000"), (2, "0010"), (4, "0000")]
+    assert DATAGRAM_OFFSET_WIDTH == 4
+    second = rows[3]
+    assert second.text == codecs.hex_dump_line(b"cd\nef", 0, 4)
+    # The bytes themselves keep their place in the stream: hit, find and copy go by it.
+    assert second.start == 2 and layout.offset_of(second.pos) == 2
+
+    def measure(text: str) -> float:
+        return float(len(text))
+
+    a, _ = layout.cell(second, 3)
+    assert second.text[a : a + 2] == "65" and layout.hit(second, a + 0.5, measure) == (5, True)
+    hex_span, ascii_span = layout.spans(second, 1, 3)
+    assert second.text[slice(*hex_span)] == "64 0a" and second.text[slice(*ascii_span)] == "d."
+
+
 @pytest.mark.parametrize("mode", ["Hex", "Text"])
 def test_a_long_run_of_empty_datagrams_maps_rows_without_walking_them(mode: str) -> None:
     # 3,000 empty datagrams in a row (UDP allows them): a header row each, and the rows of
@@ -193,7 +216,11 @@ def test_write_datagram_raw_and_as_hex_dump(store: DatagramStore, tmp_path: Path
     dump = tmp_path / "d.txt"
     assert write_datagram(store, 2, dump, as_hex_dump=True) == 20
     assert dump.read_text(encoding="utf-8") == (
-        datagram_header_text(store.datagram(2)) + "\n" + codecs.hex_dump(bytes(range(20))) + "\n"
+        datagram_header_text(store.datagram(2))
+        + "\n0000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f  |................|"
+        + "\n0010  10 11 12 13"
+        + " " * 39
+        + "|....|\n"
     )
     assert write_datagram(store, 3, dump, as_hex_dump=True) == 0  # an empty one: its header
     assert dump.read_text(encoding="utf-8") == datagram_header_text(store.datagram(3)) + "\n"

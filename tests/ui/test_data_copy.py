@@ -130,8 +130,10 @@ def test_each_datagram_has_a_header_row_with_direction_time_peer_and_length(
     if mode == "Text":
         assert view.visible_lines()[1:4] == ["hello", headers(view)[1], "world"]
     else:
-        assert view.visible_lines()[1] == codecs.hex_dump_line(b"hello", 0, 8)
-        assert view.visible_lines()[3] == codecs.hex_dump_line(b"world\n", 5, 8)
+        # Each datagram's offsets start at 0000 under its header (they do not run on).
+        assert view.visible_lines()[1] == codecs.hex_dump_line(b"hello", 0, 4)
+        assert view.visible_lines()[3] == codecs.hex_dump_line(b"world\n", 0, 4)
+        assert view.visible_lines()[3].startswith("0000  77 6f")
 
 
 def test_a_tcp_capture_keeps_its_headers_and_its_menu(pane: DataPane) -> None:
@@ -264,7 +266,7 @@ def test_save_datagram_writes_its_bytes_or_its_hex_dump(
     dump = tmp_path / "hello.txt"
     save_through_dialog(qtbot, view, lambda: view.datagrams.save_dialog(0), HEX_FILTER, dump)
     assert dump.read_text(encoding="utf-8") == (
-        datagram_header_text(store.datagram(0)) + "\n" + codecs.hex_dump(b"hello") + "\n"
+        datagram_header_text(store.datagram(0)) + "\n" + codecs.hex_dump(b"hello", 0, 4) + "\n"
     )
     menu.deleteLater()
     # Directly, and the whole capture's save as before: every datagram's bytes in a row.

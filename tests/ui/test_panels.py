@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QLabel, QWidget
 
 import pytest
 import trustme
@@ -452,20 +452,24 @@ def test_secure_with_the_ca_file_shows_ok_and_the_certificate(
     connect_core(qtbot, env, sid, tls_server.port, "localhost")
     panel = env.panel(TlsPanel, sid)
     assert panel.verify.isChecked()  # on by default
-    assert panel.detailLabels["verified"].text() == "not secured"
+    verified = panel.tlsDetails.facts["verified"]
+    assert verified.text() == "verified: —"
 
     panel.set_ca_file(str(ca[1]))
     assert panel.secureButton.isEnabled()
     qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
 
     qtbot.waitUntil(lambda: panel.secureResult.text() == "OK", timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: panel.detailLabels["verified"].text() == "verified", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: verified.text() == "verified: yes", timeout=WAIT_MS)
+    assert OK_COLOR in verified.styleSheet()
     tls = env.core_info(sid).tls
     assert tls is not None and tls.verified
     details = {key: label.text() for key, label in panel.detailLabels.items()}
-    # The version and cipher are said once, in the Negotiated box; the certificate's names as
-    # the certificate view writes them (RFC 4514).
-    assert "version" not in details and "cipher" not in details
+    # The version, cipher and verification are said once, in the Negotiated box; the
+    # certificate's names as the certificate view writes them (RFC 4514).
+    assert "version" not in details and "cipher" not in details and "verified" not in details
+    shown = [label.text() for label in panel.findChildren(QLabel) if label.isVisibleTo(panel)]
+    assert sum("verified" in text.lower() for text in shown) == 1, shown
     facts = {key: label.text() for key, label in panel.tlsDetails.facts.items()}
     assert tls.cipher in facts["cipher"]
     leaf = tls.chain_sent[0]
@@ -552,9 +556,9 @@ def test_verify_off_is_flagged_and_reported_not_verified(
 
     qtbot.mouseClick(panel.secureButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.secureResult.text() == "OK", timeout=WAIT_MS)
-    qtbot.waitUntil(
-        lambda: panel.detailLabels["verified"].text() == "NOT verified", timeout=WAIT_MS
-    )
+    verified = panel.tlsDetails.facts["verified"]
+    qtbot.waitUntil(lambda: verified.text() == "verified: no", timeout=WAIT_MS)
+    assert ERROR_COLOR in verified.styleSheet() and "bold" in verified.styleSheet()
     tls = env.core_info(sid).tls
     assert tls is not None and not tls.verified
     assert env.session.ui(sid).verify_off  # TLS is up unverified: the row is flagged

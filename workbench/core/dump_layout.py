@@ -9,8 +9,10 @@ arrow, ``HH:MM:SS.mmm``, size). Then:
 
 - *hex* (:class:`HexLayout`) — 16 bytes a row, ``codecs.hex_dump_line`` at the byte's offset
   in the whole capture (both directions together), the format Wireshark's "Follow stream"
-  made familiar. Row numbers are exact, from the store's ``LineIndex``; scroll values are row
-  numbers.
+  made familiar: a TCP stream has no boundaries, so its offsets run on. A datagram is a
+  message of its own: its rows count from its first byte (``0000`` under its header, in
+  ``DATAGRAM_OFFSET_WIDTH`` digits), as a packet tool's bytes pane does. Row numbers are exact,
+  from the store's ``LineIndex``; scroll values are row numbers.
 - *text* (:class:`TextLayout`) — rows end after each newline; a longer line wraps every
   ``TEXT_ROW_BYTES`` bytes from its start (moved past a character that straddles the break), and
   its continued rows are marked (``Row.continued``: the view paints a mark, the text has none).
@@ -52,6 +54,7 @@ from workbench.core.formatting import format_endpoint, format_size
 __all__ = [
     "CACHE_BLOCK",
     "CACHE_BLOCKS",
+    "DATAGRAM_OFFSET_WIDTH",
     "HEADER",
     "HEX_ROW_BYTES",
     "TEXT_LINE_SCAN",
@@ -86,6 +89,9 @@ TEXT_LINE_SCAN = 16 * TEXT_ROW_BYTES
 #: The read cache: this many blocks of this size, aligned in the capture's stream.
 CACHE_BLOCK = 1 << 16
 CACHE_BLOCKS = 8
+#: Hex digits of a datagram's offsets (counted from its first byte): a datagram is at most
+#: 64 KiB, so four always do, the width Wireshark's bytes pane uses.
+DATAGRAM_OFFSET_WIDTH = 4
 #: The record cache forgets everything when it holds more than this many records.
 RECORD_CACHE = 4096
 
@@ -391,7 +397,7 @@ class Layout(ABC):
             else:
                 data = reader.rec_bytes(r, off, self.row_end(r, off))
                 start = rec.stream_offset + off
-                text = self.format(data, start)
+                text = self.data_text(rec, off, data)
                 rows.append(Row(cur, rec, start, data, text, self.continues(r, off)))
             cur = self.next(cur)
         return rows
@@ -403,6 +409,10 @@ class Layout(ABC):
         return self._hit_data(row, x, measure)
 
     # -- per mode
+
+    def data_text(self, rec: Record, off: int, data: bytes) -> str:
+        """The painted text of the data row at ``off`` in ``rec`` (``data``: its bytes)."""
+        return self.format(data, rec.stream_offset + off)
 
     def continues(self, r: int, off: int) -> bool:
         """Whether the data row at ``off`` in record r continues a wrapped line."""
@@ -477,6 +487,13 @@ class HexLayout(Layout):
 
     def bottom_top(self, page_rows: int) -> Pos | None:
         return self.pos_at_value(max(0, self.total_rows - page_rows))
+
+    def data_text(self, rec: Record, off: int, data: bytes) -> str:
+        if isinstance(self.reader.store, DatagramStore):
+            # A datagram's rows count from its own first byte: offsets do not run on from one
+            # datagram to the next.
+            return codecs.hex_dump_line(data, off, DATAGRAM_OFFSET_WIDTH)
+        return self.format(data, rec.stream_offset + off)
 
     def format(self, data: bytes, start: int) -> str:
         width = codecs.offset_width(max(0, self.reader.store.total_bytes - 1))
@@ -925,7 +942,8 @@ def write_hex_dump(store: CaptureStore, path: Path | str) -> Generator[tuple[int
     """Write the capture as it is now as the hex dump the view shows, header rows included;
     yields (bytes done, total) after each piece, so a caller can do it in slices."""
     total = store.total_bytes
-    width = codecs.offset_width(max(0, total - 1))
+    datagrams = isinstance(store, DatagramStore)
+    width = DATAGRAM_OFFSET_WIDTH if datagrams else codecs.offset_width(max(0, total - 1))
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         done = 0
         for r in range(store.record_count):
@@ -934,7 +952,8 @@ def write_hex_dump(store: CaptureStore, path: Path | str) -> Generator[tuple[int
             f.write(record_header(store, rec) + "\n")
             for off in range(0, size, HEX_DUMP_PIECE):
                 data = store.read(rec.stream_offset + off, min(HEX_DUMP_PIECE, size - off))
-                f.write(codecs.hex_dump(data, rec.stream_offset + off, width) + "\n")
+                shown = off if datagrams else rec.stream_offset + off  # as the view counts
+                f.write(codecs.hex_dump(data, shown, width) + "\n")
                 done += len(data)
                 yield done, total
             if size == 0:
@@ -945,14 +964,14 @@ def write_datagram(
     store: DatagramStore, index: int, path: str | os.PathLike[str], as_hex_dump: bool
 ) -> int:
     """Write datagram ``index`` to ``path``: its bytes, or (``as_hex_dump``) its header row and
-    its hex rows, offsets counted from the datagram's first byte (the file holds it alone).
+    its hex rows, offsets counted from the datagram's first byte, as the view shows them.
     Returns the datagram's size. One read: a datagram is at most 64 KiB."""
     rec = store.record(index)
     data = store.read(rec.stream_offset, rec.size)
     if not as_hex_dump:
         Path(path).write_bytes(data)
         return len(data)
-    dump = codecs.hex_dump(data)
+    dump = codecs.hex_dump(data, 0, DATAGRAM_OFFSET_WIDTH)
     text = record_header(store, rec) + "\n" + (dump + "\n" if dump else "")
     Path(path).write_text(text, encoding="utf-8", newline="\n")
     return len(data)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QLabel,
     QLayout,
     QLineEdit,
     QPlainTextEdit,
@@ -209,11 +210,16 @@ class RuleEditor(QWidget):
             "From frame",
             "The rule applies from this frame of the connection on (1: every frame)",
         )
-        form_row(form, "&Delay:", line(self.delay), self.delay)
-        form_row(form, "&From frame:", line(self.from_frame), self.from_frame)
         self.then = _combo("ruleThen", {k.value: v for k, v in THEN_LABELS.items()})
         describe(self.then, "Then", "What the rule does after its reply")
-        form_row(form, "&Then:", line(self.then), self.then)
+        # Three short fields on one row: the editor sits under the rules list, and each row
+        # it saves is a row of the Test area in view at 1280x800.
+        from_label, then_label = QLabel("&From frame:"), QLabel("&Then:")
+        from_label.setBuddy(self.from_frame)
+        then_label.setBuddy(self.then)
+        tail = line(self.delay, from_label, self.from_frame, then_label, self.then)
+        tail.setSpacing(6)
+        form_row(form, "&Delay:", tail, self.delay)
         self.continue_matching = QCheckBox("&Continue matching (try the next rules too)")
         self.continue_matching.setObjectName("ruleContinue")
         describe(

@@ -79,12 +79,17 @@ class RulesList(QWidget):
             "Tried top to bottom on each frame; the box turns a rule on or off; the count is "
             "its hits across the server's connections",
         )
+        # Five rows in view at least: the editor goes under the list, so the list's height
+        # is what the tab can spare (a preset's rules fit).
+        self.view.setMinimumHeight(self.view.fontMetrics().lineSpacing() * 5 + 8)
         box.addWidget(self.view, 1)
         self.add_button = self._button("addRuleButton", "&Add", "Add a rule at the end")
         self.remove_button = self._button("removeRuleButton", "Remo&ve", "Remove the rule")
         self.up_button = self._button("moveRuleUpButton", "&Up", "Try the rule earlier")
         self.down_button = self._button("moveRuleDownButton", "Do&wn", "Try the rule later")
-        box.addLayout(line(self.add_button, self.remove_button, self.up_button, self.down_button))
+        #: The row of buttons under the list (the panel adds its Presets button to it).
+        self.buttons = line(self.add_button, self.remove_button, self.up_button, self.down_button)
+        box.addLayout(self.buttons)
         self.add_button.clicked.connect(lambda: self.add(Rule(name=f"rule {len(self.rows) + 1}")))
         self.remove_button.clicked.connect(self.remove_current)
         self.up_button.clicked.connect(lambda: self.move_current(-1))

@@ -38,7 +38,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QMenu,
     QPushButton,
@@ -68,6 +67,7 @@ from workbench.ui.bridge import TICK_MS, SocketSession
 from workbench.ui.panels.rules_editor import RuleEditor, stacked
 from workbench.ui.panels.rules_list import DraftRule, RulesList
 from workbench.ui.panels.rules_trial import RulesTrial
+from workbench.ui.panels.section import Section
 from workbench.ui.panels.widgets import (
     ERROR_COLOR,
     OK_COLOR,
@@ -169,9 +169,12 @@ class RulesPanel(QWidget):
         box.addLayout(self._build_rules(), 1)
         box.addLayout(self._build_apply())
         self.trial = RulesTrial(self._valid_draft)
-        test = QGroupBox("Test")
-        QVBoxLayout(test).addWidget(self.trial)
-        box.addWidget(test)
+        # Folded until wanted: the rules and their editor fill the tab at 1280x800.
+        self.test_section = Section(
+            "Test", "rulesTestSection", "Run the drafted rules on sample input, without a client"
+        )
+        QVBoxLayout(self.test_section.body).addWidget(self.trial)
+        box.addWidget(self.test_section)
         self._stores: tuple[_RuleStore, ...] = (core.rules,)
         self._stores += (udp_rules,) if udp_rules is not None else ()
         for store in self._stores:
@@ -208,7 +211,7 @@ class RulesPanel(QWidget):
         self.frame_length.valueChanged.connect(self._framing_edited)
         return form
 
-    def _build_rules(self) -> QHBoxLayout:
+    def _build_rules(self) -> QVBoxLayout:
         self.rules_list = RulesList()
         self.presets = QToolButton()
         self.presets.setObjectName("rulesPresetsButton")
@@ -224,13 +227,14 @@ class RulesPanel(QWidget):
             action.triggered.connect(partial(self.load_preset, kind))
             self.preset_actions[kind] = action
         self.presets.setMenu(menu)
-        left = QVBoxLayout()
-        left.addWidget(self.rules_list, 1)
-        left.addLayout(line(self.presets))
+        buttons = self.rules_list.buttons
+        buttons.insertWidget(buttons.count() - 1, self.presets)  # before the line's stretch
         self.editor = RuleEditor()
-        row = QHBoxLayout()
-        row.addLayout(left, 2)
-        row.addWidget(self.editor, 3)
+        # The editor under the list, not beside it: at 1280x800 the tab is about 640 pixels
+        # wide, and the editor's match and reply rows need all of it.
+        row = QVBoxLayout()
+        row.addWidget(self.rules_list, 1)
+        row.addWidget(self.editor)
         self.rules_list.selected.connect(self._selected)
         self.rules_list.changed.connect(self._rows_changed)
         self.editor.edited.connect(self._rule_edited)

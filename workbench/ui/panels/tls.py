@@ -28,10 +28,10 @@ from workbench.ui.keylog_marks import MARKS
 from workbench.ui.panels.base import Panel
 from workbench.ui.panels.certificate_view import CertificateView
 from workbench.ui.panels.file_field import FileField
+from workbench.ui.panels.section import Section
 from workbench.ui.panels.tls_details import TlsDetails
 from workbench.ui.panels.tls_secure_extras import SecureExtras
 from workbench.ui.panels.widgets import (
-    ERROR_COLOR,
     OK_COLOR,
     WARNING_COLOR,
     FieldError,
@@ -46,12 +46,12 @@ from workbench.ui.panels.widgets import (
 __all__ = ["TlsForm", "TlsPanel"]
 
 #: The certificate details shown after the handshake: key (``TlsInfo`` field) and label.
-# The version and cipher are the Negotiated box's (tlsDetails): said once, in its words.
+# The version, cipher and whether the peer was verified are the Negotiated box's
+# (tlsDetails): said once, in its words.
 _DETAILS = (
     ("subject", "Subject:"),
     ("issuer", "Issuer:"),
     ("expiry", "Expires:"),
-    ("verified", "Verified:"),
 )
 
 
@@ -82,6 +82,7 @@ class TlsPanel(Panel):
         #: per socket: the form as left, and the socket's ``intent.secure`` back then
         self._drafts: dict[int, tuple[TlsForm, SecureOptions | None]] = {}
         self._valid = False
+        self._more_was: set[str] = set()  # what "More options" held at the last check
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
@@ -89,20 +90,25 @@ class TlsPanel(Panel):
         outer.addLayout(form)
         self._build_versions(form)
         self._build_verify(form)
-        self._build_files(form)
-        self.secureExtras = SecureExtras(form, session, self)  # ALPN, resume, STARTTLS
-        self.secureButton = QPushButton("&Secure (start TLS)")
-        self.secureButton.setObjectName("secureButton")
-        describe(self.secureButton, "Secure", "Start a TLS handshake on this connected socket")
-        self.secureResult = self._result_label("secure", "secure", "secureResult")
-        form.addRow(self.secureButton, self.secureResult)
-        # Shown while the handshake runs: it disconnects, and secure() answers -3 (U5).
-        self.cancelSecureButton = QPushButton("C&ancel handshake")
-        self.cancelSecureButton.setObjectName("cancelSecureButton")
-        describe(self.cancelSecureButton, "Cancel the TLS handshake",
-                 "Give up on the handshake: the socket is disconnected")
-        self.cancelSecureButton.hide()
-        form.addRow(self.cancelSecureButton)
+        self.caFile = FileField(
+            "tlsCaFile",
+            "CA file",
+            "PEM file of extra trusted certificate authorities (e.g. a test CA)",
+        )
+        form_row(form, "Trusted &CA:", self.caFile, self.caFile.edit)
+        # What most handshakes leave alone folds away: at 1280x800 the tab's results are then
+        # a short scroll below the form, not pages (the header names what is set inside).
+        self.moreOptions = Section(
+            "More options",
+            "tlsMoreOptions",
+            "Server name, client certificate, key log, ALPN, session resumption and STARTTLS",
+        )
+        more = compact_form(QFormLayout(self.moreOptions.body))
+        more.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.moreOptions)
+        self._build_files(more)
+        self.secureExtras = SecureExtras(more, session, self)  # ALPN, resume, STARTTLS
+        outer.addLayout(self._build_secure())
         outer.addWidget(self._build_details())
         self.tlsDetails, self.certificateView = TlsDetails(), CertificateView()
         outer.addWidget(self.tlsDetails)
@@ -120,6 +126,27 @@ class TlsPanel(Panel):
         self.cancelSecureButton.clicked.connect(self._cancel_secure_clicked)
         self._validate()
         self.refresh()
+
+    def _build_secure(self) -> QFormLayout:
+        """Secure and its result, Cancel while handshaking, and the key log note."""
+        secure = compact_form(QFormLayout())
+        self.secureButton = QPushButton("&Secure (start TLS)")
+        self.secureButton.setObjectName("secureButton")
+        describe(self.secureButton, "Secure", "Start a TLS handshake on this connected socket")
+        self.secureResult = self._result_label("secure", "secure", "secureResult")
+        secure.addRow(self.secureButton, self.secureResult)
+        # Shown while the handshake runs: it disconnects, and secure() answers -3 (U5).
+        self.cancelSecureButton = QPushButton("C&ancel handshake")
+        self.cancelSecureButton.setObjectName("cancelSecureButton")
+        describe(
+            self.cancelSecureButton,
+            "Cancel the TLS handshake",
+            "Give up on the handshake: the socket is disconnected",
+        )
+        self.cancelSecureButton.hide()
+        secure.addRow(self.cancelSecureButton)
+        secure.addRow("", self.keylogNote)
+        return secure
 
     def _build_versions(self, form: QFormLayout) -> None:
         self.minVersion = QComboBox()
@@ -165,13 +192,6 @@ class TlsPanel(Panel):
         form.addRow("", column(self.verify, self.verifyWarning))
 
     def _build_files(self, form: QFormLayout) -> None:
-        self.caFile = FileField(
-            "tlsCaFile",
-            "CA file",
-            "PEM file of extra trusted certificate authorities (e.g. a test CA)",
-        )
-        form_row(form, "Trusted &CA:", self.caFile, self.caFile.edit)
-
         self.serverName = QLineEdit()
         self.serverName.setObjectName("tlsServerName")
         self.serverName.setMaxLength(1024)
@@ -211,8 +231,8 @@ class TlsPanel(Panel):
         )
         self.keylogFile.edit.setPlaceholderText("off")
         form_row(form, "Write TLS &keys to…", self.keylogFile, self.keylogFile.edit)
-        # K4: the tab says that the keys are being written, and where (under the field, in
-        # view without scrolling).
+        # K4: the tab says that the keys are being written, and where (under Secure, in view
+        # while "More options" is folded; also for the global key log, with the field empty).
         self.keylogNote = QLabel()
         self.keylogNote.setObjectName("tlsKeylogNote")
         self.keylogNote.setWordWrap(True)
@@ -220,7 +240,6 @@ class TlsPanel(Panel):
         self.keylogNote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         describe(self.keylogNote, "TLS key log", "Where this connection's TLS keys are written")
         self.keylogNote.hide()
-        form.addRow("", self.keylogNote)
 
     def _build_details(self) -> QGroupBox:
         self.details = QGroupBox("Peer certificate")
@@ -252,9 +271,7 @@ class TlsPanel(Panel):
         self.versionError.set_error(version_error)
         name_error = validators.server_name_error(self.serverName.text())
         self.serverNameError.set_error(name_error)
-        errors = [
-            version_error,
-            self.caFile.check(),
+        more_errors = [
             self.clientCert.check(),
             self.clientKey.check(
                 "A key needs its client certificate."
@@ -265,10 +282,32 @@ class TlsPanel(Panel):
             name_error,
             self.secureExtras.error(),
         ]
+        now_set = self._more_set()
+        # Unfolded when a field inside needs fixing or gains a value (typed, restored for a
+        # socket, or set by the window): nothing changes out of sight.
+        if any(error is not None for error in more_errors) or set(now_set) - self._more_was:
+            self.moreOptions.set_expanded(True)
+        self._more_was = set(now_set)
+        self.moreOptions.set_summary(", ".join(now_set))
+        errors = [version_error, self.caFile.check(), *more_errors]
         self._valid = all(error is None for error in errors)
         self._set_form_error(next((error for error in errors if error is not None), None))
         self._update_controls()
         return self._valid
+
+    def _more_set(self) -> list[str]:
+        """What is set under "More options", in words (its header says it while folded)."""
+        extras = self.secureExtras.form()
+        fields = (
+            (self.serverName.text().strip(), "server name"),
+            (self.clientCert.edit.text(), "client certificate"),
+            (self.clientKey.edit.text(), "client key"),
+            (self.keylogFile.edit.text(), "key log"),
+            (extras.alpn.strip(), "ALPN"),
+            (extras.resume, "resume"),
+            (extras.starttls, f"STARTTLS {extras.starttls}"),
+        )
+        return [word for value, word in fields if value]
 
     def _update_controls(self) -> None:
         # T1: secure() only on a connected, plain socket (enabled_controls says when).
@@ -281,22 +320,25 @@ class TlsPanel(Panel):
     def _cancel_secure_clicked(self) -> None:
         sid = self._sid
         if sid is not None:
-            self._runner.start(self._session.sockets.disconnect(sid),
-                               name=f"cancel the handshake (socket {sid})")
+            self._runner.start(
+                self._session.sockets.disconnect(sid), name=f"cancel the handshake (socket {sid})"
+            )
 
     def options(self) -> SecureOptions:
         """The form as ``SecureOptions`` (only call when the form is valid)."""
-        return self.secureExtras.apply(SecureOptions(  # with ALPN and "Resume session"
-            tls_version=TLSVersionConstraints(
-                min=self.minVersion.currentData(), max=self.maxVersion.currentData()
-            ),
-            ca_file=self.caFile.path(),
-            verify=self.verify.isChecked(),
-            server_name=self.serverName.text().strip() or None,
-            client_cert=self.clientCert.path(),
-            client_key=self.clientKey.path(),
-            keylog_file=self.keylogFile.path(),
-        ))
+        return self.secureExtras.apply(
+            SecureOptions(  # with ALPN and "Resume session"
+                tls_version=TLSVersionConstraints(
+                    min=self.minVersion.currentData(), max=self.maxVersion.currentData()
+                ),
+                ca_file=self.caFile.path(),
+                verify=self.verify.isChecked(),
+                server_name=self.serverName.text().strip() or None,
+                client_cert=self.clientCert.path(),
+                client_key=self.clientKey.path(),
+                keylog_file=self.keylogFile.path(),
+            )
+        )
 
     def _verify_toggled(self, on: bool) -> None:
         # Only the form says so: the row shows "unverified" once TLS is up without checks.
@@ -402,8 +444,6 @@ class TlsPanel(Panel):
         if tls is None:
             for key in ("subject", "issuer", "expiry"):
                 set_text(labels[key], "—")
-            set_text(labels["verified"], "not secured")
-            labels["verified"].setStyleSheet("")
             return
         # The leaf as the certificate view writes it (RFC 4514); a resumed session has no
         # chain, and the names kept with it are shown as the core has them.
@@ -411,11 +451,3 @@ class TlsPanel(Panel):
         set_text(labels["subject"], leaf.subject if leaf else tls.peer_subject or "—")
         set_text(labels["issuer"], leaf.issuer if leaf else tls.peer_issuer or "—")
         set_text(labels["expiry"], tls.peer_not_after or "—")
-        verified = labels["verified"]
-        if tls.verified:
-            if verified.text() != "verified":
-                verified.setText("verified")
-                verified.setStyleSheet(f"color: {OK_COLOR};")
-        elif verified.text() != "NOT verified":
-            verified.setText("NOT verified")
-            verified.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.formatting import format_size
 from workbench.core.types import HandshakeMessage, TlsInfo
+from workbench.ui.panels.widgets import ERROR_COLOR, OK_COLOR
 
 __all__ = ["FACTS", "TlsDetails", "fact_words", "message_words"]
 
@@ -146,12 +147,18 @@ class TlsDetails(QGroupBox):
                 self.facts[key].setText(f"{word}: —")
                 self.facts[key].setToolTip("Not secured")
             self.handshakeList.clear()
+            self.facts["verified"].setStyleSheet("")
             return
         for key, (text, raw) in fact_words(tls).items():
             label = self.facts[key]
             if label.text() != text:
                 label.setText(text)
             label.setToolTip(raw)
+        # The tab's one word on verification (the peer certificate box no longer repeats it):
+        # marked as the socket's row marks an unverified connection.
+        self.facts["verified"].setStyleSheet(
+            f"color: {OK_COLOR};" if tls.verified else f"color: {ERROR_COLOR}; font-weight: bold;"
+        )
         self._show_messages(tls.handshake)
 
     def _show_messages(self, messages: tuple[HandshakeMessage, ...]) -> None:
