@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.formatting import describe_result
-from workbench.session import SocketKey
 from workbench.session.settings import PersistedSocket, Settings, SettingsStore
 from workbench.sockets import (
     TcpSockets,
@@ -383,13 +382,9 @@ class MainWindow(QMainWindow):
 
     async def restore_sockets(self, saved: list[PersistedSocket]) -> list[int]:
         """Create, configure and reconnect the persistent sockets of the last session."""
-
-        def created(key: SocketKey) -> None:
-            peer = self.session.core.registry[key].intent.peer
-            if peer is not None:
-                self.prefill_peer(key.id, *peer)
-
-        keys = await self.window_settings.restore_sockets(saved, created)
+        keys = await self.window_settings.restore_sockets(
+            saved, lambda key: self.commands.restored(key.id)
+        )
         for panel in self.panels:
             panel.refresh()
         return [key.id for key in keys]
