@@ -340,8 +340,10 @@ class MainWindow(QMainWindow):
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
         self.server_manager = manager
-        # Listening sockets' "Built-in test CA" issues its certificates under the same CA.
+        # Listening sockets' "Built-in test CA" issues its certificates under the same CA, and
+        # the built-in TLS servers write their keys to the global key log (Edit menu) too.
         self.session.servers.cert_dir = manager.cert_dir
+        manager.keylog_from = self.session.core.tcp
         self.servers_panel = dock.panel
         self.servers_dock = dock
 
