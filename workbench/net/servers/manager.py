@@ -123,13 +123,15 @@ class RunningServer:
         return self._ssl_context
 
     def handshake_context(self) -> ssl.SSLContext | None:
-        """``ssl_context`` for a connection that starts its handshake now, writing its keys to
-        the global key log as it is now: the manager's ``keylog_file``, asked at every
-        handshake, so that turning the key log on or off applies to the handshakes from then
-        on, as it does for the client sockets. One context per server (its session cache and
-        ticket keys stay, so a client still resumes across a change): its ``keylog_filename``
-        follows the key log. A file that cannot be written is logged and the handshake runs
-        without writing keys (a test peer does not refuse a client over its own key log)."""
+        """``ssl_context`` for a connection that starts its handshake now, writing its keys to the
+        global key log as it is now: the manager's ``keylog_file``, asked at every handshake, so
+        that turning the key log on or off applies to the handshakes from then on, as it does for
+        the client sockets. One context per server, whose ``keylog_filename`` follows the key log
+        (its session cache and ticket keys stay). A handshake still under way when the next
+        connection changes it writes its remaining lines to the new file (Python writes each line
+        through the context's file of the moment; a handshake takes milliseconds). A file that
+        cannot be written is logged and the handshake runs without writing keys (a test peer does
+        not refuse a client over its own key log)."""
         ctx = self._ssl_context
         if ctx is None:
             return None
