@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.formatting import format_endpoint
+from workbench.core.starttls import STARTTLS_PROTOCOLS
 
 __all__ = ["BAD_ENTRIES", "assert_named", "bad_entries"]
 
 #: The entries issue 8, item 3 tried, each with what its message must say is wrong: a
 #: keep-alive that is not a bool and a delay, a delay past the kernel's limit, a host with a
-#: NUL, a blank server name; and an option this version does not have.
+#: NUL, a blank server name; an option and a STARTTLS preset this version does not have.
 BAD_ENTRIES: list[tuple[dict[str, Any], str]] = [
     (
         {"name": "bad keep-alive", "options": {"keep_alive": [True, "x"]}},
@@ -32,6 +33,10 @@ BAD_ENTRIES: list[tuple[dict[str, Any], str]] = [
     (
         {"name": "old option", "options": {"linger": [1]}},
         "no such option 'linger'; one of keep_alive, no_delay",
+    ),
+    (
+        {"name": "old preset", "starttls": "gopher", "was_secure": True},
+        f"unknown STARTTLS protocol 'gopher'; one of {', '.join(STARTTLS_PROTOCOLS)}",
     ),
 ]
 

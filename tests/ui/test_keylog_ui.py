@@ -5,6 +5,7 @@ settings) and ``SSLKEYLOGFILE`` at start (K3), all against a real local TLS serv
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from tests.ui.test_main_window import (
     show_tab,
     type_into,
 )
-from workbench.net.servers import ServerManager
+from workbench.net.servers import ServerKind, ServerManager, ServerSpec
 from workbench.session.settings import SettingsStore
 from workbench.ui.main_window import MainWindow
 from workbench.ui.socket_model import Column
@@ -238,3 +239,31 @@ def test_K3_the_global_key_log_covers_the_server_side_of_a_listening_socket(
     qtbot.waitUntil(lambda: "keys logged" in row_state(window, accepted), timeout=WAIT_MS)
     # Both ends of the one handshake logged it: the client's and the server's lines.
     assert len(nss_lines(keys)) >= 2 * 5
+
+
+def test_K3_the_global_key_log_covers_the_built_in_tls_server(
+    qtbot: Any, workbench_window: MainWindow, tmp_path: Path
+) -> None:
+    """Tools → Local servers' tls-echo writes its keys to the global key log too: the one
+    handshake of a "New socket" to it is in the file twice, once from each end."""
+    window = workbench_window
+    window.attach_servers(ServerManager(tmp_path / "test-ca"))
+    keys = tmp_path / "every.keys"
+    choose_global(qtbot, window, keys)
+    manager = window.server_manager
+    assert manager is not None and manager.keylog_file == str(keys)
+    task = window.runner.start(manager.start(ServerSpec(ServerKind.TLS_ECHO)), name="tls-echo")
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    server = task.result()
+    panel = window.servers_panel
+    assert panel is not None
+    panel.newSocketRequested.emit(server.host, server.port, "tls-echo")
+    qtbot.waitUntil(lambda: len(window.session.ids()) == 1, timeout=WAIT_MS)
+    (sid,) = window.session.ids()
+    qtbot.waitUntil(lambda: window.session.state_text(sid).startswith("TLS 1.3"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(nss_lines(keys)) >= 2 * 5, timeout=WAIT_MS)
+    counts = Counter(nss_lines(keys))
+    assert len(counts) == 5 and set(counts.values()) == {2}, counts
+    # Off again (Edit menu): the server follows (its next handshake writes no keys).
+    action(window, "globalKeylogAction").trigger()
+    assert manager.keylog_file is None

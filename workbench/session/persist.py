@@ -1,10 +1,11 @@
 """Persistent sockets: what the settings file keeps of them, and how they come back.
 
 A persistent socket is saved as the user asked for it (its ``SocketIntent``: the peer, the TLS
-settings and whether TLS was on, the options, the pause), not as it happens to be at quit:
-a TLS socket that was disconnected at quit still comes back as TLS. Every saved socket is
-reconnected at the next start, disconnected or not at quit: persistence is the user saying
-"I want this connection", and the Connect tab still has Disconnect for the rest.
+settings and whether TLS was on, the STARTTLS preset its Secure ran, the options, the pause),
+not as it happens to be at quit: a TLS socket that was disconnected at quit still comes back
+as TLS, secured the same way (the preset's exchange first, then the handshake). Every saved
+socket is reconnected at the next start, disconnected or not at quit: persistence is the user
+saying "I want this connection", and the Connect tab still has Disconnect for the rest.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def persisted_sockets(
                 dns=dns,
                 secure=secure_to_json(intent.secure),
                 was_secure=intent.tls,
+                starttls=intent.starttls,
                 options={name: list(args) for name, args in intent.options.items()},
                 user_paused=intent.paused and info.paused,
                 server=servers.kind_at(host, port) if servers is not None else None,
@@ -120,7 +122,7 @@ async def _restore_one(
     props = SocketProperties(name=entry.name, persistent=True, buffer_size=entry.buffer_size)
     key = await session.create(props)
     try:
-        session.set_intent(key, secure=options, tls=entry.was_secure)
+        session.set_intent(key, secure=options, tls=entry.was_secure, starttls=entry.starttls)
         session.set_intent(key, options=entry.checked_options())
         if entry.host is not None and entry.port is not None:
             port = entry.port
@@ -146,12 +148,21 @@ async def _reconnect(
     host, port, dns = record.intent.peer
     if await session.connect(key, host, port, dns) != NetError.OK:
         return
-    if entry.was_secure and await session.secure(key, options or SecureOptions()) != 0:
+    if entry.was_secure and await _secure(session, key, entry.starttls, options) != 0:
         return
     for name, args in record.intent.options.items():
         await session.set_option(key, name, *args)
     if entry.user_paused:
         await session.set_paused(key, True)
+
+
+async def _secure(
+    session: Session, key: SocketKey, starttls: str | None, options: SecureOptions | None
+) -> int:
+    """Secure as the user last did: the same STARTTLS preset's exchange first, if any."""
+    if starttls is None:
+        return await session.secure(key, options or SecureOptions())
+    return await session.starttls(key, starttls, options or SecureOptions())
 
 
 class ManagedServers:

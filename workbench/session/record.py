@@ -54,6 +54,9 @@ class SocketIntent:
     secure: SecureOptions | None = None
     #: the user secured the socket (and a restore must secure it again).
     tls: bool = False
+    #: the STARTTLS preset (a name of ``STARTTLS_PROTOCOLS``) the socket's last Secure ran
+    #: before its handshake, or None for a plain ``secure()``: a restore runs the same.
+    starttls: str | None = None
     #: the socket options the user set, by ``workbench.core.options`` name: their arguments.
     options: dict[str, OptionArgs] = dataclasses.field(default_factory=dict)
     #: the user paused it (contract U6: the session resumes a reconnected socket otherwise).

@@ -28,6 +28,7 @@ from workbench.core.errors import (
 )
 from workbench.core.options import OPTIONS
 from workbench.core.spool import CaptureSpool
+from workbench.core.starttls import STARTTLS_PROTOCOLS
 from workbench.core.types import (
     DnsQueryType,
     ReceiveErrorInfo,
@@ -290,7 +291,7 @@ class Session:
         args: tuple[Any, ...] = (key.id,) if options is None else (key.id, options)
         record = self.registry.get(key)
         if record is not None:
-            record.intent.secure = options or SecureOptions()
+            record.intent.secure, record.intent.starttls = options or SecureOptions(), None
         code = await self._logged(
             key, "secure", args, lambda: self.tcp.secure(key.id, options), self._code
         )
@@ -314,8 +315,8 @@ class Session:
         before what arrives."""
         args: tuple[Any, ...] = (key.id, protocol) + (() if options is None else (options,))
         record = self.registry.get(key)
-        if record is not None:
-            record.intent.secure = options or SecureOptions()
+        if record is not None and protocol in STARTTLS_PROTOCOLS:  # else the core refuses it
+            record.intent.secure, record.intent.starttls = options or SecureOptions(), protocol
         if received is None:
             received = received_on_connection(record) if record is not None else b""
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from workbench.core.formatting import format_endpoint
 from workbench.core.options import OPTIONS, OptionArgs
+from workbench.core.starttls import check_protocol
 from workbench.core.types import SecureOptions, SocketProperties, TLSVersionConstraints
 from workbench.session.registry import DEFAULT_CAPTURE_LIMIT
 from workbench.session.settings_servers import PersistedServer, entry_label
@@ -121,6 +122,9 @@ class PersistedSocket:
     dns: str = "any"
     secure: dict[str, Any] | None = None  # secure_to_json form
     was_secure: bool = False
+    #: the STARTTLS preset Secure runs first (``SocketIntent.starttls``); None, or no such key
+    #: (files written before it): a plain ``secure()``.
+    starttls: str | None = None
     #: socket options by ``workbench.core.options`` name: their arguments as JSON lists
     #: (``{"keep_alive": [true, 45], "no_delay": [false]}``), checked when they are restored.
     options: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
@@ -148,6 +152,8 @@ class PersistedSocket:
             if self.host is not None and "\x00" in self.host:
                 raise ValueError("the host must not contain a NUL character")
             secure_from_json(self.secure)
+            if self.starttls is not None:
+                check_protocol(self.starttls)
             self.checked_options()
         except (TypeError, ValueError) as exc:
             return str(exc)
@@ -195,11 +201,21 @@ class PersistedSocket:
             dns=str(data["dns"]) if data.get("dns") in ("any", "ipv4", "ipv6") else "any",
             secure=data.get("secure") if isinstance(data.get("secure"), dict) else None,
             was_secure=bool(data.get("was_secure", False)),
+            starttls=_preset(data.get("starttls")),
             options=_options(data),
             user_paused=bool(data.get("user_paused", False)),
             server=_str(data.get("server")),
             raw=data,
         )
+
+
+def _preset(value: Any) -> str | None:
+    """The ``starttls`` value as read: null (or missing) is none; a name is kept as it is, and
+    anything else as its JSON text, for ``problem()`` to refuse (a preset this version does
+    not know makes the entry bad: restored without it, Secure would run another exchange)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=repr)
 
 
 def _options(data: dict[str, Any]) -> dict[str, list[Any]]:

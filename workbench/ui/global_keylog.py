@@ -2,8 +2,9 @@
 
 The option is ``TcpSockets.keylog_file``: every ``secure()`` and ``secure_server()`` whose
 options name no file of their own writes its keys there; the server side of listening
-sockets goes through the same ``TcpSockets``. It is kept in the settings file
-(``Settings.keylog_file``).
+sockets goes through the same ``TcpSockets``, and the built-in TLS servers (Tools → Local
+servers) read it at each handshake (``ServerManager.keylog_from``, set by
+``MainWindow.attach_servers``). It is kept in the settings file (``Settings.keylog_file``).
 
 K3: "``SSLKEYLOGFILE`` in the environment, at start, turns the global option on for every
 TLS context the program makes [...] The settings show that it came from the environment."
@@ -121,7 +122,8 @@ class GlobalKeylog(QObject):
             action.setText(TEXT)
             tip = (
                 "Off. Choose a file to write the TLS keys of every connection to (client "
-                f"sockets, STARTTLS and servers' accepted sockets); ${ENV_KEYLOG} does it too"
+                "sockets, STARTTLS, listening sockets' accepted sockets and the built-in "
+                f"tls-echo server); ${ENV_KEYLOG} does it too"
             )
         elif self.source is KeylogSource.ENVIRONMENT:
             action.setText(f"{TEXT.rstrip('…')} {path} (from ${ENV_KEYLOG})")

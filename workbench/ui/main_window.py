@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.formatting import describe_result
-from workbench.session import SocketKey
 from workbench.session.settings import PersistedSocket, Settings, SettingsStore
 from workbench.sockets import (
     TcpSockets,
@@ -341,8 +340,10 @@ class MainWindow(QMainWindow):
         dock.dock_beside(self, self.call_log_dock)
         self.window_actions.add_view_toggle(dock.toggleViewAction())
         self.server_manager = manager
-        # Listening sockets' "Built-in test CA" issues its certificates under the same CA.
+        # Listening sockets' "Built-in test CA" issues its certificates under the same CA, and
+        # the built-in TLS servers write their keys to the global key log (Edit menu) too.
         self.session.servers.cert_dir = manager.cert_dir
+        manager.keylog_from = self.session.core.tcp
         self.servers_panel = dock.panel
         self.servers_dock = dock
 
@@ -383,13 +384,9 @@ class MainWindow(QMainWindow):
 
     async def restore_sockets(self, saved: list[PersistedSocket]) -> list[int]:
         """Create, configure and reconnect the persistent sockets of the last session."""
-
-        def created(key: SocketKey) -> None:
-            peer = self.session.core.registry[key].intent.peer
-            if peer is not None:
-                self.prefill_peer(key.id, *peer)
-
-        keys = await self.window_settings.restore_sockets(saved, created)
+        keys = await self.window_settings.restore_sockets(
+            saved, lambda key: self.commands.restored(key.id)
+        )
         for panel in self.panels:
             panel.refresh()
         return [key.id for key in keys]

@@ -263,6 +263,16 @@ class SocketCommands:
             await self._sockets.secure(sid, SecureOptions(ca_file=ca_file))
         return sid
 
+    def restored(self, sid: int) -> None:
+        """A restored socket has its settings (before it reconnects): the Connect tab shows its
+        peer and, when it is the socket shown, the TLS tab its TLS settings and STARTTLS
+        preset (it may have been shown before they were set)."""
+        record = self._session.ui(sid)
+        if record is not None and record.intent.peer is not None:
+            self.prefill_peer(sid, *record.intent.peer)
+        if sid == self._current.sid:
+            self._tabs.tls_panel.reload()
+
     def prefill_peer(self, sid: int, host: str, port: int, dns: str = "any") -> None:
         """Remember where ``sid`` should connect; the Connect tab shows it."""
         self._session.set_intent(sid, peer=(host, port, dns))

@@ -4,18 +4,21 @@ first, and the fake STARTTLS servers of ``tests/net/starttls_peers.py``."""
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPushButton
 
 import pytest
 
 from tests.net.starttls_peers import REFUSALS, starttls_server_handler
 from tests.net.tls_peers import Pki, ThreadedServer, server_context
-from tests.ui.conftest import WAIT_MS
+from tests.ui.conftest import WAIT_MS, close_window
+from tests.ui.test_main_window import child, click, connect_to, new_socket, show_tab, type_into
 from workbench.sockets import STARTTLS_PROTOCOLS
 from workbench.ui.panels.tls_secure_extras import ALPN_SUGGESTIONS, alpn_error, parse_alpn
 
@@ -228,3 +231,69 @@ def test_a_refused_starttls_shows_the_server_s_words(
     assert tls_tab.panel.secureButton.isEnabled()  # connected and plain: may try again
     tls_tab.panel.secureButton.setFocus()
     qtbot.keyClick(tls_tab.panel.secureButton, Qt.Key.Key_Escape)  # nothing happens
+
+
+def _secure_calls(window: Any, sid: int, method: str) -> list[str]:
+    prefix = f"chrome.sockets.tcp.{method}("
+    return [
+        e.text
+        for e in window.session.call_log.entries()
+        if e.key is not None and e.key.id == sid and e.text.startswith(prefix)
+    ]
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+def test_a_restored_socket_shows_and_runs_its_starttls_preset(
+    qtbot: Any, make_window: Callable[..., Any], tmp_path: Path, pki: Pki, fake: Any
+) -> None:
+    """A persistent socket secured through the IMAP preset comes back after a restart secured
+    the same way (the preset's exchange, then the handshake), and its TLS tab shows the
+    preset, as it shows its ALPN list; a socket without one shows "none"."""
+    server = fake(pki, "imap")
+    settings_dir = tmp_path / "cfg"
+    window = make_window(restore_session=True, settings_dir=settings_dir)
+    sid = new_socket(qtbot, window)
+    show_tab(window, window.properties_panel)
+    child(window, "propertiesPersistent", QCheckBox).setChecked(True)
+    click(qtbot, child(window, "propertiesApply", QPushButton))
+    qtbot.waitUntil(lambda: window.session.info(sid).persistent, timeout=WAIT_MS)
+    connect_to(qtbot, window, sid, server.port)
+    show_tab(window, window.tls_panel)
+    type_into(qtbot, child(window, "tlsCaFile", QLineEdit), str(pki.ca_file))
+    child(window, "alpnEdit", QLineEdit).setText("imap")  # typing opens the completer's popup
+    child(window, "starttlsCombo", QComboBox).setCurrentText("imap")
+    click(qtbot, child(window, "secureButton", QPushButton))
+    qtbot.waitUntil(lambda: window.session.result(sid, "secure") is not None, timeout=WAIT_MS)
+    assert window.session.result(sid, "secure") == 0
+    assert server.wait_event("handshake") in ("TLSv1.2", "TLSv1.3")
+    close_window(qtbot, window)
+    (saved,) = json.loads((settings_dir / "settings.json").read_text("utf-8"))["sockets"]
+    assert saved["starttls"] == "imap" and saved["secure"]["alpn"] == ["imap"]
+
+    window = make_window(restore_session=True, settings_dir=settings_dir)
+    try:
+        qtbot.waitUntil(
+            lambda: window.setup_task is not None and window.setup_task.done(), timeout=WAIT_MS
+        )
+        assert window.setup_task.exception() is None
+        (restored,) = window.session.ids()
+        # The restore ran the preset: the fake server saw the IMAP exchange, then TLS.
+        received, _sent = server.wait_event("plaintext")
+        assert b"STARTTLS" in received
+        assert server.wait_event("handshake") in ("TLSv1.2", "TLSv1.3")
+        (call,) = _secure_calls(window, restored, "starttls")
+        assert '"imap"' in call and call.endswith("→ 0")
+        assert _secure_calls(window, restored, "secure") == []
+        window.select_socket(restored)
+        show_tab(window, window.tls_panel)
+        combo = child(window, "starttlsCombo", QComboBox)
+        assert combo.currentText() == "imap" and combo.currentData() == "imap"
+        assert child(window, "alpnEdit", QLineEdit).text() == "imap"
+        assert child(window, "tlsCaFile", QLineEdit).text() == str(pki.ca_file)
+        other = new_socket(qtbot, window)
+        assert combo.currentText() == "none"
+        window.select_socket(restored)
+        assert combo.currentText() == "imap"
+        assert other != restored
+    finally:
+        close_window(qtbot, window)

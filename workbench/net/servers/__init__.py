@@ -26,6 +26,10 @@ Each server is an asyncio server bound to 127.0.0.1 on a free port (port 0) by d
 Every echoing server stops reading while its own writes are blocked, so a client that sends
 without reading cannot make it buffer without bound.
 
+tls-echo writes the keys of its handshakes to the global TLS key log when it is on
+(``ServerManager.keylog_from``: the window's ``TcpSockets.keylog_file``), asked at each
+handshake, so turning it on or off applies to the handshakes from then on.
+
 The modules: ``spec`` (what to start), ``manager`` (``ServerManager``, ``RunningServer``),
 ``peers`` (one protocol per TCP kind), ``datagrams`` (the UDP kinds) and ``certificates``
 (the test CA). Importing this package imports ``spec`` and ``manager`` only: the first server
@@ -39,7 +43,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from workbench.net.servers.manager import CLOSE_TIMEOUT, RunningServer, ServerManager
+from workbench.net.servers.manager import (
+    CLOSE_TIMEOUT,
+    KeylogHolder,
+    RunningServer,
+    ServerManager,
+)
 from workbench.net.servers.spec import (
     CHARGEN_LINE_LENGTH,
     KIND_DESCRIPTIONS,
@@ -84,6 +93,7 @@ __all__ = [
     "SLOW_DRIP_MESSAGE",
     "TLS_HANDSHAKE_TIMEOUT",
     "CertificateFiles",
+    "KeylogHolder",
     "RunningServer",
     "ServerKind",
     "ServerManager",

@@ -13,10 +13,11 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.events import Event
 from workbench.core.formatting import format_endpoint
+from workbench.core.keylog import prepare_keylog
 from workbench.net.servers.spec import ServerKind, ServerSpec
 
 if TYPE_CHECKING:
@@ -28,12 +29,20 @@ if TYPE_CHECKING:
 # after it: ``peers`` and ``certificates`` are imported by the first start, not here (issue 14:
 # nothing that only one feature needs is imported before the first paint).
 
-__all__ = ["CLOSE_TIMEOUT", "RunningServer", "ServerManager"]
+__all__ = ["CLOSE_TIMEOUT", "KeylogHolder", "RunningServer", "ServerManager"]
 
 _log = logging.getLogger("workbench.servers")
 
 #: How long ``stop()`` lets clients answer a close (a TLS close_notify) before it aborts them.
 CLOSE_TIMEOUT = 1.0
+
+
+class KeylogHolder(Protocol):
+    """Where the global TLS key log is: ``TcpSockets``, whose ``keylog_file`` every client
+    socket's handshake writes its keys to when its options name no file."""
+
+    @property
+    def keylog_file(self) -> str | None: ...
 
 
 def _server_context(files: CertificateFiles) -> ssl.SSLContext:
@@ -65,6 +74,7 @@ class RunningServer:
         ca_file: str | None,
         ssl_context: ssl.SSLContext | None,
         notify: Callable[[RunningServer], None],
+        keylog: Callable[[], str | None] | None = None,
     ) -> None:
         self.spec = spec
         self.host = spec.host
@@ -80,6 +90,7 @@ class RunningServer:
         self.running = False
         self._ssl_context = ssl_context
         self._notify = notify
+        self._keylog = keylog
         self._server: asyncio.Server | None = None
         self._endpoint: DatagramPeer | None = None
         self._peers: set[Peer] = set()
@@ -110,6 +121,33 @@ class RunningServer:
     def ssl_context(self) -> ssl.SSLContext | None:
         """What tls-echo's connections start TLS with; None for the other kinds."""
         return self._ssl_context
+
+    def handshake_context(self) -> ssl.SSLContext | None:
+        """``ssl_context`` for a connection that starts its handshake now, writing its keys to the
+        global key log as it is now: the manager's ``keylog_file``, asked at every handshake, so
+        that turning the key log on or off applies to the handshakes from then on, as it does for
+        the client sockets. One context per server, whose ``keylog_filename`` follows the key log
+        (its session cache and ticket keys stay). A handshake still under way when the next
+        connection changes it writes its remaining lines to the new file (Python writes each line
+        through the context's file of the moment; a handshake takes milliseconds). A file that
+        cannot be written is logged and the handshake runs without writing keys (a test peer does
+        not refuse a client over its own key log)."""
+        ctx = self._ssl_context
+        if ctx is None:
+            return None
+        path = self._keylog() if self._keylog is not None else None
+        if path == ctx.keylog_filename:
+            return ctx
+        # None stops the writing ("keylog_filename ... The default is None", ssl docs);
+        # typeshed types the attribute as str.
+        ctx.keylog_filename = None  # type: ignore[assignment]
+        if path is not None:
+            try:
+                prepare_keylog(path)  # K2: a new file is made 0600 before OpenSSL opens it
+                ctx.keylog_filename = path
+            except OSError as exc:
+                _log.warning("%s server: cannot write TLS keys to %s: %s", self.kind, path, exc)
+        return ctx
 
     # -- called by the connections -------------------------------------------------------
 
@@ -219,14 +257,25 @@ class ServerManager:
     hear about a start, a stop and every connection opened or closed — not about byte
     counters, which change far too often: read those on a timer.
 
+    ``keylog_from``: the TLS servers write their keys where its ``keylog_file`` says at each
+    handshake (the window gives its ``TcpSockets``, whose ``keylog_file`` is the global key
+    log); None: they write none.
+
         async with ServerManager(config_dir) as servers:
             echo = await servers.start(ServerSpec(ServerKind.ECHO))
             print(echo.port)
     """
 
-    def __init__(self, cert_dir: Path, *, close_timeout: float = CLOSE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        cert_dir: Path,
+        *,
+        close_timeout: float = CLOSE_TIMEOUT,
+        keylog_from: KeylogHolder | None = None,
+    ) -> None:
         self.cert_dir = Path(cert_dir)
         self.close_timeout = close_timeout
+        self.keylog_from = keylog_from
         self._servers: list[RunningServer] = []
         # The port each kind last listened on, per address: a server stopped and started
         # again asks for it first, so that the sockets pointed at it still reach it.
@@ -235,6 +284,11 @@ class ServerManager:
 
     def __repr__(self) -> str:
         return f"<ServerManager {self._servers!r}>"
+
+    @property
+    def keylog_file(self) -> str | None:
+        """Where the TLS servers write the keys of a handshake that starts now (None: not)."""
+        return self.keylog_from.keylog_file if self.keylog_from is not None else None
 
     @property
     def servers(self) -> list[RunningServer]:
@@ -295,6 +349,7 @@ class ServerManager:
                 ca_file=ca_file,
                 ssl_context=context,
                 notify=self._changed,
+                keylog=lambda: self.keylog_file,
             )
             try:
                 await again.listen()
@@ -302,7 +357,13 @@ class ServerManager:
                 pass  # taken meanwhile: any free port, as asked
             else:
                 return again
-        server = RunningServer(spec, ca_file=ca_file, ssl_context=context, notify=self._changed)
+        server = RunningServer(
+            spec,
+            ca_file=ca_file,
+            ssl_context=context,
+            notify=self._changed,
+            keylog=lambda: self.keylog_file,
+        )
         await server.listen()
         return server
 

@@ -36,12 +36,12 @@ class ServerHost(Protocol):
     datagrams_out: int
     dropped: int
 
-    @property
-    def ssl_context(self) -> ssl.SSLContext | None: ...
+    def handshake_context(self) -> ssl.SSLContext | None: ...
 
     def admit(self, peer: Peer) -> bool: ...
 
     def release(self, peer: Peer) -> None: ...
+
 
 _log = logging.getLogger("workbench.servers")
 
@@ -298,7 +298,7 @@ class _TlsEcho(_Echo):
         )
 
     async def _upgrade(self, raw: asyncio.Transport) -> None:
-        context = self.server.ssl_context
+        context = self.server.handshake_context()  # with the key log as it is now
         assert context is not None
         try:
             tls = await self.loop.start_tls(

@@ -106,6 +106,14 @@ class Panel(QWidget):
             self._show_result(key)
         self._show_socket()
 
+    def reload(self) -> None:
+        """Fill the form again from the shown socket's saved settings: they were set after it
+        was shown (a restore gives a socket its settings after creating it, and the window
+        may show it at once). What was typed for it is replaced."""
+        if self._sid is not None:
+            self._switched(None, self._sid)
+            self._show_socket()
+
     def refresh(self) -> None:
         """Bring the read-only parts up to date with ``session.info``."""
 

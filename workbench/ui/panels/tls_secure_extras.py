@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.types import check_alpn
+from workbench.session.record import SocketIntent
 from workbench.sockets import STARTTLS_PROTOCOLS, SecureOptions
 from workbench.ui.bridge import SocketSession
 from workbench.ui.panels.base import Call
@@ -258,22 +259,28 @@ class SecureExtras(QObject):
         self.resumeSessionCheck.setChecked(form.resume)
         self.starttlsCombo.setCurrentIndex(max(self.starttlsCombo.findData(form.starttls), 0))
 
-    def _saved(self, sid: int | None) -> SecureOptions | None:
+    def _intent(self, sid: int | None) -> SocketIntent | None:
         record = self._session.ui(sid) if sid is not None and sid in self._session else None
-        return record.intent.secure if record is not None else None
+        return record.intent if record is not None else None
+
+    def _saved(self, sid: int | None) -> SecureOptions | None:
+        intent = self._intent(sid)
+        return intent.secure if intent is not None else None
 
     def switched(self, previous: int | None, sid: int | None) -> None:
         """Another socket is shown: keep what was typed for ``previous`` (as long as its saved
-        options stay what they are), show ``sid``'s draft, else its saved options (a restored
-        socket), else the defaults, as the panel does with its own fields."""
+        options stay what they are), show ``sid``'s draft, else its saved options and the
+        preset its last Secure ran (a restored socket), else the defaults, as the panel does
+        with its own fields."""
         if previous is not None and previous in self._session:
             self._drafts[previous] = (self.form(), self._saved(previous))
-        saved = self._saved(sid)
+        intent = self._intent(sid)
+        saved = intent.secure if intent is not None else None
         draft = self._drafts.get(sid) if sid is not None else None
         if draft is not None and draft[1] is saved:
             self.fill(draft[0])
-        elif saved is not None:
-            self.fill(ExtrasForm(", ".join(saved.alpn or ()), saved.resume))
+        elif intent is not None and saved is not None:
+            self.fill(ExtrasForm(", ".join(saved.alpn or ()), saved.resume, intent.starttls))
         else:
             self.fill(ExtrasForm())
 
