@@ -37,16 +37,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from workbench.core.errors import NetError, SocketNotFoundError, net_error_description
+from workbench.core.errors import NetError, SocketNotFoundError
 from workbench.core.events import Event
 from workbench.core.types import (
     AcceptErrorInfo,
     AcceptInfo,
-    CreateInfo,
     ServerSecureOptions,
     ServerSocketInfo,
     ServerSocketProperties,
@@ -54,16 +53,14 @@ from workbench.core.types import (
 from workbench.net.tcp_server import TcpServerSockets
 from workbench.session.call_log import CallLog, format_event, logged_call, result_with_name
 from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.logged_kind import LoggedKind
 from workbench.session.record import ServerRecord, ServerTls
 from workbench.session.registry import Registry
 
 __all__ = ["LoggedServers", "server_key"]
 
-T = TypeVar("T")
 _API = SocketKind.TCP_SERVER.api
 _TCP_API = SocketKind.TCP.api
-#: the control whose last result a success of another makes history (listen ↔ stop).
-_UNDONE_BY = {"listen": "disconnect", "disconnect": "listen"}
 
 
 def server_key(socket_id: int) -> SocketKey:
@@ -84,9 +81,13 @@ def _put(
     return had
 
 
-class LoggedServers:
+class LoggedServers(LoggedKind[ServerSocketProperties, ServerSocketInfo, ServerRecord]):
     """``TcpServerSockets``' calls, logged in ``call_log`` and remembered in ``registry``
     (which must watch ``raw``: ``Registry.watch_servers``); ``raw`` is the unlogged core.
+    ``error_detail`` tells why the last listen() or accept failed; ``close`` removes the
+    server's record, and the sockets it accepted stay (contract L9); ``disconnect`` stops
+    listening. After ``detach``, a resume already under way finishes on its own: it is one
+    synchronous core call, and its loop may be gone.
 
     Event: ``accepting`` (``AcceptInfo``): a session server accepted a socket, which is still
     paused; dispatched synchronously, before "read at once" schedules its resume (for a server
@@ -98,6 +99,12 @@ class LoggedServers:
     that asks the test CA is refused.
     """
 
+    kind = SocketKind.TCP_SERVER
+    # Listen and stop undo each other: after a stop, the listen's "OK" is history (and after
+    # a new listen, the stop's).
+    undoing = ("listen", "disconnect")
+    raw: TcpServerSockets
+
     def __init__(
         self,
         raw: TcpServerSockets,
@@ -106,9 +113,7 @@ class LoggedServers:
         *,
         cert_dir: Path | None = None,
     ) -> None:
-        self.raw = raw
-        self.call_log = call_log
-        self.registry = registry
+        super().__init__(raw, call_log, registry)
         self.cert_dir = cert_dir
         # Resumes and handshakes of accepted sockets under way: kept so they are not collected.
         self._resuming: set[asyncio.Task[None]] = set()
@@ -118,70 +123,19 @@ class LoggedServers:
         self._start_tls: dict[int, ServerSecureOptions] = {}
         self.accepting: Event[AcceptInfo] = Event("accepting")
         self.start_tls_changed: Event[int] = Event("startTlsChanged")
-        raw.on_accept.add_listener(self._on_accept)
-        raw.on_accept_error.add_listener(self._on_accept_error)
-
-    def __repr__(self) -> str:
-        return f"<LoggedServers {self.raw!r}>"
+        self._listen(raw.on_accept, self._on_accept)
+        self._listen(raw.on_accept_error, self._on_accept_error)
 
     def record(self, socket_id: int) -> ServerRecord | None:
         return self.registry.server(server_key(socket_id))
 
-    async def _logged(
-        self,
-        socket_id: int | None,
-        method: str,
-        args: tuple[Any, ...],
-        run: Callable[[], Awaitable[T]],
-        show: Callable[[T], tuple[str, bool]] | None = None,
-    ) -> T:
-        key = server_key(socket_id) if socket_id is not None else None
-        return await logged_call(self.call_log, _API, key, (method, args, run), show)
+    def _keys(self) -> list[SocketKey]:
+        return self.registry.server_keys()
 
-    def _remember(self, socket_id: int, control: str, code: int) -> None:
-        record = self.record(socket_id)
-        if record is not None:
-            record.results[control] = code
-            # Listen and stop undo each other: after a stop, the listen's "OK" is history
-            # (and after a new listen, the stop's), so the tab never shows both as OK.
-            if code == 0:
-                record.results.pop(_UNDONE_BY.get(control, ""), None)
-            self.registry.mark(record.key)
+    def _no_properties(self) -> ServerSocketProperties:
+        return ServerSocketProperties()
 
     # -- calls --------------------------------------------------------------------------------
-
-    async def create(self, properties: ServerSocketProperties | None = None) -> CreateInfo:
-        """Logged with its properties, ``{}`` when none are given: ``create({})``."""
-        shown = properties if properties is not None else ServerSocketProperties()
-        return await logged_call(
-            self.call_log,
-            _API,
-            None,
-            ("create", (shown,), lambda: self.raw.create(properties)),
-            key_of=lambda created: server_key(created.socket_id),
-        )
-
-    async def update(self, socket_id: int, properties: ServerSocketProperties) -> None:
-        await self._logged(
-            socket_id,
-            "update",
-            (socket_id, properties),
-            lambda: self.raw.update(socket_id, properties),
-        )
-        self._remember(socket_id, "update", NetError.OK)
-
-    async def set_paused(self, socket_id: int, paused: bool) -> None:
-        """A pause or resume the user asked for: it is also remembered as the intent."""
-        record = self.record(socket_id)
-        if record is not None:
-            record.intent.paused = paused
-        await self._logged(
-            socket_id,
-            "setPaused",
-            (socket_id, paused),
-            lambda: self.raw.set_paused(socket_id, paused),
-        )
-        self._remember(socket_id, "pause", NetError.OK)
 
     async def listen(
         self, socket_id: int, address: str, port: int, backlog: int | None = None
@@ -208,26 +162,6 @@ class LoggedServers:
             socket_id, "disconnect", (socket_id,), lambda: self.raw.disconnect(socket_id)
         )
         self._remember(socket_id, "disconnect", NetError.OK)
-
-    async def close(self, socket_id: int) -> None:
-        """The server's record goes; the sockets it accepted stay (contract L9)."""
-        await self._logged(socket_id, "close", (socket_id,), lambda: self.raw.close(socket_id))
-
-    async def get_info(self, socket_id: int) -> ServerSocketInfo:
-        return await self._logged(
-            socket_id, "getInfo", (socket_id,), lambda: self.raw.get_info(socket_id)
-        )
-
-    async def get_sockets(self) -> list[ServerSocketInfo]:
-        return await self._logged(None, "getSockets", (), self.raw.get_sockets)
-
-    def error_detail(self, socket_id: int) -> str | None:
-        """Why the last listen() or accept failed, in the operating system's words (not a
-        Chrome call: not logged)."""
-        try:
-            return self.raw.error_detail(socket_id)
-        except SocketNotFoundError:
-            return None
 
     def set_read_at_once(self, socket_id: int, on: bool) -> None:
         """Whether the sockets this server accepts from now on are resumed at once (on, the
@@ -291,21 +225,6 @@ class LoggedServers:
         return ServerSecureOptions(
             cert_file=tls.cert_file, key_file=tls.key_file, ca_file=tls.ca_file
         )
-
-    async def close_all(self, *, log: bool = False) -> None:
-        """Close every server (the window is closing): one core call unless ``log``."""
-        if log:
-            for key in self.registry.server_keys():
-                with contextlib.suppress(SocketNotFoundError):
-                    await self.close(key.id)
-        else:
-            await self.raw.shutdown()
-
-    def detach(self) -> None:
-        """Stop answering the core's events (the session is ending). A resume already under
-        way finishes on its own: it is one synchronous core call, and its loop may be gone."""
-        self.raw.on_accept.remove_listener(self._on_accept)
-        self.raw.on_accept_error.remove_listener(self._on_accept_error)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -378,7 +297,4 @@ class LoggedServers:
             )
 
     def _on_accept_error(self, info: AcceptErrorInfo) -> None:
-        code = info.result_code
-        why = self.error_detail(info.socket_id) or net_error_description(code)
-        text = format_event(_API, "onAcceptError", info, code, f"{why}; the server is paused")
-        self.call_log.add(server_key(info.socket_id), text, ok=False)
+        self._log_pausing_error("onAcceptError", info, "the server")

@@ -12,13 +12,11 @@ paused').
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from workbench.core.errors import NetError, SocketNotFoundError, net_error_description
+from workbench.core.errors import NetError
 from workbench.core.types import (
-    CreateInfo,
     DnsQueryType,
     ReceiveErrorInfo,
     SendInfo,
@@ -26,64 +24,42 @@ from workbench.core.types import (
     UdpSocketProperties,
 )
 from workbench.net.udp import UdpSockets
-from workbench.session.call_log import (
-    CallLog,
-    format_event,
-    logged_call,
-    result_with_name,
-    send_result,
-)
-from workbench.session.keys import SocketKind
+from workbench.session.call_log import CallLog, result_with_name, send_result
+from workbench.session.keys import SocketKey, SocketKind
+from workbench.session.logged_kind import LoggedKind
 from workbench.session.record import UdpRecord
 from workbench.session.registry import Registry
 from workbench.session.udp_book import udp_key
 
 __all__ = ["LoggedUdp"]
 
-#: the control whose last result a success of the other makes history (join ↔ leave).
-_UNDONE_BY = {"join": "leave", "leave": "join"}
 
-T = TypeVar("T")
-_API = SocketKind.UDP.api
-
-
-class LoggedUdp:
+class LoggedUdp(LoggedKind[UdpSocketProperties, UdpSocketInfo, UdpRecord]):
     """``UdpSockets``' calls, logged in ``call_log`` and remembered in ``registry`` (which must
-    watch ``raw``: ``Registry.watch_udp``); ``raw`` is the unlogged core."""
+    watch ``raw``: ``Registry.watch_udp``); ``raw`` is the unlogged core. ``error_detail``
+    tells why the last bind, send, join or leave, or the last receive, failed."""
+
+    kind = SocketKind.UDP
+    # A join and a leave undo each other: after a leave, the join's OK is history (and after a
+    # join, the leave's).
+    undoing = ("join", "leave")
+    raw: UdpSockets
 
     def __init__(self, raw: UdpSockets, call_log: CallLog, registry: Registry) -> None:
-        self.raw = raw
-        self.call_log = call_log
-        self.registry = registry
-        raw.on_receive_error.add_listener(self._on_receive_error)
-
-    def __repr__(self) -> str:
-        return f"<LoggedUdp {self.raw!r}>"
+        super().__init__(raw, call_log, registry)
+        self._listen(raw.on_receive_error, self._on_receive_error)
 
     def record(self, socket_id: int) -> UdpRecord | None:
         return self.registry.udp_record(socket_id)
 
-    def error_detail(self, socket_id: int) -> str | None:
-        """Why the last bind, send, join or leave, or the last receive, failed, in the
-        operating system's words (not a Chrome call: not logged)."""
-        try:
-            return self.raw.error_detail(socket_id)
-        except SocketNotFoundError:
-            return None
+    def _keys(self) -> list[SocketKey]:
+        return self.registry.udp_keys()
 
-    def _why(self, socket_id: int, code: int) -> str:
-        return self.error_detail(socket_id) or net_error_description(code)
+    def _no_properties(self) -> UdpSocketProperties:
+        return UdpSocketProperties()
 
-    async def _logged(
-        self,
-        socket_id: int | None,
-        method: str,
-        args: tuple[Any, ...],
-        run: Callable[[], Awaitable[T]],
-        show: Callable[[T], tuple[str, bool]] | None = None,
-    ) -> T:
-        key = udp_key(socket_id) if socket_id is not None else None
-        return await logged_call(self.call_log, _API, key, (method, args, run), show)
+    def _reasons(self, record: UdpRecord) -> dict[str, str]:
+        return record.reasons
 
     async def _code_call(
         self, socket_id: int, control: str, call: tuple[str, tuple[Any, ...]],
@@ -101,57 +77,7 @@ class LoggedUdp:
         self._remember(socket_id, control, code)
         return code
 
-    def _remember(self, socket_id: int, control: str, code: int) -> None:
-        record = self.record(socket_id)
-        if record is None:
-            return
-        record.results[control] = code
-        if code == NetError.OK:
-            record.reasons.pop(control, None)
-            # A join and a leave undo each other: after a leave, the join's OK is history
-            # (and after a join, the leave's), so the tab never shows both as OK.
-            undone = _UNDONE_BY.get(control)
-            if undone is not None:
-                record.results.pop(undone, None)
-                record.reasons.pop(undone, None)
-        else:
-            record.reasons[control] = self._why(socket_id, code)
-        self.registry.mark(record.key)
-
     # -- calls --------------------------------------------------------------------------------
-
-    async def create(self, properties: UdpSocketProperties | None = None) -> CreateInfo:
-        """Logged with its properties, ``{}`` when none are given: ``create({})``."""
-        shown = properties if properties is not None else UdpSocketProperties()
-        return await logged_call(
-            self.call_log,
-            _API,
-            None,
-            ("create", (shown,), lambda: self.raw.create(properties)),
-            key_of=lambda created: udp_key(created.socket_id),
-        )
-
-    async def update(self, socket_id: int, properties: UdpSocketProperties) -> None:
-        await self._logged(
-            socket_id,
-            "update",
-            (socket_id, properties),
-            lambda: self.raw.update(socket_id, properties),
-        )
-        self._remember(socket_id, "update", NetError.OK)
-
-    async def set_paused(self, socket_id: int, paused: bool) -> None:
-        """A pause or resume the user asked for: also remembered as the intent."""
-        record = self.record(socket_id)
-        if record is not None:
-            record.intent.paused = paused
-        await self._logged(
-            socket_id,
-            "setPaused",
-            (socket_id, paused),
-            lambda: self.raw.set_paused(socket_id, paused),
-        )
-        self._remember(socket_id, "pause", NetError.OK)
 
     async def bind(self, socket_id: int, address: str, port: int) -> int:
         """Remembered as the intent when it worked, or when the socket is not bound: a bind
@@ -199,17 +125,6 @@ class LoggedUdp:
         if info.result_code == NetError.OK:
             self.registry.record_sent_datagram(udp_key(socket_id), payload, address, port)
         return info
-
-    async def close(self, socket_id: int) -> None:
-        await self._logged(socket_id, "close", (socket_id,), lambda: self.raw.close(socket_id))
-
-    async def get_info(self, socket_id: int) -> UdpSocketInfo:
-        return await self._logged(
-            socket_id, "getInfo", (socket_id,), lambda: self.raw.get_info(socket_id)
-        )
-
-    async def get_sockets(self) -> list[UdpSocketInfo]:
-        return await self._logged(None, "getSockets", (), self.raw.get_sockets)
 
     async def join_group(self, socket_id: int, address: str) -> int:
         code = await self._code_call(
@@ -275,23 +190,7 @@ class LoggedUdp:
             record.intent.broadcast = enabled
         return code
 
-    async def close_all(self, *, log: bool = False) -> None:
-        """Close every UDP socket (the window is closing): one core call unless ``log``."""
-        if log:
-            for key in self.registry.udp_keys():
-                with contextlib.suppress(SocketNotFoundError):
-                    await self.close(key.id)
-        else:
-            await self.raw.shutdown()
-
-    def detach(self) -> None:
-        """Stop answering the core's events (the session is ending)."""
-        self.raw.on_receive_error.remove_listener(self._on_receive_error)
-
     # -- events -------------------------------------------------------------------------------
 
     def _on_receive_error(self, info: ReceiveErrorInfo) -> None:
-        code = info.result_code
-        why = f"{self._why(info.socket_id, code)}; the socket is paused"
-        text = format_event(_API, "onReceiveError", info, code, why)
-        self.call_log.add(udp_key(info.socket_id), text, ok=False)
+        self._log_pausing_error("onReceiveError", info, "the socket")

@@ -10,13 +10,13 @@ event costs O(1): counts are kept as they change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.events import Event
 from workbench.core.types import AcceptErrorInfo, AcceptInfo, ChangeReason, ServerChange
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.record import ServerRecord, SocketRecord
+from workbench.session.record_book import Listening, RecordBook
 
 if TYPE_CHECKING:
     from workbench.net.tcp_server import TcpServerSockets
@@ -35,45 +35,29 @@ class _Registry(Protocol):
     def tcp_record(self, socket_id: int) -> SocketRecord | None: ...
 
 
-class ServerBook:
+class ServerBook(RecordBook["TcpServerSockets", ServerChange, ServerRecord]):
     """Server records by id; the registry's ``watch_servers`` starts it."""
 
+    kind = SocketKind.TCP_SERVER
+    counted = "servers"
+    _registry: _Registry
+
     def __init__(self, registry: _Registry) -> None:
-        self._registry = registry
-        self._records: dict[int, ServerRecord] = {}
-        self._watched: TcpServerSockets | None = None
+        # Here for its type: the book asks more of its registry than every book does.
+        super().__init__(registry)
 
-    def __repr__(self) -> str:
-        return f"<ServerBook servers={len(self._records)}>"
+    def _events(self, servers: TcpServerSockets) -> list[Listening]:
+        return [
+            (servers.on_changed, self._on_changed),
+            (servers.on_accept, self._on_accept),
+            (servers.on_accept_error, self._on_accept_error),
+        ]
 
-    def watch(self, servers: TcpServerSockets) -> None:
-        """List every server of ``servers``, those it has now and those it creates later."""
-        if self._watched is not None:
-            raise RuntimeError("this registry already watches a TcpServerSockets")
-        self._watched = servers
-        servers.on_changed.add_listener(self._on_changed)
-        servers.on_accept.add_listener(self._on_accept)
-        servers.on_accept_error.add_listener(self._on_accept_error)
-        for sid in servers.server_ids():
-            self._insert(sid, servers)
+    def _ids(self, servers: TcpServerSockets) -> list[int]:
+        return servers.server_ids()
 
-    def unwatch(self) -> None:
-        servers, self._watched = self._watched, None
-        if servers is not None:
-            servers.on_changed.remove_listener(self._on_changed)
-            servers.on_accept.remove_listener(self._on_accept)
-            servers.on_accept_error.remove_listener(self._on_accept_error)
-
-    # -- queries ----------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __iter__(self) -> Iterator[SocketKey]:
-        return iter([record.key for _, record in sorted(self._records.items())])
-
-    def get(self, socket_id: int) -> ServerRecord | None:
-        return self._records.get(socket_id)
+    def _new_record(self, key: SocketKey, servers: TcpServerSockets) -> ServerRecord:
+        return ServerRecord(key=key, info=servers.info_now(key.id))
 
     # -- what the registry tells --------------------------------------------------------------
 
@@ -88,29 +72,12 @@ class ServerBook:
 
     # -- the core's events ------------------------------------------------------------------
 
-    def _insert(self, socket_id: int, servers: TcpServerSockets) -> None:
-        key = SocketKey(SocketKind.TCP_SERVER, socket_id)
-        self._records[socket_id] = ServerRecord(key=key, info=servers.info_now(socket_id))
-        self._registry.inserted.dispatch(key)
-
-    def _on_changed(self, change: ServerChange) -> None:
-        sid = change.socket_id
-        if change.reason is ChangeReason.CLOSED:
-            record = self._records.pop(sid, None)
-            if record is not None:
-                self._registry.removed.dispatch(record.key)
-            return
-        record = self._records.get(sid)
-        if record is None:
-            if self._watched is not None:
-                self._insert(sid, self._watched)
-            return
+    def _update(self, record: ServerRecord, change: ServerChange) -> None:
         if change.info is not None:
             record.info = change.info
             if not change.info.paused and change.reason is not ChangeReason.PROPERTIES:
                 # Listening again, or resumed: the last accept error is history (L10).
                 record.accept_error = None
-        self._registry.mark(record.key)
 
     def _on_accept(self, info: AcceptInfo) -> None:
         record = self._records.get(info.socket_id)

@@ -10,7 +10,7 @@ counter update on its own socket's record, and nothing for any other socket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.capture import DatagramStore, Direction
@@ -18,6 +18,7 @@ from workbench.core.events import Event
 from workbench.core.types import ChangeReason, ReceiveErrorInfo, UdpChange, UdpReceiveInfo
 from workbench.session.keys import SocketKey, SocketKind
 from workbench.session.record import UdpRecord
+from workbench.session.record_book import Listening, RecordBook
 
 if TYPE_CHECKING:
     from workbench.net.udp import UdpSockets
@@ -50,38 +51,32 @@ class _Registry(Protocol):
     def capture_failed(self, record: UdpRecord) -> None: ...
 
 
-class UdpBook:
+class UdpBook(RecordBook["UdpSockets", UdpChange, UdpRecord]):
     """UDP records by id; the registry's ``watch_udp`` starts it."""
 
+    kind = SocketKind.UDP
+    counted = "sockets"
+    _registry: _Registry
+
     def __init__(self, registry: _Registry, new_store: Callable[[], DatagramStore]) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._new_store = new_store
-        self._records: dict[int, UdpRecord] = {}
         # Sockets that received since the last look, by id (an int hashes faster than a key,
         # once per datagram); the registry takes them with take_grown().
         self._grown: set[int] = set()
-        self._watched: UdpSockets | None = None
 
-    def __repr__(self) -> str:
-        return f"<UdpBook sockets={len(self._records)}>"
+    def _events(self, udp: UdpSockets) -> list[Listening]:
+        return [
+            (udp.on_changed, self._on_changed),
+            (udp.on_receive, self._on_receive),
+            (udp.on_receive_error, self._on_receive_error),
+        ]
 
-    def watch(self, udp: UdpSockets) -> None:
-        """List every socket of ``udp``, those it has now and those it creates later."""
-        if self._watched is not None:
-            raise RuntimeError("this registry already watches a UdpSockets")
-        self._watched = udp
-        udp.on_changed.add_listener(self._on_changed)
-        udp.on_receive.add_listener(self._on_receive)
-        udp.on_receive_error.add_listener(self._on_receive_error)
-        for sid in udp.socket_ids():
-            self._insert(sid, udp)
+    def _ids(self, udp: UdpSockets) -> list[int]:
+        return udp.socket_ids()
 
-    def unwatch(self) -> None:
-        udp, self._watched = self._watched, None
-        if udp is not None:
-            udp.on_changed.remove_listener(self._on_changed)
-            udp.on_receive.remove_listener(self._on_receive)
-            udp.on_receive_error.remove_listener(self._on_receive_error)
+    def _new_record(self, key: SocketKey, udp: UdpSockets) -> UdpRecord:
+        return UdpRecord(key=key, info=udp.info_now(key.id), capture=self._new_store())
 
     def close(self) -> None:
         """Close every capture (the records stay readable)."""
@@ -89,15 +84,6 @@ class UdpBook:
             record.capture.close()
 
     # -- queries ----------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __iter__(self) -> Iterator[SocketKey]:
-        return iter([record.key for _, record in sorted(self._records.items())])
-
-    def get(self, socket_id: int) -> UdpRecord | None:
-        return self._records.get(socket_id)
 
     @property
     def grown(self) -> bool:
@@ -158,31 +144,18 @@ class UdpBook:
 
     # -- the core's events ------------------------------------------------------------------
 
-    def _insert(self, socket_id: int, udp: UdpSockets) -> None:
-        key = udp_key(socket_id)
-        info = udp.info_now(socket_id)
-        self._records[socket_id] = UdpRecord(key=key, info=info, capture=self._new_store())
-        self._registry.inserted.dispatch(key)
+    def _remove(self, socket_id: int) -> UdpRecord | None:
+        self._grown.discard(socket_id)
+        record = super()._remove(socket_id)
+        if record is not None:
+            record.capture.close()
+        return record
 
-    def _on_changed(self, change: UdpChange) -> None:
-        sid = change.socket_id
-        if change.reason is ChangeReason.CLOSED:
-            record = self._records.pop(sid, None)
-            if record is not None:
-                self._grown.discard(sid)
-                self._registry.removed.dispatch(record.key)
-                record.capture.close()
-            return
-        record = self._records.get(sid)
-        if record is None:
-            if self._watched is not None:
-                self._insert(sid, self._watched)
-            return
+    def _update(self, record: UdpRecord, change: UdpChange) -> None:
         if change.info is not None:
             record.info = change.info
             if change.reason is ChangeReason.PAUSED and not change.info.paused:
                 record.error = None  # resumed: the receive error is history
-        self._registry.mark(record.key)
 
     def _on_receive(self, info: UdpReceiveInfo) -> None:
         # Once per datagram: the capture, the counters, and a mark the first time since the
