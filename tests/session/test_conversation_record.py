@@ -73,6 +73,39 @@ async def test_an_smtp_session_with_starttls_records_into_a_conversation_that_pa
     assert report.passed, [s.detail for s in report.steps]
 
 
+async def test_a_starttls_preset_records_as_one_step_that_runs_its_exchange_again(
+    session: Session, tcp: TcpSockets, serve: Serve, pki: Pki
+) -> None:
+    """Secure through the SMTP preset: its exchange (EHLO, STARTTLS and their answers) and
+    the greeting it read first are the ``starttls`` step's, not steps of their own; the
+    recording runs again against the same kind of peer and passes."""
+    ctx = server_context(pki.valid)
+    server = serve(smtp_handler(ctx))
+    key = await session.create()
+    record = session.registry[key]
+    assert await session.connect(key, "127.0.0.1", server.port) == 0
+    await wait_for(lambda: b"220 mail.test ready\r\n" in received(session, key))
+    options = SecureOptions(ca_file=str(pki.ca_file), server_name="localhost")
+    assert await session.starttls(key, "smtp", options) == 0
+    await session.send(key, b"secret bob\n")
+    await wait_for(lambda: record.peer_end is not None)
+    assert b"STARTTLS" in received(session, key)  # the exchange's bytes are in the capture
+
+    text = record_conversation(record, session.call_log.entries(), name="smtp preset")
+    conversation = parse_conversation(text, "recorded.toml")
+    tls = {"ca_file": str(pki.ca_file), "server_name": "localhost"}
+    assert [(s.verb, s.value) for s in conversation.steps] == [
+        (Verb.STARTTLS, {"protocol": "smtp", **tls}),
+        (Verb.SEND, "secret bob\\n"),
+        (Verb.EXPECT, "250 you said secret bob"),
+        (Verb.EXPECT_CLOSED, -100),
+    ]
+    again = serve(smtp_handler(ctx))
+    rerun = parse_conversation(text.replace(str(server.port), str(again.port)), "again.toml")
+    report = await run_conversation(rerun, tcp)
+    assert report.passed, [s.detail for s in report.steps]
+
+
 async def test_binary_bursts_are_expected_as_hex_and_tls_before_any_byte_is_the_tls_table(
     session: Session, serve: Serve, tls_server: Callable[..., ThreadedServer], pki: Pki
 ) -> None:

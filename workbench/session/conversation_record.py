@@ -6,6 +6,10 @@ From the socket's last connection (its last successful ``connect()`` in the call
 - each burst of received data between sends becomes an ``expect`` of its first line, or an
   ``expect_hex`` of its first bytes when it is not text;
 - ``secure()`` becomes ``starttls`` (or ``[tls]`` when it came before any byte);
+- a STARTTLS preset's Secure (``starttls()``) becomes ``starttls = "<preset>"`` (with its TLS
+  settings, if any): its exchange's bytes are the step's, not steps of their own, and what
+  arrived just before it (a greeting) is what the step's exchange reads first, so it is not
+  an ``expect`` either;
 - the end becomes ``expect_closed`` with the code the peer ended it with.
 
 The result is TOML text (written with tomli-w), which ``parse_conversation`` reads back.
@@ -44,6 +48,8 @@ class _Event:
     timestamp: float
     direction: Direction | None  # None: a secure()
     data: bytes = b""
+    #: a secure() through this STARTTLS preset's exchange
+    protocol: str | None = None
 
 
 def record_conversation(
@@ -57,14 +63,16 @@ def record_conversation(
     connects = [e.timestamp for e in mine if e.text.startswith(f"{_API}.connect(")]
     since = connects[-1] if connects else 0.0
     secures = [e.timestamp for e in mine if e.text.startswith(f"{_API}.secure(")]
-    events = _history(record.capture, since, [t for t in secures if t >= since])
+    exchange = _exchange(record, mine, since)
+    events = _history(record.capture, since, [t for t in secures if t >= since], exchange)
     # A name, so that a report of the file says what it was recorded from.
     doc: dict[str, Any] = {"name": name or _default_name(record, host, port)}
     doc.update(host=host, port=port)
     if dns != "any":
         doc["dns"] = dns
     tls = _tls_table(record.intent.secure)
-    if events and events[0].direction is None:  # secured before any byte: [tls]
+    if events and events[0].direction is None and events[0].protocol is None:
+        # secured before any byte: [tls]
         events = events[1:]
         doc["tls"] = tls
     steps = _steps(events, tls)
@@ -114,14 +122,34 @@ def _last_peer(record: SocketRecord) -> tuple[str, int]:
     raise ValueError("the socket never connected: a conversation needs a host and a port")
 
 
-def _history(store: CaptureStore, since: float, secures: Sequence[float]) -> list[_Event]:
+def _exchange(
+    record: SocketRecord, mine: Sequence[CallLogEntry], since: float
+) -> tuple[str, float, float] | None:
+    """The last connection's STARTTLS preset exchange, if its starttls() succeeded."""
+    facts = record.connection.starttls if record.connection is not None else None
+    if facts is None or facts[1] < since:
+        return None
+    done = [e for e in mine if e.text.startswith(f"{_API}.starttls(") and e.timestamp >= facts[1]]
+    return facts if done else None
+
+
+def _history(
+    store: CaptureStore,
+    since: float,
+    secures: Sequence[float],
+    exchange: tuple[str, float, float] | None = None,
+) -> list[_Event]:
     """The captured chunks from ``since`` on, and the secure() calls, in time order; received
-    chunks in a row merge into one burst."""
+    chunks in a row merge into one burst. A preset's ``exchange`` (name, began, ended) is one
+    event at its end, in place of its bytes and of the burst it read first."""
     store.sync()
     events = [_Event(t, None) for t in secures]
+    began, ended = (exchange[1], exchange[2]) if exchange is not None else (0.0, -1.0)
+    if exchange is not None:
+        events.append(_Event(ended, None, protocol=exchange[0]))
     for i in range(store.record_count):
         chunk = store.record(i)
-        if chunk.timestamp >= since:
+        if chunk.timestamp >= since and not began <= chunk.timestamp <= ended:
             data = store.read(chunk.stream_offset, chunk.size)
             events.append(_Event(chunk.timestamp, chunk.direction, data))
     events.sort(key=lambda e: e.timestamp)
@@ -130,6 +158,8 @@ def _history(store: CaptureStore, since: float, secures: Sequence[float]) -> lis
         last = merged[-1] if merged else None
         if last is not None and event.direction is Direction.IN and last.direction is Direction.IN:
             merged[-1] = dataclasses.replace(last, data=last.data + event.data)
+        elif last is not None and event.protocol is not None and last.direction is Direction.IN:
+            merged[-1] = event  # the burst the exchange read first (a greeting) is its own
         else:
             merged.append(event)
     return merged
@@ -138,7 +168,11 @@ def _history(store: CaptureStore, since: float, secures: Sequence[float]) -> lis
 def _steps(events: Sequence[_Event], tls: dict[str, Any]) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     for event in events:
-        if event.direction is None:
+        if event.protocol is not None:
+            steps.append(
+                {"starttls": {"protocol": event.protocol, **tls} if tls else event.protocol}
+            )
+        elif event.direction is None:
             steps.append({"starttls": tls})
         elif event.direction is Direction.OUT:
             text = escape_bytes(event.data)

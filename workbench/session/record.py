@@ -78,6 +78,9 @@ class Connection:
     #: this side ended it with an RST (``TcpSockets.reset()``), not a FIN.
     reset: bool = False
     tls: TlsInfo | None = None
+    #: a STARTTLS preset's exchange on this connection: (its name, when it began, when the
+    #: call returned), so that a recording makes it one ``starttls`` step, not its bytes.
+    starttls: tuple[str, float, float] | None = None
 
 
 @dataclasses.dataclass(eq=False)

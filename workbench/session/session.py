@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -323,6 +324,7 @@ class Session:
         async def send(_socket_id: int, data: bytes) -> SendInfo:
             return await self.send(key, data)
 
+        started = time.time()  # the clock of the capture and the call log
         code = await self._logged(
             key,
             "starttls",
@@ -330,6 +332,9 @@ class Session:
             lambda: self.tcp.starttls(key.id, protocol, options, send=send, received=received),
             self._code,
         )
+        connection = record.connection if record is not None else None
+        if connection is not None and protocol in STARTTLS_PROTOCOLS:
+            connection.starttls = (protocol, started, time.time())
         self._remember_result(key, "secure", code)
         if record is not None and code == NetError.OK:
             record.intent.tls = True
