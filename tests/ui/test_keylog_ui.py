@@ -264,6 +264,12 @@ def test_K3_the_global_key_log_covers_the_built_in_tls_server(
     qtbot.waitUntil(lambda: len(nss_lines(keys)) >= 2 * 5, timeout=WAIT_MS)
     counts = Counter(nss_lines(keys))
     assert len(counts) == 5 and set(counts.values()) == {2}, counts
+    # Its row in Local servers carries the mark too, naming the file (K4).
+    state = child(window, "tlsEchoServerState", QLabel)
+    panel.refresh()
+    assert state.text() == "Running, keys logged" and str(keys) in state.toolTip()
     # Off again (Edit menu): the server follows (its next handshake writes no keys).
     action(window, "globalKeylogAction").trigger()
     assert manager.keylog_file is None
+    panel.refresh()
+    assert state.text() == "Running" and str(keys) not in state.toolTip()

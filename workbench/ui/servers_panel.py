@@ -295,7 +295,7 @@ class ServerRow:
     def paint(self, server: RunningServer | None) -> None:
         """Show ``server`` (the kind's running server, None when there is none)."""
         self._paint_toggle(server is not None)
-        self._paint_state(server is not None)
+        self._paint_state(server is not None, server.keylog_file if server is not None else None)
         self._paint_counters(server)
         self.new_socket.setEnabled(server is not None and self.pending is None)
         _set_tip(
@@ -320,11 +320,16 @@ class ServerRow:
         if self.setting is not None:
             self.setting.setEnabled(not running and self.pending is None)
 
-    def _paint_state(self, running: bool) -> None:
+    def _paint_state(self, running: bool, keylog: str | None = None) -> None:
+        tip = _STATE_TIP
         if self.pending == "start":
             state, color = "Starting…", ""
         elif self.pending == "stop":
             state, color = "Stopping…", ""
+        elif running and keylog:
+            # K4's mark, as a secured socket's row carries it: these keys decrypt its traffic.
+            state, color = "Running, keys logged", ""
+            tip = f"Its TLS handshakes write their keys to {keylog} (the global TLS key log)"
         elif running:
             state, color = "Running", ""
         elif self.error:
@@ -335,7 +340,7 @@ class ServerRow:
         style = f"color: {color};" if color else ""
         if self.state.styleSheet() != style:
             self.state.setStyleSheet(style)
-        _set_tip(self.state, state if self.error else _STATE_TIP)
+        _set_tip(self.state, state if self.error else tip)
 
     def _paint_counters(self, server: RunningServer | None) -> None:
         udp = self.kind.udp

@@ -122,6 +122,14 @@ class RunningServer:
         """What tls-echo's connections start TLS with; None for the other kinds."""
         return self._ssl_context
 
+    @property
+    def keylog_file(self) -> str | None:
+        """Where this server's next handshakes write their keys: the global key log, for
+        tls-echo; None for the other kinds or while the key log is off."""
+        if self._ssl_context is None or self._keylog is None:
+            return None
+        return self._keylog()
+
     def handshake_context(self) -> ssl.SSLContext | None:
         """``ssl_context`` for a connection that starts its handshake now, writing its keys to the
         global key log as it is now: the manager's ``keylog_file``, asked at every handshake, so
