@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 from typing import Any
 
 from workbench.core.formatting import describe_result, format_endpoint
 from workbench.core.rules_store import LoadProblem, ruleset_from_dict
 from workbench.core.types import ServerSocketProperties
 from workbench.session.record import ServerTls
+from workbench.session.settings_fields import Fields, read_fields
 
 __all__ = ["PersistedServer", "entry_label", "server_tls_from_json", "server_tls_to_json"]
 
@@ -88,7 +88,7 @@ def entry_label(name: str | None, host: str | None, port: int | None) -> str:
 
 #: The entry's fields: the JSON types each takes (``None``: may be null) and how a message
 #: says so.
-_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+_FIELDS: Fields = {
     "name": ((str, type(None)), "text or null"),
     "address": ((str, type(None)), "text or null"),
     "port": ((int, type(None)), "a whole number or null"),
@@ -206,13 +206,5 @@ class PersistedServer:
         if not isinstance(data, dict):
             return None
         entry = cls(raw=data)
-        for name, (types, wanted) in _FIELDS.items():
-            if name not in data:
-                continue
-            value = data[name]
-            if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
-                setattr(entry, name, value)
-            elif entry.wrong is None:
-                shown = json.dumps(value, ensure_ascii=False, default=repr)
-                entry.wrong = f"{name} must be {wanted}, not {shown}"
+        entry.wrong = read_fields(entry, data, _FIELDS)
         return entry

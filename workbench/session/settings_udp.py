@@ -27,13 +27,14 @@ from typing import Any
 from workbench.core.formatting import describe_result, result_name
 from workbench.core.rules_store import LoadProblem
 from workbench.core.types import UdpSocketProperties
+from workbench.session.settings_fields import Fields, read_fields
 from workbench.session.settings_servers import entry_label
 
 __all__ = ["PersistedUdp"]
 
 #: The entry's fields: the JSON types each takes (``None``: may be null) and how a message
 #: says so.
-_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+_FIELDS: Fields = {
     "name": ((str, type(None)), "text or null"),
     "buffer_size": ((int, type(None)), "a whole number or null"),
     "address": ((str, type(None)), "text or null"),
@@ -156,15 +157,7 @@ class PersistedUdp:
         if not isinstance(data, dict):
             return None
         entry = cls(raw=data)
-        for name, (types, wanted) in _FIELDS.items():
-            if name not in data:
-                continue
-            value = data[name]
-            if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
-                setattr(entry, name, list(value) if isinstance(value, list) else value)
-            elif entry.wrong is None:
-                shown = json.dumps(value, ensure_ascii=False, default=repr)
-                entry.wrong = f"{name} must be {wanted}, not {shown}"
+        entry.wrong = read_fields(entry, data, _FIELDS)
         return entry
 
 
