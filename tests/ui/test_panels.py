@@ -412,6 +412,14 @@ def test_panels_disable_without_a_socket_and_keep_results_per_socket(qtbot: Any,
 # ---------------------------------------------------------------------------- properties
 
 
+def test_the_buffer_size_says_1_byte_and_2_bytes(qtbot: Any, env: Env) -> None:
+    panel = env.panel(PropertiesPanel, env.create())
+    panel.bufferSize.setValue(1)
+    assert panel.bufferSize.text() == "1 byte"
+    panel.bufferSize.setValue(2)
+    assert panel.bufferSize.text() == "2 bytes"
+
+
 def test_properties_apply_updates_the_core(qtbot: Any, env: Env) -> None:
     sid = env.create()
     panel = env.panel(PropertiesPanel, sid)
