@@ -114,6 +114,23 @@ def test_more_options_folds_but_never_hides_a_value_or_an_error(
     assert "ALPN" not in more.header.text()
 
 
+def test_more_options_folded_by_hand_over_an_error_says_what_to_fix(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    new_socket(qtbot, window)
+    show_tab(window, window.tls_panel)
+    panel = window.tls_panel
+    more = panel.moreOptions
+    panel.secureExtras.alpnEdit.setText("h2,,http/1.1")  # unfolds: the error is in view
+    assert more.expanded and "comma" in (panel.form_error() or "")
+    click(qtbot, more.header)  # folded by hand: Secure stays greyed, and the header says why
+    assert not more.expanded
+    assert more.header.text() == "More options (ALPN; ⚠ fix the ALPN)"
+    panel.secureExtras.alpnEdit.setText("h2, http/1.1")
+    assert more.header.text() == "More options (ALPN)" and panel.form_error() is None
+
+
 def test_the_rules_tab_at_1280x800_is_not_cut_and_shows_the_whole_editor(
     qtbot: Any, workbench_window: MainWindow
 ) -> None:
