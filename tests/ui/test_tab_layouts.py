@@ -162,6 +162,26 @@ def test_the_rules_tab_at_1280x800_is_not_cut_and_shows_the_whole_editor(
     assert panel.trial.button.isVisible() and panel.trial.output.isVisible()
 
 
+def test_the_rules_test_button_scrolls_its_output_into_view(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    new_server(qtbot, window)
+    panel = window.rules_panel
+    window.tabs.show_panel(panel)
+    click(qtbot, panel.rules_list.add_button)
+    scroll = page(window, panel)
+    click(qtbot, panel.test_section.header)
+    qtbot.waitUntil(lambda: not cut(panel), timeout=WAIT_MS)
+    output, bar = panel.trial.output, scroll.verticalScrollBar()
+    assert top_in(scroll, output) + output.height() > bar.value() + scroll.viewport().height()
+    panel.trial.sample.setPlainText("PING\\r\\n")
+    click(qtbot, panel.trial.button)
+    assert "frame 1" in output.toPlainText()
+    top = top_in(scroll, output) - bar.value()
+    assert top >= 0 and top + output.height() <= scroll.viewport().height()
+
+
 def test_a_section_folds_and_names_what_it_holds(qtbot: Any) -> None:
     from workbench.ui.panels.section import Section
 
