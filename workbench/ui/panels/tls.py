@@ -60,11 +60,12 @@ _MORE_FIELDS = ("client certificate", "client key", "key log", "server name", "A
 
 
 def _more_summary(now_set: list[str], errors: list[str | None]) -> str:
-    """The folded "More options" header's words: what is set, then what needs fixing (folded
-    by hand over an error, Secure is greyed: the header says why)."""
+    """The folded "More options" header's words: what needs fixing (folded by hand over an
+    error, Secure is greyed: the header says why), first, as a long header is elided, then
+    what is set."""
     wrong = [field for field, error in zip(_MORE_FIELDS, errors, strict=True) if error]
     fix = f"⚠ fix the {', '.join(wrong)}" if wrong else ""
-    return "; ".join(part for part in (", ".join(now_set), fix) if part)
+    return "; ".join(part for part in (fix, ", ".join(now_set)) if part)
 
 
 class TlsForm(NamedTuple):
