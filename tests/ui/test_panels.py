@@ -301,6 +301,21 @@ def test_fixing_the_input_clears_the_error_and_enables_connect(qtbot: Any, env: 
     assert panel.connectButton.isEnabled()
 
 
+def test_with_no_socket_shown_the_greyed_form_shows_no_field_errors(qtbot: Any, env: Env) -> None:
+    panel = env.panel(ConnectPanel)  # the window before any socket, or after the last closed
+    assert not panel.isEnabled()
+    assert shown_error(panel.addressError) is None and shown_error(panel.portError) is None
+    assert panel.form_error() is not None  # still why the toolbar's Connect is disabled
+
+    sid = env.create()
+    panel.set_socket(sid)  # a new socket: its empty fields say what they need
+    assert shown_error(panel.addressError) and shown_error(panel.portError)
+    type_into(qtbot, panel.port, "7")
+    panel.set_socket(None)
+    assert shown_error(panel.addressError) is None and shown_error(panel.portError) is None
+    assert panel.port.text() == "7"  # what was typed stays, for the next new socket
+
+
 def test_a_huge_paste_is_cut_to_the_field_limit_and_refused(qtbot: Any, env: Env) -> None:
     sid = env.create()
     panel = env.panel(ConnectPanel, sid)
@@ -395,6 +410,14 @@ def test_panels_disable_without_a_socket_and_keep_results_per_socket(qtbot: Any,
 
 
 # ---------------------------------------------------------------------------- properties
+
+
+def test_the_buffer_size_says_1_byte_and_2_bytes(qtbot: Any, env: Env) -> None:
+    panel = env.panel(PropertiesPanel, env.create())
+    panel.bufferSize.setValue(1)
+    assert panel.bufferSize.text() == "1 byte"
+    panel.bufferSize.setValue(2)
+    assert panel.bufferSize.text() == "2 bytes"
 
 
 def test_properties_apply_updates_the_core(qtbot: Any, env: Env) -> None:

@@ -287,3 +287,11 @@ def test_a_rule_that_fails_is_marked_and_the_next_rule_answers(qtbot: Any, env: 
     assert env.item_texts()[1].endswith("· 1 hit")
     item = env.panel.rules_list.view.item(0)
     assert item.toolTip() == "ValueError: the reply is over 16,777,216 bytes"
+
+
+def test_the_frame_length_says_1_byte_not_1_bytes(qtbot: Any, env: Env) -> None:
+    length = env.panel.frame_length
+    assert length.value() == 1 and length.text() == "1 byte"  # greyed, but read at once
+    choose(env.panel.framing, FrameKind.FIXED.value)
+    type_into(qtbot, length, "16")
+    assert length.text() == "16 bytes" and env.panel.ruleset().framing.length == 16

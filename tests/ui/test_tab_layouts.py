@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -114,6 +115,23 @@ def test_more_options_folds_but_never_hides_a_value_or_an_error(
     assert "ALPN" not in more.header.text()
 
 
+def test_more_options_folded_by_hand_over_an_error_says_what_to_fix(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    new_socket(qtbot, window)
+    show_tab(window, window.tls_panel)
+    panel = window.tls_panel
+    more = panel.moreOptions
+    panel.secureExtras.alpnEdit.setText("h2,,http/1.1")  # unfolds: the error is in view
+    assert more.expanded and "comma" in (panel.form_error() or "")
+    click(qtbot, more.header)  # folded by hand: Secure stays greyed, and the header says why
+    assert not more.expanded
+    assert more.header.text() == "More options (⚠ fix the ALPN; ALPN)"
+    panel.secureExtras.alpnEdit.setText("h2, http/1.1")
+    assert more.header.text() == "More options (ALPN)" and panel.form_error() is None
+
+
 def test_the_rules_tab_at_1280x800_is_not_cut_and_shows_the_whole_editor(
     qtbot: Any, workbench_window: MainWindow
 ) -> None:
@@ -145,6 +163,26 @@ def test_the_rules_tab_at_1280x800_is_not_cut_and_shows_the_whole_editor(
     assert panel.trial.button.isVisible() and panel.trial.output.isVisible()
 
 
+def test_the_rules_test_button_scrolls_its_output_into_view(
+    qtbot: Any, workbench_window: MainWindow
+) -> None:
+    window = workbench_window
+    new_server(qtbot, window)
+    panel = window.rules_panel
+    window.tabs.show_panel(panel)
+    click(qtbot, panel.rules_list.add_button)
+    scroll = page(window, panel)
+    click(qtbot, panel.test_section.header)
+    qtbot.waitUntil(lambda: not cut(panel), timeout=WAIT_MS)
+    output, bar = panel.trial.output, scroll.verticalScrollBar()
+    assert top_in(scroll, output) + output.height() > bar.value() + scroll.viewport().height()
+    panel.trial.sample.setPlainText("PING\\r\\n")
+    click(qtbot, panel.trial.button)
+    assert "frame 1" in output.toPlainText()
+    top = top_in(scroll, output) - bar.value()
+    assert top >= 0 and top + output.height() <= scroll.viewport().height()
+
+
 def test_a_section_folds_and_names_what_it_holds(qtbot: Any) -> None:
     from workbench.ui.panels.section import Section
 
@@ -164,3 +202,27 @@ def test_a_section_folds_and_names_what_it_holds(qtbot: Any) -> None:
     assert section.header.text() == "Test (two set)"
     section.set_summary("")
     assert section.header.text() == "Test"
+
+
+def test_a_long_summary_never_widens_the_tab(qtbot: Any, workbench_window: MainWindow) -> None:
+    window = workbench_window
+    new_socket(qtbot, window)
+    show_tab(window, window.tls_panel)
+    panel = window.tls_panel
+    scroll = page(window, panel)
+    panel.serverName.setText("a-rather-long-server-name.example.internal")
+    panel.keylogFile.set_path("/tmp/a-key-log-with-a-long-name.keys")
+    panel.clientCert.set_path("/nonexistent/client-certificate.pem")
+    panel.clientKey.set_path("/nonexistent/client-key.pem")
+    extras = panel.secureExtras
+    extras.alpnEdit.setText("h2,,http/1.1")
+    extras.resumeSessionCheck.setChecked(True)
+    extras.starttlsCombo.setCurrentIndex(extras.starttlsCombo.findData("postgres"))
+    panel.moreOptions.set_expanded(False)
+    header = panel.moreOptions.header
+    assert header.text().startswith("More options (⚠ fix the client certificate, client key, ALPN;")
+    assert header.sizeHint().width() > scroll.viewport().width()  # it is elided, then
+    for _ in range(3):  # the layout requests the header's change posted: handled now
+        QApplication.sendPostedEvents()
+    assert header.width() <= scroll.viewport().width()
+    assert scroll.horizontalScrollBar().maximum() == 0  # no sideways scrolling

@@ -187,8 +187,11 @@ class ConnectPanel(Panel):
     def _validate(self) -> bool:
         address_error = validators.address_error(self.address_text())
         port_error = validators.port_error(self.port.text())
-        self.addressError.set_error(address_error)
-        self.portError.set_error(port_error)
+        # With no socket shown the form is greyed out and nothing can be typed: no red
+        # "Enter a host name" under it (the first thing seen once every socket is closed).
+        shown = self._sid is not None
+        self.addressError.set_error(address_error if shown else None)
+        self.portError.set_error(port_error if shown else None)
         self._valid = address_error is None and port_error is None
         self._set_form_error(address_error or port_error)
         self._update_controls()
@@ -235,6 +238,7 @@ class ConnectPanel(Panel):
                 old.intent.peer if old is not None else None,
             )
         if sid is None:
+            self._validate()  # the errors go with the socket; what is typed stays
             return
         record = self._session.ui(sid)
         draft = self._drafts.get(sid)

@@ -13,7 +13,14 @@ from workbench.session.controls import Control
 from workbench.sockets import SocketProperties
 from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.base import Panel
-from workbench.ui.panels.widgets import FieldError, column, compact_form, describe, form_row
+from workbench.ui.panels.widgets import (
+    FieldError,
+    byte_count_suffix,
+    column,
+    compact_form,
+    describe,
+    form_row,
+)
 
 __all__ = ["PropertiesPanel"]
 
@@ -73,7 +80,7 @@ class PropertiesPanel(Panel):
         self.bufferSize.setRange(0, self.MAX_BUFFER_SIZE)
         self.bufferSize.setSingleStep(1024)
         self.bufferSize.setSpecialValueText("default")
-        self.bufferSize.setSuffix(" bytes")
+        byte_count_suffix(self.bufferSize)
         self.bufferSize.setAccelerated(True)
         describe(
             self.bufferSize,

@@ -73,6 +73,7 @@ from workbench.ui.panels.widgets import (
     OK_COLOR,
     FieldError,
     ResultLabel,
+    byte_count_suffix,
     compact_form,
     describe,
     form_row,
@@ -197,7 +198,7 @@ class RulesPanel(QWidget):
         self.frame_length = QSpinBox()
         self.frame_length.setObjectName("rulesFrameLength")
         self.frame_length.setRange(1, MAX_FRAME_LIMIT)
-        self.frame_length.setSuffix(" bytes")
+        byte_count_suffix(self.frame_length)
         describe(self.frame_length, "Frame length", "The length of each frame (fixed framing)")
         self.framing_error = FieldError(self.framing, "framing")
         self.framing_error.setObjectName("rulesFramingError")

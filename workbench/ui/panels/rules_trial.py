@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QWidget,
 )
 
@@ -94,9 +95,23 @@ class RulesTrial(QWidget):
         self.output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         describe(self.output, "Test result", "Each frame, and what each rule does with it")
         form.addRow(self.output)
-        self.button.clicked.connect(self.run)
+        self.button.clicked.connect(self._test_clicked)
         self.sample.textChanged.connect(lambda: self._sample_error(None))
         self.mode.currentIndexChanged.connect(lambda _i: self._sample_error(None))
+
+    def _test_clicked(self) -> None:
+        self.run()
+        # At 1280x800 the output sits under the tab's fold once Test unfolds: a click that
+        # changed nothing in view would look like it did nothing.
+        page = self.parentWidget()
+        while page is not None and not isinstance(page, QScrollArea):
+            page = page.parentWidget()
+        contents = page.widget() if page is not None else None
+        if page is not None and contents is not None:
+            # Not ensureWidgetVisible: for a text box it shows only the cursor's line.
+            top = self.output.mapTo(contents, QPoint(0, 0))
+            page.ensureVisible(top.x(), top.y() + self.output.height(), 0, 0)
+            page.ensureVisible(top.x(), top.y(), 0, 0)  # the first lines win
 
     def sample_bytes(self) -> bytes | None:
         """The sample as bytes (``None``: it does not parse; the error is shown)."""

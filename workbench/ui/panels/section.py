@@ -9,9 +9,33 @@ owner unfolds it when something inside needs the user (an error, a value for thi
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import (
+    QSizePolicy,
+    QStyle,
+    QStyleOptionToolButton,
+    QStylePainter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 __all__ = ["Section"]
+
+
+class _Header(QToolButton):
+    """The header: its text whole in ``text()``, drawn elided (…) when the tab is narrower;
+    it never widens the tab, however much its summary names."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        # The arrow stands where an icon would, beside the text; what is left is the text's.
+        room = self.width() - option.iconSize.width() - 16
+        option.text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, max(room, 0)
+        )
+        QStylePainter(self).drawComplexControl(QStyle.ComplexControl.CC_ToolButton, option)
 
 
 class Section(QWidget):
@@ -34,12 +58,13 @@ class Section(QWidget):
         super().__init__(parent)
         self.setObjectName(name)
         self._title = title
-        self.header = QToolButton()
+        self.header = _Header()
         self.header.setObjectName(f"{name}Header")
         self.header.setCheckable(True)
         self.header.setAutoRaise(True)
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Ignored: as wide as the tab gives, never wider (a long summary is elided).
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.header.setAccessibleName(title)
         self.header.setToolTip(tip)
         self.body = QWidget()

@@ -55,6 +55,19 @@ _DETAILS = (
 )
 
 
+#: What each check of "More options" is about, in ``TlsPanel._validate``'s order.
+_MORE_FIELDS = ("client certificate", "client key", "key log", "server name", "ALPN")
+
+
+def _more_summary(now_set: list[str], errors: list[str | None]) -> str:
+    """The folded "More options" header's words: what needs fixing (folded by hand over an
+    error, Secure is greyed: the header says why), first, as a long header is elided, then
+    what is set."""
+    wrong = [field for field, error in zip(_MORE_FIELDS, errors, strict=True) if error]
+    fix = f"⚠ fix the {', '.join(wrong)}" if wrong else ""
+    return "; ".join(part for part in (fix, ", ".join(now_set)) if part)
+
+
 class TlsForm(NamedTuple):
     """The TLS tab's fields as typed (the version boxes by index), kept per socket."""
 
@@ -288,7 +301,7 @@ class TlsPanel(Panel):
         if any(error is not None for error in more_errors) or set(now_set) - self._more_was:
             self.moreOptions.set_expanded(True)
         self._more_was = set(now_set)
-        self.moreOptions.set_summary(", ".join(now_set))
+        self.moreOptions.set_summary(_more_summary(now_set, more_errors))
         errors = [version_error, self.caFile.check(), *more_errors]
         self._valid = all(error is None for error in errors)
         self._set_form_error(next((error for error in errors if error is not None), None))

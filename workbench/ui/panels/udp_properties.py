@@ -33,6 +33,7 @@ from workbench.ui.bridge import SocketSession, TaskRunner
 from workbench.ui.panels.udp_base import UdpControl, UdpPanel
 from workbench.ui.panels.widgets import (
     FieldError,
+    byte_count_suffix,
     column,
     compact_form,
     describe,
@@ -118,7 +119,7 @@ class UdpPropertiesPanel(UdpPanel):
         self.bufferSize.setRange(0, MAX_UDP_BUFFER_SIZE)
         self.bufferSize.setSingleStep(512)
         self.bufferSize.setSpecialValueText(f"default ({format_size(DEFAULT_BUFFER_SIZE)})")
-        self.bufferSize.setSuffix(" bytes")
+        byte_count_suffix(self.bufferSize)
         self.bufferSize.setAccelerated(True)
         describe(
             self.bufferSize,

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "FieldError",
     "PortEdit",
     "ResultLabel",
+    "byte_count_suffix",
     "column",
     "compact_form",
     "describe",
@@ -44,6 +46,16 @@ def describe(widget: QWidget, name: str, tip: str) -> QWidget:
     widget.setAccessibleName(name)
     widget.setToolTip(tip)
     return widget
+
+
+def byte_count_suffix(box: QSpinBox) -> None:
+    """Give ``box`` a " bytes" suffix that reads "1 byte" at 1 (never "1 bytes")."""
+
+    def follow(value: int) -> None:
+        box.setSuffix(" byte" if value == 1 else " bytes")
+
+    follow(box.value())
+    box.valueChanged.connect(follow)
 
 
 def compact_form(form: QFormLayout) -> QFormLayout:
