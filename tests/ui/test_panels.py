@@ -629,6 +629,29 @@ def test_unreadable_ca_and_key_files_are_refused(
     assert env.runner.running == 0 and env.calls("secure") == []
 
 
+def test_with_verification_off_the_trusted_ca_is_greyed_and_does_not_block_secure(
+    qtbot: Any, env: Env, serve: Any, tmp_path: Path, ca: tuple[trustme.CA, Path]
+) -> None:
+    """secure() loads the trusted CA only to verify: with verification off the field is
+    greyed (its path kept) and a bad path there no longer stops Secure; on again, it counts."""
+    sid = env.create()
+    connect_core(qtbot, env, sid, serve().port)
+    panel = env.panel(TlsPanel, sid)
+    type_into(qtbot, panel.caFile.edit, str(tmp_path / "missing.pem"))
+    assert shown_error(panel.caFile.error) and not panel.secureButton.isEnabled()
+
+    click_checkbox(qtbot, panel.verify)
+    assert not panel.caFile.isEnabled() and "verification is off" in panel.caFile.toolTip()
+    assert shown_error(panel.caFile.error) is None and panel.secureButton.isEnabled()
+    assert panel.caFile.path() == str(tmp_path / "missing.pem")  # kept, not cleared
+
+    click_checkbox(qtbot, panel.verify)
+    assert panel.caFile.isEnabled() and panel.caFile.toolTip() == ""
+    assert shown_error(panel.caFile.error) and not panel.secureButton.isEnabled()
+    type_into(qtbot, panel.caFile.edit, str(ca[1]))
+    assert panel.secureButton.isEnabled()
+
+
 def test_browse_opens_a_non_modal_dialog_that_fills_the_field(
     qtbot: Any, env: Env, serve: Any, ca: tuple[trustme.CA, Path]
 ) -> None:

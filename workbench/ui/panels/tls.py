@@ -81,6 +81,10 @@ class TlsForm(NamedTuple):
     keylog_file: str = ""
 
 
+#: The trusted CA's tooltip while verification is off.
+_CA_UNUSED = "Used only to verify the server's certificate, and verification is off"
+
+
 class TlsPanel(Panel):
     """TLS versions, verification, CA file, server name, client certificate → ``secure()``;
     after the handshake: version, cipher, subject, issuer, expiry and verified or not."""
@@ -302,7 +306,13 @@ class TlsPanel(Panel):
             self.moreOptions.set_expanded(True)
         self._more_was = set(now_set)
         self.moreOptions.set_summary(_more_summary(now_set, more_errors))
-        errors = [version_error, self.caFile.check(), *more_errors]
+        # The trusted CA serves only verification (secure() does not load it without).
+        ca_error: str | None = None
+        if self.verify.isChecked():
+            ca_error = self.caFile.check()
+        else:
+            self.caFile.error.set_error(None)
+        errors = [version_error, ca_error, *more_errors]
         self._valid = all(error is None for error in errors)
         self._set_form_error(next((error for error in errors if error is not None), None))
         self._update_controls()
@@ -356,6 +366,10 @@ class TlsPanel(Panel):
     def _verify_toggled(self, on: bool) -> None:
         # Only the form says so: the row shows "unverified" once TLS is up without checks.
         self.verifyWarning.setVisible(not on)
+        # Greyed, its path kept: it counts again as soon as verification is back on.
+        self.caFile.setEnabled(on)
+        self.caFile.setToolTip("" if on else _CA_UNUSED)
+        self._validate()
 
     def _secure_clicked(self) -> None:
         if self._sid is None or not self._validate() or Control.SECURE not in self._allowed():
