@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from workbench.core.spool_direct import NOT_TRIED, REFUSED
-from workbench.core.spool_writer import SpoolWriter, WriteJob, WriteTicket, write_all
+from workbench.core.spool_direct import NOT_TRIED, drop_direct, write_all
+from workbench.core.spool_writer import SpoolWriter, WriteJob, WriteTicket
 
 __all__ = ["CaptureSpool", "Segment", "SpoolStream"]
 
@@ -76,10 +76,7 @@ class Segment:
 
     def close(self) -> None:
         fd, self.fd = self.fd, -1
-        direct, self.direct_fd = self.direct_fd, REFUSED
-        if direct >= 0:
-            with contextlib.suppress(OSError):
-                os.close(direct)
+        drop_direct(self)
         if fd < 0:
             return
         try:

@@ -33,7 +33,14 @@ import os
 import sys
 from typing import Protocol
 
-__all__ = ["DIRECT_BLOCK", "STAGING_SIZE", "DirectSegment", "StagedWriter", "write_all"]
+__all__ = [
+    "DIRECT_BLOCK",
+    "STAGING_SIZE",
+    "DirectSegment",
+    "StagedWriter",
+    "drop_direct",
+    "write_all",
+]
 
 #: Direct writes cover whole blocks of this size at offsets that are multiples of it: the
 #: page size, the strictest alignment Linux's file systems ask of ``O_DIRECT``.
@@ -142,7 +149,7 @@ class StagedWriter:
             if exc.errno != errno.EINVAL:
                 raise  # a full disk, an I/O error: the stream's failure, as for any write
             # The file system refused this alignment after all: the page cache from now on.
-            self._refuse(segment)
+            drop_direct(segment)
             written = 0
         if written < len(data):  # a full disk: the buffered write says so, or finishes
             write_all(segment.fd, [data[written:]], pos + written, len(data) - written)
@@ -165,12 +172,14 @@ class StagedWriter:
         segment.direct_fd = direct
         return direct
 
-    @staticmethod
-    def _refuse(segment: DirectSegment) -> None:
-        direct, segment.direct_fd = segment.direct_fd, REFUSED
-        if direct >= 0:
-            with contextlib.suppress(OSError):
-                os.close(direct)
+
+def drop_direct(segment: DirectSegment) -> None:
+    """Close ``segment``'s O_DIRECT descriptor, if it has one; it is not tried again (the
+    segment closes, or its file system refused an alignment)."""
+    direct, segment.direct_fd = segment.direct_fd, REFUSED
+    if direct >= 0:
+        with contextlib.suppress(OSError):
+            os.close(direct)
 
 
 class _Pieces:

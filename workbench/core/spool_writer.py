@@ -22,9 +22,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workbench.core.spool_direct import STAGING_SIZE, DirectSegment, StagedWriter, write_all
+from workbench.core.spool_direct import STAGING_SIZE, DirectSegment, StagedWriter
 
-__all__ = ["WRITER_LIMIT", "SpoolWriter", "WriteJob", "WriteTicket", "write_all"]
+__all__ = ["WRITER_LIMIT", "SpoolWriter", "WriteJob", "WriteTicket"]
 
 _log = logging.getLogger("workbench.capture")
 
@@ -151,7 +151,7 @@ class SpoolWriter:
         size = sum(job.size for job in batch)
         failure: tuple[int, OSError] | None = None
         if ticket.error is None and not ticket.cancelled:
-            failure = _write_batch(staged, batch)
+            failure = _write_batch(staged, batch, size)
         with self._cond:
             self._queued -= size
             failed = failure is not None and ticket.error is None
@@ -188,15 +188,17 @@ class SpoolWriter:
         return batch
 
 
-def _write_batch(staged: StagedWriter, batch: list[WriteJob]) -> tuple[int, OSError] | None:
-    """Write ``batch`` (one stream's consecutive writes) in one go; ``(number of the write
-    that failed, its error)`` or None. After a failure each write is tried again on its own,
-    so that the store keeps every write that is whole in the file, as it would have without
-    the batching (a full disk fails a batch in its middle)."""
+def _write_batch(
+    staged: StagedWriter, batch: list[WriteJob], size: int
+) -> tuple[int, OSError] | None:
+    """Write ``batch`` (one stream's consecutive writes, ``size`` bytes) in one go; ``(number
+    of the write that failed, its error)`` or None. After a failure each write is tried again
+    on its own, so that the store keeps every write that is whole in the file, as it would
+    have without the batching (a full disk fails a batch in its middle)."""
     first = batch[0]
     parts = first.parts if len(batch) == 1 else [p for job in batch for p in job.parts]
     try:
-        staged.write(first.segment, parts, first.pos, sum(job.size for job in batch))
+        staged.write(first.segment, parts, first.pos, size)
         return None
     except OSError as exc:
         error = exc
