@@ -12,34 +12,16 @@ address and port, when the workbench starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QWidget
 
 from workbench.core.formatting import format_size
 from workbench.net.udp import DEFAULT_BUFFER_SIZE
 from workbench.sockets import UdpSocketInfo, UdpSocketProperties
 from workbench.ui.bridge import SocketSession, TaskRunner
+from workbench.ui.panels.properties_form import MAX_NAME_LENGTH, FieldWords, PropertiesFields
 from workbench.ui.panels.udp_base import UdpControl, UdpPanel
-from workbench.ui.panels.widgets import (
-    FieldError,
-    byte_count_suffix,
-    column,
-    compact_form,
-    describe,
-    form_row,
-    set_text,
-)
+from workbench.ui.panels.widgets import compact_form, describe, set_text
 
 __all__ = ["MAX_UDP_BUFFER_SIZE", "UdpPropertiesPanel", "properties_text"]
 
@@ -47,7 +29,17 @@ __all__ = ["MAX_UDP_BUFFER_SIZE", "UdpPropertiesPanel", "properties_text"]
 #: 65,507 bytes of data, an IPv6 jumbogram is not read whole by the core either).
 MAX_UDP_BUFFER_SIZE = 65535
 
-_MISSING: Any = object()
+_WORDS = FieldWords(
+    prefix="udp",
+    max_buffer_size=MAX_UDP_BUFFER_SIZE,
+    buffer_step=512,
+    buffer_default=f"default ({format_size(DEFAULT_BUFFER_SIZE)})",
+    buffer_tip="The longest datagram delivered whole: longer ones are truncated to it "
+    f"(0 = the default, {format_size(DEFAULT_BUFFER_SIZE)})",
+    persistent_text="&Persistent (bound again at the next start)",
+    persistent_tip="A persistent UDP socket is saved when the window closes and bound again, "
+    "to the same address and port, when the workbench starts",
+)
 
 
 def properties_text(info: UdpSocketInfo) -> str:
@@ -66,27 +58,17 @@ def properties_text(info: UdpSocketInfo) -> str:
 class UdpPropertiesPanel(UdpPanel):
     """Name, buffer size and persistent → ``update()``; the current properties below."""
 
-    MAX_NAME_LENGTH = 256
+    MAX_NAME_LENGTH = MAX_NAME_LENGTH
 
     def __init__(
         self, session: SocketSession, runner: TaskRunner, parent: QWidget | None = None
     ) -> None:
         super().__init__(session, runner, parent)
         self.setObjectName("udpPropertiesPanel")
-        #: field → the value the last refresh put there (a field that differs was edited)
-        self._shown: dict[str, Any] = {}
         form = compact_form(QFormLayout(self))
-        self._build_name(form)
-        self._build_buffer_size(form)
-        self.persistent = QCheckBox("&Persistent (bound again at the next start)")
-        self.persistent.setObjectName("udpPersistent")
-        describe(
-            self.persistent,
-            "Persistent",
-            "A persistent UDP socket is saved when the window closes and bound again, to the "
-            "same address and port, when the workbench starts",
-        )
-        form.addRow("", self.persistent)
+        self.fields = PropertiesFields(form, _WORDS)
+        self.nameEdit, self.nameError = self.fields.name, self.fields.name_error
+        self.bufferSize, self.persistent = self.fields.buffer_size, self.fields.persistent
         self.applyButton = QPushButton("&Apply")
         self.applyButton.setObjectName("udpPropertiesApply")
         describe(self.applyButton, "Apply properties", "Apply name, buffer size and persistent")
@@ -103,44 +85,12 @@ class UdpPropertiesPanel(UdpPanel):
         self.applyButton.clicked.connect(self._apply)
         self._validate()
 
-    def _build_name(self, form: QFormLayout) -> None:
-        self.nameEdit = QLineEdit()
-        self.nameEdit.setObjectName("udpName")
-        self.nameEdit.setMaxLength(self.MAX_NAME_LENGTH)
-        self.nameEdit.setPlaceholderText("unnamed")
-        self.nameEdit.setClearButtonEnabled(True)
-        describe(self.nameEdit, "Socket name", "A name for this socket, shown in the table")
-        self.nameError = FieldError(self.nameEdit, "name")
-        form_row(form, "&Name:", column(self.nameEdit, self.nameError), self.nameEdit)
-
-    def _build_buffer_size(self, form: QFormLayout) -> None:
-        self.bufferSize = QSpinBox()
-        self.bufferSize.setObjectName("udpBufferSize")
-        self.bufferSize.setRange(0, MAX_UDP_BUFFER_SIZE)
-        self.bufferSize.setSingleStep(512)
-        self.bufferSize.setSpecialValueText(f"default ({format_size(DEFAULT_BUFFER_SIZE)})")
-        byte_count_suffix(self.bufferSize)
-        self.bufferSize.setAccelerated(True)
-        describe(
-            self.bufferSize,
-            "Buffer size",
-            "The longest datagram delivered whole: longer ones are truncated to it "
-            f"(0 = the default, {format_size(DEFAULT_BUFFER_SIZE)})",
-        )
-        form_row(form, "&Buffer size:", self.bufferSize, self.bufferSize)
-
     # -- the form ---------------------------------------------------------------------------
 
-    def _name_error(self) -> str | None:
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in self.nameEdit.text()):
-            return "A name cannot contain control characters."
-        return None
-
     def _validate(self) -> bool:
-        error = self._name_error()
-        self.nameError.set_error(error)
+        valid = self.fields.check_name()
         self._update_controls()
-        return error is None
+        return valid
 
     def _update_controls(self) -> None:
         self.applyButton.setEnabled(
@@ -169,7 +119,7 @@ class UdpPropertiesPanel(UdpPanel):
     # -- showing a socket -------------------------------------------------------------------
 
     def _switched(self, previous: int | None, sid: int | None) -> None:
-        self._shown.clear()  # the next refresh fills every field
+        self.fields.forget_shown()  # the next refresh fills every field
 
     def refresh(self) -> None:
         record = self.udp_record()
@@ -178,17 +128,4 @@ class UdpPropertiesPanel(UdpPanel):
             return
         info = record.info
         set_text(self.current, properties_text(info))
-        self._sync("name", self.nameEdit.text(), info.name or "", self.nameEdit.setText)
-        self._sync(
-            "buffer", self.bufferSize.value(), info.buffer_size or 0, self.bufferSize.setValue
-        )
-        self._sync(
-            "persistent", self.persistent.isChecked(), info.persistent, self.persistent.setChecked
-        )
-
-    def _sync(self, key: str, current: Any, new: Any, setter: Callable[[Any], None]) -> None:
-        """Show ``new`` unless the user changed the field since it was last filled."""
-        shown = self._shown.get(key, _MISSING)
-        if (shown is _MISSING or current == shown) and current != new:
-            setter(new)
-        self._shown[key] = new
+        self.fields.fill(info.name, info.buffer_size, info.persistent)
